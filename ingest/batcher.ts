@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Group commit: items from concurrent requests are merged into one flush, which happens when
+ * `maxPoints` are waiting or the oldest has waited `flushMs`, whichever comes first. Each `add`
+ * resolves when the flush holding its item has been committed by the sink, and rejects if that
+ * flush fails after its retries. The batcher knows nothing of what the sink writes to.
+ *
+ * A flush is retried with the same token, so a sink that deduplicates on it (ClickHouse
+ * insert_deduplication_token) stores each point once even when a commit succeeded but its
+ * acknowledgement was lost.
+ */
+
+export interface BatcherOptions {
+  maxPoints: number;
+  flushMs: number;
+  /** Points accepted but not yet committed; above this `add` throws BackpressureError. */
+  maxBuffered: number;
+  /** Retries of a failed flush before its writers are failed. */
+  retries: number;
+  /** First retry delay; doubles on each retry. */
+  retryDelayMs?: number;
+}
+
+export type Sink<T> = (items: T[], token: string, points: number) => Promise<void>;
+
+export interface FlushStats {
+  points: number;
+  items: number;
+  ms: number;
+  attempts: number;
+  error?: unknown;
+}
+
+export class BackpressureError extends Error {
+  override name = 'BackpressureError';
+  constructor(readonly buffered: number, readonly limit: number) {
+    super(`write buffer full: ${buffered} points buffered, limit ${limit}`);
+  }
+}
+
+export class ClosedError extends Error {
+  override name = 'ClosedError';
+  constructor() {
+    super('the batcher is closed');
+  }
+}
+
+interface Pending<T> {
+  items: T[];
+  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+  points: number;
+}
+
+export class Batcher<T> {
+  readonly #opts: Required<BatcherOptions>;
+  readonly #sink: Sink<T>;
+  readonly #prefix = randomBytes(6).toString('hex');
+  #seq = 0;
+  #pending: Pending<T> = Batcher.#empty();
+  #inFlight = 0;
+  #flushing: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+  /** Called after every flush, for metrics and logs. */
+  onFlush: ((stats: FlushStats) => void) | null = null;
+
+  constructor(sink: Sink<T>, opts: BatcherOptions) {
+    this.#sink = sink;
+    this.#opts = { retryDelayMs: 100, ...opts };
+  }
+
+  static #empty<T>(): Pending<T> {
+    return { items: [], waiters: [], points: 0 };
+  }
+
+  /** Points accepted and not yet committed (waiting plus in the running flush). */
+  get buffered(): number {
+    return this.#pending.points + this.#inFlight;
+  }
+
+  /**
+   * Queue an item of `points` points. Throws at once (synchronously) when the buffer is full
+   * or the batcher is closed; otherwise the promise settles when the item is committed.
+   */
+  add(item: T, points: number): Promise<void> {
+    if (this.#closed) throw new ClosedError();
+    const buffered = this.buffered;
+    if (buffered > 0 && buffered + points > this.#opts.maxBuffered) {
+      throw new BackpressureError(buffered, this.#opts.maxBuffered);
+    }
+    return new Promise<void>((resolve, reject) => {
+      const p = this.#pending;
+      p.items.push(item);
+      p.waiters.push({ resolve, reject });
+      p.points += points;
+      if (p.points >= this.#opts.maxPoints) this.#kick();
+      else if (!this.#timer) this.#timer = setTimeout(() => this.#kick(), this.#opts.flushMs);
+    });
+  }
+
+  #kick(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#flushing || this.#pending.items.length === 0) return;
+    this.#flushing = this.#runFlushes().finally(() => {
+      this.#flushing = null;
+    });
+  }
+
+  /** Flush until nothing is waiting; one flush at a time, so a slow store batches more per insert. */
+  async #runFlushes(): Promise<void> {
+    while (this.#pending.items.length > 0) {
+      const batch = this.#pending;
+      this.#pending = Batcher.#empty();
+      if (this.#timer) {
+        clearTimeout(this.#timer);
+        this.#timer = null;
+      }
+      this.#inFlight = batch.points;
+      const token = `${this.#prefix}-${++this.#seq}`;
+      const started = performance.now();
+      let attempts = 0;
+      let error: unknown;
+      for (;;) {
+        attempts++;
+        try {
+          await this.#sink(batch.items, token, batch.points);
+          error = undefined;
+          break;
+        } catch (e) {
+          error = e;
+          if (attempts > this.#opts.retries) break;
+          await new Promise((r) => setTimeout(r, this.#opts.retryDelayMs * 2 ** (attempts - 1)));
+        }
+      }
+      this.#inFlight = 0;
+      this.onFlush?.({ points: batch.points, items: batch.items.length, ms: performance.now() - started, attempts, error });
+      for (const w of batch.waiters) error === undefined ? w.resolve() : w.reject(error);
+      // Items that arrived during a flush wait for their own timer unless the buffer is full.
+      if (this.#pending.points < this.#opts.maxPoints) {
+        if (this.#pending.items.length > 0 && !this.#timer) {
+          this.#timer = setTimeout(() => this.#kick(), this.#opts.flushMs);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Commit everything accepted so far. */
+  async flush(): Promise<void> {
+    this.#kick();
+    while (this.#flushing) {
+      await this.#flushing;
+      this.#kick();
+    }
+  }
+
+  /** Refuse new items, then commit everything accepted. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+  }
+}

@@ -1,0 +1,148 @@
+import type { WriteBatch, WriteIssue } from './types.js';
+
+/** The rules every protocol's samples must pass before anything is stored. */
+export interface WriteLimits {
+  maxKeyLength: number;
+  maxTags: number;
+  maxTagValueBytes: number;
+  /** Oldest accepted timestamp is now - retentionMs. */
+  retentionMs: number;
+  /** Newest accepted timestamp is now + maxFutureMs. */
+  maxFutureMs: number;
+  /** Stop collecting issues after this many (the count is still reported). */
+  maxIssues: number;
+}
+
+export const DEFAULT_LIMITS: WriteLimits = {
+  maxKeyLength: 256,
+  maxTags: 32,
+  maxTagValueBytes: 1024,
+  retentionMs: 15 * 86_400_000,
+  maxFutureMs: 10 * 60_000,
+  maxIssues: 100,
+};
+
+/** Stable issue codes (part of the error catalogue: never reuse a retired one). */
+export const ISSUE = {
+  SHAPE: 'MTR_WRITE_SHAPE',
+  KEY_EMPTY: 'MTR_WRITE_KEY_EMPTY',
+  KEY_TOO_LONG: 'MTR_WRITE_KEY_TOO_LONG',
+  TOO_MANY_TAGS: 'MTR_WRITE_TOO_MANY_TAGS',
+  TAG_NAME: 'MTR_WRITE_TAG_NAME',
+  TAG_VALUE_TYPE: 'MTR_WRITE_TAG_VALUE_TYPE',
+  TAG_VALUE_TOO_LONG: 'MTR_WRITE_TAG_VALUE_TOO_LONG',
+  TIMESTAMP_TYPE: 'MTR_WRITE_TIMESTAMP_TYPE',
+  TIMESTAMP_RANGE: 'MTR_WRITE_TIMESTAMP_RANGE',
+  VALUE_TYPE: 'MTR_WRITE_VALUE_TYPE',
+} as const;
+
+export const TAG_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
+
+/** Collects issues up to a cap while counting all of them. */
+export class IssueList {
+  readonly items: WriteIssue[] = [];
+  count = 0;
+  constructor(readonly max: number = DEFAULT_LIMITS.maxIssues) {}
+  add(issue: WriteIssue): void {
+    if (this.count++ < this.max) this.items.push(issue);
+  }
+  get ok(): boolean {
+    return this.count === 0;
+  }
+}
+
+function utf8Length(s: string): number {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: skip the exact count for short strings.
+  return s.length * 3 <= 1024 ? s.length : Buffer.byteLength(s, 'utf8');
+}
+
+/**
+ * Check the series and samples of a decoded batch. Adds to `issues` (and returns it); the
+ * request is rejected whole if any issue is found.
+ */
+export function validateBatch(
+  batch: WriteBatch,
+  limits: WriteLimits,
+  now: number,
+  issues: IssueList = new IssueList(limits.maxIssues),
+): IssueList {
+  const minTs = now - limits.retentionMs;
+  const maxTs = now + limits.maxFutureMs;
+  const series = batch.series;
+  for (let s = 0; s < series.length; s++) {
+    const { key, tags, timestamps, values } = series[s];
+    if (typeof key !== 'string' || key.length === 0) {
+      issues.add({ code: ISSUE.KEY_EMPTY, series: s, field: 'key', message: 'key must be a non-empty string' });
+    } else if (key.length > limits.maxKeyLength) {
+      issues.add({
+        code: ISSUE.KEY_TOO_LONG,
+        series: s,
+        field: 'key',
+        message: `key is ${key.length} characters; at most ${limits.maxKeyLength} allowed`,
+      });
+    }
+    let tagCount = 0;
+    for (const name in tags) {
+      tagCount++;
+      const value = tags[name];
+      if (!TAG_NAME.test(name)) {
+        issues.add({
+          code: ISSUE.TAG_NAME,
+          series: s,
+          field: `tags.${name}`,
+          message: `tag name ${JSON.stringify(name)} must match [a-zA-Z_][a-zA-Z0-9_.]*`,
+        });
+      }
+      if (typeof value !== 'string') {
+        issues.add({ code: ISSUE.TAG_VALUE_TYPE, series: s, field: `tags.${name}`, message: 'tag value must be a string' });
+      } else if (utf8Length(value) > limits.maxTagValueBytes) {
+        issues.add({
+          code: ISSUE.TAG_VALUE_TOO_LONG,
+          series: s,
+          field: `tags.${name}`,
+          message: `tag value is ${Buffer.byteLength(value)} bytes; at most ${limits.maxTagValueBytes} allowed`,
+        });
+      }
+    }
+    if (tagCount > limits.maxTags) {
+      issues.add({
+        code: ISSUE.TOO_MANY_TAGS,
+        series: s,
+        field: 'tags',
+        message: `${tagCount} tags; at most ${limits.maxTags} allowed`,
+      });
+    }
+    const n = timestamps.length;
+    for (let p = 0; p < n; p++) {
+      const t = timestamps[p];
+      const v = values[p];
+      if (typeof t !== 'number' || !Number.isInteger(t)) {
+        issues.add({
+          code: ISSUE.TIMESTAMP_TYPE,
+          series: s,
+          point: p,
+          field: 'timestamp',
+          message: `timestamp ${JSON.stringify(t)} must be an integer number of milliseconds`,
+        });
+      } else if (t < minTs || t > maxTs) {
+        issues.add({
+          code: ISSUE.TIMESTAMP_RANGE,
+          series: s,
+          point: p,
+          field: 'timestamp',
+          message: `timestamp ${t} is outside the accepted window [${minTs}, ${maxTs}] (retention to now + ${limits.maxFutureMs} ms)`,
+        });
+      }
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        issues.add({
+          code: ISSUE.VALUE_TYPE,
+          series: s,
+          point: p,
+          field: 'value',
+          message: `value ${typeof v === 'number' ? String(v) : JSON.stringify(v) ?? 'undefined'} must be a finite number`,
+        });
+      }
+    }
+  }
+  return issues;
+}

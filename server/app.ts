@@ -1,0 +1,103 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { MetronomeError, isMetronomeError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import type { Store } from './store/index.js';
+import type { Writer } from './writer.js';
+import { healthRoutes } from './routes/health.js';
+import { seriesRoutes } from './routes/series.js';
+import { writeRoutes } from './routes/write.js';
+
+/** What every route plugin gets: the parts of a running Metronome. */
+export interface AppContext {
+  config: Config;
+  store: Store;
+  writer: Writer;
+  metrics: Metrics;
+  log: Logger;
+  /** Set while shutting down: readiness fails, writes get 503. */
+  state: { shuttingDown: boolean; startedAt: number };
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Answer errors in the Prometheus HTTP API's shape ({status, errorType, error}). */
+    promErrors?: boolean;
+  }
+}
+
+/** Prometheus errorType for an HTTP status. */
+export function promErrorType(status: number): string {
+  if (status === 400 || status === 404 || status === 413 || status === 415) return 'bad_data';
+  if (status === 422) return 'execution';
+  if (status === 503) return 'timeout';
+  if (status === 429) return 'unavailable';
+  return 'internal';
+}
+
+/** Build the HTTP app: content parsers, error handling, and one plugin per API surface. */
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    // One line per request would dominate the logs under ingest load; onResponse logs failures.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: ctx.config.BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    // Slow clients are cut off rather than holding sockets forever.
+    connectionTimeout: 60_000,
+    requestTimeout: 120_000,
+    keepAliveTimeout: 65_000,
+  });
+
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    ctx.metrics.httpRequests.inc({ route, status: String(reply.statusCode) });
+    ctx.metrics.httpSeconds.observe({ route }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500) req.log.warn({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request failed');
+    else req.log.debug({ route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    done();
+  });
+
+  app.setErrorHandler((err: FastifyError | MetronomeError, req, reply) => {
+    const e = toMetronomeError(err, ctx);
+    if (e.status >= 500) req.log.error({ err }, e.message);
+    if (e.headers) reply.headers(e.headers);
+    if (req.routeOptions.config?.promErrors) {
+      return reply.status(e.status).send({ status: 'error', errorType: promErrorType(e.status), error: e.message, code: e.code });
+    }
+    return reply.status(e.status).send({ error: e.toJSON() });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const e = new MetronomeError('MTR_NOT_FOUND', [req.method, req.url.split('?')[0]]);
+    reply.status(404).send({ error: e.toJSON() });
+  });
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(writeRoutes, { ctx });
+  await app.register(seriesRoutes, { ctx });
+  return app;
+}
+
+/** Map framework errors (body too large, bad content type, bad JSON) to catalogue errors. */
+function toMetronomeError(err: FastifyError | MetronomeError, ctx: AppContext): MetronomeError {
+  if (isMetronomeError(err)) return err;
+  switch ((err as FastifyError).code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new MetronomeError('MTR_WRITE_TOO_LARGE', [ctx.config.BODY_LIMIT_BYTES]);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new MetronomeError('MTR_WRITE_BODY', [err.message]);
+  }
+  const status = (err as FastifyError).statusCode;
+  if (status && status >= 400 && status < 500) {
+    if (err instanceof SyntaxError || (err as FastifyError).code === 'FST_ERR_VALIDATION') {
+      return new MetronomeError('MTR_READ_BAD_PARAM', ['body', err.message]);
+    }
+    return new MetronomeError('MTR_WRITE_BODY', [err.message]);
+  }
+  return new MetronomeError('MTR_INTERNAL', [], { cause: err });
+}

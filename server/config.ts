@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Metronome reads, with its default, in one place.
+ * Parsed once at start-up from the environment and frozen; no other module reads process.env.
+ */
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+    .default(def ? '1' : '0')
+    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+export const configSchema = z.object({
+  PORT: int(8080).pipe(z.number().max(65535)),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  CLICKHOUSE_URL: z.string().url().optional(),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a plain identifier')
+    .default('metronome'),
+  RETENTION_DAYS: int(15, 1),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Flush the write buffer when it holds this many points... */
+  BATCH_POINTS: int(200_000, 1),
+  /** ...or when its oldest point has waited this long. */
+  FLUSH_MS: int(50, 1),
+  /** Above this many points accepted but not yet committed, writes get 429. */
+  MAX_BUFFERED_POINTS: int(2_000_000, 1),
+  /** How many times a failed flush is retried (same deduplication token) before the writers get 503. */
+  FLUSH_RETRIES: int(3, 0),
+  /** Largest accepted request body, after decompression. */
+  BODY_LIMIT_BYTES: int(32 * 1024 * 1024, 1024),
+  /** How far in the future a point may be. */
+  MAX_FUTURE_MS: int(10 * 60 * 1000, 0),
+  /** Start the demo traffic generator: 'auto' runs it when the data directory starts empty. */
+  DEMO: z.enum(['auto', '1', '0']).default('auto'),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** Parse and freeze the configuration. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') picked[key] = v;
+  }
+  const parsed = configSchema.safeParse(picked);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0] ?? 'config');
+    throw new ConfigError(`invalid ${name}=${JSON.stringify(picked[name] ?? '')}: ${issue.message}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -1,0 +1,55 @@
+/**
+ * The error catalogue: every error a client can receive from Metronome, with a stable code and
+ * an HTTP status. Tests assert codes, never messages. Retired codes are never reused.
+ *
+ * Modules add their codes here (one line each) rather than inventing statuses at the route.
+ */
+export const ERRORS = {
+  // Write path
+  MTR_WRITE_INVALID: { status: 400, message: 'the request has %d invalid item(s); nothing was stored' },
+  MTR_WRITE_BODY: { status: 400, message: 'the body could not be decoded: %s' },
+  MTR_WRITE_TOO_LARGE: { status: 413, message: 'the body is larger than %d bytes' },
+  MTR_WRITE_CONTENT_TYPE: { status: 415, message: 'unsupported content type %s; send %s' },
+  MTR_WRITE_ENCODING: { status: 415, message: 'unsupported content encoding %s; send gzip or identity' },
+  MTR_WRITE_BACKPRESSURE: { status: 429, message: 'the write buffer is full (%d points buffered); retry later' },
+  MTR_WRITE_STORE_FAILED: { status: 503, message: 'the points could not be committed to storage; retry' },
+  MTR_WRITE_SHUTTING_DOWN: { status: 503, message: 'the server is shutting down; retry on another instance' },
+  // Read path (foundation)
+  MTR_READ_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
+  // Generic
+  MTR_NOT_FOUND: { status: 404, message: 'no route for %s %s' },
+  MTR_INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error with a catalogue code. `details` is sent to the client alongside code and message. */
+export class MetronomeError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    args: readonly (string | number)[] = [],
+    opts: { details?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    const entry = ERRORS[code];
+    let i = 0;
+    super(entry.message.replace(/%[sd]/g, () => String(args[i++] ?? '')), { cause: opts.cause });
+    this.name = 'MetronomeError';
+    this.code = code;
+    this.status = entry.status;
+    this.details = opts.details;
+    this.headers = opts.headers;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
+
+export function isMetronomeError(e: unknown): e is MetronomeError {
+  return e instanceof MetronomeError;
+}

@@ -1,0 +1,75 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Metronome's own metrics, served at /metrics in Prometheus text format. One registry per app
+ * (tests start several apps in one process). Modules add their metrics here.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'metronome_' });
+  const m = {
+    registry,
+    pointsAccepted: new Counter({
+      name: 'metronome_points_accepted_total',
+      help: 'Points committed to storage, by protocol.',
+      labelNames: ['protocol'],
+      registers: [registry],
+    }),
+    pointsRejected: new Counter({
+      name: 'metronome_points_rejected_total',
+      help: 'Points rejected, by reason (error code).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    writeRequests: new Counter({
+      name: 'metronome_write_requests_total',
+      help: 'Write requests, by protocol and outcome (ok or the error code).',
+      labelNames: ['protocol', 'outcome'],
+      registers: [registry],
+    }),
+    flushes: new Counter({
+      name: 'metronome_flushes_total',
+      help: 'Batcher flushes, by outcome.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    flushSeconds: new Histogram({
+      name: 'metronome_flush_duration_seconds',
+      help: 'Time to commit one flush, retries included.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    flushPoints: new Histogram({
+      name: 'metronome_flush_points',
+      help: 'Points per flush.',
+      buckets: [100, 1000, 10_000, 50_000, 100_000, 200_000, 500_000, 1_000_000],
+      registers: [registry],
+    }),
+    bufferedPoints: new Gauge({
+      name: 'metronome_buffered_points',
+      help: 'Points accepted and not yet committed.',
+      registers: [registry],
+    }),
+    seriesCreated: new Counter({
+      name: 'metronome_series_created_total',
+      help: 'Series recorded for the first time by this process.',
+      registers: [registry],
+    }),
+    httpRequests: new Counter({
+      name: 'metronome_http_requests_total',
+      help: 'HTTP requests by route and status code.',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    }),
+    httpSeconds: new Histogram({
+      name: 'metronome_http_request_duration_seconds',
+      help: 'HTTP request latency by route.',
+      labelNames: ['route'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

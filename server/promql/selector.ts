@@ -1,0 +1,107 @@
+import { parser } from '@prometheus-io/lezer-promql';
+import type { SyntaxNode } from '@lezer/common';
+
+/** One label matcher of a series selector. `name` is a label name; `__name__` is the metric key. */
+export interface Matcher {
+  name: string;
+  op: '=' | '!=' | '=~' | '!~';
+  value: string;
+}
+
+export class SelectorError extends Error {
+  override name = 'SelectorError';
+  constructor(message: string, readonly position: number) {
+    super(message);
+  }
+}
+
+const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"', "'": "'" };
+
+/** Unquote a PromQL string literal ("...", '...' with Go escapes, or `raw`). */
+export function unquote(lit: string): string {
+  const q = lit[0];
+  const body = lit.slice(1, -1);
+  if (q === '`') return body;
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const e = body[++i];
+    if (e in ESCAPES) out += ESCAPES[e];
+    else if (e === 'x') {
+      out += String.fromCharCode(parseInt(body.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (e === 'u') {
+      out += String.fromCodePoint(parseInt(body.slice(i + 1, i + 5), 16));
+      i += 4;
+    } else if (e === 'U') {
+      out += String.fromCodePoint(parseInt(body.slice(i + 1, i + 9), 16));
+      i += 8;
+    } else if (e >= '0' && e <= '7') {
+      out += String.fromCharCode(parseInt(body.slice(i, i + 3), 8));
+      i += 2;
+    } else throw new SelectorError(`unknown escape sequence \\${e}`, i);
+  }
+  return out;
+}
+
+/** The matchers of a VectorSelector node (metric name and label matchers). */
+export function selectorMatchers(node: SyntaxNode, text: string): Matcher[] {
+  const matchers: Matcher[] = [];
+  const ident = node.getChild('Identifier');
+  if (ident) matchers.push({ name: '__name__', op: '=', value: text.slice(ident.from, ident.to) });
+  const list = node.getChild('LabelMatchers');
+  if (list) {
+    for (let m = list.firstChild; m; m = m.nextSibling) {
+      if (m.name !== 'UnquotedLabelMatcher' && m.name !== 'QuotedLabelMatcher' && m.name !== 'QuotedLabelName') continue;
+      if (m.name === 'QuotedLabelName') {
+        // {"metric.name"}: a quoted metric name on its own.
+        const s = m.getChild('StringLiteral')!;
+        matchers.push({ name: '__name__', op: '=', value: unquote(text.slice(s.from, s.to)) });
+        continue;
+      }
+      const nameNode = m.getChild('LabelName') ?? m.getChild('QuotedLabelName')?.getChild('StringLiteral');
+      const op = m.getChild('MatchOp');
+      const val = m.getChild('StringLiteral', 'MatchOp') ?? m.lastChild;
+      if (!nameNode || !op || !val) throw new SelectorError('incomplete label matcher', m.from);
+      const rawName = text.slice(nameNode.from, nameNode.to);
+      matchers.push({
+        name: nameNode.name === 'StringLiteral' ? unquote(rawName) : rawName,
+        op: text.slice(op.from, op.to) as Matcher['op'],
+        value: unquote(text.slice(val.from, val.to)),
+      });
+    }
+  }
+  return matchers;
+}
+
+/**
+ * Parse a series selector such as `http_requests_total{job="api", code=~"5.."}`.
+ * Throws SelectorError with the position of the first problem.
+ */
+export function parseSelector(text: string): Matcher[] {
+  const tree = parser.parse(text);
+  let error: number | null = null;
+  tree.iterate({
+    enter(n) {
+      if (error === null && n.type.isError) error = n.from;
+    },
+  });
+  if (error !== null) throw new SelectorError(`parse error at position ${error}: invalid selector ${JSON.stringify(text)}`, error);
+  const top = tree.topNode.firstChild;
+  if (!top || top.name !== 'VectorSelector') {
+    throw new SelectorError(`expected a series selector like metric{label="value"}, got ${JSON.stringify(text)}`, 0);
+  }
+  const matchers = selectorMatchers(top, text);
+  if (!matchers.some((m) => (m.op === '=' || m.op === '=~') && !new RegExp(`^(?:${m.op === '=~' ? m.value : escapeRe(m.value)})$`).test(''))) {
+    throw new SelectorError('a selector must contain at least one matcher that does not match the empty string', 0);
+  }
+  return matchers;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

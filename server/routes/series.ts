@@ -1,0 +1,86 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppContext } from '../app.js';
+import { MetronomeError } from '../errors.js';
+import { parseSelector, SelectorError, type Matcher } from '../promql/selector.js';
+import { parseTime, ParamError } from '../promql/time.js';
+import { findSeries, labelNames, labelsOf, labelValues } from '../series/lookup.js';
+import { exportSeries } from '../series/export.js';
+import { acceptForms, paramList, paramValue } from './params.js';
+
+function selectors(req: FastifyRequest, required: boolean): Matcher[][] {
+  const list = paramList(req, 'match[]');
+  if (required && list.length === 0) throw new MetronomeError('MTR_READ_BAD_PARAM', ['match[]', 'at least one match[] is required']);
+  return list.map((s) => {
+    try {
+      return parseSelector(s);
+    } catch (e) {
+      if (e instanceof SelectorError) throw new MetronomeError('MTR_READ_BAD_PARAM', ['match[]', e.message]);
+      throw e;
+    }
+  });
+}
+
+function range(req: FastifyRequest): { start?: number; end?: number } {
+  try {
+    const s = paramValue(req, 'start');
+    const e = paramValue(req, 'end');
+    return { start: s ? parseTime(s, 'start') : undefined, end: e ? parseTime(e, 'end') : undefined };
+  } catch (e) {
+    if (e instanceof ParamError) throw new MetronomeError('MTR_READ_BAD_PARAM', [e.param, e.message]);
+    throw e;
+  }
+}
+
+/** Series metadata in the Prometheus HTTP API's shape, and the raw export. */
+export async function seriesRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  acceptForms(app);
+  const prom = { config: { promErrors: true } };
+
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/api/v1/series',
+    ...prom,
+    handler: async (req) => {
+      const rows = await findSeries(ctx.store, selectors(req, true), { ...range(req), limit: limitParam(req) });
+      return { status: 'success', data: rows.map(labelsOf) };
+    },
+  });
+
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/api/v1/labels',
+    ...prom,
+    handler: async (req) => ({ status: 'success', data: await labelNames(ctx.store, selectors(req, false), range(req)) }),
+  });
+
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/api/v1/label/:name/values',
+    ...prom,
+    handler: async (req) => {
+      const { name } = req.params as { name: string };
+      return { status: 'success', data: await labelValues(ctx.store, name, selectors(req, false), range(req)) };
+    },
+  });
+
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/api/v1/export',
+    ...prom,
+    handler: async (req, reply) => {
+      const sel = selectors(req, true);
+      const r = range(req);
+      reply.header('content-type', 'application/x-ndjson');
+      return reply.send(Readable.from(exportSeries(ctx.store, sel, r)));
+    },
+  });
+}
+
+function limitParam(req: FastifyRequest): number | undefined {
+  const v = paramValue(req, 'limit');
+  if (v === undefined || v === '0') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new MetronomeError('MTR_READ_BAD_PARAM', ['limit', 'must be a non-negative integer']);
+  return n;
+}

@@ -1,0 +1,22 @@
+import type { Config } from '../config.js';
+import { EmbeddedStore } from './embedded.js';
+import { RemoteStore } from './remote.js';
+import type { Store } from './store.js';
+
+export type { Store, QueryOptions } from './store.js';
+export { sql, param, ident, raw, join, compile, type Sql } from './sql.js';
+
+/** The embedded engine on DATA_DIR, or the remote server when CLICKHOUSE_URL is set. */
+export async function openStore(config: Config): Promise<Store> {
+  if (config.CLICKHOUSE_URL) {
+    const opts = {
+      url: config.CLICKHOUSE_URL,
+      username: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      database: config.CLICKHOUSE_DATABASE,
+    };
+    await RemoteStore.ensureDatabase(opts);
+    return new RemoteStore(opts);
+  }
+  return new EmbeddedStore(config.DATA_DIR);
+}
