@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig, type Config } from '../server/config.js';
+import { startMetronome, type Running } from '../server/start.js';
+
+export interface TestServer extends Running {
+  config: Config;
+  dataDir: string;
+  /** Close the server and delete its data directory. */
+  destroy(): Promise<void>;
+}
+
+/** A fresh temporary data directory. */
+export function tempDir(prefix = 'metronome-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Start a real Metronome (embedded chdb store) on a random port and a temporary data
+ * directory. chdb binds one data directory per process: run one server per test file
+ * (vitest's forks pool gives each file its own process), or close before opening another.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = env.DATA_DIR ?? tempDir();
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DEMO: '0', ...env, DATA_DIR: dataDir });
+  const running = await startMetronome(config, pino({ level: config.LOG_LEVEL }));
+  return {
+    ...running,
+    config,
+    dataDir,
+    async destroy() {
+      await running.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A Heroic write body for one series. */
+export function heroic(key: string, tags: Record<string, string>, points: [number, number][]) {
+  return { series: { key, tags }, data: { type: 'points', data: points } };
+}
+
+/** POST JSON and return status and parsed body. */
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}
+
+/** GET and parse JSON. */
+export async function getJson(url: string) {
+  const res = await fetch(url);
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}
+
+/** Export lines for a selector as parsed objects. */
+export async function exportSeries(base: string, selector: string, range: { start?: number; end?: number } = {}) {
+  const qs = new URLSearchParams({ 'match[]': selector });
+  if (range.start !== undefined) qs.set('start', String(range.start / 1000));
+  if (range.end !== undefined) qs.set('end', String(range.end / 1000));
+  const res = await fetch(`${base}/api/v1/export?${qs}`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`export failed ${res.status}: ${text}`);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { metric: Record<string, string>; values: number[]; timestamps: number[] });
+}
