@@ -1,0 +1,49 @@
+/**
+ * The values a PromQL query produces, shared by the query API, alerting and dashboards.
+ * Times are unix milliseconds; the Prometheus JSON format (seconds, values as strings) is
+ * produced only at the HTTP edge (format.ts).
+ */
+export type Labels = Record<string, string>;
+
+export interface InstantSample {
+  labels: Labels;
+  t: number;
+  v: number;
+}
+
+export interface RangeSeries {
+  labels: Labels;
+  t: number[];
+  v: number[];
+}
+
+export type QueryValue =
+  | { type: 'scalar'; t: number; v: number }
+  | { type: 'string'; t: number; v: string }
+  | { type: 'vector'; samples: InstantSample[] }
+  | { type: 'matrix'; series: RangeSeries[] };
+
+export interface QueryOptions {
+  signal?: AbortSignal;
+  /** Read raw points only, never rollups (for comparison and debugging). */
+  raw?: boolean;
+}
+
+/**
+ * The query engine as its consumers (HTTP API, alerting, dashboards) see it.
+ * Implemented in engine.ts; AppContext carries one as `ctx.engine`.
+ */
+export interface QueryEngine {
+  /** Evaluate at one instant. */
+  instant(expr: string, timeMs: number, opts?: QueryOptions): Promise<QueryValue>;
+  /** Evaluate at every step from start to end inclusive; the result is always a matrix (or scalar/string series as matrix). */
+  range(expr: string, startMs: number, endMs: number, stepMs: number, opts?: QueryOptions): Promise<QueryValue>;
+}
+
+/** A PromQL parse or type error, with the 0-based character position of the problem. */
+export class PromQLError extends Error {
+  override name = 'PromQLError';
+  constructor(message: string, readonly position: number = 0) {
+    super(message);
+  }
+}
