@@ -1,11 +1,11 @@
-import { seriesIdWords } from './series-id.js';
+import { seriesIdInto } from './series-id.js';
 import type { PointColumns, WriteBatch } from './types.js';
 
 /** The columns of one request plus the ids of its series, computed once per series. */
 export interface PreparedBatch {
   columns: PointColumns;
-  /** Per series of the batch: [hi, lo] words of its id. */
-  ids: [number, number][];
+  /** Per series of the batch, the [hi, lo] words of its id at [2s, 2s+1]. */
+  ids: Uint32Array;
 }
 
 /** Columnar points of a validated batch: one pass, no per-point allocation. */
@@ -16,13 +16,13 @@ export function toColumns(batch: WriteBatch): PreparedBatch {
   const words = new Int32Array(seriesId.buffer);
   const ts = new Float64Array(n);
   const value = new Float64Array(n);
-  const ids: [number, number][] = new Array(batch.series.length);
+  const ids = new Uint32Array(batch.series.length * 2);
   let o = 0;
   for (let s = 0; s < batch.series.length; s++) {
     const { key, tags, timestamps, values } = batch.series[s];
-    const id = seriesIdWords(key, tags);
-    ids[s] = id;
-    const [hi, lo] = id;
+    seriesIdInto(key, tags, ids, 2 * s);
+    const hi = ids[2 * s];
+    const lo = ids[2 * s + 1];
     const m = timestamps.length;
     for (let p = 0; p < m; p++, o++) {
       words[2 * o] = lo;

@@ -12,9 +12,14 @@ import type { Store } from './store/index.js';
 /** A series' last_seen is re-recorded at most this often. */
 const LAST_SEEN_REFRESH_MS = 3_600_000;
 
+interface SeriesRecord extends NewSeries {
+  hi: number;
+  lo: number;
+}
+
 interface Item {
   columns: PointColumns;
-  newSeries: NewSeries[];
+  newSeries: SeriesRecord[];
   protocol: string;
 }
 
@@ -30,8 +35,9 @@ export interface WriteResult {
 export class Writer {
   readonly limits: WriteLimits;
   readonly #batcher: Batcher<Item>;
-  /** series id -> when its metadata row was last written (ms). */
-  readonly #seen = new Map<string, number>();
+  /** series id (hi word -> lo word) -> when its metadata row was last written (ms). */
+  readonly #seen = new Map<number, Map<number, number>>();
+  #seenCount = 0;
 
   constructor(
     private readonly store: Store,
@@ -68,6 +74,11 @@ export class Writer {
     return this.#batcher.buffered;
   }
 
+  /** Series this process has recorded (its seen-set size). */
+  get seenSeries(): number {
+    return this.#seenCount;
+  }
+
   /**
    * Validate a decoded batch and store it. Resolves once every point is committed. Throws a
    * MetronomeError: MTR_WRITE_INVALID (with the issues) when anything is invalid, in which case
@@ -83,10 +94,11 @@ export class Writer {
     }
     if (batch.points === 0) return { series: batch.series.length, points: 0 };
     const { columns, ids } = toColumns(batch);
-    const newSeries: NewSeries[] = [];
-    for (let s = 0; s < ids.length; s++) {
-      const id = idString(ids[s]);
-      const last = this.#seen.get(id);
+    const newSeries: SeriesRecord[] = [];
+    for (let s = 0; s < batch.series.length; s++) {
+      const hi = ids[2 * s];
+      const lo = ids[2 * s + 1];
+      const last = this.#seen.get(hi)?.get(lo);
       if (last !== undefined && now - last < LAST_SEEN_REFRESH_MS) continue;
       const { key, tags, timestamps } = batch.series[s];
       let first = Infinity;
@@ -97,7 +109,9 @@ export class Writer {
         if (t > lastTs) lastTs = t;
       }
       newSeries.push({
-        seriesId: id,
+        hi,
+        lo,
+        seriesId: idString([hi, lo]),
         key,
         tags,
         service: tags.service ?? tags.job ?? '',
@@ -128,8 +142,8 @@ export class Writer {
 
   /** The sink: series metadata first (so no point is without its series), then the points. */
   async #commit(items: Item[], token: string): Promise<void> {
-    const fresh: NewSeries[] = [];
-    const byId = new Map<string, NewSeries>();
+    const fresh: SeriesRecord[] = [];
+    const byId = new Map<string, SeriesRecord>();
     for (const it of items) {
       for (const s of it.newSeries) {
         if (!byId.has(s.seriesId)) {
@@ -142,8 +156,13 @@ export class Writer {
     await this.store.insertPoints(concatColumns(items.map((i) => i.columns)), token);
     const now = Date.now();
     for (const s of fresh) {
-      if (!this.#seen.has(s.seriesId)) this.metrics.seriesCreated.inc();
-      this.#seen.set(s.seriesId, now);
+      let inner = this.#seen.get(s.hi);
+      if (!inner) this.#seen.set(s.hi, (inner = new Map()));
+      if (!inner.has(s.lo)) {
+        this.metrics.seriesCreated.inc();
+        this.#seenCount++;
+      }
+      inner.set(s.lo, now);
     }
     for (const it of items) this.metrics.pointsAccepted.inc({ protocol: it.protocol }, it.columns.length);
   }
