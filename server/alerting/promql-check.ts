@@ -1,0 +1,55 @@
+import { parser } from '@prometheus-io/lezer-promql';
+
+/** A problem in a rule's PromQL, with the 0-based character position. */
+export interface PromqlProblem {
+  message: string;
+  position: number;
+}
+
+/** Checks an expression when a rule is saved; null when it is acceptable. */
+export type PromqlCheck = (expr: string) => PromqlProblem | null;
+
+/**
+ * Syntax check with the lezer PromQL grammar: the first error node gives the position. Used
+ * until a deeper check (types, functions) is injected by the engine.
+ */
+export const lezerCheck: PromqlCheck = (expr) => {
+  if (expr.trim() === '') return { message: 'the expression is empty', position: 0 };
+  const tree = parser.parse(expr);
+  let at = -1;
+  tree.iterate({
+    enter(n) {
+      if (at < 0 && n.type.isError) at = n.from;
+      return at < 0;
+    },
+  });
+  if (at < 0) return null;
+  const near = expr.slice(at, at + 20);
+  return {
+    message: near ? `syntax error at position ${at} near ${JSON.stringify(near)}` : `syntax error at position ${at}: unexpected end of expression`,
+    position: at,
+  };
+};
+
+/**
+ * The metric names an expression selects; null when a selector names no metric (then it could
+ * read anything, including a recording rule's output).
+ */
+export function selectedMetrics(expr: string): Set<string> | null {
+  const out = new Set<string>();
+  let open = false;
+  parser.parse(expr).iterate({
+    enter(n) {
+      if (n.name !== 'VectorSelector') return;
+      const id = n.node.getChild('Identifier');
+      if (id) out.add(expr.slice(id.from, id.to));
+      else {
+        const m = /__name__\s*=\s*["'`]([^"'`]+)["'`]/.exec(expr.slice(n.from, n.to));
+        if (m) out.add(m[1]);
+        else open = true;
+      }
+      return false;
+    },
+  });
+  return open ? null : out;
+}
