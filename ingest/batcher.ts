@@ -94,19 +94,33 @@ export class Batcher<T> {
       p.items.push(item);
       p.waiters.push({ resolve, reject });
       p.points += points;
-      if (p.points >= this.#opts.maxPoints) this.#kick();
-      else if (!this.#timer) this.#timer = setTimeout(() => this.#kick(), this.#opts.flushMs);
+      this.#schedule();
     });
   }
 
+  /** Flush now if a full batch is waiting, else make sure the timer runs. */
+  #schedule(): void {
+    const p = this.#pending;
+    if (p.items.length === 0) return;
+    if (p.points >= this.#opts.maxPoints) this.#kick();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        this.#kick();
+      }, this.#opts.flushMs);
+    }
+  }
+
   #kick(): void {
+    if (this.#flushing || this.#pending.items.length === 0) return;
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#flushing || this.#pending.items.length === 0) return;
     this.#flushing = this.#runFlushes().finally(() => {
       this.#flushing = null;
+      // Items that arrived during the flush: flush at once if a full batch, else on their timer.
+      this.#schedule();
     });
   }
 
@@ -115,10 +129,6 @@ export class Batcher<T> {
     while (this.#pending.items.length > 0) {
       const batch = this.#pending;
       this.#pending = Batcher.#empty();
-      if (this.#timer) {
-        clearTimeout(this.#timer);
-        this.#timer = null;
-      }
       this.#inFlight = batch.points;
       const token = `${this.#prefix}-${++this.#seq}`;
       const started = performance.now();
@@ -139,13 +149,8 @@ export class Batcher<T> {
       this.#inFlight = 0;
       this.onFlush?.({ points: batch.points, items: batch.items.length, ms: performance.now() - started, attempts, error });
       for (const w of batch.waiters) error === undefined ? w.resolve() : w.reject(error);
-      // Items that arrived during a flush wait for their own timer unless the buffer is full.
-      if (this.#pending.points < this.#opts.maxPoints) {
-        if (this.#pending.items.length > 0 && !this.#timer) {
-          this.#timer = setTimeout(() => this.#kick(), this.#opts.flushMs);
-        }
-        return;
-      }
+      // Full batches that piled up during the flush go straight away; the rest wait for the timer.
+      if (this.#pending.points < this.#opts.maxPoints) return;
     }
   }
 
@@ -157,6 +162,7 @@ export class Batcher<T> {
       this.#kick();
     }
   }
+
 
   /** Refuse new items, then commit everything accepted. */
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import { buildApp, type AppContext } from './app.js';
 import type { Config } from './config.js';
 import { createMetrics } from './metrics.js';
-import { openStore } from './store/index.js';
+import { openStore, type Store } from './store/index.js';
 import { applyRetention, migrate } from './store/migrate.js';
 import { Writer } from './writer.js';
 
@@ -13,9 +13,19 @@ export interface Running {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Wrap the real store (tests inject failures or delays around it; never a fake). */
+  wrapStore?: (store: Store) => Store;
+}
+
 /** Open the store, migrate it, and serve. Used by main.ts and by tests. */
-export async function startMetronome(config: Config, log: Logger = pino({ level: config.LOG_LEVEL })): Promise<Running> {
-  const store = await openStore(config);
+export async function startMetronome(
+  config: Config,
+  log: Logger = pino({ level: config.LOG_LEVEL }),
+  opts: StartOptions = {},
+): Promise<Running> {
+  const opened = await openStore(config);
+  const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const applied = await migrate(store);
   if (applied.length) log.info({ applied }, 'schema migrations applied');
   await applyRetention(store, 'points', 'ts', config.RETENTION_DAYS);

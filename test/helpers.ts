@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig, type Config } from '../server/config.js';
-import { startMetronome, type Running } from '../server/start.js';
+import { startMetronome, type Running, type StartOptions } from '../server/start.js';
 
 export interface TestServer extends Running {
   config: Config;
@@ -22,10 +22,10 @@ export function tempDir(prefix = 'metronome-test-'): string {
  * directory. chdb binds one data directory per process: run one server per test file
  * (vitest's forks pool gives each file its own process), or close before opening another.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? tempDir();
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DEMO: '0', ...env, DATA_DIR: dataDir });
-  const running = await startMetronome(config, pino({ level: config.LOG_LEVEL }));
+  const running = await startMetronome(config, pino({ level: config.LOG_LEVEL }), opts);
   return {
     ...running,
     config,

@@ -83,6 +83,13 @@ export function selectorMatchers(node: SyntaxNode, text: string): Matcher[] {
  * Throws SelectorError with the position of the first problem.
  */
 export function parseSelector(text: string): Matcher[] {
+  // Heroic keys often hold dots (cpu.usage), which PromQL names cannot: accept `cpu.usage` and
+  // `cpu.usage{host="a"}` as the metric name plus matchers.
+  const dotted = HEROIC_KEY.exec(text.trim());
+  if (dotted && dotted[1].includes('.')) {
+    const rest = dotted[2] ? dotted[2].slice(1, -1).trim() : '';
+    return parseSelector(`{__name__=${JSON.stringify(dotted[1])}${rest ? `, ${rest}` : ''}}`);
+  }
   const tree = parser.parse(text);
   let error: number | null = null;
   tree.iterate({
@@ -101,6 +108,8 @@ export function parseSelector(text: string): Matcher[] {
   }
   return matchers;
 }
+
+const HEROIC_KEY = /^([a-zA-Z_:][a-zA-Z0-9_:.\-]*)(\{[\s\S]*\})?$/;
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

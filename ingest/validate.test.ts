@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { WriteBatch } from './types.js';
+import { DEFAULT_LIMITS, ISSUE, IssueList, validateBatch } from './validate.js';
+
+const NOW = 1_800_000_000_000;
+const one = (over: Partial<WriteBatch['series'][number]> = {}): WriteBatch => {
+  const s = { key: 'cpu', tags: { host: 'a' }, timestamps: [NOW - 1000], values: [1], ...over };
+  return { series: [s], points: s.timestamps.length };
+};
+const codes = (b: WriteBatch) => validateBatch(b, DEFAULT_LIMITS, NOW).items.map((i) => i.code);
+
+describe('validateBatch', () => {
+  it('accepts a well-formed series', () => {
+    expect(codes(one())).toEqual([]);
+  });
+  it('rejects an empty key', () => {
+    expect(codes(one({ key: '' }))).toEqual([ISSUE.KEY_EMPTY]);
+  });
+  it('rejects a key longer than 256 characters but accepts exactly 256', () => {
+    expect(codes(one({ key: 'k'.repeat(257) }))).toEqual([ISSUE.KEY_TOO_LONG]);
+    expect(codes(one({ key: 'k'.repeat(256) }))).toEqual([]);
+  });
+  it('rejects more than 32 tags', () => {
+    const tags = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`t${i}`, 'v']));
+    expect(codes(one({ tags }))).toEqual([ISSUE.TOO_MANY_TAGS]);
+    delete tags.t32;
+    expect(codes(one({ tags }))).toEqual([]);
+  });
+  it('rejects tag names outside [a-zA-Z_][a-zA-Z0-9_.]*', () => {
+    expect(codes(one({ tags: { '1host': 'a' } }))).toEqual([ISSUE.TAG_NAME]);
+    expect(codes(one({ tags: { 'ho-st': 'a' } }))).toEqual([ISSUE.TAG_NAME]);
+    expect(codes(one({ tags: { 'k8s.pod_name': 'a', _x: 'b' } }))).toEqual([]);
+  });
+  it('rejects tag values over 1024 UTF-8 bytes, counting multi-byte characters', () => {
+    expect(codes(one({ tags: { host: 'a'.repeat(1025) } }))).toEqual([ISSUE.TAG_VALUE_TOO_LONG]);
+    expect(codes(one({ tags: { host: 'a'.repeat(1024) } }))).toEqual([]);
+    // 400 characters of 3 bytes each = 1200 bytes
+    expect(codes(one({ tags: { host: '€'.repeat(400) } }))).toEqual([ISSUE.TAG_VALUE_TOO_LONG]);
+  });
+  it('rejects non-string tag values', () => {
+    expect(codes(one({ tags: { host: 5 as unknown as string } }))).toEqual([ISSUE.TAG_VALUE_TYPE]);
+  });
+  it('rejects non-integer timestamps', () => {
+    expect(codes(one({ timestamps: [NOW - 0.5] }))).toEqual([ISSUE.TIMESTAMP_TYPE]);
+    expect(codes(one({ timestamps: ['1' as unknown as number] }))).toEqual([ISSUE.TIMESTAMP_TYPE]);
+  });
+  it('rejects timestamps older than retention or more than 10 minutes ahead', () => {
+    expect(codes(one({ timestamps: [NOW - DEFAULT_LIMITS.retentionMs - 1] }))).toEqual([ISSUE.TIMESTAMP_RANGE]);
+    expect(codes(one({ timestamps: [NOW + 10 * 60_000 + 1] }))).toEqual([ISSUE.TIMESTAMP_RANGE]);
+    expect(codes(one({ timestamps: [NOW + 10 * 60_000] }))).toEqual([]);
+  });
+  it('rejects values that are not finite numbers', () => {
+    for (const v of [NaN, Infinity, -Infinity, '1', null]) {
+      expect(codes(one({ values: [v as number] }))).toEqual([ISSUE.VALUE_TYPE]);
+    }
+  });
+  it('reports the series index, point index and field of each issue', () => {
+    const batch: WriteBatch = {
+      series: [
+        { key: 'ok', tags: {}, timestamps: [NOW], values: [1] },
+        { key: 'bad', tags: {}, timestamps: [NOW, NOW], values: [1, NaN] },
+      ],
+      points: 3,
+    };
+    expect(validateBatch(batch, DEFAULT_LIMITS, NOW).items).toEqual([
+      expect.objectContaining({ code: ISSUE.VALUE_TYPE, series: 1, point: 1, field: 'value' }),
+    ]);
+  });
+  it('keeps the first 100 issues but counts them all', () => {
+    const n = 250;
+    const batch: WriteBatch = { series: [{ key: 'k', tags: {}, timestamps: Array(n).fill(NOW), values: Array(n).fill(NaN) }], points: n };
+    const list = validateBatch(batch, DEFAULT_LIMITS, NOW, new IssueList(100));
+    expect(list.items).toHaveLength(100);
+    expect(list.count).toBe(n);
+  });
+});
