@@ -8,6 +8,7 @@ import type { Writer } from './writer.js';
 import { healthRoutes } from './routes/health.js';
 import { seriesRoutes } from './routes/series.js';
 import { writeRoutes } from './routes/write.js';
+import { protocolRoutes } from './routes/protocols.js';
 
 /** What every route plugin gets: the parts of a running Metronome. */
 export interface AppContext {
@@ -76,12 +77,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { ctx });
   await app.register(writeRoutes, { ctx });
+  await app.register(protocolRoutes, { ctx });
   await app.register(seriesRoutes, { ctx });
   return app;
 }
 
 /** Map framework errors (body too large, bad content type, bad JSON) to catalogue errors. */
-function toMetronomeError(err: FastifyError | MetronomeError, ctx: AppContext): MetronomeError {
+export function toMetronomeError(err: FastifyError | MetronomeError, ctx: AppContext): MetronomeError {
   if (isMetronomeError(err)) return err;
   switch ((err as FastifyError).code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -14,6 +14,10 @@ export const ERRORS = {
   MTR_WRITE_BACKPRESSURE: { status: 429, message: 'the write buffer is full (%d points buffered); retry later' },
   MTR_WRITE_STORE_FAILED: { status: 503, message: 'the points could not be committed to storage; retry' },
   MTR_WRITE_SHUTTING_DOWN: { status: 503, message: 'the server is shutting down; retry on another instance' },
+  // Write protocols (remote write, Influx, OTLP)
+  MTR_WRITE_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
+  MTR_WRITE_UNSUPPORTED: { status: 400, message: '%s' },
+  MTR_WRITE_PROTOCOL_ENCODING: { status: 415, message: 'unsupported content encoding %s for %s; send %s' },
   // Read path (foundation)
   MTR_READ_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
   // Generic

@@ -21,6 +21,12 @@ export function createMetrics() {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    pointsDropped: new Counter({
+      name: 'metronome_points_dropped_total',
+      help: 'Samples a protocol maps to nothing by design (staleness markers, NaN/Inf, OTLP delta or exponential histograms), by protocol and reason.',
+      labelNames: ['protocol', 'reason'],
+      registers: [registry],
+    }),
     writeRequests: new Counter({
       name: 'metronome_write_requests_total',
       help: 'Write requests, by protocol and outcome (ok or the error code).',

@@ -1,0 +1,449 @@
+import type { IssueList } from './validate.js';
+import type { SeriesSamples, WriteBatch } from './types.js';
+
+/**
+ * InfluxDB line protocol (v1 and v2 share it):
+ *
+ *   measurement[,tag=value...] field=value[,field=value...] [timestamp]
+ *
+ * Mapping (documented in README "Protocols"):
+ * - each field is its own series: key `<measurement>_<field>`, or just `<measurement>` when the
+ *   field is called `value` (the convention of single-value writers, e.g. `temp value=21.5`);
+ * - the key and tag names are made PromQL-safe: characters outside [a-zA-Z0-9_:] (keys) or
+ *   [a-zA-Z0-9_] (tag names) become `_`, and a leading digit gets a `_` prefix, the rule
+ *   Telegraf's Prometheus outputs use, so `cpu.load` is queried as `cpu_load`;
+ * - floats, integers (`1i`), unsigned integers (`1u`) and booleans (t/T/true/True/TRUE ->
+ *   1, f/F/false/False/FALSE -> 0) are stored as Float64 numbers; string fields are rejected
+ *   with the line number (Metronome stores numbers only);
+ * - timestamps are converted from the request's precision (ns, us, ms, s; v1 also n, u, m, h)
+ *   to milliseconds, truncating what is finer; a line without one gets the request's time.
+ *
+ * Escapes, as in the reference parser: in the measurement `\,` and `\ `; in tag keys, tag
+ * values and field keys `\,` `\=` `\ `; in string field values `\"` and `\\`. A backslash before
+ * any other character is kept literally. Lines starting with `#` are comments.
+ *
+ * Hot path: the series part of a line (measurement and tags, up to the first unescaped space)
+ * is the cache key; its parsed, sanitised form and per-field keys are kept across requests,
+ * so a repeated series costs one Map lookup.
+ */
+
+/** Issue codes of this decoder (part of the error catalogue: never reuse a retired one). */
+export const INFLUX_ISSUE = {
+  SYNTAX: 'MTR_WRITE_INFLUX_SYNTAX',
+  STRING_FIELD: 'MTR_WRITE_INFLUX_STRING_FIELD',
+  FIELD_VALUE: 'MTR_WRITE_INFLUX_FIELD_VALUE',
+  TIMESTAMP: 'MTR_WRITE_INFLUX_TIMESTAMP',
+  TAG: 'MTR_WRITE_INFLUX_TAG',
+} as const;
+
+/** Milliseconds from a timestamp at a precision: divide by 10^digits (or multiply by factor). */
+interface Precision {
+  /** Low decimal digits to drop (ns: 6, us: 3, ms: 0). */
+  drop: number;
+  /** Multiplier after dropping (s: 1000, m: 60000, h: 3600000). */
+  factor: number;
+}
+
+const PRECISIONS: Record<string, Precision> = {
+  ns: { drop: 6, factor: 1 },
+  n: { drop: 6, factor: 1 },
+  us: { drop: 3, factor: 1 },
+  u: { drop: 3, factor: 1 },
+  'µ': { drop: 3, factor: 1 },
+  ms: { drop: 0, factor: 1 },
+  s: { drop: 0, factor: 1000 },
+  m: { drop: 0, factor: 60_000 },
+  h: { drop: 0, factor: 3_600_000 },
+};
+
+/** The precision names accepted by /influx/api/v2/write (v1 also accepts n, u, m, h). */
+export const V2_PRECISIONS = ['ns', 'us', 'ms', 's'];
+
+/** A precision parameter's conversion, or undefined if the name is unknown. */
+export function precisionOf(name: string | undefined): Precision | undefined {
+  return PRECISIONS[name === undefined || name === '' ? 'ns' : name];
+}
+
+interface FieldKey {
+  key: string;
+  epoch: number;
+  index: number;
+}
+
+interface SeriesEntry {
+  tags: Record<string, string>;
+  measurement: string;
+  /** Problem with the series part, reported for each line that uses it. */
+  problem: string | null;
+  problemCode: string;
+  fields: Map<string, FieldKey>;
+}
+
+export interface InfluxResult {
+  batch: WriteBatch;
+  /** Per series of the batch, the 1-based line number of each point (to report issues). */
+  lines: number[][];
+  /** Non-empty, non-comment lines. */
+  lineCount: number;
+}
+
+export interface InfluxDecoderOptions {
+  /** Series parts remembered across requests; the cache is emptied when it grows past this. */
+  maxCachedSeries?: number;
+}
+
+const SPACE = 32;
+const COMMA = 44;
+const EQUALS = 61;
+const BACKSLASH = 92;
+const QUOTE = 34;
+const NEWLINE = 10;
+const CR = 13;
+const TAB = 9;
+const HASH = 35;
+
+/** Decodes line protocol, remembering series parts between requests (one per server). */
+export class InfluxDecoder {
+  readonly #cache = new Map<string, SeriesEntry>();
+  readonly #max: number;
+  #epoch = 0;
+
+  constructor(opts: InfluxDecoderOptions = {}) {
+    this.#max = opts.maxCachedSeries ?? 100_000;
+  }
+
+  /**
+   * Decode a body. Problems are added to `issues` with their line number; lines with problems
+   * contribute no points (the caller rejects the whole request when `issues` is not empty).
+   */
+  decode(text: string, precision: Precision, now: number, issues: IssueList): InfluxResult {
+    const epoch = ++this.#epoch;
+    const series: SeriesSamples[] = [];
+    const lines: number[][] = [];
+    let points = 0;
+    let lineNo = 0;
+    let lineCount = 0;
+    const n = text.length;
+    let pos = 0;
+    // Per line, the fields parsed so far (committed only if the whole line is valid).
+    const pendKeys: FieldKey[] = [];
+    const pendValues: number[] = [];
+
+    while (pos < n) {
+      lineNo++;
+      let eol = text.indexOf('\n', pos);
+      if (eol === -1) eol = n;
+      let start = pos;
+      pos = eol + 1;
+      let end = eol;
+      if (end > start && text.charCodeAt(end - 1) === CR) end--;
+      while (start < end && (text.charCodeAt(start) === SPACE || text.charCodeAt(start) === TAB)) start++;
+      if (start === end || text.charCodeAt(start) === HASH) continue;
+      lineCount++;
+
+      // The series part: up to the first unescaped space.
+      let i = start;
+      for (; i < end; i++) {
+        const c = text.charCodeAt(i);
+        if (c === BACKSLASH) i++;
+        else if (c === SPACE) break;
+      }
+      if (i >= end) {
+        issues.add({ code: INFLUX_ISSUE.SYNTAX, line: lineNo, message: `line ${lineNo}: missing fields (expected "measurement[,tags] field=value[,...] [timestamp]")` });
+        continue;
+      }
+      const seriesText = text.slice(start, i);
+      let entry = this.#cache.get(seriesText);
+      if (entry === undefined) {
+        entry = parseSeries(seriesText);
+        if (this.#cache.size >= this.#max) this.#cache.clear();
+        this.#cache.set(seriesText, entry);
+      }
+      if (entry.problem !== null) {
+        issues.add({ code: entry.problemCode, line: lineNo, message: `line ${lineNo}: ${entry.problem}` });
+        continue;
+      }
+
+      // Fields: key=value pairs up to the next unescaped space outside a string value.
+      i++;
+      pendKeys.length = 0;
+      pendValues.length = 0;
+      let bad = false;
+      for (;;) {
+        const keyStart = i;
+        let hasEscape = false;
+        for (; i < end; i++) {
+          const c = text.charCodeAt(i);
+          if (c === BACKSLASH) {
+            hasEscape = true;
+            i++;
+          } else if (c === EQUALS || c === COMMA || c === SPACE) break;
+        }
+        if (i >= end || text.charCodeAt(i) !== EQUALS || i === keyStart) {
+          issues.add({
+            code: INFLUX_ISSUE.SYNTAX,
+            line: lineNo,
+            message: `line ${lineNo}: invalid field at column ${keyStart - start + 1}: expected field=value`,
+          });
+          bad = true;
+          break;
+        }
+        const rawKey = text.slice(keyStart, i);
+        const fieldName = hasEscape ? unescape(rawKey) : rawKey;
+        i++; // '='
+        const valueStart = i;
+        if (i < end && text.charCodeAt(i) === QUOTE) {
+          // A string value: skip it to give a precise error.
+          i++;
+          for (; i < end; i++) {
+            const c = text.charCodeAt(i);
+            if (c === BACKSLASH) i++;
+            else if (c === QUOTE) break;
+          }
+          issues.add({
+            code: INFLUX_ISSUE.STRING_FIELD,
+            line: lineNo,
+            field: fieldName,
+            message: `line ${lineNo}: field "${fieldName}" is a string; Metronome stores numbers only (float, integer, unsigned, boolean)`,
+          });
+          bad = true;
+          break;
+        }
+        for (; i < end; i++) {
+          const c = text.charCodeAt(i);
+          if (c === COMMA || c === SPACE) break;
+        }
+        const value = parseFieldValue(text, valueStart, i);
+        if (value === undefined) {
+          issues.add({
+            code: INFLUX_ISSUE.FIELD_VALUE,
+            line: lineNo,
+            field: fieldName,
+            message: `line ${lineNo}: field "${fieldName}" has invalid value ${JSON.stringify(text.slice(valueStart, i))}; expected a float, 12i, 12u or a boolean`,
+          });
+          bad = true;
+          break;
+        }
+        let fk = entry.fields.get(fieldName);
+        if (fk === undefined) {
+          fk = { key: fieldKey(entry.measurement, fieldName), epoch: 0, index: 0 };
+          entry.fields.set(fieldName, fk);
+        }
+        pendKeys.push(fk);
+        pendValues.push(value);
+        if (i < end && text.charCodeAt(i) === COMMA) {
+          i++;
+          continue;
+        }
+        break;
+      }
+      if (bad) continue;
+
+      // Timestamp.
+      while (i < end && text.charCodeAt(i) === SPACE) i++;
+      let ts = now;
+      if (i < end) {
+        const t = parseTimestamp(text, i, end, precision);
+        if (t === undefined) {
+          issues.add({
+            code: INFLUX_ISSUE.TIMESTAMP,
+            line: lineNo,
+            field: 'timestamp',
+            message: `line ${lineNo}: invalid timestamp ${JSON.stringify(text.slice(i, end))}; expected an integer in the request's precision`,
+          });
+          continue;
+        }
+        ts = t;
+      }
+
+      for (let f = 0; f < pendKeys.length; f++) {
+        const fk = pendKeys[f];
+        let s: SeriesSamples;
+        if (fk.epoch === epoch) s = series[fk.index];
+        else {
+          fk.epoch = epoch;
+          fk.index = series.length;
+          s = { key: fk.key, tags: entry.tags, timestamps: [], values: [] };
+          series.push(s);
+          lines.push([]);
+        }
+        (s.timestamps as number[]).push(ts);
+        (s.values as number[]).push(pendValues[f]);
+        lines[fk.index].push(lineNo);
+        points++;
+      }
+    }
+    return { batch: { series, points }, lines, lineCount };
+  }
+}
+
+/** Parse `measurement[,tag=value...]`. Problems are recorded on the entry. */
+function parseSeries(s: string): SeriesEntry {
+  const entry: SeriesEntry = { tags: {}, measurement: '', problem: null, problemCode: INFLUX_ISSUE.SYNTAX, fields: new Map() };
+  let i = 0;
+  const n = s.length;
+  let escaped = false;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === BACKSLASH) {
+      escaped = true;
+      i++;
+    } else if (c === COMMA) break;
+  }
+  const rawMeasurement = s.slice(0, i);
+  entry.measurement = escaped ? unescape(rawMeasurement) : rawMeasurement;
+  if (entry.measurement === '') {
+    entry.problem = 'missing measurement name';
+    return entry;
+  }
+  const original = new Map<string, string>();
+  while (i < n) {
+    i++; // ','
+    const ks = i;
+    let kEsc = false;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c === BACKSLASH) {
+        kEsc = true;
+        i++;
+      } else if (c === EQUALS || c === COMMA) break;
+    }
+    if (i >= n || s.charCodeAt(i) !== EQUALS || i === ks) {
+      entry.problem = `invalid tag ${JSON.stringify(s.slice(ks, i))}: expected tag=value`;
+      return entry;
+    }
+    const rawKey = s.slice(ks, i);
+    i++;
+    const vs = i;
+    let vEsc = false;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c === BACKSLASH) {
+        vEsc = true;
+        i++;
+      } else if (c === COMMA) break;
+      else if (c === EQUALS) {
+        entry.problem = `invalid tag value ${JSON.stringify(s.slice(vs, i + 1))}: an equals sign must be escaped`;
+        return entry;
+      }
+    }
+    if (i === vs) {
+      entry.problem = `tag ${JSON.stringify(rawKey)} has an empty value`;
+      return entry;
+    }
+    const key = kEsc ? unescape(rawKey) : rawKey;
+    const value = vEsc ? unescape(s.slice(vs, i)) : s.slice(vs, i);
+    const name = labelName(key);
+    const prior = original.get(name);
+    if (prior !== undefined && prior !== key) {
+      entry.problem = `tag keys ${JSON.stringify(prior)} and ${JSON.stringify(key)} both map to the tag name "${name}"`;
+      entry.problemCode = INFLUX_ISSUE.TAG;
+      return entry;
+    }
+    if (name === '__name__') {
+      entry.problem = 'the tag name "__name__" is reserved for the metric name';
+      entry.problemCode = INFLUX_ISSUE.TAG;
+      return entry;
+    }
+    original.set(name, key);
+    entry.tags[name] = value;
+  }
+  return entry;
+}
+
+/** Remove line-protocol escapes: a backslash before `,` `=` ` ` `"` or `\` is dropped. */
+function unescape(s: string): string {
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) !== BACKSLASH || i + 1 >= s.length) continue;
+    const next = s.charCodeAt(i + 1);
+    if (next === COMMA || next === EQUALS || next === SPACE || next === QUOTE || next === BACKSLASH) {
+      out += s.slice(last, i);
+      last = i + 1;
+      i++;
+    }
+  }
+  return last === 0 ? s : out + s.slice(last);
+}
+
+const METRIC_CHAR = /[^a-zA-Z0-9_:]/g;
+const LABEL_CHAR = /[^a-zA-Z0-9_]/g;
+
+/** The metric key of a field (see the mapping above). */
+export function fieldKey(measurement: string, field: string): string {
+  const raw = field === 'value' ? measurement : `${measurement}_${field}`;
+  const clean = raw.replace(METRIC_CHAR, '_');
+  return clean.charCodeAt(0) >= 48 && clean.charCodeAt(0) <= 57 ? '_' + clean : clean;
+}
+
+/** A PromQL-safe tag name. */
+export function labelName(key: string): string {
+  const clean = key.replace(LABEL_CHAR, '_');
+  return clean.charCodeAt(0) >= 48 && clean.charCodeAt(0) <= 57 ? '_' + clean : clean;
+}
+
+const MAX_INT64 = 9223372036854775807;
+const MAX_UINT64 = 18446744073709551615;
+
+/** A field value as a number, or undefined if it is not a valid non-string field value. */
+function parseFieldValue(text: string, s: number, e: number): number | undefined {
+  if (s >= e) return undefined;
+  const last = text.charCodeAt(e - 1);
+  if (last === 105 /* i */ || last === 117 /* u */) {
+    const digits = text.slice(s, e - 1);
+    if (!/^-?\d+$/.test(digits)) return undefined;
+    if (last === 117 && digits.charCodeAt(0) === 45) return undefined;
+    const v = Number(digits);
+    // Range check on the float is approximate at the boundary; a line at exactly 2^63 is off.
+    if (last === 105 ? v > MAX_INT64 || v < -MAX_INT64 - 1 : v > MAX_UINT64) return undefined;
+    return v;
+  }
+  const first = text.charCodeAt(s);
+  if ((first >= 48 && first <= 57) || first === 45 || first === 46) {
+    const str = text.slice(s, e);
+    const v = Number(str);
+    // Number() accepts forms the line protocol does not (hex, Infinity, blanks): require digits.
+    if (!Number.isFinite(v) || !FLOAT.test(str)) return undefined;
+    return v;
+  }
+  switch (text.slice(s, e)) {
+    case 't':
+    case 'T':
+    case 'true':
+    case 'True':
+    case 'TRUE':
+      return 1;
+    case 'f':
+    case 'F':
+    case 'false':
+    case 'False':
+    case 'FALSE':
+      return 0;
+  }
+  return undefined;
+}
+
+const FLOAT = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/** A timestamp in ms, or undefined if not an integer. Digits finer than ms are truncated. */
+function parseTimestamp(text: string, s: number, e: number, p: Precision): number | undefined {
+  // Trailing blanks are tolerated, anything else after the number is not.
+  while (e > s && text.charCodeAt(e - 1) === SPACE) e--;
+  let neg = false;
+  if (text.charCodeAt(s) === 45) {
+    neg = true;
+    s++;
+  }
+  const len = e - s;
+  if (len <= 0 || len > 19) return undefined;
+  let v = 0;
+  const keep = len - p.drop;
+  for (let i = 0; i < len; i++) {
+    const d = text.charCodeAt(s + i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    if (i < keep) v = v * 10 + d;
+  }
+  v *= p.factor;
+  return neg ? -v : v;
+}

@@ -1,0 +1,565 @@
+import protobuf from 'protobufjs';
+import type { MetricMetadata, StaleMark } from './decode-remote-write.js';
+import type { IssueList } from './validate.js';
+import type { SeriesSamples, WriteBatch } from './types.js';
+
+/**
+ * OTLP/HTTP metrics (ExportMetricsServiceRequest), protobuf or JSON, mapped to Prometheus-style
+ * series following OpenTelemetry's "Prometheus and OpenMetrics compatibility" rules:
+ *
+ * - names: characters outside [a-zA-Z0-9_:] become `_`, runs of `_` collapse, leading and
+ *   trailing `_` go; the unit is appended as a word (`ms` -> `_milliseconds`, `By` ->
+ *   `_bytes`, `By/s` -> `_bytes_per_second`, `{packets}` dropped, `1` -> `_ratio` on gauges)
+ *   unless the name already contains it; cumulative monotonic sums get `_total`;
+ * - gauges -> one series; cumulative sums -> counter (monotonic) or gauge (not monotonic);
+ * - explicit-bucket histograms -> `<name>_bucket{le}` (cumulative counts, last `le="+Inf"`),
+ *   `<name>_count` and `<name>_sum` (when the point has a sum); summaries -> `<name>{quantile}`,
+ *   `<name>_count`, `<name>_sum`;
+ * - data point attributes -> tags (invalid characters become `_`; two attributes that map to
+ *   the same tag have their values joined with `;` in key order); resource attribute
+ *   `service.name` -> tag `service`, `service.instance.id` -> tag `instance`; other resource
+ *   and scope attributes are not stored;
+ * - a point flagged "no recorded value" is Prometheus' staleness marker: returned in
+ *   `staleMarks`, not stored.
+ *
+ * Not stored, and counted as rejected data points in the OTLP partial-success answer: delta
+ * sums and delta histograms (converting them needs per-series running totals that would be lost
+ * on restart; configure exporters with cumulative temporality), exponential histograms, and
+ * non-finite values. Malformed points (bucket counts that do not fit the bounds) are issues:
+ * the whole request is rejected, as for every protocol.
+ *
+ * Decoding uses protobufjs with the message definitions below, a subset of
+ * opentelemetry-proto v1 (field numbers as upstream; unused fields such as exemplars left out,
+ * which protobuf and the JSON mapping both skip).
+ */
+const PROTO = `
+syntax = "proto3";
+package otlp;
+message AnyValue {
+  oneof value {
+    string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4;
+    ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7;
+  }
+}
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message Resource { repeated KeyValue attributes = 1; }
+message InstrumentationScope { string name = 1; string version = 2; }
+message ExportMetricsServiceRequest { repeated ResourceMetrics resource_metrics = 1; }
+message ExportMetricsServiceResponse { ExportMetricsPartialSuccess partial_success = 1; }
+message ExportMetricsPartialSuccess { int64 rejected_data_points = 1; string error_message = 2; }
+message ResourceMetrics { Resource resource = 1; repeated ScopeMetrics scope_metrics = 2; }
+message ScopeMetrics { InstrumentationScope scope = 1; repeated Metric metrics = 2; }
+message Metric {
+  string name = 1; string description = 2; string unit = 3;
+  oneof data {
+    Gauge gauge = 5; Sum sum = 7; Histogram histogram = 9;
+    ExponentialHistogram exponential_histogram = 10; Summary summary = 11;
+  }
+}
+enum AggregationTemporality {
+  AGGREGATION_TEMPORALITY_UNSPECIFIED = 0; AGGREGATION_TEMPORALITY_DELTA = 1; AGGREGATION_TEMPORALITY_CUMULATIVE = 2;
+}
+message Gauge { repeated NumberDataPoint data_points = 1; }
+message Sum { repeated NumberDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; bool is_monotonic = 3; }
+message Histogram { repeated HistogramDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
+message ExponentialHistogram { repeated ExponentialHistogramDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
+message Summary { repeated SummaryDataPoint data_points = 1; }
+message NumberDataPoint {
+  repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
+  oneof value { double as_double = 4; sfixed64 as_int = 6; }
+  uint32 flags = 8;
+}
+message HistogramDataPoint {
+  repeated KeyValue attributes = 9; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
+  fixed64 count = 4; optional double sum = 5; repeated fixed64 bucket_counts = 6;
+  repeated double explicit_bounds = 7; uint32 flags = 10;
+}
+message ExponentialHistogramDataPoint { repeated KeyValue attributes = 1; fixed64 time_unix_nano = 3; }
+message ValueAtQuantile { double quantile = 1; double value = 2; }
+message SummaryDataPoint {
+  repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
+  fixed64 count = 4; double sum = 5; repeated ValueAtQuantile quantile_values = 6; uint32 flags = 8;
+}
+message Status { int32 code = 1; string message = 2; }
+`;
+
+const root = protobuf.parse(PROTO, { keepCase: false }).root;
+const RequestType = root.lookupType('otlp.ExportMetricsServiceRequest');
+const ResponseType = root.lookupType('otlp.ExportMetricsServiceResponse');
+const StatusType = root.lookupType('otlp.Status');
+
+/** Issue codes of this decoder (part of the error catalogue: never reuse a retired one). */
+export const OTLP_ISSUE = {
+  HISTOGRAM_BUCKETS: 'MTR_WRITE_OTLP_HISTOGRAM_BUCKETS',
+  METRIC_NAME: 'MTR_WRITE_OTLP_METRIC_NAME',
+} as const;
+
+const TEMPORALITY_DELTA = 1;
+const TEMPORALITY_CUMULATIVE = 2;
+const FLAG_NO_RECORDED_VALUE = 1;
+
+// What protobufjs hands back: 64-bit integers are Long (protobuf) or Long/number/string (JSON).
+type Int64 = protobuf.Long | number | string | null | undefined;
+interface AnyValue {
+  value?: string;
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: Int64;
+  doubleValue?: number;
+  arrayValue?: { values?: AnyValue[] };
+  kvlistValue?: { values?: KeyValue[] };
+  bytesValue?: Uint8Array;
+}
+interface KeyValue {
+  key?: string;
+  value?: AnyValue | null;
+}
+interface NumberPoint {
+  attributes?: KeyValue[];
+  timeUnixNano?: Int64;
+  value?: string;
+  asDouble?: number;
+  asInt?: Int64;
+  flags?: number;
+}
+interface HistogramPoint {
+  attributes?: KeyValue[];
+  timeUnixNano?: Int64;
+  count?: Int64;
+  sum?: number | null;
+  bucketCounts?: Int64[];
+  explicitBounds?: number[];
+  flags?: number;
+}
+interface SummaryPoint {
+  attributes?: KeyValue[];
+  timeUnixNano?: Int64;
+  count?: Int64;
+  sum?: number;
+  quantileValues?: { quantile?: number; value?: number }[];
+  flags?: number;
+}
+interface Metric {
+  name?: string;
+  description?: string;
+  unit?: string;
+  data?: string;
+  gauge?: { dataPoints?: NumberPoint[] };
+  sum?: { dataPoints?: NumberPoint[]; aggregationTemporality?: number; isMonotonic?: boolean };
+  histogram?: { dataPoints?: HistogramPoint[]; aggregationTemporality?: number };
+  exponentialHistogram?: { dataPoints?: unknown[] };
+  summary?: { dataPoints?: SummaryPoint[] };
+}
+interface Request {
+  resourceMetrics?: {
+    resource?: { attributes?: KeyValue[] } | null;
+    scopeMetrics?: { metrics?: Metric[] }[];
+  }[];
+}
+
+export interface OtlpResult {
+  batch: WriteBatch;
+  metadata: MetricMetadata[];
+  staleMarks: StaleMark[];
+  /** Per series of the batch, where its data point is in the request (to report issues). */
+  origins: string[];
+  /** Data points not stored, and why (for the partial-success answer). */
+  rejected: number;
+  rejectedReasons: string[];
+}
+
+export class OtlpDecodeError extends Error {
+  override name = 'OtlpDecodeError';
+}
+
+/** Parse a protobuf body. Throws OtlpDecodeError for bytes that are not a request. */
+export function parseOtlpProtobuf(body: Uint8Array): Request {
+  try {
+    return RequestType.decode(body) as unknown as Request;
+  } catch (e) {
+    throw new OtlpDecodeError(`protobuf: ${(e as Error).message}`);
+  }
+}
+
+/** Parse a JSON body (OTLP/JSON: lowerCamelCase keys, 64-bit integers as strings or numbers). */
+export function parseOtlpJson(text: string): Request {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new OtlpDecodeError(`JSON: ${(e as Error).message}`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new OtlpDecodeError('JSON: expected an ExportMetricsServiceRequest object');
+  }
+  try {
+    return RequestType.fromObject(obj as Record<string, unknown>) as unknown as Request;
+  } catch (e) {
+    throw new OtlpDecodeError(`JSON: ${(e as Error).message.replace(/^\.otlp\.[A-Za-z]+/, '')}`);
+  }
+}
+
+/** The ExportMetricsServiceResponse, protobuf-encoded or as OTLP/JSON. */
+export function otlpResponse(json: boolean, rejected: number, message: string): Uint8Array | string {
+  const partial = rejected > 0 ? { rejectedDataPoints: rejected, errorMessage: message } : undefined;
+  if (json) return JSON.stringify(partial ? { partialSuccess: { rejectedDataPoints: String(rejected), errorMessage: message } } : {});
+  return ResponseType.encode(ResponseType.fromObject(partial ? { partialSuccess: partial } : {})).finish();
+}
+
+/** A google.rpc.Status, the body OTLP/HTTP sends with every 4xx and 5xx. */
+export function otlpStatus(json: boolean, grpcCode: number, message: string): Uint8Array | string {
+  if (json) return JSON.stringify({ code: grpcCode, message });
+  return StatusType.encode(StatusType.fromObject({ code: grpcCode, message })).finish();
+}
+
+/** Map a parsed request to series. Malformed points are added to `issues`. */
+export function decodeOtlp(req: Request, now: number, issues: IssueList): OtlpResult {
+  const series: SeriesSamples[] = [];
+  const origins: string[] = [];
+  const metadata: MetricMetadata[] = [];
+  const staleMarks: StaleMark[] = [];
+  let origin = '';
+  const seenMeta = new Set<string>();
+  let points = 0;
+  let rejected = 0;
+  const reasons = new Set<string>();
+  const reject = (n: number, reason: string) => {
+    if (n <= 0) return;
+    rejected += n;
+    reasons.add(reason);
+  };
+  const push = (key: string, tags: Record<string, string>, ts: number, value: number, stale: boolean) => {
+    if (stale) {
+      staleMarks.push({ key, tags, ts });
+      return;
+    }
+    series.push({ key, tags, timestamps: [ts], values: [value] });
+    origins.push(origin);
+    points++;
+  };
+
+  const rms = req.resourceMetrics ?? [];
+  for (let ri = 0; ri < rms.length; ri++) {
+    const rm = rms[ri];
+    const resourceTags: Record<string, string> = {};
+    for (const kv of rm.resource?.attributes ?? []) {
+      if (kv.key === 'service.name') resourceTags.service = anyToString(kv.value);
+      else if (kv.key === 'service.instance.id') resourceTags.instance = anyToString(kv.value);
+    }
+    const sms = rm.scopeMetrics ?? [];
+    for (let si = 0; si < sms.length; si++) {
+      const ms = sms[si].metrics ?? [];
+      for (let mi = 0; mi < ms.length; mi++) {
+        const m = ms[mi];
+        const path = `resourceMetrics[${ri}].scopeMetrics[${si}].metrics[${mi}]`;
+        const baseName = normalizeName(m.name ?? '');
+        if (baseName === '') {
+          issues.add({
+            code: OTLP_ISSUE.METRIC_NAME,
+            field: `${path}.name`,
+            message: `${path} has no usable name (${JSON.stringify(m.name ?? '')}); a name needs a letter or digit`,
+          });
+          continue;
+        }
+        const unit = promUnit(m.unit ?? '');
+        const meta = (name: string, type: string) => {
+          if (seenMeta.has(name)) return;
+          seenMeta.add(name);
+          metadata.push({ metric: name, type, help: m.description ?? '', unit: unit === 'ratio' && type !== 'gauge' ? '' : unit });
+        };
+        const tagsOf = (attrs: KeyValue[] | undefined) => ({ ...attributesToTags(attrs), ...resourceTags });
+        switch (m.data) {
+          case 'gauge': {
+            const name = withUnit(baseName, unit);
+            meta(name, 'gauge');
+            (m.gauge?.dataPoints ?? []).forEach((p, i) => {
+              origin = `${path}.gauge.dataPoints[${i}]`;
+              numberPoint(name, p, tagsOf(p.attributes));
+            });
+            break;
+          }
+          case 'sum': {
+            const s = m.sum!;
+            const pts = s.dataPoints ?? [];
+            if (s.aggregationTemporality !== TEMPORALITY_CUMULATIVE) {
+              reject(
+                pts.length,
+                s.aggregationTemporality === TEMPORALITY_DELTA
+                  ? `sum "${m.name}": delta temporality is not supported; configure the exporter for cumulative temporality (e.g. OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=cumulative)`
+                  : `sum "${m.name}": aggregation temporality unspecified`,
+              );
+              break;
+            }
+            const name = s.isMonotonic ? withTotal(withUnit(baseName, unit === 'ratio' ? '' : unit)) : withUnit(baseName, unit);
+            meta(name, s.isMonotonic ? 'counter' : 'gauge');
+            pts.forEach((p, i) => {
+              origin = `${path}.sum.dataPoints[${i}]`;
+              numberPoint(name, p, tagsOf(p.attributes));
+            });
+            break;
+          }
+          case 'histogram': {
+            const h = m.histogram!;
+            const pts = h.dataPoints ?? [];
+            if (h.aggregationTemporality !== TEMPORALITY_CUMULATIVE) {
+              reject(
+                pts.length,
+                h.aggregationTemporality === TEMPORALITY_DELTA
+                  ? `histogram "${m.name}": delta temporality is not supported; configure the exporter for cumulative temporality`
+                  : `histogram "${m.name}": aggregation temporality unspecified`,
+              );
+              break;
+            }
+            const name = withUnit(baseName, unit === 'ratio' ? '' : unit);
+            meta(name, 'histogram');
+            pts.forEach((p, i) => {
+              origin = `${path}.histogram.dataPoints[${i}]`;
+              histogramPoint(name, p, tagsOf(p.attributes));
+            });
+            break;
+          }
+          case 'summary': {
+            const name = withUnit(baseName, unit === 'ratio' ? '' : unit);
+            meta(name, 'summary');
+            (m.summary?.dataPoints ?? []).forEach((p, i) => {
+              origin = `${path}.summary.dataPoints[${i}]`;
+              summaryPoint(name, p, tagsOf(p.attributes));
+            });
+            break;
+          }
+          case 'exponentialHistogram':
+            reject(
+              m.exponentialHistogram?.dataPoints?.length ?? 0,
+              `exponential histogram "${m.name}": not supported; use explicit-bucket histograms`,
+            );
+            break;
+          default:
+            // A metric without data carries nothing to store.
+            break;
+        }
+      }
+    }
+  }
+  return { batch: { series, points }, origins, metadata, staleMarks, rejected, rejectedReasons: [...reasons] };
+
+  function finite(v: number, name: string): boolean {
+    if (Number.isFinite(v)) return true;
+    reject(1, `"${name}": non-finite values (NaN, Inf) are not stored`);
+    return false;
+  }
+
+  function numberPoint(name: string, p: NumberPoint, tags: Record<string, string>): void {
+    const ts = nanosToMs(p.timeUnixNano, now);
+    const stale = ((p.flags ?? 0) & FLAG_NO_RECORDED_VALUE) !== 0;
+    const v = p.value === 'asInt' ? int64ToNumber(p.asInt) : (p.asDouble ?? 0);
+    if (!stale && !finite(v, name)) return;
+    push(name, tags, ts, v, stale);
+  }
+
+  function histogramPoint(name: string, p: HistogramPoint, tags: Record<string, string>): void {
+    const ts = nanosToMs(p.timeUnixNano, now);
+    const stale = ((p.flags ?? 0) & FLAG_NO_RECORDED_VALUE) !== 0;
+    const bounds = p.explicitBounds ?? [];
+    const counts = p.bucketCounts ?? [];
+    if (counts.length !== 0 && counts.length !== bounds.length + 1) {
+      issues.add({
+        code: OTLP_ISSUE.HISTOGRAM_BUCKETS,
+        field: `${origin}.bucketCounts`,
+        message: `${origin} (histogram "${name}"): ${counts.length} bucket counts for ${bounds.length} explicit bounds; expected ${bounds.length + 1}`,
+      });
+      return;
+    }
+    const count = int64ToNumber(p.count);
+    let cumulative = 0;
+    for (let b = 0; b < bounds.length; b++) {
+      cumulative += counts.length ? int64ToNumber(counts[b]) : 0;
+      if (!stale && !finite(bounds[b], name)) continue;
+      push(`${name}_bucket`, { ...tags, le: formatBound(bounds[b]) }, ts, cumulative, stale);
+    }
+    push(`${name}_bucket`, { ...tags, le: '+Inf' }, ts, counts.length ? cumulative + int64ToNumber(counts[bounds.length]) : count, stale);
+    push(`${name}_count`, tags, ts, count, stale);
+    if (p.sum !== null && p.sum !== undefined && (stale || finite(p.sum, name))) push(`${name}_sum`, tags, ts, p.sum, stale);
+  }
+
+  function summaryPoint(name: string, p: SummaryPoint, tags: Record<string, string>): void {
+    const ts = nanosToMs(p.timeUnixNano, now);
+    const stale = ((p.flags ?? 0) & FLAG_NO_RECORDED_VALUE) !== 0;
+    for (const q of p.quantileValues ?? []) {
+      const v = q.value ?? 0;
+      if (!stale && !finite(v, name)) continue;
+      push(name, { ...tags, quantile: formatBound(q.quantile ?? 0) }, ts, v, stale);
+    }
+    push(`${name}_count`, tags, ts, int64ToNumber(p.count), stale);
+    const sum = p.sum ?? 0;
+    if (stale || finite(sum, name)) push(`${name}_sum`, tags, ts, sum, stale);
+  }
+}
+
+function int64ToNumber(v: Int64): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return Number(v);
+  return (v.unsigned ? v.high >>> 0 : v.high) * 4294967296 + (v.low >>> 0);
+}
+
+/** Unix nanoseconds -> ms, exactly (integer arithmetic below 2^53); 0 or absent means "now". */
+function nanosToMs(v: Int64, now: number): number {
+  if (v === null || v === undefined) return now;
+  let ms: number;
+  if (typeof v === 'number') ms = Math.floor(v / 1e6);
+  else if (typeof v === 'string') ms = /^\d{7,}$/.test(v) ? Number(v.slice(0, -6)) : Math.floor(Number(v) / 1e6);
+  else if (v.high < 0 && !v.unsigned) ms = Math.floor(int64ToNumber(v) / 1e6);
+  else {
+    // value = H * 2^32 + L and 2^32 = 4294 * 1e6 + 967296, so each part stays exact.
+    const h = v.high >>> 0;
+    ms = h * 4294 + Math.floor((h * 967296 + (v.low >>> 0)) / 1e6);
+  }
+  return ms === 0 || Number.isNaN(ms) ? now : ms;
+}
+
+/** Prometheus' spelling of a float label value (le, quantile). */
+function formatBound(v: number): string {
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+/** An attribute value as text, per the OpenTelemetry attribute rules for non-string values. */
+export function anyToString(v: AnyValue | null | undefined): string {
+  if (!v) return '';
+  switch (v.value) {
+    case 'stringValue':
+      return v.stringValue ?? '';
+    case 'boolValue':
+      return v.boolValue ? 'true' : 'false';
+    case 'intValue':
+      return typeof v.intValue === 'object' && v.intValue !== null ? v.intValue.toString() : String(v.intValue ?? 0);
+    case 'doubleValue':
+      return String(v.doubleValue ?? 0);
+    case 'bytesValue':
+      return Buffer.from(v.bytesValue ?? new Uint8Array()).toString('base64');
+    case 'arrayValue':
+      return JSON.stringify((v.arrayValue?.values ?? []).map(anyToJson));
+    case 'kvlistValue':
+      return JSON.stringify(Object.fromEntries((v.kvlistValue?.values ?? []).map((kv) => [kv.key ?? '', anyToJson(kv.value)])));
+    default:
+      return '';
+  }
+}
+
+function anyToJson(v: AnyValue | null | undefined): unknown {
+  if (!v) return null;
+  switch (v.value) {
+    case 'boolValue':
+      return Boolean(v.boolValue);
+    case 'doubleValue':
+      return v.doubleValue ?? 0;
+    case 'intValue': {
+      const n = int64ToNumber(v.intValue);
+      return Number.isSafeInteger(n) ? n : anyToString(v);
+    }
+    case 'arrayValue':
+      return (v.arrayValue?.values ?? []).map(anyToJson);
+    case 'kvlistValue':
+      return Object.fromEntries((v.kvlistValue?.values ?? []).map((kv) => [kv.key ?? '', anyToJson(kv.value)]));
+    default:
+      return anyToString(v);
+  }
+}
+
+/** Data point attributes as tags: sanitised names, colliding names' values joined with `;`. */
+function attributesToTags(attrs: KeyValue[] | undefined): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (!attrs || attrs.length === 0) return tags;
+  const byName = new Map<string, [string, string][]>();
+  for (const kv of attrs) {
+    const key = kv.key ?? '';
+    const name = labelName(key);
+    if (name === '') continue;
+    const list = byName.get(name);
+    if (list) list.push([key, anyToString(kv.value)]);
+    else byName.set(name, [[key, anyToString(kv.value)]]);
+  }
+  for (const [name, list] of byName) {
+    if (list.length === 1) tags[name] = list[0][1];
+    else tags[name] = list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((kv) => kv[1]).join(';');
+  }
+  return tags;
+}
+
+/** A Prometheus label name: invalid characters -> `_`, runs collapsed, `key_` before a digit. */
+export function labelName(key: string): string {
+  let s = key.replace(/[^a-zA-Z0-9_]/g, '_').replace(/__+/g, '_');
+  if (s === '_' || s === '') return '';
+  if (s.charCodeAt(0) >= 48 && s.charCodeAt(0) <= 57) s = 'key_' + s;
+  return s;
+}
+
+/** The base Prometheus name of an OTel metric name (before unit and type suffixes). */
+export function normalizeName(name: string): string {
+  const s = name
+    .replace(/[^a-zA-Z0-9_:]/g, '_')
+    .replace(/__+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (s === '') return '';
+  return s.charCodeAt(0) >= 48 && s.charCodeAt(0) <= 57 ? '_' + s : s;
+}
+
+const UNITS: Record<string, string> = {
+  d: 'days',
+  h: 'hours',
+  min: 'minutes',
+  s: 'seconds',
+  ms: 'milliseconds',
+  us: 'microseconds',
+  ns: 'nanoseconds',
+  By: 'bytes',
+  KiBy: 'kibibytes',
+  MiBy: 'mebibytes',
+  GiBy: 'gibibytes',
+  TiBy: 'tibibytes',
+  KBy: 'kilobytes',
+  MBy: 'megabytes',
+  GBy: 'gigabytes',
+  TBy: 'terabytes',
+  m: 'meters',
+  V: 'volts',
+  A: 'amperes',
+  J: 'joules',
+  W: 'watts',
+  g: 'grams',
+  Cel: 'celsius',
+  Hz: 'hertz',
+  '%': 'percent',
+  '1': 'ratio',
+};
+const PER_UNITS: Record<string, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month', y: 'year' };
+
+/** The Prometheus unit word(s) of a UCUM unit: `ms` -> milliseconds, `By/s` -> bytes_per_second. */
+export function promUnit(unit: string): string {
+  const u = unit.replace(/\{[^}]*\}/g, '').trim();
+  if (u === '') return '';
+  const [main, per] = u.split('/', 2).map((x) => x.trim());
+  const clean = (x: string) => x.replace(/[^a-zA-Z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const mainWord = main ? (UNITS[main] ?? clean(main)) : '';
+  const perWord = per ? (PER_UNITS[per] ?? clean(per)) : '';
+  if (perWord === '') return mainWord === 'ratio' && per ? '' : mainWord;
+  return `${mainWord === 'ratio' ? '' : mainWord}${mainWord && mainWord !== 'ratio' ? '_' : ''}per_${perWord}`;
+}
+
+/** Append the unit unless the name already has it as a word. */
+function withUnit(name: string, unit: string): string {
+  if (unit === '') return name;
+  const words = name.split('_');
+  const unitWords = unit.split('_');
+  for (let i = 0; i + unitWords.length <= words.length; i++) {
+    if (unitWords.every((w, j) => words[i + j] === w)) return name;
+  }
+  return `${name}_${unit}`;
+}
+
+function withTotal(name: string): string {
+  return name.endsWith('_total') || name === 'total' ? name : `${name}_total`;
+}

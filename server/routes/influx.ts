@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { InfluxDecoder, precisionOf, V2_PRECISIONS } from '../../ingest/decode-influx.js';
+import { IssueList } from '../../ingest/validate.js';
+import { MetronomeError } from '../errors.js';
+import { acceptCompressedBodies } from './body.js';
+import { commitWrite, counted, type ProtocolShared } from './protocol-common.js';
+
+const PROTOCOL = 'influx';
+
+/**
+ * InfluxDB line protocol: POST /influx/write (1.x: db, rp, precision=n|ns|u|us|ms|s|m|h) and
+ * POST /influx/api/v2/write (2.x: bucket, org, precision=ns|us|ms|s). Clients point their
+ * InfluxDB URL at http://host:port/influx. Metronome has one namespace: db, rp, bucket and org
+ * are accepted and not stored. 204 on success; any invalid line rejects the whole request with
+ * every problem's line number, and nothing is stored. GET/HEAD /influx/ping answers 204 for
+ * clients that check the server first.
+ */
+export async function influxRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
+  const { ctx } = shared;
+  const decoder = new InfluxDecoder();
+  app.removeAllContentTypeParsers();
+  acceptCompressedBodies(app);
+  // Clients send text/plain, nothing, or (curl --data-binary) a form type: the body is the same.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const write = (v2: boolean) => async (req: FastifyRequest) => {
+    const q = req.query as Record<string, string | string[] | undefined>;
+    const name = last(q.precision);
+    const precision = v2 && name !== undefined && !V2_PRECISIONS.includes(name) ? undefined : precisionOf(name);
+    if (!precision) {
+      throw new MetronomeError('MTR_WRITE_BAD_PARAM', [
+        'precision',
+        `${JSON.stringify(name)} is not one of ${v2 ? V2_PRECISIONS.join(', ') : 'n, ns, u, us, ms, s, m, h'}`,
+      ]);
+    }
+    const body = req.body;
+    const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
+    const issues = new IssueList(ctx.writer.limits.maxIssues);
+    const { batch, lines, lineCount } = decoder.decode(text, precision, Date.now(), issues);
+    if (lineCount === 0) throw new MetronomeError('MTR_WRITE_BODY', ['no lines in the body (line protocol expected)']);
+    await commitWrite(shared, PROTOCOL, batch, issues, {
+      onInvalid: (list) => {
+        // Validation issues point at (series, point) of the batch: say which line instead.
+        for (const issue of list) {
+          if (issue.line !== undefined || typeof issue.series !== 'number') continue;
+          const line = lines[issue.series]?.[typeof issue.point === 'number' ? issue.point : 0];
+          if (line === undefined) continue;
+          issue.line = line;
+          issue.message = `line ${line}: ${String(issue.message)}`;
+          delete issue.series;
+          delete issue.point;
+        }
+      },
+    });
+  };
+
+  app.post('/influx/write', async (req, reply) => {
+    await counted(ctx, PROTOCOL, () => write(false)(req));
+    return reply.status(204).send();
+  });
+  app.post('/influx/api/v2/write', async (req, reply) => {
+    await counted(ctx, PROTOCOL, () => write(true)(req));
+    return reply.status(204).send();
+  });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/influx/ping',
+    handler: async (_req, reply) => reply.status(204).header('x-influxdb-version', 'metronome').send(),
+  });
+}
+
+function last(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}

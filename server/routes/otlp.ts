@@ -1,0 +1,85 @@
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { decodeOtlp, OtlpDecodeError, otlpResponse, otlpStatus, parseOtlpJson, parseOtlpProtobuf } from '../../ingest/decode-otlp.js';
+import { IssueList } from '../../ingest/validate.js';
+import { toMetronomeError } from '../app.js';
+import { MetronomeError } from '../errors.js';
+import { acceptCompressedBodies, rejectOtherContentTypes } from './body.js';
+import { commitWrite, counted, type ProtocolShared } from './protocol-common.js';
+
+const PROTOCOL = 'otlp';
+
+/** gRPC status codes for the google.rpc.Status body, by HTTP status (OTLP/HTTP spec). */
+function grpcCode(status: number): number {
+  if (status === 429) return 8; // RESOURCE_EXHAUSTED
+  if (status === 503 || status === 502 || status === 504) return 14; // UNAVAILABLE
+  if (status >= 500) return 13; // INTERNAL
+  return 3; // INVALID_ARGUMENT
+}
+
+function isJson(req: FastifyRequest): boolean {
+  return String(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
+}
+
+/**
+ * POST /v1/metrics: OTLP/HTTP metrics, binary protobuf or JSON, optionally gzip. Answers per the
+ * OTLP/HTTP spec: 200 with an ExportMetricsServiceResponse in the request's encoding (with
+ * partial_success when some points were not stored, and why); 4xx/5xx with a google.rpc.Status;
+ * 429 and 503 are the retryable ones and carry Retry-After.
+ */
+export async function otlpRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
+  const { ctx } = shared;
+  app.removeAllContentTypeParsers();
+  acceptCompressedBodies(app);
+  app.addContentTypeParser(['application/x-protobuf', 'application/json'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  rejectOtherContentTypes(app, 'application/x-protobuf or application/json (OTLP/HTTP)');
+
+  app.setErrorHandler((err: FastifyError | MetronomeError, req, reply) => {
+    const e = toMetronomeError(err, ctx);
+    if (e.status >= 500) req.log.error({ err }, e.message);
+    if (e.headers) reply.headers(e.headers);
+    const json = isJson(req);
+    const issues = (e.details?.issues ?? []) as { message?: string }[];
+    const detail = issues.length ? ': ' + issues.slice(0, 10).map((i) => i.message).join('; ') : '';
+    return reply
+      .status(e.status)
+      .type(json ? 'application/json' : 'application/x-protobuf')
+      .send(otlpStatus(json, grpcCode(e.status), `${e.code}: ${e.message}${detail}`));
+  });
+
+  app.post('/v1/metrics', async (req, reply) => {
+    const json = isJson(req);
+    const out = await counted(ctx, PROTOCOL, async () => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      let parsed;
+      try {
+        parsed = json ? parseOtlpJson(body.toString('utf8')) : parseOtlpProtobuf(body);
+      } catch (e) {
+        if (e instanceof OtlpDecodeError) throw new MetronomeError('MTR_WRITE_BODY', [e.message]);
+        throw e;
+      }
+      const issues = new IssueList(ctx.writer.limits.maxIssues);
+      const decoded = decodeOtlp(parsed, Date.now(), issues);
+      const { batch, origins, metadata, staleMarks, rejected, rejectedReasons } = decoded;
+      if (staleMarks.length) ctx.metrics.pointsDropped.inc({ protocol: PROTOCOL, reason: 'no_recorded_value' }, staleMarks.length);
+      if (rejected) ctx.metrics.pointsDropped.inc({ protocol: PROTOCOL, reason: 'unsupported' }, rejected);
+      await commitWrite(shared, PROTOCOL, batch, issues, {
+        metadata,
+        staleMarks,
+        onInvalid: (list) => {
+          for (const issue of list) {
+            if (typeof issue.series !== 'number' || origins[issue.series] === undefined) continue;
+            issue.message = `${origins[issue.series]}: ${String(issue.message)}`;
+            issue.field = `${origins[issue.series]}${issue.field ? ` (${String(issue.field)})` : ''}`;
+            delete issue.series;
+            delete issue.point;
+          }
+        },
+      });
+      return otlpResponse(json, rejected, rejectedReasons.join('; '));
+    });
+    return reply
+      .status(200)
+      .type(json ? 'application/json' : 'application/x-protobuf')
+      .send(typeof out === 'string' ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+  });
+}

@@ -1,0 +1,73 @@
+import type { MetricMetadata, StaleMark } from '../../ingest/decode-remote-write.js';
+import type { WriteBatch } from '../../ingest/types.js';
+import type { IssueList } from '../../ingest/validate.js';
+import type { AppContext } from '../app.js';
+import { MetronomeError } from '../errors.js';
+import { recordSeriesEnds } from '../series/ends.js';
+import type { MetadataRecorder } from '../series/metadata.js';
+import type { WriteResult } from '../writer.js';
+
+/** What the protocol plugins share: one metadata recorder per app. */
+export interface ProtocolShared {
+  ctx: AppContext;
+  metadata: MetadataRecorder;
+}
+
+export interface CommitExtras {
+  metadata?: readonly MetricMetadata[];
+  staleMarks?: readonly StaleMark[];
+  /** Rewrite the issues of an MTR_WRITE_INVALID error (e.g. add line numbers) before it is sent. */
+  onInvalid?: (issues: Record<string, unknown>[]) => void;
+}
+
+/**
+ * Store a decoded batch through the shared write path, then the metadata and series ends that
+ * came with it. Metadata and ends are written after the points are committed; if that fails
+ * the client gets a retryable 503 (re-sent points deduplicate).
+ */
+export async function commitWrite(
+  shared: ProtocolShared,
+  protocol: string,
+  batch: WriteBatch,
+  issues: IssueList,
+  extras: CommitExtras = {},
+): Promise<WriteResult> {
+  const { ctx } = shared;
+  let result: WriteResult;
+  try {
+    result = await ctx.writer.write(batch, protocol, issues);
+  } catch (e) {
+    if (e instanceof MetronomeError && e.code === 'MTR_WRITE_INVALID' && extras.onInvalid) {
+      extras.onInvalid((e.details?.issues ?? []) as Record<string, unknown>[]);
+    }
+    throw e;
+  }
+  try {
+    const marks = extras.staleMarks ? inWindow(ctx, extras.staleMarks) : [];
+    if (marks.length) await recordSeriesEnds(ctx.store, marks);
+    if (extras.metadata?.length) await shared.metadata.record(extras.metadata);
+  } catch (e) {
+    throw new MetronomeError('MTR_WRITE_STORE_FAILED', [], { cause: e, headers: { 'retry-after': '1' } });
+  }
+  return result;
+}
+
+/** Staleness marks inside the accepted time window (the same one points must be in). */
+function inWindow(ctx: AppContext, marks: readonly StaleMark[]): StaleMark[] {
+  const now = Date.now();
+  const min = now - ctx.writer.limits.retentionMs;
+  const max = now + ctx.writer.limits.maxFutureMs;
+  return marks.filter((m) => Number.isInteger(m.ts) && m.ts >= min && m.ts <= max);
+}
+
+/** Count a protocol request's outcome in metronome_write_requests_total. */
+export async function counted<T>(ctx: AppContext, protocol: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    const r = await fn();
+    ctx.metrics.writeRequests.inc({ protocol, outcome: 'ok' });
+    return r;
+  } catch (e) {
+    ctx.metrics.writeRequests.inc({ protocol, outcome: e instanceof MetronomeError ? e.code : 'error' });
+    throw e;
+  }
+}
