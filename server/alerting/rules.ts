@@ -140,13 +140,13 @@ export interface ValidateOptions {
 
 /** zod issues in our issue shape. */
 export function zodIssues(err: z.ZodError, prefix: (string | number)[] = []): RuleIssue[] {
-  return err.issues.map((i) => {
+  return err.issues.flatMap((i): RuleIssue[] => {
     const custom = (i as { params?: { mtr?: string } }).params?.mtr;
     const path = [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
     if (i.code === 'unrecognized_keys') {
-      return { code: ISSUE.FIELD, path, message: `unknown field(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}` };
+      return i.keys.map((k) => ({ code: ISSUE.FIELD, path: [...path, k], message: `unknown field ${JSON.stringify(k)}` }));
     }
-    return { code: custom ?? ISSUE.SHAPE, path, message: i.message };
+    return [{ code: custom ?? ISSUE.SHAPE, path, message: i.message }];
   });
 }
 
