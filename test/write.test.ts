@@ -162,8 +162,8 @@ describe('read-back endpoints', () => {
     expect(text).toMatch(/metronome_series_created_total \d+/);
   });
 
-  it('answers unknown routes with 404 and a code', async () => {
-    const r = await getJson(`${srv.url}/nope`);
+  it('answers unknown API routes with 404 and a code', async () => {
+    const r = await getJson(`${srv.url}/api/v1/nope`);
     expect(r.status).toBe(404);
     expect(r.body.error.code).toBe('MTR_NOT_FOUND');
   });
