@@ -1,0 +1,20 @@
+# Metronome against a remote ClickHouse (see docker-compose.yml). The embedded engine (chdb)
+# needs no container: `npm ci && npm start`.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/schema ./schema
+COPY --from=build /app/web/dist ./web/dist
+EXPOSE 8080
+USER node
+CMD ["node", "dist/server/main.js"]
