@@ -8,7 +8,11 @@ import type { Writer } from './writer.js';
 import { healthRoutes } from './routes/health.js';
 import { seriesRoutes } from './routes/series.js';
 import { writeRoutes } from './routes/write.js';
+import { servicesRoutes } from './routes/services.js';
+import { webRoutes } from './routes/web.js';
 import { protocolRoutes } from './routes/protocols.js';
+import { queryRoutes } from './routes/query.js';
+import type { QueryEngine } from './promql/types.js';
 
 /** What every route plugin gets: the parts of a running Metronome. */
 export interface AppContext {
@@ -17,6 +21,8 @@ export interface AppContext {
   writer: Writer;
   metrics: Metrics;
   log: Logger;
+  /** The PromQL engine (server/promql/engine.ts): the query API, alerting and dashboards use it. */
+  engine: QueryEngine;
   /** Set while shutting down: readiness fails, writes get 503. */
   state: { shuttingDown: boolean; startedAt: number };
 }
@@ -79,6 +85,10 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(writeRoutes, { ctx });
   await app.register(protocolRoutes, { ctx });
   await app.register(seriesRoutes, { ctx });
+  await app.register(servicesRoutes, { ctx });
+  // Last: the UI answers GET for any path no API claimed (SPA fallback).
+  await app.register(webRoutes, { ctx });
+  await app.register(queryRoutes, { ctx });
   return app;
 }
 

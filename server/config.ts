@@ -36,8 +36,26 @@ export const configSchema = z.object({
   BODY_LIMIT_BYTES: int(32 * 1024 * 1024, 1024),
   /** How far in the future a point may be. */
   MAX_FUTURE_MS: int(10 * 60 * 1000, 0),
+  /** Query engine: a query running longer is cancelled, ClickHouse query included. */
+  QUERY_TIMEOUT_MS: int(30_000, 1),
+  /** Most series one selector may read in a query. */
+  MAX_SERIES: int(20_000, 1),
+  /** Most steps (points per series) a range query may return (Prometheus: 11,000). */
+  MAX_POINTS_PER_SERIES: int(11_000, 1),
+  /** Queries evaluated at once; more wait QUERY_QUEUE_MS for a slot, then get 503. */
+  MAX_CONCURRENT_QUERIES: int(8, 1),
+  QUERY_QUEUE_MS: int(2_000, 0),
+  /** Instant-vector lookback (Prometheus' --query.lookback-delta). */
+  LOOKBACK_DELTA_MS: int(300_000, 1),
+  /** Retention of the 1-minute and 1-hour rollups. */
+  ROLLUP_1M_DAYS: int(90, 1),
+  ROLLUP_1H_DAYS: int(730, 1),
   /** Start the demo traffic generator: 'auto' runs it when the data directory starts empty. */
   DEMO: z.enum(['auto', '1', '0']).default('auto'),
+  /** History the demo writes when it starts, so dashboards are not empty (hours, 0-24). */
+  DEMO_BACKFILL_HOURS: z.coerce.number().min(0).max(24).default(3),
+  /** Seconds between the demo's live pushes (its scrape interval). */
+  DEMO_INTERVAL_SECONDS: int(10, 1),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

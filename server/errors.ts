@@ -20,6 +20,19 @@ export const ERRORS = {
   MTR_WRITE_PROTOCOL_ENCODING: { status: 415, message: 'unsupported content encoding %s for %s; send %s' },
   // Read path (foundation)
   MTR_READ_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
+  // Query engine (PromQL)
+  MTR_QUERY_PARSE: { status: 400, message: '%s' },
+  MTR_QUERY_BAD_PARAM: { status: 400, message: 'invalid parameter "%s": %s' },
+  MTR_QUERY_EXEC: { status: 422, message: '%s' },
+  MTR_QUERY_TIMEOUT: { status: 503, message: 'query timed out after %d ms (QUERY_TIMEOUT_MS)' },
+  MTR_QUERY_TOO_MANY_SERIES: { status: 422, message: 'a selector matched more than %d series (MAX_SERIES); narrow it with more label matchers' },
+  MTR_QUERY_TOO_MANY_POINTS: { status: 400, message: 'exceeded maximum resolution of %d points per timeseries (would be %d); try decreasing the query resolution (?step=XX)' },
+  MTR_QUERY_OVERLOADED: { status: 503, message: 'too many concurrent queries (MAX_CONCURRENT_QUERIES=%d) and none finished within %d ms; retry later' },
+  // Services and dashboards
+  MTR_SERVICE_INVALID: { status: 400, message: 'the service definition is invalid: %s' },
+  MTR_SERVICE_NOT_FOUND: { status: 404, message: 'no service named %s (neither registered nor sending metrics)' },
+  MTR_DASHBOARD_INVALID: { status: 400, message: 'the dashboard is invalid: %s' },
+  MTR_SERVICE_ALERTING: { status: 503, message: 'alerting could not take the rules: %s' },
   // Generic
   MTR_NOT_FOUND: { status: 404, message: 'no route for %s %s' },
   MTR_INTERNAL: { status: 500, message: 'internal error' },

@@ -5,12 +5,16 @@ import { createMetrics } from './metrics.js';
 import { openStore, type Store } from './store/index.js';
 import { applyRetention, migrate } from './store/migrate.js';
 import { Writer } from './writer.js';
+import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
+import { Engine } from './promql/engine.js';
 
 export interface Running {
   ctx: AppContext;
   url: string;
   /** Stop accepting, flush what was accepted, close the store. Idempotent. */
   close(): Promise<void>;
+  /** The demo traffic generator, when it runs (DEMO). */
+  demo?: DemoHandle;
 }
 
 export interface StartOptions {
@@ -29,23 +33,38 @@ export async function startMetronome(
   const applied = await migrate(store);
   if (applied.length) log.info({ applied }, 'schema migrations applied');
   await applyRetention(store, 'points', 'ts', config.RETENTION_DAYS);
+  await applyRetention(store, 'rollup_1m', 'ts', config.ROLLUP_1M_DAYS);
+  await applyRetention(store, 'rollup_1h', 'ts', config.ROLLUP_1H_DAYS);
+  const engine = new Engine(store, {
+    timeoutMs: config.QUERY_TIMEOUT_MS,
+    maxSeries: config.MAX_SERIES,
+    maxPoints: config.MAX_POINTS_PER_SERIES,
+    maxConcurrent: config.MAX_CONCURRENT_QUERIES,
+    queueMs: config.QUERY_QUEUE_MS,
+    lookbackMs: config.LOOKBACK_DELTA_MS,
+  });
   const metrics = createMetrics();
   const writer = new Writer(store, config, metrics, log);
-  const ctx: AppContext = { config, store, writer, metrics, log, state: { shuttingDown: false, startedAt: Date.now() } };
+  const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() } };
   const app = await buildApp(ctx);
   await app.listen({ port: config.PORT, host: config.HOST, listenTextResolver: (address) => `Metronome (${store.kind} store) listening on ${address}` });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   const url = `http://${host}:${port}`;
+  const demo = (await shouldRunDemo(config.DEMO, store))
+    ? startDemo(ctx, { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000 })
+    : undefined;
+  if (demo) log.info('demo traffic generator started (DEMO=0 turns it off)');
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       ctx.state.shuttingDown = true;
+      await demo?.stop(); // its last push goes through the writer, before the writer closes
       await app.close(); // stops accepting, waits for in-flight requests
       await writer.close(); // commits everything accepted
       await store.close();
     })());
-  return { ctx, url, close };
+  return { ctx, url, close, demo };
 }

@@ -11,7 +11,7 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: string | Buffer, headers: Record<string, string> = {}) {
-  const res = await fetch(srv.url + path, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body });
+  const res = await fetch(srv.url + path, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const text = await res.text();
   return { status: res.status, text, json: text ? JSON.parse(text) : undefined };
 }

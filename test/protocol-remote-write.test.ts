@@ -1,0 +1,160 @@
+import snappy from 'snappy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeWriteRequest, promLabels, writeRequestBytes } from '../bench/wire.js';
+import { seriesId } from '../ingest/series-id.js';
+import { sql } from '../server/store/index.js';
+import { exportSeries, startTestServer, type TestServer } from './helpers.js';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer();
+});
+afterAll(async () => {
+  await srv?.destroy();
+});
+
+const STALE_NAN = new Float64Array(new Uint32Array([2, 0x7ff00000]).buffer)[0];
+
+async function send(body: Buffer, headers: Record<string, string> = {}) {
+  const res = await fetch(`${srv.url}/api/v1/write`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-protobuf',
+      'content-encoding': 'snappy',
+      'x-prometheus-remote-write-version': '0.1.0',
+      ...headers,
+    },
+    body: new Uint8Array(body),
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+describe('POST /api/v1/write (Prometheus remote write 1.0)', () => {
+  it('stores samples with __name__ as the key and answers 204', async () => {
+    const t = Date.now() - 30_000;
+    const r = await send(
+      encodeWriteRequest({
+        timeseries: [
+          { labels: promLabels('node_load1', { job: 'node', instance: 'h1:9100' }), samples: [{ value: 0.25, timestamp: t }] },
+          { labels: promLabels('node_load1', { job: 'node', instance: 'h1:9100' }), samples: [{ value: 0.5, timestamp: t + 15_000 }] },
+          { labels: promLabels('node_load1', { job: 'node', instance: 'h2:9100' }), samples: [{ value: 1.75, timestamp: t }] },
+        ],
+      }),
+    );
+    expect(r.status).toBe(204);
+    const lines = await exportSeries(srv.url, 'node_load1');
+    expect(lines.sort((a, b) => a.metric.instance.localeCompare(b.metric.instance))).toEqual([
+      { metric: { __name__: 'node_load1', instance: 'h1:9100', job: 'node' }, values: [0.25, 0.5], timestamps: [t, t + 15_000] },
+      { metric: { __name__: 'node_load1', instance: 'h2:9100', job: 'node' }, values: [1.75], timestamps: [t] },
+    ]);
+  });
+
+  it('records a staleness marker as the end of its series instead of storing NaN', async () => {
+    const t = Date.now() - 20_000;
+    const r = await send(
+      encodeWriteRequest({
+        timeseries: [
+          { labels: promLabels('gone', { job: 'j' }), samples: [{ value: 7, timestamp: t }] },
+          { labels: promLabels('gone', { job: 'j' }), samples: [{ value: STALE_NAN, timestamp: t + 15_000 }] },
+          { labels: promLabels('weird', { job: 'j' }), samples: [{ value: NaN, timestamp: t }, { value: 2, timestamp: t + 1 }] },
+        ],
+      }),
+    );
+    expect(r.status).toBe(204);
+    expect(await exportSeries(srv.url, 'gone')).toEqual([{ metric: { __name__: 'gone', job: 'j' }, values: [7], timestamps: [t] }]);
+    expect((await exportSeries(srv.url, 'weird'))[0].values).toEqual([2]);
+    const ends = await srv.ctx.store.query<{ series_id: string; ms: string }>(
+      sql`SELECT toString(series_id) AS series_id, toString(toUnixTimestamp64Milli(ts)) AS ms FROM series_ends`,
+    );
+    expect(ends).toContainEqual({ series_id: seriesId('gone', { job: 'j' }), ms: String(t + 15_000) });
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    expect(metrics).toMatch(/metronome_points_dropped_total\{protocol="prom-remote-write",reason="stale_marker"\} 1/);
+    expect(metrics).toMatch(/metronome_points_dropped_total\{protocol="prom-remote-write",reason="non_finite"\} 1/);
+  });
+
+  it('records metric metadata once per change', async () => {
+    const meta = (help: string) =>
+      encodeWriteRequest({ metadata: [{ type: 'COUNTER', metricFamilyName: 'jobs_done_total', help, unit: '' }] });
+    expect((await send(meta('Jobs done.'))).status).toBe(204);
+    expect((await send(meta('Jobs done.'))).status).toBe(204);
+    expect((await send(meta('Jobs completed.'))).status).toBe(204);
+    const rows = await srv.ctx.store.query<{ type: string; help: string }>(
+      sql`SELECT type, help FROM metric_metadata WHERE metric = 'jobs_done_total' ORDER BY updated_at`,
+    );
+    expect(rows).toEqual([
+      { type: 'counter', help: 'Jobs done.' },
+      { type: 'counter', help: 'Jobs completed.' },
+    ]);
+  });
+
+  it('rejects native histograms and exemplars with 400 and says how to turn them off', async () => {
+    const t = Date.now();
+    const r = await send(
+      encodeWriteRequest({
+        timeseries: [
+          { labels: promLabels('ok_metric', {}), samples: [{ value: 1, timestamp: t }] },
+          { labels: promLabels('rpc_latency_seconds', {}), histograms: [{ countInt: 2, sum: 0.3, schema: 0, timestamp: t }] },
+        ],
+      }),
+    );
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe('MTR_WRITE_UNSUPPORTED');
+    expect(r.json.error.message).toContain('rpc_latency_seconds');
+    expect(r.json.error.message).toContain('send_native_histograms: false');
+    expect(await exportSeries(srv.url, 'ok_metric')).toEqual([]);
+  });
+
+  it('rejects samples outside the accepted window with 400, naming the series, and stores none of the request', async () => {
+    const r = await send(
+      encodeWriteRequest({
+        timeseries: [
+          { labels: promLabels('atomic_ok', { a: '1' }), samples: [{ value: 1, timestamp: Date.now() }] },
+          { labels: promLabels('too_old', { a: '1' }), samples: [{ value: 1, timestamp: 1000 }] },
+        ],
+      }),
+    );
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe('MTR_WRITE_INVALID');
+    expect(r.json.error.issues[0]).toMatchObject({ code: 'MTR_WRITE_TIMESTAMP_RANGE', labels: { __name__: 'too_old', a: '1' } });
+    expect(await exportSeries(srv.url, 'atomic_ok')).toEqual([]);
+  });
+
+  it('answers undecodable bodies with 400, never 5xx', async () => {
+    const garbage = await send(Buffer.from('definitely not snappy'));
+    expect(garbage.status).toBe(400);
+    expect(garbage.json.error.code).toBe('MTR_WRITE_BODY');
+    const notProto = await send(snappy.compressSync(Buffer.from([0x0a, 0x05, 0x01])));
+    expect(notProto.status).toBe(400);
+    expect(notProto.json.error.message).toMatch(/protobuf/);
+    const empty = await send(Buffer.alloc(0));
+    expect(empty.status).toBe(400);
+  });
+
+  it('refuses a snappy block that claims more than the body limit before decompressing it', async () => {
+    // Header says 2^31 bytes; the block itself is tiny.
+    const r = await send(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x08, 0x00]));
+    expect(r.status).toBe(413);
+    expect(r.json.error.code).toBe('MTR_WRITE_TOO_LARGE');
+  });
+
+  it('answers 415 for remote write 2.0, other encodings and other content types', async () => {
+    const body = encodeWriteRequest({ timeseries: [] });
+    const v2 = await send(body, { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' });
+    expect(v2.status).toBe(415);
+    const gz = await send(body, { 'content-encoding': 'gzip' });
+    expect(gz.status).toBe(415);
+    expect(gz.json.error.code).toBe('MTR_WRITE_PROTOCOL_ENCODING');
+    const json = await send(body, { 'content-type': 'application/json' });
+    expect(json.status).toBe(415);
+  });
+
+  it('accepts an uncompressed WriteRequest from lenient senders', async () => {
+    const t = Date.now() - 1000;
+    const r = await send(writeRequestBytes({ timeseries: [{ labels: promLabels('plain_pb', {}), samples: [{ value: 3, timestamp: t }] }] }), {
+      'content-encoding': 'identity',
+    });
+    expect(r.status).toBe(204);
+    expect((await exportSeries(srv.url, 'plain_pb'))[0].values).toEqual([3]);
+  });
+});
