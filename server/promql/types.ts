@@ -1,3 +1,5 @@
+import { MetronomeError } from '../errors.js';
+
 /**
  * The values a PromQL query produces, shared by the query API, alerting and dashboards.
  * Times are unix milliseconds; the Prometheus JSON format (seconds, values as strings) is
@@ -27,6 +29,8 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** Read raw points only, never rollups (for comparison and debugging). */
   raw?: boolean;
+  /** A tighter timeout than the engine's QUERY_TIMEOUT_MS for this query (the API's `timeout`). */
+  timeoutMs?: number;
 }
 
 /**
@@ -40,10 +44,21 @@ export interface QueryEngine {
   range(expr: string, startMs: number, endMs: number, stepMs: number, opts?: QueryOptions): Promise<QueryValue>;
 }
 
-/** A PromQL parse or type error, with the 0-based character position of the problem. */
-export class PromQLError extends Error {
-  override name = 'PromQLError';
+/**
+ * A PromQL parse or type error, with the 0-based character position of the problem. It is a
+ * catalogue error (MTR_QUERY_PARSE, 400), so any route that lets it through answers correctly.
+ */
+export class PromQLError extends MetronomeError {
   constructor(message: string, readonly position: number = 0) {
-    super(message);
+    super('MTR_QUERY_PARSE', [message], { details: { position } });
+    this.name = 'PromQLError';
+  }
+}
+
+/** An error while evaluating a well-formed query (MTR_QUERY_EXEC, 422), e.g. duplicate label sets. */
+export class ExecError extends MetronomeError {
+  constructor(message: string) {
+    super('MTR_QUERY_EXEC', [message]);
+    this.name = 'ExecError';
   }
 }

@@ -1,0 +1,213 @@
+/**
+ * Aggregation operators (sum, avg, topk, ...) over step matrices, per step, with Prometheus'
+ * grouping (`by` keeps the listed labels, `without` drops them and the metric name).
+ */
+import type { AggregateOp } from './ast.js';
+import { formatValue } from './format.js';
+import { compareFloat, quantile } from './functions.js';
+import { labelsKey, newSeries, type StepSeries } from './matrix.js';
+import type { Labels } from './types.js';
+import { ExecError } from './types.js';
+
+export interface AggregateSpec {
+  op: AggregateOp;
+  grouping: string[];
+  without: boolean;
+  /** Per-step scalar parameter (topk's k, quantile's φ), or count_values' label name. */
+  param?: Float64Array | string;
+}
+
+/** The labels of the group a series falls into. */
+export function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
+  const out: Labels = {};
+  if (without) {
+    for (const k in labels) if (k !== '__name__' && !grouping.includes(k)) out[k] = labels[k];
+  } else {
+    for (const k of grouping) if (labels[k] !== undefined && labels[k] !== '') out[k] = labels[k];
+  }
+  return out;
+}
+
+interface Group {
+  labels: Labels;
+  members: StepSeries[];
+}
+
+function groupSeries(input: StepSeries[], grouping: string[], without: boolean): Group[] {
+  const groups = new Map<string, Group>();
+  for (const s of input) {
+    const labels = groupLabels(s.labels, grouping, without);
+    const k = labelsKey(labels);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { labels, members: [] }));
+    g.members.push(s);
+  }
+  return [...groups.values()];
+}
+
+/** Evaluate one aggregation over n steps. */
+export function aggregate(spec: AggregateSpec, input: StepSeries[], n: number): StepSeries[] {
+  const { op } = spec;
+  if (op === 'count_values') return countValues(spec, input, n);
+  if (op === 'topk' || op === 'bottomk' || op === 'limitk' || op === 'limit_ratio') return selectK(spec, input, n);
+  const out: StepSeries[] = [];
+  for (const g of groupSeries(input, spec.grouping, spec.without)) {
+    const res = newSeries(g.labels, n);
+    const vals: number[] = [];
+    for (let i = 0; i < n; i++) {
+      vals.length = 0;
+      for (const m of g.members) if (m.has[i]) vals.push(m.v[i]);
+      if (vals.length === 0) continue;
+      const q = spec.param instanceof Float64Array ? spec.param[i] : NaN;
+      res.v[i] = reduce(op, vals, q);
+      res.has[i] = 1;
+    }
+    out.push(res);
+  }
+  return out;
+}
+
+function kahanSum(vals: number[]): number {
+  let sum = 0;
+  let c = 0;
+  for (const x of vals) {
+    const t = sum + x;
+    if (!Number.isFinite(t)) {
+      sum = t;
+      c = 0;
+      continue;
+    }
+    if (Math.abs(sum) >= Math.abs(x)) c += sum - t + x;
+    else c += x - t + sum;
+    sum = t;
+  }
+  return Number.isFinite(sum) ? sum + c : sum;
+}
+
+function reduce(op: AggregateOp, vals: number[], q: number): number {
+  switch (op) {
+    case 'sum':
+      return kahanSum(vals);
+    case 'avg': {
+      const s = kahanSum(vals);
+      if (Number.isFinite(s) || Number.isNaN(s)) return s / vals.length;
+      // Overflow: fall back to the incremental mean, as Prometheus does.
+      let mean = 0;
+      vals.forEach((x, i) => (mean += x / (i + 1) - mean / (i + 1)));
+      return mean;
+    }
+    case 'count':
+      return vals.length;
+    case 'group':
+      return 1;
+    case 'min': {
+      let m = vals[0];
+      for (const x of vals) if (m > x || Number.isNaN(m)) m = x;
+      return m;
+    }
+    case 'max': {
+      let m = vals[0];
+      for (const x of vals) if (m < x || Number.isNaN(m)) m = x;
+      return m;
+    }
+    case 'stdvar':
+    case 'stddev': {
+      let count = 0;
+      let mean = 0;
+      let aux = 0;
+      for (const x of vals) {
+        count++;
+        const delta = x - mean;
+        mean += delta / count;
+        aux += delta * (x - mean);
+      }
+      const v = aux / count;
+      return op === 'stddev' ? Math.sqrt(v) : v;
+    }
+    case 'quantile':
+      return quantile(q, vals);
+    default:
+      throw new ExecError(`aggregation ${op} is not supported here`);
+  }
+}
+
+function countValues(spec: AggregateSpec, input: StepSeries[], n: number): StepSeries[] {
+  const label = spec.param as string;
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label) && !label) throw new ExecError(`invalid label name ${JSON.stringify(label)}`);
+  const out = new Map<string, StepSeries>();
+  for (const g of groupSeries(input, spec.grouping, spec.without)) {
+    for (let i = 0; i < n; i++) {
+      const counts = new Map<string, number>();
+      for (const m of g.members) {
+        if (!m.has[i]) continue;
+        const v = formatValue(m.v[i]);
+        counts.set(v, (counts.get(v) ?? 0) + 1);
+      }
+      for (const [v, c] of counts) {
+        const labels = { ...g.labels, [label]: v };
+        const k = labelsKey(labels);
+        let s = out.get(k);
+        if (!s) out.set(k, (s = newSeries(labels, n)));
+        s.v[i] = c;
+        s.has[i] = 1;
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+/** A stable 32-bit hash of a label set, for limit_ratio's sampling. */
+function labelsHash(labels: Labels): number {
+  const key = labelsKey(labels);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** topk, bottomk, limitk, limit_ratio: keep whole input series, selected per step. */
+function selectK(spec: AggregateSpec, input: StepSeries[], n: number): StepSeries[] {
+  const param = spec.param as Float64Array;
+  const selected = new Map<StepSeries, StepSeries>();
+  const pick = (s: StepSeries, i: number) => {
+    let o = selected.get(s);
+    if (!o) selected.set(s, (o = newSeries(s.labels, n)));
+    o.v[i] = s.v[i];
+    o.has[i] = 1;
+  };
+  for (const g of groupSeries(input, spec.grouping, spec.without)) {
+    for (let i = 0; i < n; i++) {
+      const present = g.members.filter((m) => m.has[i]);
+      if (present.length === 0) continue;
+      if (spec.op === 'limit_ratio') {
+        const r = param[i];
+        if (Number.isNaN(r)) throw new ExecError('ratio value is NaN in limit_ratio');
+        const ratio = Math.max(-1, Math.min(1, r));
+        for (const m of present) {
+          const x = labelsHash(m.labels) / 2 ** 32;
+          if (ratio >= 0 ? x < ratio : x >= 1 + ratio) pick(m, i);
+        }
+        continue;
+      }
+      const kf = param[i];
+      if (Number.isNaN(kf)) throw new ExecError(`Parameter value is NaN in ${spec.op}`);
+      const k = Math.min(Math.trunc(Math.max(kf, -1e18)), present.length);
+      if (k < 1) continue;
+      if (spec.op === 'limitk') {
+        present.slice(0, k).forEach((m) => pick(m, i));
+        continue;
+      }
+      const desc = spec.op === 'topk';
+      // NaN ranks below every number for both topk and bottomk.
+      present.sort((a, b) => {
+        const x = a.v[i];
+        const y = b.v[i];
+        if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
+        if (Number.isNaN(y)) return -1;
+        return desc ? compareFloat(y, x) : compareFloat(x, y);
+      });
+      present.slice(0, k).forEach((m) => pick(m, i));
+    }
+  }
+  // Keep input order for a stable output.
+  return input.filter((s) => selected.has(s)).map((s) => selected.get(s)!);
+}

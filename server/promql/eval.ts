@@ -1,0 +1,547 @@
+/**
+ * The evaluator: walks the AST over a grid of evaluation times. Leaves (selectors and range
+ * functions over selectors) are computed by the data source in ClickHouse; everything above
+ * them (binary operators, most functions, aggregations) runs here over step matrices.
+ */
+import { aggregate } from './aggregate.js';
+import { typeOf, type AtModifier, type Call, type Expr, type MatrixSelector, type Subquery, type VectorSelector } from './ast.js';
+import { scalarScalar, vectorScalar, vectorVector } from './binary.js';
+import { DATE_FUNCTIONS, KEEPS_NAME, RANGE_FUNCTIONS, bucketQuantile, compareFloat, roundTo, unaryMath, type Bucket, type Window } from './functions.js';
+import {
+  broadcast,
+  gridTime,
+  labelsKey,
+  labelsString,
+  mergeSameLabels,
+  newSeries,
+  withoutName,
+  type EvalValue,
+  type Grid,
+  type SampleSeries,
+  type StepSeries,
+} from './matrix.js';
+import type { DataSource } from './source.js';
+import { GRID_FUNCTIONS, type GridFunction } from './sql.js';
+import { ExecError, type Labels } from './types.js';
+
+export interface EvalContext {
+  source: DataSource;
+  /** The query's own start and end, for `@ start()` / `@ end()`. */
+  queryStart: number;
+  queryEnd: number;
+  /** Instant-vector lookback (Prometheus: 5 minutes). */
+  lookback: number;
+  /** Subquery resolution when none is given (Prometheus' default evaluation interval). */
+  defaultSubqueryStep: number;
+  /** Most steps a subquery may evaluate (guards `x[30d:1s]`). */
+  maxSubquerySteps: number;
+  /** Throws when the query was cancelled. */
+  checkAbort(): void;
+}
+
+const sameLabelset = (l: Labels) => new ExecError(`vector cannot contain metrics with the same labelset ${labelsString(l)}`);
+
+export class Evaluator {
+  constructor(readonly ctx: EvalContext) {}
+
+  atTime(at: AtModifier): number {
+    return at === 'start' ? this.ctx.queryStart : at === 'end' ? this.ctx.queryEnd : at.time;
+  }
+
+  async eval(e: Expr, g: Grid): Promise<EvalValue> {
+    this.ctx.checkAbort();
+    switch (e.kind) {
+      case 'number':
+        return { type: 'scalar', v: new Float64Array(g.n).fill(e.value) };
+      case 'string':
+        return { type: 'string', s: e.value };
+      case 'paren':
+        return this.eval(e.expr, g);
+      case 'unary': {
+        const v = await this.eval(e.expr, g);
+        if (e.op === '+') return v;
+        if (v.type === 'scalar') return { type: 'scalar', v: v.v.map((x) => -x) };
+        if (v.type !== 'vector') throw new ExecError('unary minus on a non-numeric value');
+        const out = v.series.map((s) => ({ labels: withoutName(s.labels), v: s.v.map((x) => -x), has: s.has }));
+        return { type: 'vector', series: mergeSameLabels(out, sameLabelset) };
+      }
+      case 'vector':
+        return { type: 'vector', series: await this.selector(e, g) };
+      case 'matrix':
+        return { type: 'matrix', series: await this.matrixSamples(e, g) };
+      case 'subquery':
+        return { type: 'matrix', series: await this.subquerySamples(e, g, true) };
+      case 'aggregate': {
+        let param: Float64Array | string | undefined;
+        if (e.param) {
+          const p = await this.eval(e.param, g);
+          param = p.type === 'string' ? p.s : p.type === 'scalar' ? p.v : undefined;
+        }
+        const input = await this.vector(e.expr, g);
+        return { type: 'vector', series: aggregate({ op: e.op, grouping: e.grouping, without: e.without, param }, input, g.n) };
+      }
+      case 'binary': {
+        const [l, r] = await Promise.all([this.eval(e.lhs, g), this.eval(e.rhs, g)]);
+        if (l.type === 'scalar' && r.type === 'scalar') return { type: 'scalar', v: scalarScalar(e.op, l.v, r.v) };
+        if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', series: vectorScalar(e.op, l.series, r.v, false, e.bool) };
+        if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', series: vectorScalar(e.op, r.series, l.v, true, e.bool) };
+        if (l.type === 'vector' && r.type === 'vector') {
+          return { type: 'vector', series: vectorVector(e.op, l.series, r.series, e.matching, e.bool, g.n) };
+        }
+        throw new ExecError('binary expression must contain only scalar and instant vector types');
+      }
+      case 'call':
+        return this.call(e, g);
+    }
+  }
+
+  async vector(e: Expr, g: Grid): Promise<StepSeries[]> {
+    const v = await this.eval(e, g);
+    if (v.type !== 'vector') throw new ExecError(`expected instant vector, got ${v.type}`);
+    return v.series;
+  }
+
+  async scalar(e: Expr, g: Grid): Promise<Float64Array> {
+    const v = await this.eval(e, g);
+    if (v.type !== 'scalar') throw new ExecError(`expected scalar, got ${v.type}`);
+    return v.v;
+  }
+
+  /** The grid a selector reads after `offset` and `@`: one step when `@` pins it. */
+  shifted(offset: number, at: AtModifier | null, g: Grid): Grid {
+    if (at) return { start: this.atTime(at) - offset, step: g.step, n: 1 };
+    return { start: g.start - offset, step: g.step, n: g.n };
+  }
+
+  async leafGrid(
+    fn: GridFunction,
+    sel: VectorSelector,
+    window: number,
+    g: Grid,
+    arg?: number,
+  ): Promise<StepSeries[]> {
+    const sg = this.shifted(sel.offset, sel.at, g);
+    const series = await this.ctx.source.grid({
+      fn,
+      matchers: sel.matchers,
+      start: sg.start,
+      end: gridTime(sg, sg.n - 1),
+      step: sg.step,
+      window,
+      arg,
+    });
+    return sg.n === g.n ? series : series.map((s) => broadcast(s, g.n));
+  }
+
+  selector(sel: VectorSelector, g: Grid): Promise<StepSeries[]> {
+    return this.leafGrid('sample', sel, this.ctx.lookback, g);
+  }
+
+  /** Raw samples of a range selector at each step's window, for an instant query's matrix result. */
+  async matrixSamples(m: MatrixSelector, g: Grid): Promise<SampleSeries[]> {
+    const sg = this.shifted(m.vector.offset, m.vector.at, g);
+    return this.ctx.source.samples({ matchers: m.vector.matchers, from: sg.start - m.range, to: gridTime(sg, sg.n - 1) });
+  }
+
+  /** Evaluate a subquery's inner expression at its own aligned steps, as samples. */
+  async subquerySamples(sq: Subquery, g: Grid, onlyLastWindow = false): Promise<SampleSeries[]> {
+    const step = sq.step || this.ctx.defaultSubqueryStep;
+    const sg = this.shifted(sq.offset, sq.at, g);
+    const lo = sg.start - sq.range;
+    const hi = gridTime(sg, sg.n - 1);
+    let start = Math.floor(lo / step) * step;
+    if (start <= lo) start += step;
+    const n = hi >= start ? Math.floor((hi - start) / step) + 1 : 0;
+    if (n > this.ctx.maxSubquerySteps) {
+      throw new ExecError(`subquery would evaluate ${n} steps (more than ${this.ctx.maxSubquerySteps}); use a larger subquery step`);
+    }
+    if (n === 0) return [];
+    const inner = await this.vector(sq.expr, { start, step, n });
+    const out: SampleSeries[] = [];
+    for (const s of inner) {
+      const t: number[] = [];
+      const v: number[] = [];
+      for (let i = 0; i < n; i++) {
+        if (!s.has[i]) continue;
+        const at = start + i * step;
+        if (onlyLastWindow && at <= hi - sq.range) continue;
+        t.push(at);
+        v.push(s.v[i]);
+      }
+      if (t.length) out.push({ labels: s.labels, t, v });
+    }
+    return out;
+  }
+
+  async call(e: Call, g: Grid): Promise<EvalValue> {
+    const f = e.func;
+    if (RANGE_FUNCTIONS[f]) return { type: 'vector', series: await this.rangeCall(e, g) };
+    const math = unaryMath(f);
+    if (math) return { type: 'vector', series: this.mapValues(await this.vector(e.args[0], g), math) };
+    const date = DATE_FUNCTIONS[f];
+    if (date) {
+      const input = e.args.length
+        ? await this.vector(e.args[0], g)
+        : [{ labels: {}, v: Float64Array.from({ length: g.n }, (_, i) => gridTime(g, i) / 1000), has: new Uint8Array(g.n).fill(1) }];
+      return { type: 'vector', series: this.mapValues(input, (x) => (Number.isFinite(x) ? date(new Date(x * 1000)) : NaN)) };
+    }
+    switch (f) {
+      case 'time':
+        return { type: 'scalar', v: Float64Array.from({ length: g.n }, (_, i) => gridTime(g, i) / 1000) };
+      case 'pi':
+        return { type: 'scalar', v: new Float64Array(g.n).fill(Math.PI) };
+      case 'vector': {
+        const v = await this.scalar(e.args[0], g);
+        return { type: 'vector', series: [{ labels: {}, v, has: new Uint8Array(g.n).fill(1) }] };
+      }
+      case 'scalar': {
+        const input = await this.vector(e.args[0], g);
+        const out = new Float64Array(g.n);
+        for (let i = 0; i < g.n; i++) {
+          let count = 0;
+          let v = NaN;
+          for (const s of input) {
+            if (s.has[i]) {
+              count++;
+              v = s.v[i];
+            }
+          }
+          out[i] = count === 1 ? v : NaN;
+        }
+        return { type: 'scalar', v: out };
+      }
+      case 'clamp':
+      case 'clamp_min':
+      case 'clamp_max': {
+        const input = await this.vector(e.args[0], g);
+        const a = await this.scalar(e.args[1], g);
+        const b = f === 'clamp' ? await this.scalar(e.args[2], g) : null;
+        return {
+          type: 'vector',
+          series: this.mapSteps(input, (x, i) => {
+            if (f === 'clamp_min') return Math.max(a[i], x);
+            if (f === 'clamp_max') return Math.min(a[i], x);
+            if (b![i] < a[i]) return undefined;
+            return Math.max(a[i], Math.min(b![i], x));
+          }),
+        };
+      }
+      case 'round': {
+        const input = await this.vector(e.args[0], g);
+        const to = e.args[1] ? await this.scalar(e.args[1], g) : null;
+        return { type: 'vector', series: this.mapSteps(input, (x, i) => roundTo(x, to ? to[i] : 1)) };
+      }
+      case 'timestamp':
+        return { type: 'vector', series: await this.timestamp(e, g) };
+      case 'absent':
+        return { type: 'vector', series: this.absent(await this.vector(e.args[0], g), e.args[0], g) };
+      case 'histogram_quantile':
+        return { type: 'vector', series: this.histogramQuantile(await this.scalar(e.args[0], g), await this.vector(e.args[1], g), g.n) };
+      case 'label_replace':
+        return { type: 'vector', series: this.labelReplace(await this.vector(e.args[0], g), e.args.slice(1).map(str)) };
+      case 'label_join':
+        return { type: 'vector', series: this.labelJoin(await this.vector(e.args[0], g), e.args.slice(1).map(str)) };
+      case 'sort':
+      case 'sort_desc':
+        return { type: 'vector', series: sortByValue(await this.vector(e.args[0], g), f === 'sort_desc') };
+      case 'sort_by_label':
+      case 'sort_by_label_desc':
+        return { type: 'vector', series: sortByLabels(await this.vector(e.args[0], g), e.args.slice(1).map(str), f === 'sort_by_label_desc') };
+      case 'double_exponential_smoothing':
+        return { type: 'vector', series: await this.rangeCall(e, g) };
+      default:
+        throw new ExecError(`function ${JSON.stringify(f)} is not implemented`);
+    }
+  }
+
+  /** Apply fn to every present value; drops the metric name as Prometheus' math functions do. */
+  mapValues(input: StepSeries[], fn: (x: number) => number): StepSeries[] {
+    return this.mapSteps(input, (x) => fn(x));
+  }
+
+  mapSteps(input: StepSeries[], fn: (x: number, i: number) => number | undefined): StepSeries[] {
+    const out: StepSeries[] = [];
+    for (const s of input) {
+      const r = newSeries(withoutName(s.labels), s.v.length);
+      let any = false;
+      for (let i = 0; i < s.v.length; i++) {
+        if (!s.has[i]) continue;
+        const v = fn(s.v[i], i);
+        if (v === undefined) continue;
+        r.v[i] = v;
+        r.has[i] = 1;
+        any = true;
+      }
+      if (any) out.push(r);
+    }
+    return mergeSameLabels(out, sameLabelset);
+  }
+
+  /** A range function over a range selector or subquery, one value per step and series. */
+  async rangeCall(e: Call, g: Grid): Promise<StepSeries[]> {
+    const f = e.func;
+    const mi = e.args.findIndex((a) => typeOf(a) === 'matrix');
+    const m = e.args[mi] as MatrixSelector | Subquery;
+    const scalarArg = e.args.find((a, i) => i !== mi && typeOf(a) === 'scalar');
+    const argValues = scalarArg ? await this.scalar(scalarArg, g) : null;
+    let second: Float64Array | null = null;
+    if (f === 'double_exponential_smoothing') second = await this.scalar(e.args[2], g);
+    if (f === 'absent_over_time') return this.absentOverTime(e, m, g);
+    const keepName = KEEPS_NAME.has(f);
+    const gridFn = f in GRID_FUNCTIONS ? (f as GridFunction) : null;
+    const constArg = argValues && argValues.every((x) => x === argValues[0]) ? argValues[0] : undefined;
+    if (m.kind === 'matrix' && gridFn && (f !== 'predict_linear' || (constArg !== undefined && !m.vector.at))) {
+      // The grid function's intercept is the (offset) grid time; Prometheus' is the evaluation time.
+      const arg = constArg === undefined ? undefined : constArg + m.vector.offset / 1000;
+      const series = await this.leafGrid(gridFn, m.vector, m.range, g, arg);
+      return keepName ? series : mergeSameLabels(series.map((s) => ({ ...s, labels: withoutName(s.labels) })), sameLabelset);
+    }
+    // In TypeScript: raw samples (or subquery points) slid over each step's window.
+    const offset = m.kind === 'matrix' ? m.vector.offset : m.offset;
+    const at = m.kind === 'matrix' ? m.vector.at : m.at;
+    const sg = this.shifted(offset, at, g);
+    const samples = m.kind === 'matrix' ? await this.matrixSamplesFor(m, sg) : await this.subquerySamples(m, g);
+    const fn = f === 'double_exponential_smoothing' ? smoothing(second!) : RANGE_FUNCTIONS[f];
+    const out: StepSeries[] = [];
+    for (const s of samples) {
+      const r = newSeries(keepName ? s.labels : withoutName(s.labels), g.n);
+      let lo = 0;
+      let hi = 0;
+      let any = false;
+      for (let i = 0; i < g.n; i++) {
+        const end = gridTime(sg, Math.min(i, sg.n - 1));
+        const start = end - m.range;
+        while (hi < s.t.length && s.t[hi] <= end) hi++;
+        while (lo < hi && s.t[lo] <= start) lo++;
+        // predict_linear's intercept is the evaluation time itself, not the offset one (as Prometheus).
+        const evalT = gridTime(g, i);
+        const v = fn({ t: s.t, v: s.v, lo, hi, rangeStart: start, rangeEnd: end, evalT }, argValues ? argValues[i] : NaN, i);
+        if (v === undefined) continue;
+        r.v[i] = v;
+        r.has[i] = 1;
+        any = true;
+      }
+      if (any) out.push(r);
+    }
+    return mergeSameLabels(out, sameLabelset);
+  }
+
+  matrixSamplesFor(m: MatrixSelector, sg: Grid): Promise<SampleSeries[]> {
+    return this.ctx.source.samples({ matchers: m.vector.matchers, from: sg.start - m.range, to: gridTime(sg, sg.n - 1) });
+  }
+
+  async absentOverTime(e: Call, m: MatrixSelector | Subquery, g: Grid): Promise<StepSeries[]> {
+    const counted = await this.rangeCall({ ...e, func: 'count_over_time' }, g);
+    const present = new Uint8Array(g.n);
+    for (const s of counted) for (let i = 0; i < g.n; i++) if (s.has[i]) present[i] = 1;
+    return absentSeries(present, m.kind === 'matrix' ? m.vector : null, g.n);
+  }
+
+  absent(input: StepSeries[], arg: Expr, g: Grid): StepSeries[] {
+    const present = new Uint8Array(g.n);
+    for (const s of input) for (let i = 0; i < g.n; i++) if (s.has[i]) present[i] = 1;
+    return absentSeries(present, arg.kind === 'vector' ? arg : null, g.n);
+  }
+
+  async timestamp(e: Call, g: Grid): Promise<StepSeries[]> {
+    const arg = e.args[0];
+    // On a selector, the timestamp of the sample the lookback picked; otherwise the step time.
+    let input: StepSeries[];
+    if (arg.kind === 'vector') {
+      const sg = this.shifted(arg.offset, arg.at, g);
+      const series = await this.ctx.source.grid({
+        fn: 'timestamp',
+        matchers: arg.matchers,
+        start: sg.start,
+        end: gridTime(sg, sg.n - 1),
+        step: sg.step,
+        window: this.ctx.lookback,
+      });
+      input = sg.n === g.n ? series : series.map((s) => broadcast(s, g.n));
+      return this.mapValues(input, (x) => x);
+    }
+    input = await this.vector(arg, g);
+    return this.mapSteps(input, (_x, i) => gridTime(g, i) / 1000);
+  }
+
+  histogramQuantile(q: Float64Array, input: StepSeries[], n: number): StepSeries[] {
+    const groups = new Map<string, { labels: Labels; buckets: { upper: number; s: StepSeries }[] }>();
+    for (const s of input) {
+      const le = s.labels.le;
+      if (le === undefined) continue;
+      const upper = parseLe(le);
+      if (Number.isNaN(upper)) continue;
+      const { le: _le, ...rest } = withoutName(s.labels);
+      const k = labelsKey(rest);
+      let grp = groups.get(k);
+      if (!grp) groups.set(k, (grp = { labels: rest, buckets: [] }));
+      grp.buckets.push({ upper, s });
+    }
+    const out: StepSeries[] = [];
+    for (const grp of groups.values()) {
+      const r = newSeries(grp.labels, n);
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        const buckets: Bucket[] = [];
+        for (const b of grp.buckets) if (b.s.has[i]) buckets.push({ upper: b.upper, count: b.s.v[i] });
+        if (buckets.length === 0) continue;
+        r.v[i] = bucketQuantile(q[i], buckets);
+        r.has[i] = 1;
+        any = true;
+      }
+      if (any) out.push(r);
+    }
+    return out;
+  }
+
+  labelReplace(input: StepSeries[], [dst, replacement, src, regex]: string[]): StepSeries[] {
+    let re: RegExp;
+    try {
+      re = new RegExp(`^(?:${regex})$`, 's');
+    } catch (err) {
+      throw new ExecError(`invalid regular expression in label_replace(): ${regex}`);
+    }
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new ExecError(`invalid destination label name in label_replace(): ${dst}`);
+    const out = input.map((s) => {
+      const m = re.exec(s.labels[src] ?? '');
+      if (!m) return s;
+      const value = expandTemplate(replacement, m);
+      const labels = { ...s.labels };
+      if (value === '') delete labels[dst];
+      else labels[dst] = value;
+      return { ...s, labels };
+    });
+    return mergeSameLabels(out, sameLabelset);
+  }
+
+  labelJoin(input: StepSeries[], [dst, sep, ...srcs]: string[]): StepSeries[] {
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new ExecError(`invalid destination label name in label_join(): ${dst}`);
+    const out = input.map((s) => {
+      const value = srcs.map((l) => s.labels[l] ?? '').join(sep);
+      const labels = { ...s.labels };
+      if (value === '') delete labels[dst];
+      else labels[dst] = value;
+      return { ...s, labels };
+    });
+    return mergeSameLabels(out, sameLabelset);
+  }
+}
+
+function str(e: Expr): string {
+  if (e.kind === 'string') return e.value;
+  if (e.kind === 'paren') return str(e.expr);
+  throw new ExecError('expected a string literal');
+}
+
+/** absent()'s labels: the equality matchers of the selector, except the metric name. */
+function absentSeries(present: Uint8Array, sel: VectorSelector | null, n: number): StepSeries[] {
+  const labels: Labels = {};
+  if (sel) {
+    const seen = new Set<string>();
+    for (const m of sel.matchers) {
+      if (m.name === '__name__') continue;
+      if (m.op === '=' && !seen.has(m.name)) labels[m.name] = m.value;
+      else delete labels[m.name];
+      seen.add(m.name);
+    }
+  }
+  const r = newSeries(labels, n);
+  let any = false;
+  for (let i = 0; i < n; i++) {
+    if (present[i]) continue;
+    r.v[i] = 1;
+    r.has[i] = 1;
+    any = true;
+  }
+  return any ? [r] : [];
+}
+
+function parseLe(le: string): number {
+  const t = le.trim();
+  if (t === '+Inf' || t === 'Inf' || t === '+inf' || t === 'inf') return Infinity;
+  if (t === '-Inf' || t === '-inf') return -Infinity;
+  if (t === '' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^0x[0-9a-fA-F]+$/.test(t)) return NaN;
+  return Number(t);
+}
+
+/** Go regexp's Expand: $1, ${1}, $name, ${name}, $$; an unknown group expands to ''. */
+export function expandTemplate(template: string, m: RegExpExecArray): string {
+  let out = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i];
+    if (c !== '$' || i === template.length - 1) {
+      out += c;
+      continue;
+    }
+    const next = template[i + 1];
+    if (next === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    let name: string;
+    if (next === '{') {
+      const close = template.indexOf('}', i + 2);
+      if (close < 0) {
+        out += c;
+        continue;
+      }
+      name = template.slice(i + 2, close);
+      i = close;
+    } else {
+      const mm = /^[a-zA-Z0-9_]+/.exec(template.slice(i + 1));
+      if (!mm) {
+        out += c;
+        continue;
+      }
+      name = mm[0];
+      i += name.length;
+    }
+    if (/^\d+$/.test(name)) out += m[Number(name)] ?? '';
+    else out += m.groups?.[name] ?? '';
+  }
+  return out;
+}
+
+/** Order for an instant query's vector (range results are ordered by labels at the edge). NaN last. */
+function sortByValue(input: StepSeries[], desc: boolean): StepSeries[] {
+  return [...input].sort((a, b) => {
+    const x = a.v[0];
+    const y = b.v[0];
+    if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
+    return desc ? compareFloat(y, x) : compareFloat(x, y);
+  });
+}
+
+function sortByLabels(input: StepSeries[], names: string[], desc: boolean): StepSeries[] {
+  const collator = new Intl.Collator('en', { numeric: true });
+  return [...input].sort((a, b) => {
+    for (const n of names.length ? names : []) {
+      const c = collator.compare(a.labels[n] ?? '', b.labels[n] ?? '');
+      if (c !== 0) return desc ? -c : c;
+    }
+    const c = labelsKey(a.labels) < labelsKey(b.labels) ? -1 : labelsKey(a.labels) > labelsKey(b.labels) ? 1 : 0;
+    return desc ? -c : c;
+  });
+}
+
+/** double_exponential_smoothing(v, sf, tf) (Holt's linear method), as Prometheus computes it. */
+function smoothing(trend: Float64Array) {
+  return (w: Window, sf: number, i: number): number | undefined => {
+    const tf = trend[i];
+    if (!(sf > 0 && sf < 1) || !(tf > 0 && tf < 1)) throw new ExecError('invalid smoothing or trend factor: must be between 0 and 1');
+    const n = w.hi - w.lo;
+    if (n < 2) return undefined;
+    let s0 = 0;
+    let s1 = w.v[w.lo];
+    let b = w.v[w.lo + 1] - w.v[w.lo];
+    for (let j = 1; j < n; j++) {
+      const x = sf * w.v[w.lo + j];
+      if (j > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+      const y = (1 - sf) * (s1 + b);
+      s0 = s1;
+      s1 = x + y;
+    }
+    return s1;
+  };
+}

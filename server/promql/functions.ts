@@ -1,0 +1,318 @@
+/**
+ * PromQL functions evaluated in TypeScript: range functions over the samples of one window
+ * (used for subqueries, for functions ClickHouse has no grid function for, and as the
+ * reference the SQL path is tested against), and element-wise functions over step values.
+ * Semantics follow Prometheus' promql/functions.go (v3: left-open range windows).
+ */
+
+/** The samples of one series inside one window: t[lo..hi) and v[lo..hi). */
+export interface Window {
+  t: ArrayLike<number>;
+  v: ArrayLike<number>;
+  lo: number;
+  hi: number;
+  /** Exclusive start and inclusive end of the window, unix ms. */
+  rangeStart: number;
+  rangeEnd: number;
+  /** The evaluation time (for predict_linear's intercept). */
+  evalT: number;
+}
+
+/** `arg` is the function's scalar argument at this step; `step` the step's index. */
+export type RangeFn = (w: Window, arg: number, step: number) => number | undefined;
+
+/** Kahan-compensated running sum, as Prometheus sums. */
+function kahanInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (!Number.isFinite(t)) return [t, 0];
+  if (Math.abs(sum) >= Math.abs(inc)) c += sum - t + inc;
+  else c += inc - t + sum;
+  return [t, c];
+}
+
+/** Prometheus' extrapolatedRate: rate, increase (counter) and delta (gauge). */
+function extrapolated(w: Window, isCounter: boolean, isRate: boolean): number | undefined {
+  const n = w.hi - w.lo;
+  if (n < 2) return undefined;
+  const { t, v, lo, hi } = w;
+  let result = v[hi - 1] - v[lo];
+  if (isCounter) {
+    let last = 0;
+    for (let i = lo; i < hi; i++) {
+      if (v[i] < last) result += last;
+      last = v[i];
+    }
+  }
+  const firstT = t[lo];
+  const lastT = t[hi - 1];
+  let durationToStart = (firstT - w.rangeStart) / 1000;
+  let durationToEnd = (w.rangeEnd - lastT) / 1000;
+  const sampled = (lastT - firstT) / 1000;
+  const avgGap = sampled / (n - 1);
+  const threshold = avgGap * 1.1;
+  if (durationToStart >= threshold) durationToStart = avgGap / 2;
+  if (isCounter && result > 0 && v[lo] >= 0) {
+    // A counter cannot go below zero: do not extrapolate past the point where it would be 0.
+    const durationToZero = sampled * (v[lo] / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  if (durationToEnd >= threshold) durationToEnd = avgGap / 2;
+  let factor = (sampled + durationToStart + durationToEnd) / sampled;
+  if (isRate) factor /= (w.rangeEnd - w.rangeStart) / 1000;
+  return result * factor;
+}
+
+function instant(w: Window, isRate: boolean): number | undefined {
+  if (w.hi - w.lo < 2) return undefined;
+  const last = w.v[w.hi - 1];
+  const prev = w.v[w.hi - 2];
+  let r = isRate && last < prev ? last : last - prev;
+  const dt = w.t[w.hi - 1] - w.t[w.hi - 2];
+  if (dt === 0) return undefined;
+  if (isRate) r /= dt / 1000;
+  return r;
+}
+
+/** Least-squares slope and intercept with x in seconds relative to `at`. */
+export function linearRegression(w: Window, at: number): [number, number] {
+  let n = 0;
+  let sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+  const initY = w.v[w.lo];
+  let constY = true;
+  for (let i = w.lo; i < w.hi; i++) {
+    const y = w.v[i];
+    if (constY && i > w.lo && y !== initY) constY = false;
+    n++;
+    const x = (w.t[i] - at) / 1000;
+    [sumX, cX] = kahanInc(x, sumX, cX);
+    [sumY, cY] = kahanInc(y, sumY, cY);
+    [sumXY, cXY] = kahanInc(x * y, sumXY, cXY);
+    [sumX2, cX2] = kahanInc(x * x, sumX2, cX2);
+  }
+  if (constY) return Number.isFinite(initY) ? [0, initY] : [NaN, NaN];
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  return [slope, sumY / n - (slope * sumX) / n];
+}
+
+function values(w: Window): number[] {
+  const out: number[] = [];
+  for (let i = w.lo; i < w.hi; i++) out.push(w.v[i]);
+  return out;
+}
+
+function stdvar(w: Window): number {
+  let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+  for (let i = w.lo; i < w.hi; i++) {
+    const f = w.v[i];
+    count++;
+    const delta = f - (mean + cMean);
+    [mean, cMean] = kahanInc(delta / count, mean, cMean);
+    [aux, cAux] = kahanInc(delta * (f - (mean + cMean)), aux, cAux);
+  }
+  return (aux + cAux) / count;
+}
+
+/** Prometheus' quantile: linear interpolation between the closest ranks. */
+export function quantile(q: number, vals: number[]): number {
+  if (vals.length === 0 || Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const s = [...vals].sort(compareFloat);
+  const n = s.length;
+  const rank = q * (n - 1);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(n - 1, lower + 1);
+  const weight = rank - Math.floor(rank);
+  return s[lower] * (1 - weight) + s[upper] * weight;
+}
+
+/** Ascending order with NaN first, as Go's sort of float64 puts it. */
+export function compareFloat(a: number, b: number): number {
+  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : -1;
+  if (Number.isNaN(b)) return 1;
+  return a - b;
+}
+
+function minMax(w: Window, max: boolean): [number, number] {
+  let best = w.v[w.lo];
+  let at = w.t[w.lo];
+  for (let i = w.lo + 1; i < w.hi; i++) {
+    const f = w.v[i];
+    if ((max ? f > best : f < best) || Number.isNaN(best)) {
+      best = f;
+      at = w.t[i];
+    }
+  }
+  return [best, at];
+}
+
+/** Range functions by name. Each returns undefined where Prometheus emits no sample. */
+export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
+  rate: (w) => extrapolated(w, true, true),
+  increase: (w) => extrapolated(w, true, false),
+  delta: (w) => extrapolated(w, false, false),
+  irate: (w) => instant(w, true),
+  idelta: (w) => instant(w, false),
+  deriv: (w) => (w.hi - w.lo < 2 ? undefined : linearRegression(w, w.t[w.lo])[0]),
+  predict_linear: (w, arg) => {
+    if (w.hi - w.lo < 2) return undefined;
+    const [slope, intercept] = linearRegression(w, w.evalT);
+    return slope * arg + intercept;
+  },
+  changes: (w) => {
+    if (w.hi === w.lo) return undefined;
+    let n = 0;
+    for (let i = w.lo + 1; i < w.hi; i++) {
+      const a = w.v[i - 1];
+      const b = w.v[i];
+      if (!(a === b || (Number.isNaN(a) && Number.isNaN(b)))) n++;
+    }
+    return n;
+  },
+  resets: (w) => {
+    if (w.hi === w.lo) return undefined;
+    let n = 0;
+    for (let i = w.lo + 1; i < w.hi; i++) if (w.v[i] < w.v[i - 1]) n++;
+    return n;
+  },
+  avg_over_time: (w) => {
+    if (w.hi === w.lo) return undefined;
+    let sum = 0, c = 0;
+    for (let i = w.lo; i < w.hi; i++) [sum, c] = kahanInc(w.v[i], sum, c);
+    const total = sum + c;
+    return total / (w.hi - w.lo);
+  },
+  sum_over_time: (w) => {
+    if (w.hi === w.lo) return undefined;
+    let sum = 0, c = 0;
+    for (let i = w.lo; i < w.hi; i++) [sum, c] = kahanInc(w.v[i], sum, c);
+    return Number.isFinite(sum) ? sum + c : sum;
+  },
+  count_over_time: (w) => (w.hi === w.lo ? undefined : w.hi - w.lo),
+  min_over_time: (w) => (w.hi === w.lo ? undefined : minMax(w, false)[0]),
+  max_over_time: (w) => (w.hi === w.lo ? undefined : minMax(w, true)[0]),
+  last_over_time: (w) => (w.hi === w.lo ? undefined : w.v[w.hi - 1]),
+  first_over_time: (w) => (w.hi === w.lo ? undefined : w.v[w.lo]),
+  present_over_time: (w) => (w.hi === w.lo ? undefined : 1),
+  stdvar_over_time: (w) => (w.hi === w.lo ? undefined : stdvar(w)),
+  stddev_over_time: (w) => (w.hi === w.lo ? undefined : Math.sqrt(stdvar(w))),
+  quantile_over_time: (w, q) => (w.hi === w.lo ? undefined : quantile(q, values(w))),
+  mad_over_time: (w) => {
+    if (w.hi === w.lo) return undefined;
+    const vals = values(w);
+    const median = quantile(0.5, vals);
+    return quantile(
+      0.5,
+      vals.map((x) => Math.abs(x - median)),
+    );
+  },
+  ts_of_min_over_time: (w) => (w.hi === w.lo ? undefined : minMax(w, false)[1] / 1000),
+  ts_of_max_over_time: (w) => (w.hi === w.lo ? undefined : minMax(w, true)[1] / 1000),
+  ts_of_first_over_time: (w) => (w.hi === w.lo ? undefined : w.t[w.lo] / 1000),
+  ts_of_last_over_time: (w) => (w.hi === w.lo ? undefined : w.t[w.hi - 1] / 1000),
+};
+
+/** Range functions whose result keeps the metric name (Prometheus keeps it for these). */
+export const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
+
+const UNARY: Record<string, (x: number) => number> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  sqrt: Math.sqrt,
+  sgn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+  deg: (x) => (x * 180) / Math.PI,
+  rad: (x) => (x * Math.PI) / 180,
+  acos: Math.acos,
+  acosh: Math.acosh,
+  asin: Math.asin,
+  asinh: Math.asinh,
+  atan: Math.atan,
+  atanh: Math.atanh,
+  cos: Math.cos,
+  cosh: Math.cosh,
+  sin: Math.sin,
+  sinh: Math.sinh,
+  tan: Math.tan,
+  tanh: Math.tanh,
+};
+
+/** Element-wise math functions of one instant vector. */
+export function unaryMath(name: string): ((x: number) => number) | undefined {
+  return UNARY[name];
+}
+
+/** round(v, to_nearest): Prometheus rounds half up via floor(x*inv + 0.5)/inv. */
+export function roundTo(x: number, toNearest: number): number {
+  const inv = 1 / toNearest;
+  return Math.floor(x * inv + 0.5) / inv;
+}
+
+/** Calendar functions of a unix time in seconds, in UTC. */
+export const DATE_FUNCTIONS: Record<string, (d: Date) => number> = {
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) => {
+    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+    return Math.floor((d.getTime() - start) / 86_400_000) + 1;
+  },
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+};
+
+export interface Bucket {
+  upper: number;
+  count: number;
+}
+
+/** Prometheus' classic-histogram quantile over `le` buckets (promql/quantile.go). */
+export function bucketQuantile(q: number, input: Bucket[]): number {
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const sorted = [...input].sort((a, b) => a.upper - b.upper);
+  if (sorted.length === 0 || sorted[sorted.length - 1].upper !== Infinity) return NaN;
+  // Coalesce buckets with the same upper bound.
+  const buckets: Bucket[] = [];
+  for (const b of sorted) {
+    const last = buckets[buckets.length - 1];
+    if (last && last.upper === b.upper) last.count += b.count;
+    else buckets.push({ ...b });
+  }
+  // Counts must not decrease with the bound; tolerate and fix float noise and scrape skew.
+  let max = -Infinity;
+  for (const b of buckets) {
+    if (b.count > max) max = b.count;
+    else if (b.count < max) b.count = max;
+  }
+  if (buckets.length < 2) return NaN;
+  const observations = buckets[buckets.length - 1].count;
+  if (observations === 0) return NaN;
+  let rank = q * observations;
+  let b = 0;
+  while (b < buckets.length - 1 && buckets[b].count < rank) b++;
+  if (b === buckets.length - 1) return buckets[buckets.length - 2].upper;
+  if (b === 0 && buckets[0].upper <= 0) return buckets[0].upper;
+  let bucketStart = 0;
+  const bucketEnd = buckets[b].upper;
+  let count = buckets[b].count;
+  if (b > 0) {
+    bucketStart = buckets[b - 1].upper;
+    count -= buckets[b - 1].count;
+    rank -= buckets[b - 1].count;
+  }
+  return bucketStart + (bucketEnd - bucketStart) * (rank / count);
+}

@@ -1,0 +1,456 @@
+/**
+ * PromQL text -> typed AST (ast.ts), with Prometheus' static checks. The grammar is the
+ * Prometheus project's own lezer grammar; this module fixes the two places where that grammar
+ * binds differently from Prometheus' Go parser (a modifier after a binary expression, and a
+ * signed number literal before `^`) and rejects what Prometheus rejects, with positions.
+ */
+import type { SyntaxNode } from '@lezer/common';
+import { parser } from '@prometheus-io/lezer-promql';
+import {
+  COMPARISON_OPS,
+  SET_OPS,
+  typeName,
+  typeOf,
+  type AggregateOp,
+  type AtModifier,
+  type BinaryOp,
+  type Expr,
+  type VectorMatching,
+  type VectorSelector,
+} from './ast.js';
+import { SelectorError, selectorMatchers, unquote } from './selector.js';
+import { parsePromDuration } from './time.js';
+import { SIGNATURES, UNSUPPORTED_FUNCTIONS } from './signatures.js';
+import { PromQLError } from './types.js';
+
+const BINARY_NODES: Record<string, BinaryOp> = {
+  Add: '+',
+  Sub: '-',
+  Mul: '*',
+  Div: '/',
+  Mod: '%',
+  Pow: '^',
+  Atan2: 'atan2',
+  Eql: '==',
+  Neq: '!=',
+  Gtr: '>',
+  Lss: '<',
+  Gte: '>=',
+  Lte: '<=',
+  And: 'and',
+  Or: 'or',
+  Unless: 'unless',
+};
+
+const AGGREGATE_OPS = new Set<AggregateOp>([
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'group',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+  'limitk',
+  'limit_ratio',
+]);
+
+const PARAM_TYPE: Partial<Record<AggregateOp, 'scalar' | 'string'>> = {
+  topk: 'scalar',
+  bottomk: 'scalar',
+  quantile: 'scalar',
+  count_values: 'string',
+  limitk: 'scalar',
+  limit_ratio: 'scalar',
+};
+
+/** Parse a PromQL expression. Throws PromQLError with the position of the first problem. */
+export function parseExpr(text: string): Expr {
+  if (text.trim() === '') throw new PromQLError('parse error: no expression found in input', 0);
+  const tree = parser.parse(text);
+  let errorNode: { from: number; to: number } | null = null;
+  tree.iterate({
+    enter(n) {
+      if (errorNode === null && n.type.isError) errorNode = { from: n.from, to: n.to };
+    },
+  });
+  if (errorNode !== null) throw syntaxError(text, (errorNode as { from: number }).from);
+  const top = tree.topNode.firstChild;
+  if (!top) throw new PromQLError('parse error: no expression found in input', 0);
+  const p = new Builder(text);
+  const expr = p.expr(top);
+  check(expr);
+  return expr;
+}
+
+function syntaxError(text: string, at: number): PromQLError {
+  // `foo(` where foo is not a function: lezer sees a selector followed by junk.
+  const before = text.slice(0, at).match(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*$/);
+  if (before && text[at] === '(' && !SIGNATURES[before[1]] && !AGGREGATE_OPS.has(before[1] as AggregateOp)) {
+    return new PromQLError(`parse error at position ${at - before[1].length}: unknown function with name ${JSON.stringify(before[1])}`, at - before[1].length);
+  }
+  if (at >= text.length) return new PromQLError(`parse error at position ${at}: unexpected end of input`, at);
+  return new PromQLError(`parse error at position ${at}: unexpected ${JSON.stringify(text.slice(at, at + 10))}`, at);
+}
+
+function err(node: { from: number } | { pos: number }, message: string): PromQLError {
+  const pos = 'pos' in node ? node.pos : node.from;
+  return new PromQLError(`parse error at position ${pos}: ${message}`, pos);
+}
+
+class Builder {
+  constructor(readonly text: string) {}
+
+  src(n: SyntaxNode): string {
+    return this.text.slice(n.from, n.to);
+  }
+
+  children(n: SyntaxNode): SyntaxNode[] {
+    const out: SyntaxNode[] = [];
+    for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+    return out;
+  }
+
+  expr(n: SyntaxNode): Expr {
+    const span = { pos: n.from, end: n.to };
+    switch (n.name) {
+      case 'NumberDurationLiteral':
+        return { kind: 'number', value: this.number(n), ...span };
+      case 'StringLiteral':
+        return { kind: 'string', value: this.string(n), ...span };
+      case 'VectorSelector':
+        return this.vectorSelector(n);
+      case 'MatrixSelector': {
+        const inner = this.expr(n.firstChild!);
+        const range = this.duration(n.getChild('DurationExpr')!);
+        if (inner.kind !== 'vector') throw err(inner, 'ranges only allowed for vector selectors');
+        if (inner.offset !== 0 || inner.at !== null) throw err(inner, 'no offset or @ modifiers allowed before range');
+        if (range <= 0) throw err(n, `range must be positive, got ${range / 1000}s`);
+        return { kind: 'matrix', vector: inner, range, ...span };
+      }
+      case 'SubqueryExpr': {
+        const inner = this.expr(n.firstChild!);
+        const durs = n.getChildren('DurationExpr');
+        const range = this.duration(durs[0]);
+        const step = durs[1] ? this.duration(durs[1]) : 0;
+        if (typeOf(inner) !== 'vector') throw err(inner, `subquery is only allowed on instant vector, got ${typeName(typeOf(inner))}`);
+        if (range <= 0) throw err(n, `range must be positive, got ${range / 1000}s`);
+        if (durs[1] && step <= 0) throw err(durs[1], `step must be positive, got ${step / 1000}s`);
+        return { kind: 'subquery', expr: inner, range, step, offset: 0, at: null, ...span };
+      }
+      case 'OffsetExpr': {
+        const inner = this.expr(n.firstChild!);
+        const offset = this.offsetDuration(n.getChild('OffsetDurationExpr')!);
+        return this.modify(inner, n, (target) => {
+          if (target.offset !== 0) throw err(n, 'offset may not be set multiple times');
+          target.offset = offset;
+        });
+      }
+      case 'StepInvariantExpr': {
+        const inner = this.expr(n.firstChild!);
+        const pre = n.getChild('AtModifierPreprocessors');
+        let at: AtModifier;
+        if (pre) at = pre.getChild('AtStart') ? 'start' : 'end';
+        else {
+          const lit = n.getChild('NumberDurationLiteral')!;
+          const secs = this.number(lit);
+          if (!Number.isFinite(secs)) throw err(lit, `timestamp out of bounds for @ modifier: ${this.src(lit)}`);
+          at = { time: Math.round(secs * 1000) };
+        }
+        return this.modify(inner, n, (target) => {
+          if (target.at !== null) throw err(n, '@ <timestamp> may not be set multiple times');
+          target.at = at;
+        });
+      }
+      case 'ParenExpr':
+        return { kind: 'paren', expr: this.expr(n.getChild('Expr')!), ...span };
+      case 'UnaryExpr': {
+        const op = this.src(n.getChild('UnaryOp')!) as '-' | '+';
+        const inner = this.expr(n.getChild('Expr')!);
+        const t = typeOf(inner);
+        if (t !== 'scalar' && t !== 'vector') throw err(n, `unary expression only allowed on expressions of type scalar or instant vector, got ${typeName(t)}`);
+        if (inner.kind === 'number') return { kind: 'number', value: op === '-' ? -inner.value : inner.value, ...span };
+        return { kind: 'unary', op, expr: inner, ...span };
+      }
+      case 'BinaryExpr':
+        return this.binary(n);
+      case 'FunctionCall': {
+        const id = n.getChild('FunctionIdentifier')!;
+        const func = this.src(id);
+        const args = this.children(n.getChild('FunctionCallBody')!).filter((c) => c.type.is('Expr')).map((c) => this.expr(c));
+        return { kind: 'call', func, args, ...span };
+      }
+      case 'AggregateExpr': {
+        const op = this.src(n.getChild('AggregateOp')!) as AggregateOp;
+        const args = this.children(n.getChild('FunctionCallBody')!).filter((c) => c.type.is('Expr')).map((c) => this.expr(c));
+        const mod = n.getChild('AggregateModifier');
+        const without = !!mod?.getChild('Without');
+        const grouping = mod ? this.labels(mod.getChild('GroupingLabels')!) : [];
+        const wantParam = PARAM_TYPE[op] !== undefined;
+        if (args.length !== (wantParam ? 2 : 1)) {
+          throw err(n, `wrong number of arguments for aggregate expression provided, expected ${wantParam ? 2 : 1}, got ${args.length}`);
+        }
+        return { kind: 'aggregate', op, expr: args[args.length - 1], param: wantParam ? args[0] : null, grouping, without, ...span };
+      }
+      case 'AnchoredExpr':
+      case 'SmoothedExpr':
+        throw err(n, `the ${n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed'} modifier is not supported`);
+      default:
+        throw err(n, `unexpected ${n.name}`);
+    }
+  }
+
+  /** Attach offset/@ to the expression Prometheus' parser would attach it to. */
+  modify(inner: Expr, n: SyntaxNode, set: (t: VectorSelector | Extract<Expr, { kind: 'subquery' }>) => void): Expr {
+    let target: Expr = inner;
+    // Go's parser binds offset and @ tighter than any operator: `a + b offset 5m` offsets b.
+    while (target.kind === 'binary' || target.kind === 'unary') target = target.kind === 'binary' ? target.rhs : target.expr;
+    if (target.kind === 'matrix') set(target.vector);
+    else if (target.kind === 'vector' || target.kind === 'subquery') set(target);
+    else {
+      const what = n.name === 'OffsetExpr' ? 'offset' : '@';
+      throw err(n, `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`);
+    }
+    if (target !== inner) return inner;
+    return { ...inner, end: n.to } as Expr;
+  }
+
+  binary(n: SyntaxNode): Expr {
+    const kids = this.children(n);
+    const exprs = kids.filter((c) => c.type.is('Expr'));
+    const opNode = kids.find((c) => BINARY_NODES[c.name] !== undefined);
+    if (!opNode || exprs.length !== 2) throw err(n, 'incomplete binary expression');
+    const opText = this.src(opNode).toLowerCase();
+    if (opNode.name === 'TrimUpper' || opNode.name === 'TrimLower') throw err(opNode, `operator ${opText} is not supported`);
+    const op = BINARY_NODES[opNode.name];
+    let lhs = this.expr(exprs[0]);
+    const rhs = this.expr(exprs[1]);
+    const bool = !!n.getChild('BoolModifier');
+    const fill = n.getChild('FillModifier');
+    if (fill) throw err(fill, 'fill modifiers are not supported');
+    const mm = n.getChild('MatchingModifierClause');
+    let matching: VectorMatching = { card: SET_OPS.has(op) ? 'many-to-many' : 'one-to-one', on: false, labels: [], include: [] };
+    if (mm) {
+      const groups = mm.getChildren('GroupingLabels');
+      const on = !!mm.getChild('On');
+      const left = !!mm.getChild('GroupLeft');
+      const right = !!mm.getChild('GroupRight');
+      matching = {
+        card: left ? 'many-to-one' : right ? 'one-to-many' : matching.card,
+        on,
+        labels: this.labels(groups[0]),
+        include: groups[1] ? this.labels(groups[1]) : [],
+      };
+      if ((left || right) && SET_OPS.has(op)) throw err(mm, `no grouping allowed for "${op}" operation`);
+      for (const l of matching.include) {
+        if (on && matching.labels.includes(l)) throw err(mm, `label "${l}" must not occur in ON and GROUP clause at once`);
+      }
+    }
+    // Go lexes `-2 ^ 2` as -(2 ^ 2); lezer reads a signed literal. Restore Go's reading.
+    if (op === '^' && lhs.kind === 'number' && /^\s*-/.test(this.src(exprs[0]))) {
+      const pos = lhs.pos;
+      lhs = { ...lhs, value: -lhs.value, pos: lhs.pos + 1 };
+      const inner: Expr = { kind: 'binary', op, lhs, rhs, bool, matching, pos: lhs.pos, end: n.to };
+      return { kind: 'unary', op: '-', expr: inner, pos, end: n.to };
+    }
+    return { kind: 'binary', op, lhs, rhs, bool, matching, pos: n.from, end: n.to };
+  }
+
+  vectorSelector(n: SyntaxNode): VectorSelector {
+    let matchers;
+    try {
+      matchers = selectorMatchers(n, this.text);
+    } catch (e) {
+      if (e instanceof SelectorError) throw new PromQLError(`parse error at position ${e.position}: ${e.message}`, e.position);
+      throw e;
+    }
+    for (const s of n.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) this.string(s.getChild('StringLiteral')!);
+    const names = matchers.filter((m) => m.name === '__name__');
+    if (names.length > 1 && n.getChild('Identifier')) throw err(n, `metric name must not be set twice: ${JSON.stringify(names[0].value)} or ${JSON.stringify(names[1].value)}`);
+    for (const m of matchers) {
+      if (m.op === '=~' || m.op === '!~') {
+        try {
+          new RegExp(`^(?:${m.value})$`);
+        } catch (e) {
+          throw err(n, `invalid regular expression in matcher ${m.name}${m.op}${JSON.stringify(m.value)}: ${(e as Error).message}`);
+        }
+      }
+    }
+    const name = names.length === 1 && names[0].op === '=' ? names[0].value : undefined;
+    return { kind: 'vector', name, matchers, offset: 0, at: null, pos: n.from, end: n.to };
+  }
+
+  labels(g: SyntaxNode): string[] {
+    return this.children(g)
+      .filter((c) => c.name === 'LabelName' || c.name === 'QuotedLabelName')
+      .map((c) => (c.name === 'LabelName' ? this.src(c) : this.string(c.getChild('StringLiteral')!)));
+  }
+
+  string(n: SyntaxNode): string {
+    const t = this.src(n);
+    if (t.length < 2 || t[t.length - 1] !== t[0]) throw err(n, 'unterminated quoted string');
+    try {
+      return unquote(t);
+    } catch (e) {
+      throw err(n, (e as Error).message);
+    }
+  }
+
+  number(n: SyntaxNode): number {
+    const t = this.src(n).trim();
+    const sign = t[0] === '-' ? -1 : 1;
+    const body = t.replace(/^[+-]\s*/, '');
+    const lower = body.toLowerCase();
+    let v: number;
+    if (lower === 'inf') v = Infinity;
+    else if (lower === 'nan') v = NaN;
+    else if (/^0x[0-9a-f]+$/.test(lower)) v = parseInt(lower.slice(2), 16);
+    else {
+      const d = parsePromDuration(body);
+      v = d !== null ? d / 1000 : Number(body.replace(/_/g, ''));
+    }
+    if (Number.isNaN(v) && lower !== 'nan') throw err(n, `bad number or duration syntax: ${JSON.stringify(t)}`);
+    return sign * v;
+  }
+
+  /** A duration expression in ms (`5m`, `300` seconds, `1h+30m`). */
+  duration(n: SyntaxNode): number {
+    const kids = this.children(n);
+    if (n.name === 'NumberDurationLiteralInDurationContext') {
+      const t = this.src(n);
+      const d = parsePromDuration(t);
+      if (d !== null) return d;
+      const secs = Number(t.replace(/_/g, ''));
+      if (!Number.isFinite(secs)) throw err(n, `bad duration syntax: ${JSON.stringify(t)}`);
+      return Math.round(secs * 1000);
+    }
+    if (kids.length === 1) return this.duration(kids[0]);
+    const unary = kids.find((c) => c.name === 'UnaryOp');
+    if (unary && kids.length === 2) return (this.src(unary) === '-' ? -1 : 1) * this.duration(kids[1]);
+    const fn = kids[0];
+    if (fn && ['DurationStep', 'DurationRange', 'DurationMinOf', 'DurationMaxOf'].includes(fn.name)) {
+      if (fn.name === 'DurationMinOf' || fn.name === 'DurationMaxOf') {
+        const ds = kids.filter((c) => c.name === 'DurationExpr').map((c) => this.duration(c));
+        return fn.name === 'DurationMinOf' ? Math.min(ds[0], ds[1]) : Math.max(ds[0], ds[1]);
+      }
+      throw err(fn, `${this.src(fn)}() in durations is not supported`);
+    }
+    const parts = kids.filter((c) => c.name === 'DurationExpr');
+    if (parts.length === 1) return this.duration(parts[0]);
+    const op = kids.find((c) => ['Add', 'Sub', 'Mul', 'Div', 'Mod', 'Pow'].includes(c.name));
+    if (parts.length !== 2 || !op) throw err(n, `bad duration syntax: ${JSON.stringify(this.src(n))}`);
+    // Arithmetic is on seconds, as in Prometheus' duration expressions.
+    const a = this.duration(parts[0]) / 1000;
+    const b = this.duration(parts[1]) / 1000;
+    const r = op.name === 'Add' ? a + b : op.name === 'Sub' ? a - b : op.name === 'Mul' ? a * b : op.name === 'Div' ? a / b : op.name === 'Mod' ? a % b : a ** b;
+    if (!Number.isFinite(r)) throw err(n, `duration expression ${JSON.stringify(this.src(n))} is not finite`);
+    return Math.round(r * 1000);
+  }
+
+  offsetDuration(n: SyntaxNode): number {
+    const kids = this.children(n);
+    const unary = kids.find((c) => c.name === 'UnaryOp');
+    if (unary) return (this.src(unary) === '-' ? -1 : 1) * this.offsetDuration(kids[kids.length - 1]);
+    if (kids.length === 1) return this.duration(kids[0]);
+    return this.duration(n);
+  }
+}
+
+/** Prometheus' type checks over the whole tree. */
+function check(e: Expr): void {
+  switch (e.kind) {
+    case 'number':
+    case 'string':
+      return;
+    case 'vector':
+      if (!e.matchers.some((m) => !matchesEmpty(m))) throw err(e, 'vector selector must contain at least one non-empty matcher');
+      return;
+    case 'matrix':
+      return check(e.vector);
+    case 'subquery':
+    case 'paren':
+    case 'unary':
+      return check(e.expr);
+    case 'call': {
+      if (UNSUPPORTED_FUNCTIONS.has(e.func)) throw err(e, `function ${JSON.stringify(e.func)} is not supported (Metronome stores no native histograms)`);
+      const sig = SIGNATURES[e.func];
+      if (!sig) throw err(e, `unknown function with name ${JSON.stringify(e.func)}`);
+      const n = e.args.length;
+      const min = sig.args.length - (sig.optional ?? 0);
+      const max = sig.variadic ? Infinity : sig.args.length;
+      if (!sig.optional && !sig.variadic && n !== sig.args.length) {
+        throw err(e, `expected ${sig.args.length} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`);
+      }
+      if (n < min) throw err(e, `expected at least ${min} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`);
+      if (n > max) throw err(e, `expected at most ${max} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`);
+      e.args.forEach((a, i) => {
+        const want = sig.args[Math.min(i, sig.args.length - 1)];
+        const got = typeOf(a);
+        if (got !== want) {
+          throw err(a, `expected type ${typeName(want)} in call to function ${JSON.stringify(e.func)}, got ${typeName(got)}`);
+        }
+        check(a);
+      });
+      return;
+    }
+    case 'aggregate': {
+      const t = typeOf(e.expr);
+      if (t !== 'vector') throw err(e.expr, `expected type instant vector in aggregation expression, got ${typeName(t)}`);
+      if (e.param) {
+        const want = PARAM_TYPE[e.op]!;
+        const got = typeOf(e.param);
+        if (got !== want) throw err(e.param, `expected type ${typeName(want)} in aggregation parameter, got ${typeName(got)}`);
+        check(e.param);
+      }
+      return check(e.expr);
+    }
+    case 'binary': {
+      const lt = typeOf(e.lhs);
+      const rt = typeOf(e.rhs);
+      for (const [side, t] of [
+        [e.lhs, lt],
+        [e.rhs, rt],
+      ] as const) {
+        if (t !== 'scalar' && t !== 'vector') throw err(side, 'binary expression must contain only scalar and instant vector types');
+      }
+      if (e.bool && !COMPARISON_OPS.has(e.op)) throw err(e, 'bool modifier can only be used on comparison operators');
+      if (COMPARISON_OPS.has(e.op) && lt === 'scalar' && rt === 'scalar' && !e.bool) throw err(e, 'comparisons between scalars must use BOOL modifier');
+      if (SET_OPS.has(e.op) && (lt === 'scalar' || rt === 'scalar')) {
+        throw err(e, `set operator ${JSON.stringify(e.op)} not allowed in binary scalar expression`);
+      }
+      const hasMatching = e.matching.on || e.matching.labels.length > 0 || e.matching.card === 'many-to-one' || e.matching.card === 'one-to-many';
+      if (hasMatching && (lt !== 'vector' || rt !== 'vector')) throw err(e, 'vector matching only allowed between instant vectors');
+      check(e.lhs);
+      check(e.rhs);
+      return;
+    }
+  }
+}
+
+function matchesEmpty(m: { op: string; value: string }): boolean {
+  switch (m.op) {
+    case '=':
+      return m.value === '';
+    case '!=':
+      return m.value !== '';
+    case '=~':
+      return new RegExp(`^(?:${m.value})$`).test('');
+    default:
+      return !new RegExp(`^(?:${m.value})$`).test('');
+  }
+}
+
+/** A parse or type problem of an expression, or null when it is valid (for rule editors). */
+export function checkExpr(text: string): { message: string; position: number } | null {
+  try {
+    parseExpr(text);
+    return null;
+  } catch (e) {
+    if (e instanceof PromQLError) return { message: e.message, position: e.position };
+    throw e;
+  }
+}
