@@ -1,0 +1,119 @@
+import type { AppContext } from '../app.js';
+import { putService, registeredServices } from '../services/registry.js';
+import { param, sql, type Store } from '../store/index.js';
+import { DEMO_NAMES, DEMO_SERVICES } from './catalog.js';
+import { DemoTraffic, stepTimes } from './traffic.js';
+
+/**
+ * The demo lifecycle: register the demo services, backfill recent history, then push live samples
+ * every interval through the real write path (ctx.writer.write, protocol "demo"), until stopped.
+ */
+
+export interface DemoOptions {
+  intervalMs: number;
+  backfillMs: number;
+  seed?: number;
+  /** Runs after the backfill (the server wires alert rules through it once alerting is up). */
+  afterBackfill?: () => Promise<void>;
+}
+
+export interface DemoHandle {
+  /** Resolves when the backfill is committed (live pushes follow). */
+  ready: Promise<void>;
+  /** Stop pushing; resolves when the last write has finished. */
+  stop(): Promise<void>;
+}
+
+/** Points per write during the backfill: well under the writer's buffer limit. */
+const CHUNK_POINTS = 150_000;
+
+/**
+ * Whether to run the demo for the DEMO setting: '1' always, '0' never, 'auto' when the store
+ * holds no series, or only the demo's own (a restarted demo keeps going; real data turns it off).
+ */
+export async function shouldRunDemo(setting: 'auto' | '1' | '0', store: Store): Promise<boolean> {
+  if (setting !== 'auto') return setting === '1';
+  const rows = await store.query<{ other: string; total: string }>(
+    sql`SELECT countIf(service NOT IN ${param('Array(String)', DEMO_NAMES)}) AS other, count() AS total FROM series`,
+  );
+  return Number(rows[0]?.other ?? 0) === 0;
+}
+
+export function startDemo(ctx: AppContext, opts: DemoOptions): DemoHandle {
+  const { intervalMs } = opts;
+  const traffic = new DemoTraffic(DEMO_SERVICES, opts.seed ?? 42, Date.now() - opts.backfillMs);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inflight: Promise<unknown> = Promise.resolve();
+  let last = 0;
+
+  const push = async (times: number[]) => {
+    if (times.length === 0 || stopped) return;
+    const batch = traffic.samples(times, intervalMs);
+    await ctx.writer.write(batch, 'demo');
+    last = times[times.length - 1];
+  };
+
+  const backfill = async () => {
+    await registerDemoServices(ctx.store);
+    const now = Date.now();
+    const previous = await lastDemoSample(ctx.store, now - opts.backfillMs);
+    const from = Math.max(now - opts.backfillMs, previous ?? -Infinity);
+    const all = stepTimes(from, now, intervalMs);
+    // Series per step, measured on one step, sizes the chunks.
+    const perStep = Math.max(1, traffic.samples([from], intervalMs).points);
+    const stepsPerChunk = Math.max(1, Math.floor(CHUNK_POINTS / perStep));
+    for (let i = 0; i < all.length && !stopped; i += stepsPerChunk) await push(all.slice(i, i + stepsPerChunk));
+    last = all.length ? all[all.length - 1] : Math.floor(now / intervalMs) * intervalMs;
+    ctx.log.info({ points: all.length * perStep, hours: +((now - from) / 3_600_000).toFixed(2) }, 'demo: backfill written');
+    if (opts.afterBackfill && !stopped) await opts.afterBackfill();
+  };
+
+  const tick = () => {
+    if (stopped) return;
+    inflight = push(stepTimes(last, Date.now(), intervalMs))
+      .catch((err) => {
+        if (!stopped) ctx.log.warn({ err }, 'demo: live push failed; retrying next interval');
+      })
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+
+  const ready = backfill().then(
+    () => {
+      if (!stopped) timer = setTimeout(tick, intervalMs - (Date.now() % intervalMs) + 50);
+    },
+    (err) => {
+      if (!stopped) ctx.log.error({ err }, 'demo: backfill failed; the demo is off');
+    },
+  );
+  inflight = ready;
+
+  return {
+    ready,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inflight.catch(() => {});
+      await ready;
+    },
+  };
+}
+
+/** Register the demo services that are not registered yet (so edits made by a user survive restarts). */
+async function registerDemoServices(store: Store): Promise<void> {
+  const have = new Set((await registeredServices(store)).map((s) => s.name));
+  for (const s of DEMO_SERVICES) if (!have.has(s.name)) await putService(store, s.registry);
+}
+
+/** The newest demo sample written since `sinceMs`, so a restart continues instead of rewriting history. */
+async function lastDemoSample(store: Store, sinceMs: number): Promise<number | null> {
+  const rows = await store.query<{ last: string | null }>(
+    sql`SELECT toUnixTimestamp64Milli(max(ts)) AS last FROM points
+        WHERE ts >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(sinceMs))}, 'UTC')
+          AND series_id IN (SELECT series_id FROM series WHERE key = 'process_cpu_seconds_total' AND service IN ${param('Array(String)', DEMO_NAMES)})`,
+  );
+  const v = rows[0]?.last;
+  return v === null || v === undefined || Number(v) <= sinceMs ? null : Number(v);
+}

@@ -1,0 +1,81 @@
+/**
+ * HTTP to the Metronome server: the only way the UI reaches data. Errors come back in two
+ * shapes (Metronome's {error:{code,message}} and Prometheus' {status:'error',errorType,error});
+ * both become an ApiError.
+ */
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code?: string,
+    /** 0-based character position in a PromQL expression, when the server reports one. */
+    readonly position?: number,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+type Params = Record<string, string | number | undefined | (string | number)[]>;
+
+export function buildUrl(path: string, params: Params = {}): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) q.append(k, String(x));
+    else q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+async function parse<T>(res: Response): Promise<T> {
+  const text = await res.text();
+  let body: any = undefined;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    if (!res.ok) throw new ApiError(text.slice(0, 300) || res.statusText, res.status);
+    throw new ApiError('the server sent a response that is not JSON', res.status);
+  }
+  if (!res.ok || body?.status === 'error') {
+    const e = body?.error;
+    if (e && typeof e === 'object') throw new ApiError(e.message ?? res.statusText, res.status, e.code, numberOr(e.position), e);
+    const msg = typeof e === 'string' ? e : res.statusText || `HTTP ${res.status}`;
+    throw new ApiError(msg, res.status, body?.code ?? body?.errorType, numberOr(body?.position) ?? positionFromMessage(msg), body);
+  }
+  return body as T;
+}
+
+function numberOr(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Prometheus parse errors read "1:14: parse error: ..." (line:column, 1-based). */
+export function positionFromMessage(msg: string): number | undefined {
+  const m = /(?:^|\s)(\d+):(\d+):\s/.exec(msg);
+  if (!m || m[1] !== '1') return undefined;
+  return Number(m[2]) - 1;
+}
+
+export async function getJSON<T>(path: string, params?: Params, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(buildUrl(path, params), { signal, headers: { accept: 'application/json' } });
+  return parse<T>(res);
+}
+
+export async function sendJSON<T>(method: 'POST' | 'PUT' | 'DELETE' | 'PATCH', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    signal,
+    headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return parse<T>(res);
+}
+
+/** True for the error a superseded request throws when its AbortController fires. */
+export function isAbort(e: unknown): boolean {
+  return e instanceof DOMException && e.name === 'AbortError';
+}

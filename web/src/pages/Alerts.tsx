@@ -1,0 +1,3 @@
+export default function AlertsPage() {
+  return <div class="empty">Coming soon</div>;
+}

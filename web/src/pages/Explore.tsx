@@ -1,0 +1,3 @@
+export default function ExplorePage() {
+  return <div class="empty">Coming soon</div>;
+}

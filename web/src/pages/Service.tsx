@@ -1,0 +1,3 @@
+export default function ServicePage() {
+  return <div class="empty">Coming soon</div>;
+}
