@@ -175,7 +175,7 @@ export class Evaluator {
 
   async call(e: Call, g: Grid): Promise<EvalValue> {
     const f = e.func;
-    if (RANGE_FUNCTIONS[f]) return { type: 'vector', series: await this.rangeCall(e, g) };
+    if (RANGE_FUNCTIONS[f] || f === 'absent_over_time') return { type: 'vector', series: await this.rangeCall(e, g) };
     const math = unaryMath(f);
     if (math) return { type: 'vector', series: this.mapValues(await this.vector(e.args[0], g), math) };
     const date = DATE_FUNCTIONS[f];

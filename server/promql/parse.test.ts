@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import type { Expr } from './ast.js';
+import { checkExpr, parseExpr } from './parse.js';
+import { PromQLError } from './types.js';
+
+/** A compact rendering of the AST that shows structure (for precedence tests). */
+function show(e: Expr): string {
+  switch (e.kind) {
+    case 'number':
+      return String(e.value);
+    case 'string':
+      return JSON.stringify(e.value);
+    case 'vector': {
+      let s = e.name ?? `{${e.matchers.map((m) => `${m.name}${m.op}${JSON.stringify(m.value)}`).join(',')}}`;
+      if (e.offset) s += ` offset ${e.offset}`;
+      if (e.at) s += ` @ ${typeof e.at === 'string' ? e.at : e.at.time}`;
+      return s;
+    }
+    case 'matrix':
+      return `${show(e.vector)}[${e.range}]`;
+    case 'subquery':
+      return `(${show(e.expr)})[${e.range}:${e.step}]${e.offset ? ` offset ${e.offset}` : ''}${e.at ? ` @ ${typeof e.at === 'string' ? e.at : e.at.time}` : ''}`;
+    case 'call':
+      return `${e.func}(${e.args.map(show).join(', ')})`;
+    case 'aggregate':
+      return `${e.op}${e.grouping.length || e.without ? ` ${e.without ? 'without' : 'by'}(${e.grouping.join(',')})` : ''}(${e.param ? `${show(e.param)}, ` : ''}${show(e.expr)})`;
+    case 'binary':
+      return `(${show(e.lhs)} ${e.op}${e.bool ? ' bool' : ''} ${show(e.rhs)})`;
+    case 'unary':
+      return `(${e.op}${show(e.expr)})`;
+    case 'paren':
+      return show(e.expr);
+  }
+}
+
+function parseError(q: string): PromQLError {
+  try {
+    parseExpr(q);
+  } catch (e) {
+    if (e instanceof PromQLError) return e;
+    throw e;
+  }
+  throw new Error(`expected ${q} to fail`);
+}
+
+describe('parseExpr', () => {
+  it('applies Prometheus operator precedence and associativity', () => {
+    expect(show(parseExpr('1 + 2 * 3'))).toBe('(1 + (2 * 3))');
+    expect(show(parseExpr('a - b - c'))).toBe('((a - b) - c)');
+    expect(show(parseExpr('2 ^ 3 ^ 2'))).toBe('(2 ^ (3 ^ 2))');
+    expect(show(parseExpr('a or b and c'))).toBe('(a or (b and c))');
+    expect(show(parseExpr('a > b + c'))).toBe('(a > (b + c))');
+    expect(show(parseExpr('a unless b or c'))).toBe('((a unless b) or c)');
+  });
+
+  it('reads -2 ^ 2 as -(2 ^ 2), as Go lexes the sign separately', () => {
+    expect(show(parseExpr('-2 ^ 2'))).toBe('(-(2 ^ 2))');
+    expect(show(parseExpr('-x ^ 2'))).toBe('(-(x ^ 2))');
+  });
+
+  it('binds offset and @ to the nearest selector, not to a whole binary expression', () => {
+    expect(show(parseExpr('a + b offset 5m'))).toBe('(a + b offset 300000)');
+    expect(show(parseExpr('a and b @ 100'))).toBe('(a and b @ 100000)');
+    expect(show(parseExpr('-x offset 1m'))).toBe('(-x offset 60000)');
+    expect(show(parseExpr('rate(x[5m] offset 1m @ 100)'))).toBe('rate(x offset 60000 @ 100000[300000])');
+    expect(show(parseExpr('x[5m:1m] offset 2m @ end()'))).toBe('(x)[300000:60000] offset 120000 @ end');
+  });
+
+  it('reads numbers in every PromQL spelling', () => {
+    expect((parseExpr('0x1F') as { value: number }).value).toBe(31);
+    expect((parseExpr('1e3') as { value: number }).value).toBe(1000);
+    expect((parseExpr('Inf') as { value: number }).value).toBe(Infinity);
+    expect((parseExpr('-inf') as { value: number }).value).toBe(-Infinity);
+    expect(Number.isNaN((parseExpr('NaN') as { value: number }).value)).toBe(true);
+    // A duration used as a number is seconds.
+    expect((parseExpr('5m') as { value: number }).value).toBe(300);
+  });
+
+  it('reads durations, including compound and arithmetic ones', () => {
+    expect(show(parseExpr('x[1h30m]'))).toBe('x[5400000]');
+    expect(show(parseExpr('x[1m+30s]'))).toBe('x[90000]');
+    expect(show(parseExpr('x[90]'))).toBe('x[90000]');
+  });
+
+  it('reads label matchers, quoted names and string escapes', () => {
+    expect(show(parseExpr('{__name__="a", b!="c", d=~"e.*", f!~"g"}'))).toBe('a');
+    expect(show(parseExpr('x{a="\\n\\u00e9"}'))).toBe('x');
+    const e = parseExpr('{"my.metric", "label.x"="v"}');
+    expect(e.kind === 'vector' && e.matchers).toEqual([
+      { name: '__name__', op: '=', value: 'my.metric' },
+      { name: 'label.x', op: '=', value: 'v' },
+    ]);
+  });
+
+  it('reads aggregation modifiers before or after the arguments', () => {
+    expect(show(parseExpr('sum by (a, b) (x)'))).toBe('sum by(a,b)(x)');
+    expect(show(parseExpr('sum(x) without (a)'))).toBe('sum without(a)(x)');
+    expect(show(parseExpr('topk(3, x)'))).toBe('topk(3, x)');
+    expect(show(parseExpr('count_values("v", x)'))).toBe('count_values("v", x)');
+  });
+
+  it('reads vector matching', () => {
+    const e = parseExpr('a * on(x, y) group_left(z) b');
+    expect(e.kind === 'binary' && e.matching).toEqual({ card: 'many-to-one', on: true, labels: ['x', 'y'], include: ['z'] });
+    const s = parseExpr('a and ignoring(x) b');
+    expect(s.kind === 'binary' && s.matching).toEqual({ card: 'many-to-many', on: false, labels: ['x'], include: [] });
+    const r = parseExpr('a / ignoring(x) group_right b');
+    expect(r.kind === 'binary' && r.matching.card).toBe('one-to-many');
+  });
+
+  it('reports a syntax error with its position', () => {
+    const e = parseError('sum(rate(x[5m])');
+    expect(e.code).toBe('MTR_QUERY_PARSE');
+    expect(e.position).toBe(15);
+    expect(parseError('x{a="b"').position).toBe(7);
+  });
+
+  it('reports an unknown function by name', () => {
+    const e = parseError('1 + nosuch(x)');
+    expect(e.message).toContain('unknown function with name "nosuch"');
+    expect(e.position).toBe(4);
+  });
+
+  it('checks argument counts and types', () => {
+    expect(parseError('rate(x)').message).toContain('expected type range vector in call to function "rate", got instant vector');
+    expect(parseError('abs(x[5m])').message).toContain('expected type instant vector');
+    expect(parseError('clamp(x, 1)').message).toContain('expected 3 argument(s) in call to "clamp", got 2');
+    expect(parseError('round(x, 1, 2)').message).toContain('expected at most 2 argument(s)');
+    expect(parseError('label_join(x, "a")').message).toContain('expected at least 3 argument(s)');
+    expect(parseError('topk(x, x)').message).toContain('expected type scalar in aggregation parameter');
+    expect(parseError('histogram_quantile(0.9, x[5m])').position).toBe(24);
+  });
+
+  it('rejects what Prometheus rejects about operators', () => {
+    expect(parseError('1 > 2').message).toContain('comparisons between scalars must use BOOL modifier');
+    expect(parseError('x and 1').message).toContain('set operator "and" not allowed in binary scalar expression');
+    expect(parseError('x + bool y').message).toContain('bool modifier can only be used on comparison operators');
+    expect(parseError('x + on(a) 1').message).toContain('vector matching only allowed between instant vectors');
+    expect(parseError('x and on(a) group_left y').message).toContain('no grouping allowed for "and" operation');
+    expect(parseError('x * on(a) group_left(a) y').message).toContain('label "a" must not occur in ON and GROUP clause at once');
+    expect(parseError('x[5m] + 1').message).toContain('binary expression must contain only scalar and instant vector types');
+  });
+
+  it('rejects selectors that could match everything, and bad modifiers', () => {
+    expect(parseError('{a=""}').message).toContain('vector selector must contain at least one non-empty matcher');
+    expect(parseError('{a=~".*"}').message).toContain('at least one non-empty matcher');
+    expect(parseError('sum(x) offset 5m').message).toContain('offset modifier must be preceded by an instant vector selector');
+    expect(parseError('x offset 1m offset 2m').message).toContain('offset may not be set multiple times');
+    expect(parseError('rate(x[5m])[10m]').message).toContain('ranges only allowed for vector selectors');
+    expect(parseError('x[5m][10m:1m]').message).toContain('subquery is only allowed on instant vector, got range vector');
+    expect(parseError('x{a=~"("}').message).toContain('invalid regular expression');
+    expect(parseError('x{a="b}').message).toMatch(/unterminated|unexpected/);
+  });
+
+  it('refuses native-histogram functions with a clear message', () => {
+    expect(parseError('histogram_count(x)').message).toContain('not supported');
+  });
+
+  it('offers a non-throwing check for rule editors', () => {
+    expect(checkExpr('rate(x[5m]) > 1')).toBeNull();
+    expect(checkExpr('rate(x[5m]')).toMatchObject({ position: 10 });
+  });
+});
