@@ -267,7 +267,7 @@ export function decodeOtlp(req: Request, now: number, issues: IssueList): OtlpRe
         const meta = (name: string, type: string) => {
           if (seenMeta.has(name)) return;
           seenMeta.add(name);
-          metadata.push({ metric: name, type, help: m.description ?? '', unit: unit === 'ratio' && type !== 'gauge' ? '' : unit });
+          metadata.push({ metric: name, type, help: wellFormed(m.description ?? ''), unit: unit === 'ratio' && type !== 'gauge' ? '' : unit });
         };
         const tagsOf = (attrs: KeyValue[] | undefined) => ({ ...attributesToTags(attrs), ...resourceTags });
         switch (m.data) {
@@ -426,8 +426,21 @@ function formatBound(v: number): string {
   return String(v);
 }
 
+/**
+ * Text that is valid UTF-16: JSON escapes ("\ud800") and malformed protobuf UTF-8 can yield lone
+ * surrogates, which the store cannot encode; they become U+FFFD like any invalid UTF-8 byte.
+ */
+function wellFormed(s: string): string {
+  const w = s as unknown as { isWellFormed(): boolean; toWellFormed(): string };
+  return w.isWellFormed() ? s : w.toWellFormed();
+}
+
 /** An attribute value as text, per the OpenTelemetry attribute rules for non-string values. */
 export function anyToString(v: AnyValue | null | undefined): string {
+  return wellFormed(anyText(v));
+}
+
+function anyText(v: AnyValue | null | undefined): string {
   if (!v) return '';
   switch (v.value) {
     case 'stringValue':
