@@ -7,7 +7,7 @@ import { MetronomeError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import { typeName, typeOf, type Expr } from './ast.js';
 import { Evaluator } from './eval.js';
-import { gridTime, type EvalValue, type Grid } from './matrix.js';
+import { compareLabels, gridTime, type EvalValue, type Grid } from './matrix.js';
 import { parseExpr } from './parse.js';
 import { StoreSource } from './source.js';
 import { ExecError, type Labels, type QueryEngine, type QueryOptions, type QueryValue, type RangeSeries } from './types.js';
@@ -34,19 +34,6 @@ export const DEFAULT_LIMITS: EngineLimits = {
   queueMs: 2_000,
   lookbackMs: 300_000,
 };
-
-/** Prometheus' label order: pairwise by name, then value. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const an = Object.keys(a).sort();
-  const bn = Object.keys(b).sort();
-  for (let i = 0; i < Math.min(an.length, bn.length); i++) {
-    if (an[i] !== bn[i]) return an[i] < bn[i] ? -1 : 1;
-    const av = a[an[i]];
-    const bv = b[bn[i]];
-    if (av !== bv) return av < bv ? -1 : 1;
-  }
-  return an.length - bn.length;
-}
 
 function isClickHouseError(e: unknown): boolean {
   return e instanceof Error && (/Code: \d+/.test(e.message) || typeof (e as { type?: unknown }).type === 'string');

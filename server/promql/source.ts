@@ -4,7 +4,7 @@
  */
 import { MetronomeError } from '../errors.js';
 import type { Store } from '../store/index.js';
-import { chFloat, newSeries, cleanLabels, type SampleSeries, type StepSeries } from './matrix.js';
+import { chFloat, cleanLabels, compareLabels, newSeries, type SampleSeries, type StepSeries } from './matrix.js';
 import type { Matcher } from './selector.js';
 import { gridSql, QUERY_SETTINGS, samplesSql, seriesSql, type GridPlan, type Selection } from './sql.js';
 import type { Labels } from './types.js';
@@ -65,7 +65,8 @@ export class StoreSource implements DataSource {
       }
       if (any) out.push(s);
     }
-    return out;
+    // Prometheus hands series on in label order; ties in topk/bottomk depend on it.
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
 
   async samples(sel: Selection): Promise<SampleSeries[]> {
@@ -79,6 +80,6 @@ export class StoreSource implements DataSource {
       if (!l || r.t.length === 0) continue;
       out.push({ labels: l, t: r.t.map(Number), v: r.v.map(chFloat) });
     }
-    return out;
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
 }
