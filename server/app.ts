@@ -8,6 +8,8 @@ import type { Writer } from './writer.js';
 import { healthRoutes } from './routes/health.js';
 import { seriesRoutes } from './routes/series.js';
 import { writeRoutes } from './routes/write.js';
+import { alertingRoutes } from './routes/alerting.js';
+import type { Alerting } from './alerting/service.js';
 import { servicesRoutes } from './routes/services.js';
 import { webRoutes } from './routes/web.js';
 import { protocolRoutes } from './routes/protocols.js';
@@ -23,6 +25,8 @@ export interface AppContext {
   log: Logger;
   /** The PromQL engine (server/promql/engine.ts): the query API, alerting and dashboards use it. */
   engine: QueryEngine;
+  /** Alerting (rules, notifications, silences), created by start.ts. */
+  alerting?: Alerting;
   /** Set while shutting down: readiness fails, writes get 503. */
   state: { shuttingDown: boolean; startedAt: number };
 }
@@ -85,7 +89,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(writeRoutes, { ctx });
   await app.register(protocolRoutes, { ctx });
   await app.register(seriesRoutes, { ctx });
-  await app.register(servicesRoutes, { ctx });
+  await app.register(alertingRoutes, { ctx });
+  await app.register(servicesRoutes, { ctx, alerts: async () => ctx.alerting?.activeAlerts() ?? [] });
   // Last: the UI answers GET for any path no API claimed (SPA fallback).
   await app.register(webRoutes, { ctx });
   await app.register(queryRoutes, { ctx });

@@ -11,6 +11,22 @@ const bool = (def: boolean) =>
     .default(def ? '1' : '0')
     .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
+/** A Prometheus-style duration (30s, 5m, 1h30m) as milliseconds, at least `min`. */
+const promDuration = (def: string, min: number) =>
+  z
+    .string()
+    .default(def)
+    .transform((v, ctx) => {
+      const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+      const parts = /^((\d+)(ms|s|m|h|d|w))+$/.test(v) ? [...v.matchAll(/(\d+)(ms|s|m|h|d|w)/g)] : null;
+      const ms = v === '0' ? 0 : parts ? parts.reduce((n, p) => n + Number(p[1]) * units[p[2]], 0) : NaN;
+      if (!(ms >= min)) {
+        ctx.addIssue({ code: 'custom', message: `must be a duration like 30s, 5m or 1h${min ? ` of at least ${min / 1000}s` : ''}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 export const configSchema = z.object({
   PORT: int(8080).pipe(z.number().max(65535)),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -56,6 +72,20 @@ export const configSchema = z.object({
   DEMO_BACKFILL_HOURS: z.coerce.number().min(0).max(24).default(3),
   /** Seconds between the demo's live pushes (its scrape interval). */
   DEMO_INTERVAL_SECONDS: int(10, 1),
+  /** Prometheus rule files loaded at start: comma-separated paths or globs. */
+  RULE_FILES: z.string().optional(),
+  /** Alertmanager-format YAML (route, receivers, inhibit_rules) for notifications. */
+  NOTIFY_CONFIG: z.string().optional(),
+  /** Evaluation interval of rule groups that set none (a duration: 30s, 1m). */
+  ALERT_EVAL_INTERVAL: promDuration('30s', 1000),
+  /** Base URL of links in notifications (generatorURL, externalURL); default: this server's URL. */
+  EXTERNAL_URL: z.string().url().optional(),
+  /** Prometheus' rules.alert.for-grace-period: a restored pending alert waits at least this long. */
+  ALERT_FOR_GRACE_PERIOD: promDuration('10m', 0),
+  /** Prometheus' rules.alert.for-outage-tolerance: a longer outage restarts `for` from zero. */
+  ALERT_OUTAGE_TOLERANCE: promDuration('1h', 0),
+  /** Retention of the alert history table. */
+  ALERT_HISTORY_DAYS: int(90, 1),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -33,6 +33,18 @@ export const ERRORS = {
   MTR_SERVICE_NOT_FOUND: { status: 404, message: 'no service named %s (neither registered nor sending metrics)' },
   MTR_DASHBOARD_INVALID: { status: 400, message: 'the dashboard is invalid: %s' },
   MTR_SERVICE_ALERTING: { status: 503, message: 'alerting could not take the rules: %s' },
+  // Alerting
+  MTR_ALERT_RULE_INVALID: { status: 400, message: 'the rule is invalid: %s' },
+  MTR_ALERT_RULE_NOT_FOUND: { status: 404, message: 'no alerting or recording rule with id %s' },
+  MTR_ALERT_RULE_READ_ONLY: { status: 409, message: 'rule %s comes from %s; change it there' },
+  MTR_ALERT_GROUP_INTERVAL: { status: 409, message: 'rule group %s evaluates every %ss; a rule in it cannot set interval %ss (omit interval or use another group)' },
+  MTR_SLO_INVALID: { status: 400, message: 'the SLO is invalid: %s' },
+  MTR_SLO_NOT_FOUND: { status: 404, message: 'no SLO with id %s' },
+  MTR_SILENCE_INVALID: { status: 400, message: 'the silence is invalid: %s' },
+  MTR_SILENCE_NOT_FOUND: { status: 404, message: 'no silence with id %s' },
+  MTR_SILENCE_EXPIRED: { status: 409, message: 'silence %s has expired; create a new one' },
+  MTR_NOTIFY_CONFIG_INVALID: { status: 400, message: 'the notification config is invalid: %s' },
+  MTR_ALERTING_UNAVAILABLE: { status: 503, message: 'alerting is not running on this server' },
   // Generic
   MTR_NOT_FOUND: { status: 404, message: 'no route for %s %s' },
   MTR_INTERNAL: { status: 500, message: 'internal error' },

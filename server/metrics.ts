@@ -74,6 +74,50 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    ruleEvaluations: new Counter({
+      name: 'metronome_rule_evaluations_total',
+      help: 'Rule evaluations, by rule group.',
+      labelNames: ['rule_group'],
+      registers: [registry],
+    }),
+    ruleEvaluationFailures: new Counter({
+      name: 'metronome_rule_evaluation_failures_total',
+      help: 'Rule evaluations that failed (query error, duplicate labels, limit), by rule group.',
+      labelNames: ['rule_group'],
+      registers: [registry],
+    }),
+    ruleGroupSeconds: new Histogram({
+      name: 'metronome_rule_group_duration_seconds',
+      help: 'Time to evaluate all rules of a group once.',
+      labelNames: ['rule_group'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    ruleGroupMissed: new Counter({
+      name: 'metronome_rule_group_iterations_missed_total',
+      help: 'Group evaluations skipped because the previous one ran past the interval.',
+      labelNames: ['rule_group'],
+      registers: [registry],
+    }),
+    alertsActive: new Gauge({
+      name: 'metronome_alerts',
+      help: 'Alerts by state (pending, firing).',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
+    notifications: new Counter({
+      name: 'metronome_notifications_total',
+      help: 'Notifications sent, by integration and outcome (ok, failed after retries).',
+      labelNames: ['integration', 'outcome'],
+      registers: [registry],
+    }),
+    notificationSeconds: new Histogram({
+      name: 'metronome_notification_latency_seconds',
+      help: 'Time to deliver a notification, retries included.',
+      labelNames: ['integration'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -1,4 +1,7 @@
 import { parser } from '@prometheus-io/lezer-promql';
+import { typeName, typeOf } from '../promql/ast.js';
+import { parseExpr } from '../promql/parse.js';
+import { PromQLError } from '../promql/types.js';
 
 /** A problem in a rule's PromQL, with the 0-based character position. */
 export interface PromqlProblem {
@@ -10,9 +13,24 @@ export interface PromqlProblem {
 export type PromqlCheck = (expr: string) => PromqlProblem | null;
 
 /**
- * Syntax check with the lezer PromQL grammar: the first error node gives the position. Used
- * until a deeper check (types, functions) is injected by the engine.
+ * The engine's own parser (syntax, functions, argument types: what a query would reject), and
+ * the rule's requirement that the result be an instant vector or a scalar.
  */
+export const engineCheck: PromqlCheck = (expr) => {
+  try {
+    const ast = parseExpr(expr);
+    const t = typeOf(ast);
+    if (t !== 'vector' && t !== 'scalar') {
+      return { message: `a rule expression must return an instant vector or a scalar, not a ${typeName(t)}`, position: 0 };
+    }
+    return null;
+  } catch (e) {
+    if (e instanceof PromQLError) return { message: e.message, position: e.position };
+    throw e;
+  }
+};
+
+/** Syntax only, with the lezer PromQL grammar: the first error node gives the position. */
 export const lezerCheck: PromqlCheck = (expr) => {
   if (expr.trim() === '') return { message: 'the expression is empty', position: 0 };
   const tree = parser.parse(expr);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parsePromDuration } from '../promql/time.js';
 import type { Labels } from './labels.js';
-import { lezerCheck, type PromqlCheck } from './promql-check.js';
+import { engineCheck, type PromqlCheck } from './promql-check.js';
 import { compileTemplate, TemplateError } from './template.js';
 
 /** What a rule does when its query returns nothing. `ok` is Prometheus' behaviour: alerts resolve. */
@@ -156,7 +156,7 @@ export function zodIssues(err: z.ZodError, prefix: (string | number)[] = []): Ru
  */
 export function checkRule(r: z.output<typeof fileRuleSchema>, prefix: (string | number)[], opts: ValidateOptions = {}): RuleIssue[] {
   const issues: RuleIssue[] = [];
-  const check = opts.check ?? lezerCheck;
+  const check = opts.check ?? engineCheck;
   const at = (...p: (string | number)[]) => [...prefix, ...p];
   if ((r.alert === undefined) === (r.record === undefined)) {
     issues.push({ code: ISSUE.NAME, path: prefix, message: 'a rule needs exactly one of "alert" (alerting rule) or "record" (recording rule)' });

@@ -23,7 +23,11 @@ export interface SilenceIssue {
 
 export class SilenceError extends Error {
   override name = 'SilenceError';
-  constructor(readonly issues: SilenceIssue[], readonly kind: 'invalid' | 'not_found' | 'expired' = 'invalid') {
+  constructor(
+    readonly issues: SilenceIssue[],
+    readonly kind: 'invalid' | 'not_found' | 'expired' = 'invalid',
+    readonly id?: string,
+  ) {
     super(issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
   }
 }
@@ -147,8 +151,8 @@ export class Silences {
     let id = b.id;
     if (id !== undefined) {
       const prev = this.#byId.get(id);
-      if (!prev) throw new SilenceError([{ path: ['id'], message: `silence ${id} not found` }], 'not_found');
-      if (this.state(prev, now) === 'expired') throw new SilenceError([{ path: ['id'], message: `silence ${id} has expired and cannot be updated; create a new one` }], 'expired');
+      if (!prev) throw new SilenceError([{ path: ['id'], message: `silence ${id} not found` }], 'not_found', id);
+      if (this.state(prev, now) === 'expired') throw new SilenceError([{ path: ['id'], message: `silence ${id} has expired and cannot be updated; create a new one` }], 'expired', id);
     }
     if (issues.length) throw new SilenceError(issues);
     const prev = id === undefined ? undefined : this.#byId.get(id);
@@ -165,8 +169,8 @@ export class Silences {
   async expire(id: string): Promise<void> {
     const now = this.clock.now();
     const s = this.#byId.get(id);
-    if (!s) throw new SilenceError([{ path: ['id'], message: `silence ${id} not found` }], 'not_found');
-    if (this.state(s, now) === 'expired') throw new SilenceError([{ path: ['id'], message: `silence ${id} has already expired` }], 'expired');
+    if (!s) throw new SilenceError([{ path: ['id'], message: `silence ${id} not found` }], 'not_found', id);
+    if (this.state(s, now) === 'expired') throw new SilenceError([{ path: ['id'], message: `silence ${id} has already expired` }], 'expired', id);
     const next = { ...s, startsAt: Math.min(s.startsAt, now), endsAt: now, updatedAt: now };
     await this.store.putSilence(next);
     this.#byId.set(id, next);
