@@ -53,8 +53,13 @@ function numberOr(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-/** Prometheus parse errors read "1:14: parse error: ..." (line:column, 1-based). */
+/**
+ * The 0-based position a PromQL error points at: Metronome writes "at position 14"; Prometheus
+ * writes "1:15: parse error" (line:column, 1-based).
+ */
 export function positionFromMessage(msg: string): number | undefined {
+  const ours = /\bat position (\d+)\b/.exec(msg);
+  if (ours) return Number(ours[1]);
   const m = /(?:^|\s)(\d+):(\d+):\s/.exec(msg);
   if (!m || m[1] !== '1') return undefined;
   return Number(m[2]) - 1;

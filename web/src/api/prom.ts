@@ -1,5 +1,21 @@
 import type { MatrixSeries, VectorSample } from '../chart/columns.js';
-import { getJSON } from './client.js';
+import { ApiError, getJSON } from './client.js';
+
+/**
+ * A dashboard sends many queries at once; when the engine's queue is full it answers 503
+ * (MTR_QUERY_OVERLOADED). Retry those a few times with a growing, jittered delay.
+ */
+async function withRetry<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const overloaded = e instanceof ApiError && e.status === 503 && e.code !== 'MTR_QUERY_TIMEOUT';
+      if (!overloaded || attempt >= 3 || signal?.aborted) throw e;
+      await new Promise((r) => setTimeout(r, 300 * 2 ** attempt + Math.random() * 200));
+    }
+  }
+}
 
 /** The Prometheus HTTP API as Metronome serves it (/api/v1/query, query_range, labels...). */
 
@@ -25,9 +41,8 @@ export interface RangeResult {
 /** Range query: start/end in unix seconds, step in seconds. */
 export async function queryRange(expr: string, start: number, end: number, step: number, signal?: AbortSignal): Promise<RangeResult> {
   const t0 = performance.now();
-  const r = await getJSON<PromResponse<{ resultType: string; result: MatrixSeries[] | [number, string] }>>(
-    '/api/v1/query_range',
-    { query: expr, start, end, step },
+  const r = await withRetry(
+    () => getJSON<PromResponse<{ resultType: string; result: MatrixSeries[] | [number, string] }>>('/api/v1/query_range', { query: expr, start, end, step }, signal),
     signal,
   );
   // A scalar expression (e.g. "1") comes back as a matrix too; accept a bare scalar defensively.
@@ -36,7 +51,7 @@ export async function queryRange(expr: string, start: number, end: number, step:
 }
 
 export async function queryInstant(expr: string, time?: number, signal?: AbortSignal): Promise<{ data: InstantResult; warnings: string[] }> {
-  const r = await getJSON<PromResponse<InstantResult>>('/api/v1/query', { query: expr, time }, signal);
+  const r = await withRetry(() => getJSON<PromResponse<InstantResult>>('/api/v1/query', { query: expr, time }, signal), signal);
   return { data: r.data, warnings: r.warnings ?? [] };
 }
 

@@ -1,0 +1,56 @@
+import { distinctLabelNames, legendLabel, matrixToColumns, type Columns, type Labels, type MatrixSeries } from './columns.js';
+import { seriesColor } from './palette.js';
+
+/**
+ * The results of a panel's queries (one matrix per query) as one chart: columns on the query
+ * grid and a legend label and colour per series. Pure; the panel component only fetches.
+ */
+
+export interface PanelQueryResult {
+  expr: string;
+  legend?: string;
+  series: MatrixSeries[];
+}
+
+export interface PanelChartData {
+  data: Columns;
+  series: { label: string; color: string; metric: Labels }[];
+}
+
+/** Series beyond this are dropped (the panel says so): a chart of thousands of lines tells nothing. */
+export const MAX_SERIES_PER_PANEL = 200;
+
+export function panelChartData(results: readonly PanelQueryResult[], grid: { start: number; end: number; step: number }): PanelChartData & { dropped: number } {
+  const all: { metric: Labels; values: [number, string][]; label: string }[] = [];
+  for (const r of results) {
+    const distinct = distinctLabelNames(r.series.map((s) => s.metric));
+    for (const s of r.series) {
+      const label = legendLabel(s.metric, { template: r.legend, distinct, fallback: results.length > 1 ? r.expr : r.legend || r.expr });
+      all.push({ metric: s.metric, values: s.values, label });
+    }
+  }
+  const kept = all.slice(0, MAX_SERIES_PER_PANEL);
+  const data = matrixToColumns(
+    kept.map((s) => ({ metric: s.metric, values: s.values })),
+    grid,
+  );
+  return {
+    data,
+    series: kept.map((s, i) => ({ label: s.label, color: seriesColor(i), metric: s.metric })),
+    dropped: all.length - kept.length,
+  };
+}
+
+/** The severity a value falls into for a panel's thresholds (the worst one crossed). */
+export function thresholdState(
+  v: number | null,
+  thresholds: readonly { value: number; severity: 'warning' | 'critical'; direction?: 'above' | 'below' }[] | undefined,
+): 'ok' | 'warning' | 'critical' | null {
+  if (v === null || !thresholds?.length) return null;
+  let state: 'ok' | 'warning' | 'critical' = 'ok';
+  for (const t of thresholds) {
+    const crossed = (t.direction ?? 'above') === 'above' ? v > t.value : v < t.value;
+    if (crossed && (t.severity === 'critical' || state === 'ok')) state = t.severity;
+  }
+  return state;
+}
