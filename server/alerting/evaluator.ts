@@ -249,8 +249,9 @@ export class Evaluator {
         const result = await this.#query(rule.expr, queryTs, timeoutMs);
         const st = this.#status.get(rule.id)!;
         let error = result.ok ? undefined : result.error;
+        const rows: WriteBatch['series'] = [];
         if (rule.kind === 'record') {
-          if (result.ok) error = this.#record(rule, result.samples, queryTs, g.limit, samples, written);
+          if (result.ok) error = this.#record(rule, result.samples, queryTs, g.limit, rows, written);
           st.noData = result.ok && result.samples.length === 0;
         } else {
           const ar = this.#alerts.get(rule.id)!;
@@ -263,9 +264,12 @@ export class Evaluator {
             dropped.push({ ruleId: rule.id, fingerprint: fp, groupKey: g.key, evaluatedAt: ts });
             this.#lastSent.delete(`${rule.id}\u0000${fp}`);
           }
-          this.#alertSeries(ar, ts, samples, written);
+          this.#alertSeries(ar, ts, rows, written);
           toNotify.push(...this.#needsSending(rule, ar, ts, g.intervalMs, out.transitions));
         }
+        // Written before dependent rules run, as Prometheus commits each rule's output.
+        samples.push(...rows);
+        await this.#safe('write rule results', () => this.#writeSamples(rows, ts));
         st.health = error ? 'err' : 'ok';
         st.lastError = error ?? '';
         st.lastEvaluation = ts;
@@ -287,7 +291,6 @@ export class Evaluator {
       }
     }
     await Promise.all([
-      this.#safe('write rule results', () => this.#writeSamples(samples, ts)),
       this.#safe('mark vanished series stale', () => this.#stale(r, samples, queryTs)),
       this.#safe('save alert state', () => this.opts.store.saveAlerts(changed, dropped)),
       this.#safe('append alert history', () => this.opts.store.appendHistory(transitions)),

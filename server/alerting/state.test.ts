@@ -24,7 +24,7 @@ describe('alert state machine', () => {
   it('goes pending, then firing once `for` has elapsed, then resolved', () => {
     const st = new RuleAlerts(rule());
     let o = st.eval(T, hit());
-    expect(o.transitions.map((t) => t.to)).toEqual(['pending']);
+    expect(o.transitions.map((t) => [t.from, t.to])).toEqual([['inactive', 'pending']]);
     const [a] = st.list();
     expect(a.labels).toEqual({ instance: 'a', severity: 'page', alertname: 'HighErrors' });
     expect(a.annotations.summary).toBe('a at 5');

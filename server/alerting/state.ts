@@ -180,8 +180,7 @@ export class RuleAlerts {
     }
 
     const changed = new Set<Alert>();
-    const move = (a: Alert, to: AlertState | 'resolved', value = a.value) => {
-      const from = displayState(a);
+    const move = (a: Alert, to: AlertState | 'resolved', from = displayState(a), value = a.value) => {
       out.transitions.push({ fingerprint: a.fingerprint, labels: a.labels, annotations: a.annotations, from, to: to === 'firing' && a.reason ? a.reason : to, value, ts });
       changed.add(a);
     };
@@ -194,7 +193,7 @@ export class RuleAlerts {
         continue;
       }
       this.active.set(fp, a);
-      move(a, 'pending');
+      move(a, 'pending', 'inactive');
     }
 
     let activeCount = 0;
