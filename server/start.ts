@@ -7,8 +7,6 @@ import { applyRetention, migrate } from './store/migrate.js';
 import { Writer } from './writer.js';
 import { createAlerting } from './alerting/wiring.js';
 import type { Clock } from './alerting/clock.js';
-import { createAlerting } from './alerting/wiring.js';
-import type { Clock } from './alerting/clock.js';
 import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
 import { Engine } from './promql/engine.js';
 
@@ -24,8 +22,6 @@ export interface Running {
 export interface StartOptions {
   /** Wrap the real store (tests inject failures or delays around it; never a fake). */
   wrapStore?: (store: Store) => Store;
-  /** Drive alerting's timers (rule schedules, group_wait, retries) with this clock (tests). */
-  alertingClock?: Clock;
   /** Drive alerting's timers (rule schedules, group_wait, retries) with this clock (tests). */
   alertingClock?: Clock;
 }
@@ -60,19 +56,12 @@ export async function startMetronome(
     await store.close();
     throw e;
   });
-  // Alerting loads its rule files and notification config now: a bad one stops the start.
-  ctx.alerting = await createAlerting(ctx, opts.alertingClock).catch(async (e) => {
-    await writer.close();
-    await store.close();
-    throw e;
-  });
   const app = await buildApp(ctx);
   await app.listen({ port: config.PORT, host: config.HOST, listenTextResolver: (address) => `Metronome (${store.kind} store) listening on ${address}` });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   const url = `http://${host}:${port}`;
-  ctx.alerting.start(url);
   ctx.alerting.start(url);
   const demo = (await shouldRunDemo(config.DEMO, store))
     ? startDemo(ctx, { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000 })
@@ -85,7 +74,6 @@ export async function startMetronome(
       ctx.state.shuttingDown = true;
       await demo?.stop(); // its last push goes through the writer, before the writer closes
       await app.close(); // stops accepting, waits for in-flight requests
-      await ctx.alerting?.stop(); // its last evaluation's output goes through the writer
       await ctx.alerting?.stop(); // its last evaluation's output goes through the writer
       await writer.close(); // commits everything accepted
       await store.close();
