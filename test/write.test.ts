@@ -34,7 +34,7 @@ describe('POST /write', () => {
     const res = await fetch(`${srv.url}/write`, {
       method: 'POST',
       headers: { 'content-type': 'application/msgpack' },
-      body: pack([heroic('mp.metric', { host: 'm' }, [[now, 42.5]])]),
+      body: new Uint8Array(pack([heroic('mp.metric', { host: 'm' }, [[now, 42.5]])])),
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true, series: 1, points: 1 });
