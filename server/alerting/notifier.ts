@@ -258,7 +258,8 @@ export class Notifier {
     // All resolved: notify so the log's firing set is cleared (receivers only hear of it with send_resolved).
     if (firing.size === 0) return entry.firing.length > 0;
     if (sendResolved && !isSubset(resolved, new Set(entry.resolved))) return true;
-    return entry.sentAt + repeatMs <= now;
+    // Strictly older, as Alertmanager compares: the repeat lands on the first flush after repeat_interval.
+    return entry.sentAt < now - repeatMs;
   }
 
   async #sendWithRetry(integ: Integration, n: Notification, receiverKey: string, deadline: number): Promise<boolean> {
