@@ -7,8 +7,8 @@ import { applyRetention, migrate } from './store/migrate.js';
 import { Writer } from './writer.js';
 import { createAlerting } from './alerting/wiring.js';
 import type { Clock } from './alerting/clock.js';
-import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
 import { Engine } from './promql/engine.js';
+import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
 
 export interface Running {
   ctx: AppContext;
@@ -46,6 +46,7 @@ export async function startMetronome(
     maxConcurrent: config.MAX_CONCURRENT_QUERIES,
     queueMs: config.QUERY_QUEUE_MS,
     lookbackMs: config.LOOKBACK_DELTA_MS,
+    rawRetentionMs: config.RETENTION_DAYS * 86_400_000,
   });
   const metrics = createMetrics();
   const writer = new Writer(store, config, metrics, log);

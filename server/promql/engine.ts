@@ -10,6 +10,7 @@ import { Evaluator } from './eval.js';
 import { compareLabels, gridTime, type EvalValue, type Grid } from './matrix.js';
 import { parseExpr } from './parse.js';
 import { StoreSource } from './source.js';
+import type { GridPlan } from './sql.js';
 import { ExecError, type Labels, type QueryEngine, type QueryOptions, type QueryValue, type RangeSeries } from './types.js';
 
 export interface EngineLimits {
@@ -24,6 +25,8 @@ export interface EngineLimits {
   queueMs: number;
   /** Instant-vector lookback (Prometheus' default: 5 minutes). */
   lookbackMs: number;
+  /** RETENTION_DAYS of raw points: older ranges are read from rollups. */
+  rawRetentionMs: number;
 }
 
 export const DEFAULT_LIMITS: EngineLimits = {
@@ -33,6 +36,7 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxConcurrent: 8,
   queueMs: 2_000,
   lookbackMs: 300_000,
+  rawRetentionMs: 15 * 86_400_000,
 };
 
 function isClickHouseError(e: unknown): boolean {
@@ -78,6 +82,8 @@ class Gate {
 export class Engine implements QueryEngine {
   readonly limits: EngineLimits;
   readonly #gate: Gate;
+  /** Observes every leaf's plan (resolution, SQL form): for tests and the bench. */
+  onPlan?: (plan: GridPlan) => void;
 
   constructor(
     readonly store: Store,
@@ -148,7 +154,13 @@ export class Engine implements QueryEngine {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     try {
       const ev = new Evaluator({
-        source: new StoreSource(this.store, { signal, maxSeries: this.limits.maxSeries }),
+        source: new StoreSource(this.store, {
+          signal,
+          maxSeries: this.limits.maxSeries,
+          raw: opts.raw ?? false,
+          rawRetentionStart: Date.now() - this.limits.rawRetentionMs,
+          onPlan: this.onPlan,
+        }),
         queryStart,
         queryEnd,
         lookback: this.limits.lookbackMs,
@@ -164,7 +176,9 @@ export class Engine implements QueryEngine {
       if (e instanceof MetronomeError) throw e;
       if (opts.signal?.aborted || !isClickHouseError(e)) throw e;
       // ClickHouse rejected what it was sent (e.g. a regex RE2 cannot compile).
-      throw new ExecError(`query execution failed: ${(e as Error).message.split('\n')[0]}`);
+      // The first sentence only: ClickHouse appends the whole query it was given.
+      const msg = (e as Error).message.split('\n')[0].replace(/:? In scope [\s\S]*$/, '').slice(0, 300);
+      throw new ExecError(`query execution failed: ${msg}`);
     } finally {
       this.#gate.leave();
     }

@@ -4,7 +4,7 @@
  * them (binary operators, most functions, aggregations) runs here over step matrices.
  */
 import { aggregate } from './aggregate.js';
-import { typeOf, type AtModifier, type Call, type Expr, type MatrixSelector, type Subquery, type VectorSelector } from './ast.js';
+import { typeOf, type Aggregate, type AtModifier, type Call, type Expr, type MatrixSelector, type Subquery, type VectorSelector } from './ast.js';
 import { scalarScalar, vectorScalar, vectorVector } from './binary.js';
 import { DATE_FUNCTIONS, KEEPS_NAME, RANGE_FUNCTIONS, bucketQuantile, compareFloat, roundTo, unaryMath, type Bucket, type Window } from './functions.js';
 import {
@@ -21,7 +21,8 @@ import {
   type StepSeries,
 } from './matrix.js';
 import type { DataSource } from './source.js';
-import { GRID_FUNCTIONS, type GridFunction } from './sql.js';
+import { isLeafFunction, pushableAggregate } from './plan.js';
+import type { GridPlan, LeafFunction } from './sql.js';
 import { ExecError, type Labels } from './types.js';
 
 export interface EvalContext {
@@ -77,6 +78,8 @@ export class Evaluator {
           const p = await this.eval(e.param, g);
           param = p.type === 'string' ? p.s : p.type === 'scalar' ? p.v : undefined;
         }
+        const pushed = await this.pushedAggregate(e, g);
+        if (pushed) return { type: 'vector', series: pushed };
         const input = await this.vector(e.expr, g);
         return { type: 'vector', series: aggregate({ op: e.op, grouping: e.grouping, without: e.without, param }, input, g.n) };
       }
@@ -113,24 +116,50 @@ export class Evaluator {
     return { start: g.start - offset, step: g.step, n: g.n };
   }
 
-  async leafGrid(
-    fn: GridFunction,
-    sel: VectorSelector,
-    window: number,
-    g: Grid,
-    arg?: number,
-  ): Promise<StepSeries[]> {
+  /** The leaf plan of fn over a selector on grid g, after offset and @. */
+  leafPlan(fn: LeafFunction, sel: VectorSelector, window: number, g: Grid, arg?: number): { plan: GridPlan; sg: Grid } {
     const sg = this.shifted(sel.offset, sel.at, g);
-    const series = await this.ctx.source.grid({
-      fn,
-      matchers: sel.matchers,
-      start: sg.start,
-      end: gridTime(sg, sg.n - 1),
-      step: sg.step,
-      window,
-      arg,
-    });
+    return { sg, plan: { fn, matchers: sel.matchers, start: sg.start, end: gridTime(sg, sg.n - 1), step: sg.step, window, arg } };
+  }
+
+  async leafGrid(fn: LeafFunction, sel: VectorSelector, window: number, g: Grid, arg?: number): Promise<StepSeries[]> {
+    const { plan, sg } = this.leafPlan(fn, sel, window, g, arg);
+    const series = await this.ctx.source.grid(plan);
     return sg.n === g.n ? series : series.map((s) => broadcast(s, g.n));
+  }
+
+  /** The leaf (selector or range function) below an aggregation, when both can run in ClickHouse. */
+  async pushedAggregate(e: Aggregate, g: Grid): Promise<StepSeries[] | null> {
+    const agg = pushableAggregate(e);
+    if (!agg) return null;
+    const inner = unparen(e.expr);
+    let leaf: { plan: GridPlan; sg: Grid } | null = null;
+    if (inner.kind === 'vector') leaf = this.leafPlan('sample', inner, this.ctx.lookback, g);
+    else if (inner.kind === 'call') {
+      const m = inner.args.find((a) => a.kind === 'matrix') as MatrixSelector;
+      const arg = await this.constScalarArg(inner, g);
+      if (arg === null || !this.leafCapable(inner.func, m, arg)) return null;
+      leaf = this.leafPlan(inner.func as LeafFunction, m.vector, m.range, g, leafArg(inner.func, m, arg));
+    }
+    if (!leaf) return null;
+    const series = await this.ctx.source.aggregate(leaf.plan, agg);
+    return leaf.sg.n === g.n ? series : series.map((s) => broadcast(s, g.n));
+  }
+
+  /** The function's scalar argument when it is the same at every step; undefined when it has none; null otherwise. */
+  async constScalarArg(e: Call, g: Grid): Promise<number | undefined | null> {
+    const a = e.args.find((x) => typeOf(x) === 'scalar');
+    if (!a) return undefined;
+    const v = await this.scalar(a, g);
+    return v.every((x) => x === v[0] || (Number.isNaN(x) && Number.isNaN(v[0]))) ? v[0] : null;
+  }
+
+  /** Whether ClickHouse computes fn over this range selector as a leaf. */
+  leafCapable(fn: string, m: MatrixSelector, arg: number | undefined | null): boolean {
+    if (!isLeafFunction(fn) || arg === null) return false;
+    // The grid function's intercept would be the @ time, Prometheus' is the evaluation time.
+    if (fn === 'predict_linear') return arg !== undefined && !m.vector.at;
+    return true;
   }
 
   selector(sel: VectorSelector, g: Grid): Promise<StepSeries[]> {
@@ -288,12 +317,9 @@ export class Evaluator {
     if (f === 'double_exponential_smoothing') second = await this.scalar(e.args[2], g);
     if (f === 'absent_over_time') return this.absentOverTime(e, m, g);
     const keepName = KEEPS_NAME.has(f);
-    const gridFn = f in GRID_FUNCTIONS ? (f as GridFunction) : null;
-    const constArg = argValues && argValues.every((x) => x === argValues[0]) ? argValues[0] : undefined;
-    if (m.kind === 'matrix' && gridFn && (f !== 'predict_linear' || (constArg !== undefined && !m.vector.at))) {
-      // The grid function's intercept is the (offset) grid time; Prometheus' is the evaluation time.
-      const arg = constArg === undefined ? undefined : constArg + m.vector.offset / 1000;
-      const series = await this.leafGrid(gridFn, m.vector, m.range, g, arg);
+    const constArg = await this.constScalarArg(e, g);
+    if (m.kind === 'matrix' && f !== 'quantile_over_time' && this.leafCapable(f, m, constArg)) {
+      const series = await this.leafGrid(f as LeafFunction, m.vector, m.range, g, leafArg(f, m, constArg ?? undefined));
       return keepName ? series : mergeSameLabels(series.map((s) => ({ ...s, labels: withoutName(s.labels) })), sameLabelset);
     }
     // In TypeScript: raw samples (or subquery points) slid over each step's window.
@@ -347,19 +373,7 @@ export class Evaluator {
     const arg = e.args[0];
     // On a selector, the timestamp of the sample the lookback picked; otherwise the step time.
     let input: StepSeries[];
-    if (arg.kind === 'vector') {
-      const sg = this.shifted(arg.offset, arg.at, g);
-      const series = await this.ctx.source.grid({
-        fn: 'timestamp',
-        matchers: arg.matchers,
-        start: sg.start,
-        end: gridTime(sg, sg.n - 1),
-        step: sg.step,
-        window: this.ctx.lookback,
-      });
-      input = sg.n === g.n ? series : series.map((s) => broadcast(s, g.n));
-      return this.mapValues(input, (x) => x);
-    }
+    if (arg.kind === 'vector') return this.mapValues(await this.leafGrid('timestamp', arg, this.ctx.lookback, g), (x) => x);
     input = await this.vector(arg, g);
     return this.mapSteps(input, (_x, i) => gridTime(g, i) / 1000);
   }
@@ -544,4 +558,13 @@ function smoothing(trend: Float64Array) {
     }
     return s1;
   };
+}
+
+function unparen(e: Expr): Expr {
+  return e.kind === 'paren' ? unparen(e.expr) : e;
+}
+
+/** predict_linear's `t` for the grid function, whose intercept is the offset grid time. */
+function leafArg(fn: string, m: MatrixSelector, arg: number | undefined): number | undefined {
+  return fn === 'predict_linear' && arg !== undefined ? arg + m.vector.offset / 1000 : arg;
 }

@@ -6,20 +6,25 @@ import { MetronomeError } from '../errors.js';
 import type { Store } from '../store/index.js';
 import { chFloat, cleanLabels, compareLabels, newSeries, type SampleSeries, type StepSeries } from './matrix.js';
 import type { Matcher } from './selector.js';
-import { gridSql, QUERY_SETTINGS, samplesSql, seriesSql, type GridPlan, type Selection } from './sql.js';
+import { chooseResolution, type PlanOptions } from './plan.js';
+import { aggregateSql, gridSql, QUERY_SETTINGS, samplesSql, seriesCountSql, seriesSql, stepCount, type AggregatePlan, type GridPlan, type Selection } from './sql.js';
 import type { Labels } from './types.js';
 
 /** The leaf operations the evaluator needs. */
 export interface DataSource {
   /** One grid function per series: values at start, start+step, ..., end. */
   grid(plan: GridPlan): Promise<StepSeries[]>;
+  /** The leaf aggregated by label groups (the first aggregation pushed down). */
+  aggregate(plan: GridPlan, agg: AggregatePlan): Promise<StepSeries[]>;
   /** Raw samples of each matching series in (from, to]. */
   samples(sel: Selection): Promise<SampleSeries[]>;
 }
 
-export interface SourceOptions {
+export interface SourceOptions extends PlanOptions {
   signal?: AbortSignal;
   maxSeries: number;
+  /** Called with each leaf's resolution (tests and the bench look at what the planner chose). */
+  onPlan?: (plan: GridPlan) => void;
 }
 
 /** Reads raw points from the store. */
@@ -44,28 +49,50 @@ export class StoreSource implements DataSource {
     return out;
   }
 
+  /** Plan a leaf, run it, and re-run it from raw points if a rollup window held a counter reset. */
+  async #leaf<T extends { reset: number | string }>(plan: GridPlan, run: (p: GridPlan) => Promise<T[]>): Promise<T[]> {
+    const planned = chooseResolution(plan, this.opts);
+    this.opts.onPlan?.(planned);
+    const rows = await run(planned);
+    if (planned.resolution === 'raw' || !rows.some((r) => Number(r.reset) === 1)) return rows;
+    const again = chooseResolution(plan, { ...this.opts, raw: true });
+    this.opts.onPlan?.(again);
+    return run(again);
+  }
+
   async grid(plan: GridPlan): Promise<StepSeries[]> {
-    const n = Math.round((plan.end - plan.start) / plan.step) + 1;
+    const n = stepCount(plan);
     const [labels, rows] = await Promise.all([
       this.labels(plan.matchers, plan.start - plan.window, plan.end),
-      this.query<{ id: string; v: unknown[] }>(gridSql(plan)),
+      this.#leaf(plan, (p) => this.query<{ id: string; v: unknown[]; reset: number }>(gridSql(p))),
     ]);
     const out: StepSeries[] = [];
     for (const r of rows) {
       const l = labels.get(r.id);
       if (!l) continue;
-      const s = newSeries(l, n);
-      let any = false;
-      for (let i = 0; i < n && i < r.v.length; i++) {
-        const x = r.v[i];
-        if (x === null || x === undefined) continue;
-        s.v[i] = chFloat(x);
-        s.has[i] = 1;
-        any = true;
-      }
-      if (any) out.push(s);
+      const s = toSeries(l, r.v, n);
+      if (s) out.push(s);
     }
     // Prometheus hands series on in label order; ties in topk/bottomk depend on it.
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  async aggregate(plan: GridPlan, agg: AggregatePlan): Promise<StepSeries[]> {
+    const n = stepCount(plan);
+    const sel = { matchers: plan.matchers, from: plan.start - plan.window, to: plan.end };
+    const [count, rows] = await Promise.all([
+      this.query<{ n: string }>(seriesCountSql(sel, this.opts.maxSeries + 1)),
+      this.#leaf(plan, (p) => this.query<{ k: string[] | [string, string][]; v: unknown[]; reset: number }>(aggregateSql(p, agg))),
+    ]);
+    if (Number(count[0]?.n ?? 0) > this.opts.maxSeries) throw new MetronomeError('MTR_QUERY_TOO_MANY_SERIES', [this.opts.maxSeries]);
+    const out: StepSeries[] = [];
+    for (const r of rows) {
+      const labels: Labels = {};
+      if (agg.without) for (const [k, v] of r.k as [string, string][]) labels[k] = v;
+      else agg.grouping.forEach((name, i) => (labels[name] = (r.k as string[])[i]));
+      const s = toSeries(cleanLabels(labels), r.v, n);
+      if (s) out.push(s);
+    }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
 
@@ -82,4 +109,18 @@ export class StoreSource implements DataSource {
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
+}
+
+/** A row's value array as a step series; null when it has no value at any step. */
+function toSeries(labels: Labels, v: unknown[], n: number): StepSeries | null {
+  const s = newSeries(labels, n);
+  let any = false;
+  for (let i = 0; i < n && i < v.length; i++) {
+    const x = v[i];
+    if (x === null || x === undefined) continue;
+    s.v[i] = chFloat(x);
+    s.has[i] = 1;
+    any = true;
+  }
+  return any ? s : null;
 }

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { compile } from '../store/sql.js';
+import type { Aggregate } from './ast.js';
+import { parseExpr } from './parse.js';
+import { chooseResolution, pushableAggregate } from './plan.js';
+import { aggregateSql, gridSql, leafSql, type GridPlan } from './sql.js';
+
+const M = 60_000;
+const H = 60 * M;
+const T = 1_700_000_000_000 - (1_700_000_000_000 % H); // an hour boundary
+const opts = { raw: false, rawRetentionStart: T - 15 * 24 * H };
+const plan = (over: Partial<GridPlan>): GridPlan => ({
+  fn: 'rate',
+  matchers: [{ name: '__name__', op: '=', value: 'x' }],
+  start: T,
+  end: T + H,
+  step: M,
+  window: 5 * M,
+  ...over,
+});
+
+describe('chooseResolution', () => {
+  it('reads 1-minute rollups when start, step and window are whole minutes', () => {
+    expect(chooseResolution(plan({}), opts)).toMatchObject({ resolution: '1m', form: 'window' });
+  });
+
+  it('reads hourly rollups when they are whole hours', () => {
+    expect(chooseResolution(plan({ step: H, window: H }), opts).resolution).toBe('1h');
+    expect(chooseResolution(plan({ step: H, window: 30 * M }), opts).resolution).toBe('1m');
+  });
+
+  it('reads raw points when a window would cut a bucket', () => {
+    expect(chooseResolution(plan({ step: 15_000 }), opts)).toMatchObject({ resolution: 'raw', form: 'grid' });
+    expect(chooseResolution(plan({ window: 90_000 }), opts).resolution).toBe('raw');
+    expect(chooseResolution(plan({ start: T + 5000, end: T + 5000 + H }), opts).resolution).toBe('raw');
+  });
+
+  it('treats an instant query (one step) as aligned when its time is', () => {
+    expect(chooseResolution(plan({ start: T + 3 * M, end: T + 3 * M, step: 1 }), opts).resolution).toBe('1m');
+  });
+
+  it('keeps functions that buckets cannot answer on raw points', () => {
+    for (const fn of ['irate', 'changes', 'resets', 'deriv', 'stddev_over_time'] as const) {
+      expect(chooseResolution(plan({ fn }), opts).resolution).toBe('raw');
+    }
+  });
+
+  it('uses the window form over raw points for *_over_time, which have no grid function', () => {
+    expect(chooseResolution(plan({ fn: 'avg_over_time', step: 15_000 }), opts)).toMatchObject({ resolution: 'raw', form: 'window' });
+  });
+
+  it('honours raw=true', () => {
+    expect(chooseResolution(plan({}), { ...opts, raw: true }).resolution).toBe('raw');
+  });
+
+  it('reads rollups for ranges older than raw retention even when unaligned', () => {
+    const old = { raw: false, rawRetentionStart: T + 10 * H };
+    expect(chooseResolution(plan({ step: 15_000 }), old).resolution).toBe('1m');
+    expect(chooseResolution(plan({ step: 2 * H, window: 2 * H + 5000 }), old).resolution).toBe('1h');
+  });
+});
+
+describe('pushableAggregate', () => {
+  const agg = (q: string) => pushableAggregate(parseExpr(q) as Aggregate);
+
+  it('pushes sum/avg/min/max/count/group of a selector or leaf function', () => {
+    expect(agg('sum by (job) (rate(x[5m]))')).toEqual({ op: 'sum', grouping: ['job'], without: false, keepsName: false });
+    expect(agg('max without (a) (x)')).toEqual({ op: 'max', grouping: ['a'], without: true, keepsName: true });
+    expect(agg('count(last_over_time(x[5m]))')?.keepsName).toBe(true);
+  });
+
+  it('does not push what ClickHouse cannot compute the same way', () => {
+    expect(agg('topk(3, x)')).toBeNull();
+    expect(agg('stddev(x)')).toBeNull();
+    expect(agg('sum(x + 1)')).toBeNull();
+    expect(agg('sum(irate(x[5m]) * 2)')).toBeNull();
+    // rate over several metric names may collide after dropping the name: evaluate in TS.
+    expect(agg('sum(rate({__name__=~"a|b"}[5m]))')).toBeNull();
+  });
+});
+
+describe('SQL', () => {
+  it('binds every value as a parameter', () => {
+    const evil = "x') OR 1=1 --";
+    const q = compile(gridSql(plan({ matchers: [{ name: 'job', op: '=~', value: evil }] })));
+    expect(q.sql).not.toContain(evil);
+    expect(Object.values(q.params)).toContain(`^(?:${evil})$`);
+  });
+
+  it('computes a raw leaf with the ClickHouse grid function over the window before start', () => {
+    const q = compile(leafSql({ ...plan({}), resolution: 'raw', form: 'grid' }));
+    expect(q.sql).toMatch(/timeSeriesRateToGrid\(fromUnixTimestamp64Milli\(\{p0:Int64\}, 'UTC'\), fromUnixTimestamp64Milli\(\{p1:Int64\}, 'UTC'\), toDecimal64\(\{p2:String\}, 3\), toDecimal64\(\{p3:String\}, 3\)\)\(ts, value\)/);
+    expect(q.params).toMatchObject({ p0: T, p1: T + H, p2: '60.000', p3: '300.000' });
+    // Points from (start - window, end].
+    expect(Object.values(q.params)).toContain(T - 5 * M);
+  });
+
+  it('scales ClickHouse deriv to per second', () => {
+    expect(compile(leafSql({ ...plan({ fn: 'deriv' }), resolution: 'raw' })).sql).toContain('arrayMap(x -> x * 1000, timeSeriesDerivToGrid');
+  });
+
+  it('reads the rollup table of the chosen resolution, merging unmerged parts', () => {
+    const q = compile(leafSql({ ...plan({}), resolution: '1h' })).sql;
+    expect(q).toContain('FROM rollup_1h');
+    expect(q).toContain('argMinMerge(f)');
+    expect(q).toContain('deltaSumTimestampMerge(d)');
+    expect(compile(leafSql({ ...plan({}), resolution: '1m' })).sql).toContain('FROM rollup_1m');
+  });
+
+  it('groups a pushed-down aggregation by the by-labels, joined from the series table', () => {
+    const q = compile(aggregateSql({ ...plan({}), resolution: 'raw' }, { op: 'sum', grouping: ['job'], without: false, keepsName: false }));
+    expect(q.sql).toContain('sumKahanForEach(v)');
+    expect(q.sql).toMatch(/GROUP BY k$/);
+    expect(Object.values(q.params)).toContainEqual(['job']);
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * The planner: which resolution a leaf reads (raw points or a rollup), and whether the first
+ * aggregation above it can run in ClickHouse.
+ *
+ * A rollup bucket holds the samples in (end - resolution, end]. A leaf may read buckets instead
+ * of samples when every window it evaluates, (t - range, t], is an exact union of buckets: the
+ * evaluation times and the range are multiples of the resolution. Then the answer is the raw
+ * answer up to float rounding (sum of sums instead of a sum of samples). Counter functions
+ * additionally need no reset in the window; the rollup query flags windows with one and the
+ * whole leaf is re-read from raw points (source.ts).
+ *
+ * Ranges older than raw retention have only rollups: there the planner reads them even when
+ * windows are not aligned (a bucket counts in a window when its end does) rather than return
+ * nothing.
+ */
+import type { Aggregate, Expr } from './ast.js';
+import { KEEPS_NAME } from './functions.js';
+import { GRID_FUNCTIONS, RESOLUTION_MS, WINDOW_FUNCTIONS, type AggregatePlan, type GridPlan, type LeafFunction, type Resolution } from './sql.js';
+
+export interface PlanOptions {
+  /** Never read rollups (the API's raw=true). */
+  raw: boolean;
+  /** Oldest time raw points are kept (now - RETENTION_DAYS), unix ms. */
+  rawRetentionStart: number;
+}
+
+/** Functions computed per leaf in ClickHouse; the others run in TypeScript over samples. */
+export function isLeafFunction(f: string): f is LeafFunction {
+  return f in GRID_FUNCTIONS || f in WINDOW_FUNCTIONS;
+}
+
+/** Pick raw or a rollup for a leaf, and the SQL form that computes it. */
+export function chooseResolution(p: GridPlan, opts: PlanOptions): GridPlan {
+  const hasGrid = p.fn in GRID_FUNCTIONS;
+  const rawPlan: GridPlan = { ...p, resolution: 'raw', form: hasGrid ? 'grid' : 'window' };
+  if (opts.raw) return rawPlan;
+  const spec = WINDOW_FUNCTIONS[p.fn as keyof typeof WINDOW_FUNCTIONS];
+  if (!spec?.rollup) return rawPlan;
+  const from = p.start - p.window;
+  for (const res of ['1h', '1m'] as const) {
+    const r = RESOLUTION_MS[res];
+    if (p.start % r === 0 && (p.step % r === 0 || p.start === p.end) && p.window % r === 0) return { ...p, resolution: res, form: 'window' };
+  }
+  if (from < opts.rawRetentionStart) {
+    // Only rollups hold this range: read them at the coarsest resolution the range allows.
+    const res: Resolution = p.window >= RESOLUTION_MS['1h'] && p.step >= RESOLUTION_MS['1h'] ? '1h' : '1m';
+    return { ...p, resolution: res, form: 'window' };
+  }
+  return rawPlan;
+}
+
+/** The first aggregation of an expression, when ClickHouse can compute it with its leaf. */
+export function pushableAggregate(e: Aggregate): AggregatePlan | null {
+  if (!['sum', 'avg', 'min', 'max', 'count', 'group'].includes(e.op)) return null;
+  const inner = unparen(e.expr);
+  let keepsName: boolean;
+  let nameFixed: boolean;
+  if (inner.kind === 'vector') {
+    keepsName = true;
+    nameFixed = true;
+  } else if (inner.kind === 'call' && isLeafFunction(inner.func)) {
+    const m = inner.args.find((a) => a.kind === 'matrix');
+    if (!m || m.kind !== 'matrix') return null;
+    keepsName = KEEPS_NAME.has(inner.func);
+    // A function that drops the name may merge two metrics into one label set, which
+    // Prometheus reports as an error before aggregating: only push down when one metric is read.
+    nameFixed = keepsName || m.vector.matchers.some((x) => x.name === '__name__' && x.op === '=');
+  } else return null;
+  if (!nameFixed) return null;
+  return { op: e.op as AggregatePlan['op'], grouping: e.grouping, without: e.without, keepsName };
+}
+
+function unparen(e: Expr): Expr {
+  return e.kind === 'paren' ? unparen(e.expr) : e;
+}
