@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fieldKey, INFLUX_ISSUE, InfluxDecoder, labelName, precisionOf } from './decode-influx.js';
 import { IssueList } from './validate.js';
@@ -176,5 +177,31 @@ describe('influx line protocol decoding', () => {
     expect(fieldKey('http', 'requests:rate')).toBe('http_requests:rate');
     expect(labelName('host.name')).toBe('host_name');
     expect(labelName('1st')).toBe('_1st');
+  });
+});
+
+describe('influx field value parsing', () => {
+  it('parses every decimal exactly as Number() does', () => {
+    const decimal = fc
+      .tuple(fc.boolean(), fc.stringMatching(/^\d{1,12}$/), fc.option(fc.stringMatching(/^\d{0,10}$/)))
+      .map(([neg, int, frac]) => `${neg ? '-' : ''}${int}${frac === null ? '' : '.' + frac}`);
+    fc.assert(
+      fc.property(fc.oneof(decimal, fc.double({ noNaN: true, noDefaultInfinity: true }).map(String)), (text) => {
+        const { points, issues } = decode(`m v=${text} 1`);
+        expect(issues).toEqual([]);
+        expect(Object.is(points[0].value, Number(text))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('parses integers and unsigned integers of any size up to 64 bits', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 63n) + 1n, max: 2n ** 63n - 1n }), (n) => {
+        expect(decode(`m v=${n}i 1`).points[0].value).toBe(Number(n));
+        if (n >= 0n) expect(decode(`m v=${n}u 1`).points[0].value).toBe(Number(n));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -65,6 +65,8 @@ export function precisionOf(name: string | undefined): Precision | undefined {
 }
 
 interface FieldKey {
+  /** The field key as written in the line, escapes included. */
+  raw: string;
   key: string;
   epoch: number;
   index: number;
@@ -77,12 +79,17 @@ interface SeriesEntry {
   problem: string | null;
   problemCode: string;
   fields: Map<string, FieldKey>;
+  /** The fields of the last line of this series, in order: the next line usually repeats them. */
+  layout: FieldKey[];
 }
 
 export interface InfluxResult {
   batch: WriteBatch;
-  /** Per series of the batch, the 1-based line number of each point (to report issues). */
-  lines: number[][];
+  /**
+   * Per series of the batch, the 1-based line number of each point, when asked for (the route
+   * asks only to report validation issues, by decoding the same text again).
+   */
+  lines: number[][] | null;
   /** Non-empty, non-comment lines. */
   lineCount: number;
 }
@@ -97,7 +104,6 @@ const COMMA = 44;
 const EQUALS = 61;
 const BACKSLASH = 92;
 const QUOTE = 34;
-const NEWLINE = 10;
 const CR = 13;
 const TAB = 9;
 const HASH = 35;
@@ -115,11 +121,12 @@ export class InfluxDecoder {
   /**
    * Decode a body. Problems are added to `issues` with their line number; lines with problems
    * contribute no points (the caller rejects the whole request when `issues` is not empty).
+   * With `trackLines`, the result says which line each point came from.
    */
-  decode(text: string, precision: Precision, now: number, issues: IssueList): InfluxResult {
+  decode(text: string, precision: Precision, now: number, issues: IssueList, trackLines = false): InfluxResult {
     const epoch = ++this.#epoch;
     const series: SeriesSamples[] = [];
-    const lines: number[][] = [];
+    const lines: number[][] | null = trackLines ? [] : null;
     let points = 0;
     let lineNo = 0;
     let lineCount = 0;
@@ -168,43 +175,49 @@ export class InfluxDecoder {
       i++;
       pendKeys.length = 0;
       pendValues.length = 0;
+      const layout = entry.layout;
       let bad = false;
-      for (;;) {
+      for (let f = 0; ; f++) {
         const keyStart = i;
-        let hasEscape = false;
-        for (; i < end; i++) {
-          const c = text.charCodeAt(i);
-          if (c === BACKSLASH) {
-            hasEscape = true;
-            i++;
-          } else if (c === EQUALS || c === COMMA || c === SPACE) break;
+        let fk: FieldKey | undefined = layout[f];
+        // Fast path: the same field as in this series' previous line.
+        if (fk !== undefined && text.startsWith(fk.raw, i) && text.charCodeAt(i + fk.raw.length) === EQUALS) {
+          i += fk.raw.length;
+        } else {
+          let hasEscape = false;
+          for (; i < end; i++) {
+            const c = text.charCodeAt(i);
+            if (c === BACKSLASH) {
+              hasEscape = true;
+              i++;
+            } else if (c === EQUALS || c === COMMA || c === SPACE) break;
+          }
+          if (i >= end || text.charCodeAt(i) !== EQUALS || i === keyStart) {
+            issues.add({
+              code: INFLUX_ISSUE.SYNTAX,
+              line: lineNo,
+              message: `line ${lineNo}: invalid field at column ${keyStart - start + 1}: expected field=value`,
+            });
+            bad = true;
+            break;
+          }
+          const raw = text.slice(keyStart, i);
+          fk = entry.fields.get(raw);
+          if (fk === undefined) {
+            fk = { raw, key: fieldKey(entry.measurement, hasEscape ? unescape(raw) : raw), epoch: 0, index: 0 };
+            entry.fields.set(raw, fk);
+          }
+          layout[f] = fk;
         }
-        if (i >= end || text.charCodeAt(i) !== EQUALS || i === keyStart) {
-          issues.add({
-            code: INFLUX_ISSUE.SYNTAX,
-            line: lineNo,
-            message: `line ${lineNo}: invalid field at column ${keyStart - start + 1}: expected field=value`,
-          });
-          bad = true;
-          break;
-        }
-        const rawKey = text.slice(keyStart, i);
-        const fieldName = hasEscape ? unescape(rawKey) : rawKey;
         i++; // '='
         const valueStart = i;
         if (i < end && text.charCodeAt(i) === QUOTE) {
-          // A string value: skip it to give a precise error.
-          i++;
-          for (; i < end; i++) {
-            const c = text.charCodeAt(i);
-            if (c === BACKSLASH) i++;
-            else if (c === QUOTE) break;
-          }
+          const name = fieldName(fk.raw);
           issues.add({
             code: INFLUX_ISSUE.STRING_FIELD,
             line: lineNo,
-            field: fieldName,
-            message: `line ${lineNo}: field "${fieldName}" is a string; Metronome stores numbers only (float, integer, unsigned, boolean)`,
+            field: name,
+            message: `line ${lineNo}: field "${name}" is a string; Metronome stores numbers only (float, integer, unsigned, boolean)`,
           });
           bad = true;
           break;
@@ -215,19 +228,15 @@ export class InfluxDecoder {
         }
         const value = parseFieldValue(text, valueStart, i);
         if (value === undefined) {
+          const name = fieldName(fk.raw);
           issues.add({
             code: INFLUX_ISSUE.FIELD_VALUE,
             line: lineNo,
-            field: fieldName,
-            message: `line ${lineNo}: field "${fieldName}" has invalid value ${JSON.stringify(text.slice(valueStart, i))}; expected a float, 12i, 12u or a boolean`,
+            field: name,
+            message: `line ${lineNo}: field "${name}" has invalid value ${JSON.stringify(text.slice(valueStart, i))}; expected a float, 12i, 12u or a boolean`,
           });
           bad = true;
           break;
-        }
-        let fk = entry.fields.get(fieldName);
-        if (fk === undefined) {
-          fk = { key: fieldKey(entry.measurement, fieldName), epoch: 0, index: 0 };
-          entry.fields.set(fieldName, fk);
         }
         pendKeys.push(fk);
         pendValues.push(value);
@@ -235,6 +244,7 @@ export class InfluxDecoder {
           i++;
           continue;
         }
+        if (layout.length > f + 1) layout.length = f + 1;
         break;
       }
       if (bad) continue;
@@ -258,18 +268,18 @@ export class InfluxDecoder {
 
       for (let f = 0; f < pendKeys.length; f++) {
         const fk = pendKeys[f];
-        let s: SeriesSamples;
-        if (fk.epoch === epoch) s = series[fk.index];
-        else {
+        const v = pendValues[f];
+        if (fk.epoch === epoch) {
+          const s = series[fk.index];
+          (s.timestamps as number[]).push(ts);
+          (s.values as number[]).push(v);
+          if (lines) lines[fk.index].push(lineNo);
+        } else {
           fk.epoch = epoch;
           fk.index = series.length;
-          s = { key: fk.key, tags: entry.tags, timestamps: [], values: [] };
-          series.push(s);
-          lines.push([]);
+          series.push({ key: fk.key, tags: entry.tags, timestamps: [ts], values: [v] });
+          if (lines) lines.push([lineNo]);
         }
-        (s.timestamps as number[]).push(ts);
-        (s.values as number[]).push(pendValues[f]);
-        lines[fk.index].push(lineNo);
         points++;
       }
     }
@@ -277,9 +287,14 @@ export class InfluxDecoder {
   }
 }
 
+/** A field key without its escapes, for messages. */
+function fieldName(raw: string): string {
+  return raw.includes('\\') ? unescape(raw) : raw;
+}
+
 /** Parse `measurement[,tag=value...]`. Problems are recorded on the entry. */
 function parseSeries(s: string): SeriesEntry {
-  const entry: SeriesEntry = { tags: {}, measurement: '', problem: null, problemCode: INFLUX_ISSUE.SYNTAX, fields: new Map() };
+  const entry: SeriesEntry = { tags: {}, measurement: '', problem: null, problemCode: INFLUX_ISSUE.SYNTAX, fields: new Map(), layout: [] };
   let i = 0;
   const n = s.length;
   let escaped = false;
@@ -389,6 +404,8 @@ const MAX_UINT64 = 18446744073709551615;
 /** A field value as a number, or undefined if it is not a valid non-string field value. */
 function parseFieldValue(text: string, s: number, e: number): number | undefined {
   if (s >= e) return undefined;
+  const fast = parseShortDecimal(text, s, e);
+  if (fast !== undefined) return fast;
   const last = text.charCodeAt(e - 1);
   if (last === 105 /* i */ || last === 117 /* u */) {
     const digits = text.slice(s, e - 1);
@@ -425,6 +442,49 @@ function parseFieldValue(text: string, s: number, e: number): number | undefined
 }
 
 const FLOAT = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * The common field value, `-?digits[.digits][i|u]` with at most 15 digits, without building a
+ * string: digits and a power of ten below 2^53 are exact, so one division gives the correctly
+ * rounded double (the fast path of every float parser). undefined means "use the full parser".
+ */
+function parseShortDecimal(text: string, s: number, e: number): number | undefined {
+  let i = s;
+  const neg = text.charCodeAt(i) === 45;
+  if (neg) i++;
+  let mant = 0;
+  let digits = 0;
+  let scale = 0;
+  let c = 0;
+  for (; i < e; i++) {
+    c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    mant = mant * 10 + c;
+    digits++;
+  }
+  if (i < e && c === 46 - 48) {
+    if (digits === 0) return undefined;
+    for (i++; i < e; i++) {
+      c = text.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      mant = mant * 10 + c;
+      digits++;
+      scale++;
+    }
+  }
+  if (digits === 0 || digits > 15) return undefined;
+  if (i === e - 1 && scale === 0 && digits === i - s - (neg ? 1 : 0)) {
+    // 12i and 12u (integers), but not 1.5i.
+    const last = text.charCodeAt(i);
+    if (last === 105 || (last === 117 && !neg)) return neg ? -mant : mant;
+    return undefined;
+  }
+  if (i !== e) return undefined;
+  const v = scale === 0 ? mant : mant / POW10[scale];
+  return neg ? -v : v;
+}
 
 /** A timestamp in ms, or undefined if not an integer. Digits finer than ms are truncated. */
 function parseTimestamp(text: string, s: number, e: number, p: Precision): number | undefined {

@@ -56,6 +56,10 @@ const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogra
 interface LabelSet {
   key: string;
   tags: Record<string, string>;
+  /** The raw label bytes this set was parsed from (to confirm a hash match). */
+  bytes: Buffer | null;
+  /** Next set with the same hash. */
+  next: LabelSet | null;
   /** The request that last used this set, and the index of its series in that request. */
   epoch: number;
   index: number;
@@ -66,13 +70,29 @@ export interface RemoteWriteDecoderOptions {
   maxCachedLabelSets?: number;
 }
 
+const TAG_TIMESERIES = (1 << 3) | WIRE_LEN;
+const TAG_METADATA = (3 << 3) | WIRE_LEN;
+const TAG_LABEL = (1 << 3) | WIRE_LEN;
+const TAG_SAMPLE = (2 << 3) | WIRE_LEN;
+const TAG_EXEMPLAR = (3 << 3) | WIRE_LEN;
+const TAG_HISTOGRAM = (4 << 3) | WIRE_LEN;
+const TAG_VALUE = (1 << 3) | WIRE_FIXED64;
+const TAG_TIMESTAMP = (2 << 3) | WIRE_VARINT;
+
 /**
  * Decodes WriteRequests, remembering label sets between requests. One per server: decoding is
  * synchronous, so the per-request bookkeeping in the cache entries is never shared mid-request.
+ *
+ * A label set is found by a hash of its raw bytes and confirmed by comparing them (native
+ * Buffer.compare): no string is built for a label set seen before. One reader walks the whole
+ * request, narrowing its `end` for nested messages, so decoding allocates only the output.
  */
 export class RemoteWriteDecoder {
-  readonly #cache = new Map<string, LabelSet>();
+  readonly #byHash = new Map<number, LabelSet>();
+  /** Label sets whose labels are interleaved with other fields, keyed by their parsed text. */
+  readonly #byText = new Map<string, LabelSet>();
   readonly #max: number;
+  #size = 0;
   #epoch = 0;
 
   constructor(opts: RemoteWriteDecoderOptions = {}) {
@@ -80,7 +100,7 @@ export class RemoteWriteDecoder {
   }
 
   get cachedLabelSets(): number {
-    return this.#cache.size;
+    return this.#size;
   }
 
   /** Decode a WriteRequest. Throws ProtoError for bytes that are not a valid WriteRequest. */
@@ -95,120 +115,162 @@ export class RemoteWriteDecoder {
     let droppedNonFinite = 0;
     const r = new ProtoReader(buf);
     const view = r.view;
+    const requestEnd = r.end;
 
-    while (r.pos < r.end) {
+    while (r.pos < requestEnd) {
       const tag = r.uint32();
-      const field = tag >>> 3;
-      const wire = tag & 7;
-      if (field === 1 && wire === WIRE_LEN) {
-        const [tsStart, tsEnd] = r.bytes();
+      if (tag === TAG_TIMESERIES) {
+        const tsEnd = r.lenEnd();
+        const tsStart = r.pos;
+        r.end = tsEnd;
         // Pass 1: find the labels (normally one contiguous run at the start) and count the rest.
-        const t = new ProtoReader(buf, tsStart, tsEnd);
         let labelStart = -1;
         let labelEnd = -1;
         let contiguous = true;
         let samples = 0;
         let exemplars = 0;
         let histograms = 0;
-        while (t.pos < t.end) {
-          const fieldStart = t.pos;
-          const ttag = t.uint32();
-          const f = ttag >>> 3;
-          const w = ttag & 7;
-          if (f === 1 && w === WIRE_LEN) {
+        while (r.pos < tsEnd) {
+          const fieldStart = r.pos;
+          const t = r.uint32();
+          if (t === TAG_LABEL) {
             if (labelStart === -1) labelStart = fieldStart;
             else if (labelEnd !== fieldStart) contiguous = false;
-            t.bytes();
-            labelEnd = t.pos;
+            r.pos = r.lenEnd();
+            labelEnd = r.pos;
             continue;
           }
-          if (f === 2 && w === WIRE_LEN) samples++;
-          else if (f === 3 && w === WIRE_LEN) exemplars++;
-          else if (f === 4 && w === WIRE_LEN) histograms++;
-          t.skip(w);
+          if (t === TAG_SAMPLE) samples++;
+          else if (t === TAG_EXEMPLAR) exemplars++;
+          else if (t === TAG_HISTOGRAM) histograms++;
+          r.skip(t & 7);
         }
-        if (samples === 0 && exemplars === 0 && histograms === 0) continue;
-        const set = this.#labelSet(buf, labelStart, labelEnd, tsStart, tsEnd, contiguous);
+        if (samples === 0 && exemplars === 0 && histograms === 0) {
+          r.end = requestEnd;
+          continue;
+        }
+        const set = this.#labelSet(buf, view, labelStart, labelEnd, tsStart, tsEnd, contiguous);
         if (exemplars > 0 || histograms > 0) {
           unsupported.exemplars += exemplars;
           unsupported.histograms += histograms;
           if (!unsupported.firstMetric) unsupported.firstMetric = set.key || '(no __name__)';
         }
-        if (samples === 0) continue;
-        let out: SeriesSamples;
-        if (set.epoch === epoch) out = series[set.index];
-        else {
-          set.epoch = epoch;
-          set.index = series.length;
-          out = { key: set.key, tags: set.tags, timestamps: [], values: [] };
-          series.push(out);
+        if (samples > 0) {
+          // The set's series in this request, created with its first kept sample.
+          let out: SeriesSamples | null = set.epoch === epoch ? series[set.index] : null;
+          // Pass 2: the samples.
+          r.pos = tsStart;
+          while (r.pos < tsEnd) {
+            const t = r.uint32();
+            if (t !== TAG_SAMPLE) {
+              r.skip(t & 7);
+              continue;
+            }
+            const sEnd = r.lenEnd();
+            r.end = sEnd;
+            let value = 0;
+            let hiWord = 0;
+            let loWord = 0;
+            let ts = 0;
+            while (r.pos < sEnd) {
+              const st = r.uint32();
+              if (st === TAG_VALUE) {
+                if (r.pos + 8 > sEnd) throw new ProtoError('truncated double', r.pos);
+                loWord = view.getUint32(r.pos, true);
+                hiWord = view.getUint32(r.pos + 4, true);
+                value = view.getFloat64(r.pos, true);
+                r.pos += 8;
+              } else if (st === TAG_TIMESTAMP) ts = r.int64();
+              else r.skip(st & 7);
+            }
+            r.end = tsEnd;
+            if ((hiWord & 0x7ff00000) === 0x7ff00000) {
+              if (hiWord === 0x7ff00000 && loWord === 2) staleMarks.push({ key: set.key, tags: set.tags, ts });
+              else droppedNonFinite++;
+              continue;
+            }
+            if (out === null) {
+              set.epoch = epoch;
+              set.index = series.length;
+              out = { key: set.key, tags: set.tags, timestamps: [ts], values: [value] };
+              series.push(out);
+            } else {
+              (out.timestamps as number[]).push(ts);
+              (out.values as number[]).push(value);
+            }
+            points++;
+          }
         }
-        const timestamps = out.timestamps as number[];
-        const values = out.values as number[];
-        // Pass 2: the samples.
-        t.pos = tsStart;
-        while (t.pos < t.end) {
-          const ttag = t.uint32();
-          const w = ttag & 7;
-          if (ttag !== ((2 << 3) | WIRE_LEN)) {
-            t.skip(w);
-            continue;
-          }
-          const [sStart, sEnd] = t.bytes();
-          const s = new ProtoReader(buf, sStart, sEnd);
-          let value = 0;
-          let hiWord = 0;
-          let loWord = 0;
-          let ts = 0;
-          while (s.pos < s.end) {
-            const stag = s.uint32();
-            if (stag === ((1 << 3) | WIRE_FIXED64)) {
-              if (s.pos + 8 > s.end) throw new ProtoError('truncated double', s.pos);
-              loWord = view.getUint32(s.pos, true);
-              hiWord = view.getUint32(s.pos + 4, true);
-              value = s.double();
-            } else if (stag === ((2 << 3) | WIRE_VARINT)) {
-              ts = s.int64();
-            } else s.skip(stag & 7);
-          }
-          if ((hiWord & 0x7ff00000) === 0x7ff00000) {
-            if (hiWord === 0x7ff00000 && loWord === 2) staleMarks.push({ key: set.key, tags: set.tags, ts });
-            else droppedNonFinite++;
-            continue;
-          }
-          timestamps.push(ts);
-          values.push(value);
-          points++;
-        }
-      } else if (field === 3 && wire === WIRE_LEN) {
-        const [mStart, mEnd] = r.bytes();
-        metadata.push(readMetadata(new ProtoReader(buf, mStart, mEnd)));
+        r.pos = tsEnd;
+        r.end = requestEnd;
+      } else if (tag === TAG_METADATA) {
+        const mEnd = r.lenEnd();
+        metadata.push(readMetadata(new ProtoReader(buf, r.pos, mEnd, view)));
+        r.pos = mEnd;
       } else {
-        r.skip(wire);
+        r.skip(tag & 7);
       }
     }
-    // A series whose every sample was dropped stays in the batch with no points: harmless.
     return { batch: { series, points }, metadata, staleMarks, droppedNonFinite, unsupported };
   }
 
-  #labelSet(buf: Buffer, labelStart: number, labelEnd: number, tsStart: number, tsEnd: number, contiguous: boolean): LabelSet {
-    let cacheKey: string;
-    let parsed: { key: string; tags: Record<string, string> } | null = null;
-    if (labelStart === -1) cacheKey = '';
-    else if (contiguous) cacheKey = buf.toString('latin1', labelStart, labelEnd);
-    else {
+  #labelSet(
+    buf: Buffer,
+    view: DataView,
+    labelStart: number,
+    labelEnd: number,
+    tsStart: number,
+    tsEnd: number,
+    contiguous: boolean,
+  ): LabelSet {
+    if (!contiguous) {
       // Labels interleaved with other fields (no known sender does this): parse, then key by text.
-      parsed = readLabels(buf, tsStart, tsEnd);
-      cacheKey = '\u0001' + JSON.stringify([parsed.key, parsed.tags]);
+      const parsed = readLabels(buf, tsStart, tsEnd);
+      const text = JSON.stringify([parsed.key, parsed.tags]);
+      let set = this.#byText.get(text);
+      if (!set) {
+        set = { key: parsed.key, tags: parsed.tags, bytes: null, next: null, epoch: 0, index: 0 };
+        this.#remember();
+        this.#byText.set(text, set);
+      }
+      return set;
     }
-    let set = this.#cache.get(cacheKey);
-    if (set) return set;
-    parsed ??= labelStart === -1 ? { key: '', tags: {} } : readLabels(buf, labelStart, labelEnd);
-    set = { key: parsed.key, tags: parsed.tags, epoch: 0, index: 0 };
-    if (this.#cache.size >= this.#max) this.#cache.clear();
-    this.#cache.set(cacheKey, set);
+    if (labelStart === -1) labelStart = labelEnd = tsStart;
+    const h = hashBytes(buf, view, labelStart, labelEnd);
+    const first = this.#byHash.get(h);
+    for (let s: LabelSet | null | undefined = first; s; s = s.next) {
+      if (s.bytes!.length === labelEnd - labelStart && s.bytes!.compare(buf, labelStart, labelEnd) === 0) return s;
+    }
+    const parsed = readLabels(buf, labelStart, labelEnd);
+    // A copy, not a view: the request's buffer must not be kept alive by the cache.
+    const bytes = Buffer.from(buf.subarray(labelStart, labelEnd));
+    const set: LabelSet = { key: parsed.key, tags: parsed.tags, bytes, next: null, epoch: 0, index: 0 };
+    this.#remember();
+    set.next = this.#byHash.get(h) ?? null;
+    this.#byHash.set(h, set);
     return set;
   }
+
+  #remember(): void {
+    if (this.#size >= this.#max) {
+      this.#byHash.clear();
+      this.#byText.clear();
+      this.#size = 0;
+    }
+    this.#size++;
+  }
+}
+
+/** A 32-bit hash of buf[start, end), four bytes at a time. */
+function hashBytes(buf: Buffer, view: DataView, start: number, end: number): number {
+  let h = 0x811c9dc5 ^ (end - start);
+  let p = start;
+  for (; p + 4 <= end; p += 4) {
+    h = Math.imul(h ^ view.getUint32(p, true), 0x9e3779b1);
+    h ^= h >>> 15;
+  }
+  for (; p < end; p++) h = Math.imul(h ^ buf[p], 0x01000193);
+  return (h ^ (h >>> 13)) | 0;
 }
 
 /** The Label messages among buf[start, end) (fields of a TimeSeries). */
@@ -216,22 +278,23 @@ function readLabels(buf: Buffer, start: number, end: number): { key: string; tag
   const r = new ProtoReader(buf, start, end);
   let key = '';
   const tags: Record<string, string> = {};
-  while (r.pos < r.end) {
+  while (r.pos < end) {
     const tag = r.uint32();
-    if (tag !== ((1 << 3) | WIRE_LEN)) {
+    if (tag !== TAG_LABEL) {
       r.skip(tag & 7);
       continue;
     }
-    const [ls, le] = r.bytes();
-    const l = new ProtoReader(buf, ls, le);
+    const le = r.lenEnd();
+    r.end = le;
     let name = '';
     let value = '';
-    while (l.pos < l.end) {
-      const ltag = l.uint32();
-      if (ltag === ((1 << 3) | WIRE_LEN)) name = l.string();
-      else if (ltag === ((2 << 3) | WIRE_LEN)) value = l.string();
-      else l.skip(ltag & 7);
+    while (r.pos < le) {
+      const ltag = r.uint32();
+      if (ltag === ((1 << 3) | WIRE_LEN)) name = r.string();
+      else if (ltag === ((2 << 3) | WIRE_LEN)) value = r.string();
+      else r.skip(ltag & 7);
     }
+    r.end = end;
     if (name === '__name__') key = value;
     else tags[name] = value;
   }

@@ -31,9 +31,10 @@ export class ProtoReader {
     readonly buf: Uint8Array,
     start = 0,
     public end = buf.length,
+    view?: DataView,
   ) {
     this.pos = start;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.view = view ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   /** An unsigned varint that must fit in 32 bits (tags, lengths, enums). */
@@ -86,19 +87,22 @@ export class ProtoReader {
     return this.view.getFloat64(p, true);
   }
 
-  /** Start and end of a length-delimited field's payload; advances past it. */
-  bytes(): [number, number] {
+  /**
+   * Read a length prefix: returns the end of the payload, leaving `pos` at its start. To read a
+   * nested message, set `end` to the result, read, then restore `end` (no objects allocated).
+   */
+  lenEnd(): number {
     const len = this.uint32();
-    const start = this.pos;
-    const end = start + len;
-    if (end > this.end) throw new ProtoError(`length ${len} runs past the end of its message`, start);
-    this.pos = end;
-    return [start, end];
+    const end = this.pos + len;
+    if (end > this.end) throw new ProtoError(`length ${len} runs past the end of its message`, this.pos);
+    return end;
   }
 
   string(): string {
-    const [s, e] = this.bytes();
-    return utf8(this.buf, s, e);
+    const end = this.lenEnd();
+    const s = utf8(this.buf, this.pos, end);
+    this.pos = end;
+    return s;
   }
 
   /** Skip a field of the given wire type. */
@@ -115,7 +119,7 @@ export class ProtoReader {
         this.pos += 8;
         return;
       case WIRE_LEN:
-        this.bytes();
+        this.pos = this.lenEnd();
         return;
       case WIRE_FIXED32:
         if (this.pos + 4 > this.end) throw new ProtoError('truncated fixed32', this.pos);

@@ -36,11 +36,14 @@ export async function influxRoutes(app: FastifyInstance, { shared }: { shared: P
     const body = req.body;
     const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
     const issues = new IssueList(ctx.writer.limits.maxIssues);
-    const { batch, lines, lineCount } = decoder.decode(text, precision, Date.now(), issues);
+    const now = Date.now();
+    const { batch, lineCount } = decoder.decode(text, precision, now, issues);
     if (lineCount === 0) throw new MetronomeError('MTR_WRITE_BODY', ['no lines in the body (line protocol expected)']);
     await commitWrite(shared, PROTOCOL, batch, issues, {
       onInvalid: (list) => {
-        // Validation issues point at (series, point) of the batch: say which line instead.
+        // Validation issues point at (series, point) of the batch: say which line instead. The
+        // line of each point is worked out only now, by decoding the same text again.
+        const lines = decoder.decode(text, precision, now, new IssueList(), true).lines!;
         for (const issue of list) {
           if (issue.line !== undefined || typeof issue.series !== 'number') continue;
           const line = lines[issue.series]?.[typeof issue.point === 'number' ? issue.point : 0];
