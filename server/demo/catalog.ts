@@ -88,8 +88,8 @@ export const DEMO_SERVICES: DemoService[] = [
     style: 'otel',
     peakRps: 25,
     routes: [
-      { route: '/v1/charges', method: 'POST', share: 0.6, median: 0.24, errors: 0.004 },
-      { route: '/v1/refunds', method: 'POST', share: 0.1, median: 0.3, errors: 0.006 },
+      { route: '/v1/charges', method: 'POST', share: 0.6, median: 0.15, errors: 0.004 },
+      { route: '/v1/refunds', method: 'POST', share: 0.1, median: 0.19, errors: 0.006 },
       { route: '/v1/charges/{id}', method: 'GET', share: 0.3, median: 0.03, errors: 0.001 },
     ],
     spike: { everyMin: 47, forMin: 4, ratio: 0.18, offsetMin: 9 },

@@ -1,7 +1,8 @@
 import type { AppContext } from '../app.js';
-import { putService, registeredServices } from '../services/registry.js';
+import { proposeAlerts } from '../services/alerts.js';
+import { putService, registeredServices, serviceMetrics } from '../services/registry.js';
 import { param, sql, type Store } from '../store/index.js';
-import { DEMO_NAMES, DEMO_SERVICES } from './catalog.js';
+import { DEMO_ALERT, DEMO_NAMES, DEMO_SERVICES } from './catalog.js';
 import { DemoTraffic, stepTimes } from './traffic.js';
 
 /**
@@ -66,6 +67,7 @@ export function startDemo(ctx: AppContext, opts: DemoOptions): DemoHandle {
     for (let i = 0; i < all.length && !stopped; i += stepsPerChunk) await push(all.slice(i, i + stepsPerChunk));
     last = all.length ? all[all.length - 1] : Math.floor(now / intervalMs) * intervalMs;
     ctx.log.info({ points: all.length * perStep, hours: +((now - from) / 3_600_000).toFixed(2) }, 'demo: backfill written');
+    if (!stopped) await enableDemoAlerts(ctx).catch((err) => ctx.log.warn({ err }, 'demo: could not enable its alert rules'));
     if (opts.afterBackfill && !stopped) await opts.afterBackfill();
   };
 
@@ -99,6 +101,37 @@ export function startDemo(ctx: AppContext, opts: DemoOptions): DemoHandle {
       await ready;
     },
   };
+}
+
+/**
+ * Enable the proposed alerts of every demo service, plus the demo's own rule that fires within a
+ * minute, so the alerts pages have something to show. Skips what exists (restarts keep rules).
+ */
+async function enableDemoAlerts(ctx: AppContext): Promise<void> {
+  const alerting = ctx.alerting;
+  if (!alerting) return;
+  const has = (alert: string, group: string) => alerting.rules().some((r) => r.rule.name === alert && r.group.name === group);
+  const slos = new Set(alerting.slos().map((x) => x.spec.name));
+  let created = 0;
+  for (const s of DEMO_SERVICES) {
+    const metrics = await serviceMetrics(ctx.store, s.name);
+    for (const p of proposeAlerts({ service: s.name, label: s.label, metrics, def: s.registry })) {
+      const { slo, ...rule } = p;
+      if (slo) {
+        if (slos.has(slo.name)) continue;
+        await alerting.putSlo(undefined, slo);
+      } else {
+        if (has(rule.alert, rule.group)) continue;
+        await alerting.createRule(rule);
+      }
+      created++;
+    }
+  }
+  if (!has(DEMO_ALERT.name, 'demo')) {
+    await alerting.createRule({ alert: DEMO_ALERT.name, expr: DEMO_ALERT.expr, for: DEMO_ALERT.for, labels: DEMO_ALERT.labels, annotations: DEMO_ALERT.annotations, group: 'demo' });
+    created++;
+  }
+  if (created) ctx.log.info({ rules: created }, 'demo: alert rules enabled');
 }
 
 /** Register the demo services that are not registered yet (so edits made by a user survive restarts). */

@@ -7,10 +7,12 @@ import { resetDashboard, saveDashboard, serveDashboard } from '../services/dashb
 import { ServiceDirectory, type ActiveAlert } from '../services/directory.js';
 import { dashboardSchema, issuesOf, SERVICE_NAME, serviceSchema } from '../services/model.js';
 import { deleteService, putService, registeredServices } from '../services/registry.js';
+import { serverStatus, StatusSampler } from '../services/status.js';
 
 /**
  * The services API: the registry (explicit and discovered services with their health), each
- * service's dashboard (generated, or a saved edited copy), and its proposed alert rules.
+ * service's dashboard (generated, or a saved edited copy), and its proposed alert rules; plus
+ * the server status the status page shows.
  */
 
 /** Hooks into other modules that may not run in every build: the engine and alerting. */
@@ -43,6 +45,11 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
   };
 
   app.get('/api/v1/services', async () => ({ data: await dir.list() }));
+
+  // The status page's numbers: ingest rate, series, storage, query latency, build.
+  const sampler = new StatusSampler(ctx);
+  app.addHook('onClose', async () => sampler.stop());
+  app.get('/api/v1/status', async () => ({ data: await serverStatus(ctx, sampler) }));
 
   app.post('/api/v1/services', async (req, reply) => {
     const parsed = serviceSchema.safeParse(req.body ?? {});
@@ -125,45 +132,54 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
 }
 
 // ---- Through the alerting API ----
-// Rules are created with POST /api/v1/alerting/rules, in process (fastify inject): the services
-// module needs no knowledge of how alerting stores or evaluates rules.
+// Rules and SLOs are created with POST /api/v1/alerting/rules and /slos, in process (fastify
+// inject): the services module needs no knowledge of how alerting stores or evaluates them.
 
-interface ExistingRule {
-  id?: string;
-  alert?: string;
-  name?: string;
-  group?: string;
+interface Existing {
+  rules: { alert?: string; group?: string }[];
+  slos: string[];
 }
 
-async function listRules(app: FastifyInstance): Promise<ExistingRule[] | null> {
-  const res = await app.inject({ method: 'GET', url: '/api/v1/alerting/rules' });
-  if (res.statusCode === 404) return null;
-  if (res.statusCode !== 200) throw new MetronomeError('MTR_SERVICE_ALERTING', [`listing rules answered ${res.statusCode}`]);
-  const body = res.json() as { data?: unknown };
-  const data = body.data as ExistingRule[] | { rules?: ExistingRule[] } | undefined;
-  return Array.isArray(data) ? data : (data?.rules ?? []);
+/** Rules and SLO names alerting has now; null when alerting does not run in this server. */
+async function existing(app: FastifyInstance): Promise<Existing | null> {
+  const get = async (url: string) => {
+    const res = await app.inject({ method: 'GET', url });
+    if (res.statusCode === 404 || res.statusCode === 503) return null;
+    if (res.statusCode !== 200) throw new MetronomeError('MTR_SERVICE_ALERTING', [`GET ${url} answered ${res.statusCode}`]);
+    return (res.json() as { data?: unknown }).data;
+  };
+  const [rules, slos] = await Promise.all([get('/api/v1/alerting/rules'), get('/api/v1/alerting/slos')]);
+  if (!Array.isArray(rules)) return null;
+  return {
+    rules: rules as Existing['rules'],
+    slos: Array.isArray(slos) ? (slos as { name?: string }[]).map((x) => String(x.name)) : [],
+  };
 }
 
-function sameRule(e: ExistingRule, r: ProposedRule): boolean {
-  return (e.alert ?? e.name) === r.alert && (e.group === undefined || e.group === r.group);
+function isEnabled(e: Existing, r: ProposedRule): boolean {
+  if (r.slo) return e.slos.includes(r.slo.name);
+  return e.rules.some((x) => x.alert === r.alert && x.group === r.group);
 }
 
 async function markEnabled(app: FastifyInstance, rules: ProposedRule[]): Promise<(ProposedRule & { enabled: boolean })[]> {
-  const existing = await listRules(app).catch(() => null);
-  return rules.map((r) => ({ ...r, enabled: !!existing?.some((e) => sameRule(e, r)) }));
+  const e = await existing(app).catch(() => null);
+  return rules.map((r) => ({ ...r, enabled: !!e && isEnabled(e, r) }));
 }
 
 async function enableRules(app: FastifyInstance, rules: ProposedRule[]) {
-  const existing = await listRules(app);
-  if (existing === null) throw new MetronomeError('MTR_SERVICE_ALERTING', ['the alerting API (/api/v1/alerting/rules) is not available in this build']);
+  const e = await existing(app);
+  if (e === null) throw new MetronomeError('MTR_SERVICE_ALERTING', ['alerting does not run in this server']);
   const created: string[] = [];
   const already: string[] = [];
   for (const r of rules) {
-    if (existing.some((e) => sameRule(e, r))) {
+    if (isEnabled(e, r)) {
       already.push(r.alert);
       continue;
     }
-    const res = await app.inject({ method: 'POST', url: '/api/v1/alerting/rules', payload: r });
+    const { slo, ...rule } = r;
+    const res = slo
+      ? await app.inject({ method: 'POST', url: '/api/v1/alerting/slos', payload: slo })
+      : await app.inject({ method: 'POST', url: '/api/v1/alerting/rules', payload: rule });
     if (res.statusCode >= 300) {
       throw new MetronomeError('MTR_SERVICE_ALERTING', [`creating ${r.alert} answered ${res.statusCode}: ${res.body.slice(0, 500)}`]);
     }

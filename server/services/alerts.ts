@@ -1,12 +1,12 @@
 import { groupFamilies, type MetricInfo } from './families.js';
 import { serviceMatchers } from './generator.js';
 import type { ServiceDef, Slo } from './model.js';
-import { findTraffic, selector, trafficQueries } from './signals.js';
+import { findTraffic, formatLe, quote, selector, trafficQueries, type Traffic } from './signals.js';
 
 /**
  * Default alert rules proposed with a generated dashboard: error ratio, latency, SLO burn rate
- * (the multiwindow, multi-burn-rate pair of the Google SRE workbook) and no data. They are in the
- * body shape of POST /api/v1/alerting/rules, so enabling one is one call to the alerting API.
+ * and no data. Rules are in the body shape of POST /api/v1/alerting/rules and the SLO in that of
+ * POST /api/v1/alerting/slos, so enabling one is one call to the alerting API.
  */
 
 export interface ProposedRule {
@@ -19,6 +19,17 @@ export interface ProposedRule {
   service: string;
   labels?: Record<string, string>;
   annotations: Record<string, string>;
+  /** When set, enabling creates this SLO (POST /api/v1/alerting/slos) instead of one rule. */
+  slo?: SloBody;
+}
+
+/** The body of POST /api/v1/alerting/slos (server/alerting/slo.ts). */
+export interface SloBody {
+  name: string;
+  service: string;
+  objective: number;
+  window: string;
+  sli: { errors?: string; good?: string; total: string };
 }
 
 export interface ProposalInput {
@@ -86,7 +97,8 @@ export function proposeAlerts(input: ProposalInput): ProposedRule[] {
         annotations: common(`${input.service}: p99 latency is {{ $value | humanizeDuration }}`, `p99 latency above ${limitSec} s for 10 minutes.`),
       });
     }
-    if (input.def?.slo) out.push(...burnRules(input.service, prefix, tq, input.def.slo, base, common));
+    const sloRule = input.def?.slo ? sloProposal(input.service, prefix, traffic, sel, input.def.slo, base, common) : null;
+    if (sloRule) out.push(sloRule);
   }
 
   // No data: the request counter when there is one, else any family the service sends.
@@ -104,46 +116,39 @@ export function proposeAlerts(input: ProposalInput): ProposedRule[] {
   return out;
 }
 
-function burnRules(
+/**
+ * The SLO burn-rate alerts are alerting's SLO rules (POST /api/v1/alerting/slos): recording rules
+ * per window plus the workbook's page and ticket multiwindow alerts. The SLI is the service's
+ * request counter (availability) or its latency histogram (latency).
+ */
+function sloProposal(
   service: string,
   prefix: string,
-  tq: ReturnType<typeof trafficQueries>,
+  t: Traffic,
+  sel: string[],
   slo: Slo,
   base: { group: string; interval: string; service: string },
   common: (s: string, d: string) => Record<string, string>,
-): ProposedRule[] {
-  const bad = (w: string) => (slo.indicator === 'latency' ? tq.slowRatio(slo.latencyThreshold!, w) : tq.errorRatio(w));
-  const budget = +(1 - slo.objective).toPrecision(6);
-  const windows: [string, string, string, number, string, string][] = [
-    // name suffix, long window, short window, burn factor, for, severity
-    ['ErrorBudgetBurnFast', '1h', '5m', 14.4, '2m', 'critical'],
-    ['ErrorBudgetBurnSlow', '6h', '30m', 6, '15m', 'warning'],
-  ];
-  const out: ProposedRule[] = [];
-  for (const [suffix, long, short, factor, forDur, severity] of windows) {
-    const l = bad(long);
-    const s = bad(short);
-    if (!l || !s) continue;
-    const limit = +(factor * budget).toPrecision(6);
-    out.push({
-      ...base,
-      alert: `${prefix}${suffix}`,
-      expr: `(${l}) > ${limit} and (${s}) > ${limit}`,
-      for: forDur,
-      severity,
-      labels: { slo: `${+(slo.objective * 100).toPrecision(6)}%` },
-      annotations: common(
-        `${service} burns its error budget ${factor}x too fast`,
-        `At this rate the ${slo.window} error budget (${+(budget * 100).toPrecision(3)}%) runs out in ${+((parseWindowDays(slo.window) / factor) * 24).toPrecision(3)} h.`,
-      ),
-    });
+): ProposedRule | null {
+  let sli: SloBody['sli'];
+  if (slo.indicator === 'latency') {
+    if (!t.latency || slo.latencyThreshold === undefined) return null;
+    const le = t.latency.unit === 'milliseconds' ? slo.latencyThreshold * 1000 : slo.latencyThreshold;
+    sli = { good: selector(t.latency.bucket, [...sel, `le=${quote(formatLe(le))}`]), total: selector(t.latency.count, sel) };
+  } else {
+    if (!t.status) return null;
+    sli = { errors: selector(t.requests, [...sel, `${t.status.label}=~${quote(t.status.errors)}`]), total: selector(t.requests, sel) };
   }
-  return out;
-}
-
-function parseWindowDays(w: string): number {
-  const m = /^(\d+)([mhdw])$/.exec(w);
-  if (!m) return 30;
-  const n = Number(m[1]);
-  return { m: n / 1440, h: n / 24, d: n, w: n * 7 }[m[2] as 'm' | 'h' | 'd' | 'w'];
+  const budget = +(1 - slo.objective).toPrecision(6);
+  const name = `${service}-${slo.indicator}`;
+  return {
+    ...base,
+    group: `slo:${name}`,
+    alert: `${prefix}ErrorBudgetBurn`,
+    expr: `SLO ${name}: burn rate above 14.4 over 1h and 5m, or 6 over 6h and 30m (page); 3 over 1d and 2h, or 1 over 3d and 6h (ticket)`,
+    for: '0s',
+    severity: 'page',
+    annotations: common(`${service} burns its error budget too fast`, `The ${slo.window} error budget is ${+(budget * 100).toPrecision(3)}% of requests.`),
+    slo: { name, service, objective: slo.objective, window: slo.window, sli },
+  };
 }

@@ -1,4 +1,3 @@
-import type { ComponentType } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError } from '../api/client.js';
 import { queryInstant, queryRange, type InstantResult } from '../api/prom.js';
@@ -7,41 +6,11 @@ import { panelChartData } from '../chart/panelData.js';
 import { expandVariables, isRelative, zoomSpec } from '../chart/range.js';
 import { TimeSeriesChart } from '../chart/TimeSeriesChart.js';
 import { formatValue } from '../chart/units.js';
+import { QueryEditor } from '../components/QueryEditor.js';
 import { RefreshPicker, TimeRangePicker } from '../components/TimeRangePicker.js';
 import { useAsync, useTitle } from '../hooks.js';
 import { setQuery, useLocation } from '../router.js';
 import { useTimeState } from '../timeState.js';
-
-type EditorProps = { value: string; onChange: (v: string) => void; onRun: () => void; errorPos?: number; id?: string };
-
-/** The editor chunk loads after the page; until then a plain textarea does the job. */
-let Editor: ComponentType<EditorProps> | null = null;
-const editorLoad = import('../editor/PromqlEditor.js').then((m) => {
-  Editor = m.default;
-});
-
-function PlainEditor({ value, onChange, onRun, id = 'promql' }: EditorProps) {
-  return (
-    <>
-      <label class="visually-hidden" for={id}>
-        PromQL expression
-      </label>
-      <textarea
-        id={id}
-        rows={3}
-        style={{ width: '100%' }}
-        value={value}
-        onInput={(e) => onChange((e.target as HTMLTextAreaElement).value)}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' && !e.shiftKey) {
-            e.preventDefault();
-            onRun();
-          }
-        }}
-      />
-    </>
-  );
-}
 
 export default function ExplorePage() {
   useTitle('Explore');
@@ -50,10 +19,6 @@ export default function ExplorePage() {
   const tab = loc.query.get('tab') === 'table' ? 'table' : 'graph';
   const time = useTimeState(500);
   const [draft, setDraft] = useState(expr);
-  const [, setEditorReady] = useState(!!Editor);
-  useEffect(() => {
-    editorLoad.then(() => setEditorReady(true));
-  }, []);
   useEffect(() => setDraft(expr), [expr]);
 
   const run = () => {
@@ -83,7 +48,6 @@ export default function ExplorePage() {
   const active = tab === 'graph' ? graph : table;
   const err = active.error;
   const errorPos = err instanceof ApiError ? err.position : undefined;
-  const Ed = Editor ?? PlainEditor;
 
   return (
     <>
@@ -97,7 +61,7 @@ export default function ExplorePage() {
         <div class="card-body">
           <div style={{ display: 'flex', gap: '8px', alignItems: 'flex-start' }}>
             <div style={{ flex: 1, minWidth: 0 }}>
-              <Ed value={draft} onChange={setDraft} onRun={run} errorPos={expr === draft ? errorPos : undefined} id="promql" />
+              <QueryEditor value={draft} onChange={setDraft} onRun={run} errorPos={expr === draft ? errorPos : undefined} id="promql" />
             </div>
             <button type="button" class="primary" onClick={run} style={{ height: '66px' }}>
               Run query
