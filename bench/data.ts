@@ -61,7 +61,7 @@ export function walk(rand: () => number, n: number): number[] {
 }
 
 export interface Shape {
-  name: 'dense' | 'sparse';
+  name: 'dense' | 'sparse' | 'wide';
   seriesPerBody: number;
   pointsPerSeries: number;
 }
@@ -69,6 +69,8 @@ export interface Shape {
 export const SHAPES: Record<string, Shape> = {
   dense: { name: 'dense', seriesPerBody: 50, pointsPerSeries: 100 },
   sparse: { name: 'sparse', seriesPerBody: 5000, pointsPerSeries: 1 },
+  // 50,000 single points: the Influx target's request (5,000 lines x 10 fields); use --bodies 20.
+  wide: { name: 'wide', seriesPerBody: 50_000, pointsPerSeries: 1 },
 };
 
 /**

@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { encodeWriteRequest, lineProtocol, otlpProtobuf, otlpResourceMetrics, remoteWriteRequest } from './wire.js';
 
 /** One series' samples as the bench generates them (timestamps in unix ms). */
 export interface BenchSeries {
@@ -41,5 +42,26 @@ export const PROTOCOLS: Record<string, ProtocolEncoder> = {
     contentType: 'application/msgpack',
     okStatus: 200,
     encode: (series) => packr.pack(heroicBody(series)),
+  },
+  // Fields of one host and timestamp share a line (cpu_usage_user -> cpu usage_user=...).
+  influx: {
+    path: '/influx/write',
+    contentType: 'text/plain; charset=utf-8',
+    okStatus: 204,
+    encode: (series) => lineProtocol(series),
+  },
+  // As Prometheus' queue manager sends it: one TimeSeries (full label set) per sample.
+  'prom-remote-write': {
+    path: '/api/v1/write',
+    contentType: 'application/x-protobuf',
+    contentEncoding: 'snappy',
+    okStatus: 204,
+    encode: (series) => encodeWriteRequest(remoteWriteRequest(series, true)),
+  },
+  otlp: {
+    path: '/v1/metrics',
+    contentType: 'application/x-protobuf',
+    okStatus: 200,
+    encode: (series) => otlpProtobuf(otlpResourceMetrics(series)),
   },
 };
