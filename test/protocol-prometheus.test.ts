@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriesId } from '../ingest/series-id.js';
 import { param, sql } from '../server/store/index.js';
-import { exportSeries, startTestServer, type TestServer } from './helpers.js';
+import { exportSeries, getJson, startTestServer, type TestServer } from './helpers.js';
 
 /**
  * A real Prometheus (Debian's `prometheus` package, installed by .ci/run) scrapes a small local
@@ -138,6 +138,10 @@ describe('a real Prometheus remote-writing to Metronome', () => {
       expect(counter.timestamps[i] - counter.timestamps[i - 1]).toBeGreaterThanOrEqual(500);
     }
 
+    // The query API answers PromQL over what Prometheus sent.
+    const q = await getJson(`${srv.url}/api/v1/query?query=${encodeURIComponent('sum by (room) (demo_temperature_celsius)')}`);
+    expect(q.body.data.result).toEqual([{ metric: { room: 'lab' }, value: [expect.any(Number), '21.5'] }]);
+
     // Prometheus' own synthetic series arrive too.
     const up = await waitFor('up', async () => {
       const lines = await exportSeries(srv.url, 'up');
@@ -158,6 +162,8 @@ describe('a real Prometheus remote-writing to Metronome', () => {
       { metric: 'demo_requests_total', type: 'counter', help: 'Requests served.' },
       { metric: 'demo_temperature_celsius', type: 'gauge', help: 'Room temperature.' },
     ]);
+    const api = await getJson(`${srv.url}/api/v1/metadata?metric=demo_requests_total`);
+    expect(api.body.data).toEqual({ demo_requests_total: [{ type: 'counter', help: 'Requests served.', unit: '' }] });
   });
 
   it('ends a series that disappears from the target where Prometheus ends it', async () => {
