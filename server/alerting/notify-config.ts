@@ -320,7 +320,8 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
     if (!parent && matchers.length) err([...path, 'matchers'], 'the root route must not have matchers (it matches every alert)');
     const receiver = r.receiver === undefined ? fallback.receiver : String(r.receiver);
     if (!receiver) err([...path, 'receiver'], 'the root route needs a receiver');
-    else if (recvList && Array.isArray(recvList) && !receivers.has(receiver)) err([...path, 'receiver'], `undefined receiver "${receiver}"`);
+    // An inherited receiver was checked where it was set.
+    else if ((r.receiver !== undefined || !parent) && Array.isArray(recvList) && !receivers.has(receiver)) err([...path, 'receiver'], `undefined receiver "${receiver}"`);
     let groupBy = fallback.groupBy;
     if (r.group_by !== undefined) {
       if (!Array.isArray(r.group_by)) err([...path, 'group_by'], 'must be a list of label names');

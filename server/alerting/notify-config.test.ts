@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_NOTIFY_CONFIG, matchRoutes, NotifyConfigError, parseNotifyConfig } from './notify-config.js';
+
+const CONFIG = `
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 45s
+  routes:
+    - matchers: ['team="db"']
+      receiver: db
+      group_by: ['...']
+      routes:
+        - match_re: { severity: 'page|critical' }
+          receiver: db-pager
+          repeat_interval: 1h
+    - matchers: ['severity="page"']
+      receiver: pager
+      continue: true
+    - match: { severity: page }
+      receiver: audit
+receivers:
+  - name: default
+    log_configs: [{}]
+  - name: db
+    webhook_configs: [{ url: 'http://db.example/hook', send_resolved: false, max_alerts: 10, http_config: { basic_auth: { username: u, password: p } } }]
+  - name: db-pager
+    webhook_configs: [{ url: 'http://pager.example/db' }]
+  - name: pager
+    webhook_configs: [{ url: 'http://pager.example/all' }]
+  - name: audit
+    log_configs: [{ level: warn, send_resolved: false }]
+`;
+
+describe('Alertmanager-format notification config', () => {
+  it('builds the route tree with inherited settings and Alertmanager route keys', () => {
+    const { config, warnings } = parseNotifyConfig(CONFIG);
+    expect(warnings).toEqual([]);
+    const [db, pager, audit] = config.route.routes;
+    expect(db).toMatchObject({ receiver: 'db', groupBy: null, groupWaitMs: 45_000, groupIntervalMs: 300_000, repeatIntervalMs: 4 * 3_600_000, key: '{}/{team="db"}' });
+    expect(db.routes[0]).toMatchObject({ receiver: 'db-pager', groupBy: null, repeatIntervalMs: 3_600_000, key: '{}/{team="db"}/{severity=~"page|critical"}' });
+    expect(pager.continue).toBe(true);
+    expect(audit.matchers).toEqual([{ name: 'severity', op: '=', value: 'page' }]);
+    const dbHook = config.receivers.get('db')!.integrations[0];
+    expect(dbHook).toMatchObject({ kind: 'webhook', sendResolved: false, maxAlerts: 10, headers: { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` } });
+  });
+
+  it('routes like Alertmanager: deepest match, first match unless continue', () => {
+    const { config } = parseNotifyConfig(CONFIG);
+    const to = (labels: Record<string, string>) => matchRoutes(config.route, labels).map((r) => r.receiver);
+    expect(to({ alertname: 'A' })).toEqual(['default']);
+    expect(to({ team: 'db', severity: 'warning' })).toEqual(['db']);
+    expect(to({ team: 'db', severity: 'critical' })).toEqual(['db-pager']);
+    // The db route matched and does not continue: the page routes are not tried.
+    expect(to({ team: 'db', severity: 'page' })).toEqual(['db-pager']);
+    expect(to({ team: 'web', severity: 'page' })).toEqual(['pager', 'audit']);
+  });
+
+  it('lists every error with its path and line', () => {
+    let err: unknown;
+    try {
+      parseNotifyConfig('route:\n  receiver: missing\n  matchers: ["a=1"]\n  group_wait: 5 minutes\n  routes:\n    - matchers: ["b=~\\"(\\""]\nreceivers:\n  - name: x\n    webhook_configs: [{}]\n');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NotifyConfigError);
+    const problems = (err as NotifyConfigError).problems.map((p) => [p.path, p.line]);
+    expect(problems).toEqual([
+      ['receivers[0].webhook_configs[0].url', 9],
+      ['route.matchers', 3],
+      ['route.receiver', 2],
+      ['route.group_wait', 4],
+      ['route.routes[0].matchers[0]', 6],
+    ]);
+  });
+
+  it('parses its own default', () => {
+    const { config } = parseNotifyConfig(DEFAULT_NOTIFY_CONFIG);
+    expect(config.route.receiver).toBe('log');
+    expect(config.receivers.get('log')!.integrations).toEqual([{ kind: 'log', sendResolved: true, level: 'info' }]);
+  });
+});
