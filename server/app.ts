@@ -14,6 +14,7 @@ import { servicesRoutes } from './routes/services.js';
 import { webRoutes } from './routes/web.js';
 import { protocolRoutes } from './routes/protocols.js';
 import { queryRoutes } from './routes/query.js';
+import { heroicMetadataRoutes } from './routes/heroic-metadata.js';
 import type { QueryEngine } from './promql/types.js';
 
 /** What every route plugin gets: the parts of a running Metronome. */
@@ -89,6 +90,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(writeRoutes, { ctx });
   await app.register(protocolRoutes, { ctx });
   await app.register(seriesRoutes, { ctx });
+  await app.register(heroicMetadataRoutes, { ctx });
   await app.register(alertingRoutes, { ctx });
   await app.register(servicesRoutes, { ctx, alerts: async () => ctx.alerting?.activeAlerts() ?? [] });
   // Last: the UI answers GET for any path no API claimed (SPA fallback).

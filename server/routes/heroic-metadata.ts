@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppContext } from '../app.js';
+import { MetronomeError } from '../errors.js';
+import { countSeries, findKeys, findSeries, findTags, suggestKeys, suggestTags, suggestTagValues, type CatalogQuery, type LimitNote } from '../series/catalog.js';
+import { dateRange, FilterError, filterSql } from '../series/heroic-filter.js';
+
+/** The server's ceiling on any metadata answer, whatever limit the caller asks for. */
+export const MAX_METADATA_RESULTS = 10_000;
+
+/**
+ * Heroic's metadata and suggest endpoints (same paths and JSON shapes as Heroic), answered from
+ * the series table. Each answer carries `limited` and, when a limit cut it, `limit` naming it.
+ */
+export async function heroicMetadataRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  const store = ctx.store;
+  const route = <T extends { limited: boolean }>(url: string, defaultLimit: number, run: (q: CatalogQuery, body: Record<string, unknown>) => Promise<T>) =>
+    app.post(url, async (req) => {
+      const body = bodyOf(req);
+      const { query, note } = catalogQuery(body, defaultLimit);
+      const result = await run(query, body);
+      return { errors: [], ...result, ...(result.limited ? { limit: note } : {}) };
+    });
+
+  route('/metadata/keys', 1000, async (q) => {
+    const r = await findKeys(store, q);
+    return { keys: r.keys, size: r.size, duplicates: 0, limited: r.limited };
+  });
+  route('/metadata/tags', 1000, (q) => findTags(store, q));
+  route('/metadata/series', 1000, (q) => findSeries(store, q));
+  route('/metadata/series-count', MAX_METADATA_RESULTS, (q) => countSeries(store, q));
+  route('/metadata/key-suggest', 10, (q, body) => suggestKeys(store, { ...q, prefix: optionalString(body, 'key') }));
+  route('/metadata/tag-suggest', 10, (q, body) => suggestTags(store, { ...q, key: optionalString(body, 'key'), value: optionalString(body, 'value') }));
+  route('/metadata/tag-value-suggest', 10, (q, body) => {
+    const key = optionalString(body, 'key');
+    if (!key) throw new MetronomeError('MTR_METADATA_BAD_REQUEST', ['key', 'the tag whose values to suggest is required']);
+    return suggestTagValues(store, { ...q, key, value: optionalString(body, 'value') });
+  });
+}
+
+function bodyOf(req: FastifyRequest): Record<string, unknown> {
+  const b = req.body ?? {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw new MetronomeError('MTR_METADATA_BAD_REQUEST', ['body', 'expected a JSON object']);
+  return b as Record<string, unknown>;
+}
+
+function optionalString(body: Record<string, unknown>, name: string): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new MetronomeError('MTR_METADATA_BAD_REQUEST', [name, 'expected a string']);
+  return v;
+}
+
+/** filter, range and limit of a request; the limit is clamped to the server maximum. */
+function catalogQuery(body: Record<string, unknown>, defaultLimit: number): { query: CatalogQuery; note: LimitNote } {
+  let range: { start: number; end: number } | undefined;
+  try {
+    range = dateRange(body.range);
+    if (body.filter !== undefined && body.filter !== null) {
+      // Validate now, so a bad filter is a 400 naming the element rather than a failed query.
+      filterSql(body.filter);
+    }
+  } catch (e) {
+    if (e instanceof FilterError) throw new MetronomeError('MTR_METADATA_BAD_REQUEST', [e.path, e.message]);
+    throw e;
+  }
+  const asked = body.limit;
+  if (asked !== undefined && asked !== null && (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1)) {
+    throw new MetronomeError('MTR_METADATA_BAD_REQUEST', ['limit', 'expected a positive integer']);
+  }
+  const want = (asked as number | undefined) ?? defaultLimit;
+  const limit = Math.min(want, MAX_METADATA_RESULTS);
+  const note: LimitNote = want > MAX_METADATA_RESULTS ? { name: 'MAX_METADATA_RESULTS', value: MAX_METADATA_RESULTS } : { name: 'limit', value: limit };
+  return { query: { filter: body.filter ?? undefined, range, limit }, note };
+}

@@ -1,0 +1,124 @@
+/**
+ * What is known about series, for Heroic's metadata and suggest endpoints: keys, tags, series,
+ * counts, and prefix suggestions ranked by how many series carry them. Every answer says
+ * whether a limit cut it (`limited`) and which limit (`limit`).
+ */
+import { param, raw, sql, type Sql, type Store } from '../store/index.js';
+import { filterSql } from './heroic-filter.js';
+
+export interface CatalogQuery {
+  filter?: unknown;
+  range?: { start: number; end: number };
+  /** Most items to return (already clamped by the caller). */
+  limit: number;
+}
+
+/** The limit that cut a result: the caller's own, or the server's maximum. */
+export interface LimitNote {
+  name: 'limit' | 'MAX_METADATA_RESULTS';
+  value: number;
+}
+
+/** The writer refreshes last_seen at most hourly: a series may be newer than its row says. */
+const LAST_SEEN_SLACK_MS = 2 * 3_600_000;
+
+/** One row per series (the table may hold unmerged duplicates), filtered. */
+function seriesSet(q: Omit<CatalogQuery, 'limit'>): Sql {
+  const filter = q.filter === undefined ? raw('1') : filterSql(q.filter);
+  const having: Sql[] = [raw('1')];
+  if (q.range) {
+    having.push(sql`ls >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(q.range.start - LAST_SEEN_SLACK_MS))}, 'UTC')`);
+    having.push(sql`fs <= fromUnixTimestamp64Milli(${param('Int64', Math.ceil(q.range.end))}, 'UTC')`);
+  }
+  // A series' key and tags are the same on all its rows, so the filter applies before merging.
+  return sql`(SELECT key, series_id, t AS tags FROM (SELECT key, series_id, any(tags) AS t, min(first_seen) AS fs, max(last_seen) AS ls
+    FROM series WHERE ${filter} GROUP BY key, series_id HAVING ${joinAnd(having)}))`;
+}
+
+function joinAnd(parts: Sql[]): Sql {
+  return parts.reduce((a, b) => sql`${a} AND ${b}`);
+}
+
+function limitOf<T>(rows: T[], limit: number): { items: T[]; limited: boolean } {
+  return { items: rows.slice(0, limit), limited: rows.length > limit };
+}
+
+const n = (limit: number) => param('UInt64', BigInt(limit + 1));
+
+/** Distinct metric keys, with the number of series examined. */
+export async function findKeys(store: Store, q: CatalogQuery) {
+  const rows = await store.query<{ key: string; n: string }>(
+    sql`SELECT key, count() AS n FROM ${seriesSet(q)} GROUP BY key ORDER BY key LIMIT ${n(q.limit)}`,
+  );
+  const { items, limited } = limitOf(rows, q.limit);
+  return { keys: items.map((r) => r.key), size: items.reduce((s, r) => s + Number(r.n), 0), limited };
+}
+
+/** Tag names with their values (at most `limit` values per tag), and the series count. */
+export async function findTags(store: Store, q: CatalogQuery) {
+  const rows = await store.query<{ k: string; vals: string[]; nvals: string }>(
+    sql`SELECT kv.1 AS k, arraySort(groupUniqArray(${n(q.limit)})(kv.2)) AS vals, uniqExact(kv.2) AS nvals
+        FROM ${seriesSet(q)} ARRAY JOIN CAST(tags, 'Array(Tuple(String, String))') AS kv
+        GROUP BY k ORDER BY k LIMIT ${n(q.limit)}`,
+  );
+  const size = await store.query<{ n: string }>(sql`SELECT count() AS n FROM ${seriesSet(q)}`);
+  const { items, limited } = limitOf(rows, q.limit);
+  const tags: Record<string, string[]> = {};
+  let valuesLimited = false;
+  for (const r of items) {
+    tags[r.k] = r.vals.slice(0, q.limit);
+    if (Number(r.nvals) > q.limit) valuesLimited = true;
+  }
+  return { tags, size: Number(size[0]?.n ?? 0), limited: limited || valuesLimited };
+}
+
+/** Series (key and tags), in key order. */
+export async function findSeries(store: Store, q: CatalogQuery) {
+  const rows = await store.query<{ key: string; tags: Record<string, string> }>(
+    sql`SELECT key, tags FROM ${seriesSet(q)} ORDER BY key, series_id LIMIT ${n(q.limit)}`,
+  );
+  const { items, limited } = limitOf(rows, q.limit);
+  return { series: items.map((r) => ({ key: r.key, tags: r.tags })), limited };
+}
+
+/** How many series match, counting at most `limit`. */
+export async function countSeries(store: Store, q: CatalogQuery) {
+  const rows = await store.query<{ n: string }>(sql`SELECT count() AS n FROM (SELECT 1 FROM ${seriesSet(q)} LIMIT ${n(q.limit)})`);
+  const count = Number(rows[0]?.n ?? 0);
+  return { count: Math.min(count, q.limit), limited: count > q.limit };
+}
+
+/** Keys starting with `prefix` (case-insensitive), most series first. Score: the series count. */
+export async function suggestKeys(store: Store, q: CatalogQuery & { prefix?: string }) {
+  const where = q.prefix ? sql`WHERE startsWith(lower(key), lower(${param('String', q.prefix)}))` : raw('');
+  const rows = await store.query<{ key: string; n: string }>(
+    sql`SELECT key, count() AS n FROM ${seriesSet(q)} ${where} GROUP BY key ORDER BY n DESC, key LIMIT ${n(q.limit)}`,
+  );
+  const { items, limited } = limitOf(rows, q.limit);
+  return { suggestions: items.map((r) => ({ score: Number(r.n), key: r.key })), limited };
+}
+
+/** Tag key/value pairs whose key and value start with the given prefixes, most series first. */
+export async function suggestTags(store: Store, q: CatalogQuery & { key?: string; value?: string }) {
+  const conds: Sql[] = [raw('1')];
+  if (q.key) conds.push(sql`startsWith(lower(kv.1), lower(${param('String', q.key)}))`);
+  if (q.value) conds.push(sql`startsWith(lower(kv.2), lower(${param('String', q.value)}))`);
+  const rows = await store.query<{ k: string; v: string; n: string }>(
+    sql`SELECT kv.1 AS k, kv.2 AS v, count() AS n
+        FROM ${seriesSet(q)} ARRAY JOIN CAST(tags, 'Array(Tuple(String, String))') AS kv
+        WHERE ${joinAnd(conds)} GROUP BY k, v ORDER BY n DESC, k, v LIMIT ${n(q.limit)}`,
+  );
+  const { items, limited } = limitOf(rows, q.limit);
+  return { suggestions: items.map((r) => ({ score: Number(r.n), key: r.k, value: r.v })), limited };
+}
+
+/** Values of one tag (optionally starting with a prefix), most series first. */
+export async function suggestTagValues(store: Store, q: CatalogQuery & { key: string; value?: string }) {
+  const col = q.key === 'key' ? raw('key') : sql`tags[${param('String', q.key)}]`;
+  const prefix = q.value ? sql` AND startsWith(lower(v), lower(${param('String', q.value)}))` : raw('');
+  const rows = await store.query<{ v: string; n: string }>(
+    sql`SELECT ${col} AS v, count() AS n FROM ${seriesSet(q)} WHERE v != ''${prefix} GROUP BY v ORDER BY n DESC, v LIMIT ${n(q.limit)}`,
+  );
+  const { items, limited } = limitOf(rows, q.limit);
+  return { values: items.map((r) => r.v), limited };
+}

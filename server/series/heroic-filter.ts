@@ -1,0 +1,111 @@
+/**
+ * Heroic's filter language (["and", ...], ["=", tag, value], ["key", k], ...) as SQL over the
+ * series table, and Heroic's QueryDateRange. Used by the metadata and suggest endpoints.
+ * Every value is a bound parameter; an invalid filter reports the path of the bad element.
+ */
+import { join, param, raw, sql, type Sql } from '../store/index.js';
+
+export class FilterError extends Error {
+  override name = 'FilterError';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+  }
+}
+
+/**
+ * Filter forms: ["and", f...], ["or", f...], ["not", f], ["key", k], ["=", tag, value],
+ * ["!=", tag, value], ["+", tag] (has tag), ["^", tag, prefix] (starts with),
+ * ["~", tag, regex] (fully anchored), ["true"], ["false"]. `key` may be used as the tag of
+ * =, !=, ^ and ~ to mean the metric key.
+ */
+export function filterSql(f: unknown, path = 'filter'): Sql {
+  if (!Array.isArray(f) || f.length === 0 || typeof f[0] !== 'string') {
+    throw new FilterError(path, 'a filter is an array whose first element names the operator, e.g. ["=", "host", "a"]');
+  }
+  const [op, ...args] = f as [string, ...unknown[]];
+  const str = (i: number): string => {
+    const v = args[i];
+    if (typeof v !== 'string') throw new FilterError(`${path}[${i + 1}]`, `expected a string for ${JSON.stringify(op)}`);
+    return v;
+  };
+  const arity = (n: number) => {
+    if (args.length !== n) throw new FilterError(path, `${JSON.stringify(op)} takes ${n} argument(s), got ${args.length}`);
+  };
+  const column = (name: string): Sql => (name === 'key' || name === '__name__' ? raw('key') : sql`tags[${param('String', name)}]`);
+  switch (op) {
+    case 'and':
+    case 'or':
+      if (args.length === 0) return raw(op === 'and' ? '1' : '0');
+      return sql`(${join(
+        args.map((a, i) => filterSql(a, `${path}[${i + 1}]`)),
+        op === 'and' ? ' AND ' : ' OR ',
+      )})`;
+    case 'not':
+      arity(1);
+      return sql`NOT (${filterSql(args[0], `${path}[1]`)})`;
+    case 'true':
+      return raw('1');
+    case 'false':
+      return raw('0');
+    case 'key':
+      arity(1);
+      return sql`key = ${param('String', str(0))}`;
+    case '=':
+      arity(2);
+      return sql`${column(str(0))} = ${param('String', str(1))}`;
+    case '!=':
+      arity(2);
+      return sql`${column(str(0))} != ${param('String', str(1))}`;
+    case '+':
+      arity(1);
+      return sql`mapContains(tags, ${param('String', str(0))})`;
+    case '^':
+      arity(2);
+      return sql`startsWith(${column(str(0))}, ${param('String', str(1))})`;
+    case '~': {
+      arity(2);
+      const re = str(1);
+      try {
+        new RegExp(re);
+      } catch (e) {
+        throw new FilterError(`${path}[2]`, `invalid regular expression: ${(e as Error).message}`);
+      }
+      return sql`match(${column(str(0))}, ${param('String', `^(?:${re})$`)})`;
+    }
+    default:
+      throw new FilterError(path, `unknown filter operator ${JSON.stringify(op)}; use and, or, not, key, =, !=, +, ^, ~, true, false`);
+  }
+}
+
+const UNIT_MS: Record<string, number> = {
+  MILLISECONDS: 1,
+  SECONDS: 1000,
+  MINUTES: 60_000,
+  HOURS: 3_600_000,
+  DAYS: 86_400_000,
+  WEEKS: 604_800_000,
+  MONTHS: 2_592_000_000,
+};
+
+/** Heroic's QueryDateRange: {type: "absolute", start, end} or {type: "relative", unit, value}. */
+export function dateRange(r: unknown, now = Date.now()): { start: number; end: number } | undefined {
+  if (r === undefined || r === null) return undefined;
+  if (typeof r !== 'object') throw new FilterError('range', 'expected an object like {"type": "relative", "unit": "HOURS", "value": 2}');
+  const o = r as Record<string, unknown>;
+  if (o.type === 'absolute') {
+    if (typeof o.start !== 'number' || typeof o.end !== 'number') throw new FilterError('range', 'an absolute range needs numeric start and end (unix ms)');
+    if (o.end < o.start) throw new FilterError('range.end', 'end is before start');
+    return { start: o.start, end: o.end };
+  }
+  if (o.type === 'relative') {
+    const unit = String(o.unit ?? 'DAYS').toUpperCase();
+    if (!(unit in UNIT_MS)) throw new FilterError('range.unit', `unknown unit ${JSON.stringify(o.unit)}; use ${Object.keys(UNIT_MS).join(', ')}`);
+    const value = o.value ?? 1;
+    if (typeof value !== 'number' || !(value >= 0)) throw new FilterError('range.value', 'expected a non-negative number');
+    return { start: now - value * UNIT_MS[unit], end: now };
+  }
+  throw new FilterError('range.type', 'expected "absolute" or "relative"');
+}
