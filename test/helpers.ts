@@ -42,13 +42,9 @@ export function heroic(key: string, tags: Record<string, string>, points: [numbe
   return { series: { key, tags }, data: { type: 'points', data: points } };
 }
 
-/** POST JSON and return status and parsed body. */
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+/** Status, headers and the body parsed as JSON when it is JSON (else the text). */
+async function send(url: string, init?: RequestInit) {
+  const res = await fetch(url, init);
   const text = await res.text();
   let json: any;
   try {
@@ -59,17 +55,18 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   return { status: res.status, body: json, headers: res.headers };
 }
 
+/** POST JSON (an object, or a string sent as is). */
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return send(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
 /** GET and parse JSON. */
-export async function getJson(url: string) {
-  const res = await fetch(url);
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, body: json, headers: res.headers };
+export function getJson(url: string) {
+  return send(url);
 }
 
 /** Export lines for a selector as parsed objects. */

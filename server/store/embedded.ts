@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
-import type { NewSeries, PointColumns } from '../../ingest/types.js';
-import { compile, ident, type Sql } from './sql.js';
-import { checkToken, seriesRows, type QueryOptions, type Store } from './store.js';
+import type { PointColumns } from '../../ingest/types.js';
+import { ClientStore, CLIENT_SETTINGS } from './client-store.js';
+import { checkToken } from './store.js';
 
 // chdb's ESM entry does not re-export the Arrow input API; its CommonJS entry does.
 const chdb = createRequire(import.meta.url)('chdb') as typeof import('chdb') & {
@@ -19,9 +19,8 @@ const chdb = createRequire(import.meta.url)('chdb') as typeof import('chdb') & {
  * INSERT ... SELECT FROM arrowstream(). chdb's raw Buffer insert is not binary-safe for
  * RowBinary/Native (it splits at newlines), so it is never used for points.
  */
-export class EmbeddedStore implements Store {
+export class EmbeddedStore extends ClientStore {
   readonly kind = 'embedded' as const;
-  readonly #client: ClickHouseClient;
   /** A second Layer-1 session on the same path: the engine is shared, and it exposes the handle Arrow registration needs. */
   readonly #session: InstanceType<typeof chdb.Session>;
   #seq = 0;
@@ -29,33 +28,13 @@ export class EmbeddedStore implements Store {
 
   constructor(readonly path: string) {
     mkdirSync(path, { recursive: true });
-    this.#client = createClient({
-      connection: createChdbConnection({ path }),
-      clickhouse_settings: { date_time_input_format: 'best_effort', output_format_json_quote_64bit_integers: 1 },
-    } as Parameters<typeof createClient>[0]);
+    super(
+      createClient({
+        connection: createChdbConnection({ path }),
+        clickhouse_settings: CLIENT_SETTINGS,
+      } as Parameters<typeof createClient>[0]),
+    );
     this.#session = new chdb.Session(path);
-  }
-
-  async query<T>(q: Sql, opts: QueryOptions = {}): Promise<T[]> {
-    const { sql, params } = compile(q);
-    const rs = await this.#client.query({
-      query: sql,
-      query_params: params,
-      format: 'JSONEachRow',
-      abort_signal: opts.signal,
-      clickhouse_settings: opts.settings as never,
-    });
-    return (await rs.json()) as T[];
-  }
-
-  async command(q: Sql, opts: QueryOptions = {}): Promise<void> {
-    const { sql, params } = compile(q);
-    await this.#client.command({
-      query: sql,
-      query_params: params,
-      abort_signal: opts.signal,
-      clickhouse_settings: opts.settings as never,
-    });
   }
 
   async insertPoints(points: PointColumns, token: string): Promise<void> {
@@ -83,28 +62,14 @@ export class EmbeddedStore implements Store {
     }
   }
 
-  async insertSeries(rows: readonly NewSeries[]): Promise<void> {
-    await this.insertRows('series', seriesRows(rows));
-  }
-
-  async insertRows(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.#client.insert({ table: compile(ident(table)).sql, values: rows as unknown[], format: 'JSONEachRow' });
-  }
-
-  async ping(): Promise<boolean> {
-    if (this.#closed) return false;
-    try {
-      return (await this.#client.ping()).success;
-    } catch {
-      return false;
-    }
+  override async ping(): Promise<boolean> {
+    return !this.#closed && super.ping();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#client.close();
+    await this.client.close();
     this.#session.close();
   }
 }

@@ -1,0 +1,59 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { NewSeries, PointColumns } from '../../ingest/types.js';
+import { compile, ident, type Sql } from './sql.js';
+import { seriesRows, type QueryOptions, type Store } from './store.js';
+
+/** Settings both transports set on their client. */
+export const CLIENT_SETTINGS = { date_time_input_format: 'best_effort', output_format_json_quote_64bit_integers: 1 } as const;
+
+/**
+ * What the embedded and remote stores share: everything but the points fast path runs through
+ * @clickhouse/client, over chdb's in-process Connection or over HTTP.
+ */
+export abstract class ClientStore implements Store {
+  abstract readonly kind: 'embedded' | 'remote';
+
+  constructor(protected readonly client: ClickHouseClient) {}
+
+  abstract insertPoints(points: PointColumns, token: string): Promise<void>;
+  abstract close(): Promise<void>;
+
+  async query<T>(q: Sql, opts: QueryOptions = {}): Promise<T[]> {
+    const { sql, params } = compile(q);
+    const rs = await this.client.query({
+      query: sql,
+      query_params: params,
+      format: 'JSONEachRow',
+      abort_signal: opts.signal,
+      clickhouse_settings: opts.settings as never,
+    });
+    return (await rs.json()) as T[];
+  }
+
+  async command(q: Sql, opts: QueryOptions = {}): Promise<void> {
+    const { sql, params } = compile(q);
+    await this.client.command({
+      query: sql,
+      query_params: params,
+      abort_signal: opts.signal,
+      clickhouse_settings: opts.settings as never,
+    });
+  }
+
+  async insertSeries(rows: readonly NewSeries[]): Promise<void> {
+    await this.insertRows('series', seriesRows(rows));
+  }
+
+  async insertRows(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.client.insert({ table: compile(ident(table)).sql, values: rows as unknown[], format: 'JSONEachRow' });
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.client.ping()).success;
+    } catch {
+      return false;
+    }
+  }
+}
