@@ -103,9 +103,9 @@ export class DemoTraffic {
   }
 
   /** Add to a counter and emit its new value. Counters start from an arbitrary positive offset, as a long-running process would. */
-  #count(key: string, tags: Record<string, string>, t: number, inc: number): void {
+  #count(key: string, tags: Record<string, string>, t: number, inc: number, fromZero = false): void {
     const id = key + JSON.stringify(tags);
-    const prev = this.#counters.get(id) ?? Math.floor(this.#rand() * 1000);
+    const prev = this.#counters.get(id) ?? (fromZero ? 0 : Math.floor(this.#rand() * 1000));
     const next = prev + Math.max(0, inc);
     this.#counters.set(id, next);
     // Event counts are whole numbers, as a real client reports them; sums of seconds are not.
@@ -115,10 +115,11 @@ export class DemoTraffic {
 
   /** Observe n values of a log-normal distribution into a cumulative histogram. */
   #histogram(base: string, tags: Record<string, string>, t: number, n: number, median: number, buckets: readonly number[]): void {
-    for (const le of buckets) this.#count(`${base}_bucket`, { ...tags, le: String(le) }, t, n * lognormalCdf(le, median));
-    this.#count(`${base}_bucket`, { ...tags, le: '+Inf' }, t, n);
-    this.#count(`${base}_sum`, tags, t, n * median * Math.exp((SIGMA * SIGMA) / 2));
-    this.#count(`${base}_count`, tags, t, n);
+    // From zero, so that the buckets stay cumulative in le and +Inf equals _count.
+    for (const le of buckets) this.#count(`${base}_bucket`, { ...tags, le: String(le) }, t, n * lognormalCdf(le, median), true);
+    this.#count(`${base}_bucket`, { ...tags, le: '+Inf' }, t, n, true);
+    this.#count(`${base}_sum`, tags, t, n * median * Math.exp((SIGMA * SIGMA) / 2), true);
+    this.#count(`${base}_count`, tags, t, n, true);
   }
 
   #noise(spread = 0.1): number {

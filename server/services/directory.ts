@@ -96,8 +96,9 @@ export class ServiceDirectory {
     const disc = new Map<string, DiscoveredService>(discovered.map((d) => [d.name, d]));
     const names = [...new Set([...reg.keys(), ...disc.keys()])].sort();
     const engine = this.deps.engine?.();
-    return Promise.all(
-      names.map(async (n) => {
+    // Two services at a time (three queries each): the engine's concurrency limit is shared
+    // with dashboards and alerting, and a long list must not crowd them out.
+    return mapLimit(names, 2, async (n) => {
         const r = reg.get(n);
         const d = disc.get(n);
         const lastSeen = recent.get(n) ?? d?.lastSeen ?? null;
@@ -116,8 +117,7 @@ export class ServiceDirectory {
           lastSeen: d ? lastSeen : null,
           health: { ...signals, alerts: a, status, reason },
         } satisfies ServiceSummary;
-      }),
-    );
+    });
   }
 
   /** Active alerts counted by the service (or job) label they carry. */
@@ -142,4 +142,18 @@ export class ServiceDirectory {
     }
     return out;
   }
+}
+
+/** Map with at most `limit` calls in flight; results keep the input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
