@@ -86,6 +86,8 @@ export const configSchema = z.object({
   ALERT_OUTAGE_TOLERANCE: promDuration('1h', 0),
   /** Retention of the alert history table. */
   ALERT_HISTORY_DAYS: int(90, 1),
+  /** Rule queries evaluated at once across all groups; the rest of MAX_CONCURRENT_QUERIES stays free for dashboards. */
+  ALERT_MAX_CONCURRENT_QUERIES: int(2, 1),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -53,6 +53,32 @@ export interface EvaluatorOptions {
   queryTimeoutMs: number;
   metrics?: EvaluatorMetrics;
   staleMarks?: StaleMarkSink;
+  /**
+   * Rule queries in flight at once, across all groups (Prometheus' rules.max-concurrent-evals):
+   * the engine's slots stay free for dashboards and the query API.
+   */
+  maxConcurrentQueries?: number;
+}
+
+/** A counting semaphore, FIFO. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = Math.max(1, n);
+  }
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
 }
 
 export interface RuleStatus {
@@ -103,8 +129,11 @@ export class Evaluator {
   #saved = new Map<string, SavedAlert[]>();
   #started = false;
   #stopped = false;
+  readonly #slots: Slots;
 
-  constructor(readonly opts: EvaluatorOptions) {}
+  constructor(readonly opts: EvaluatorOptions) {
+    this.#slots = new Slots(opts.maxConcurrentQueries ?? 4);
+  }
 
   /** Load saved alert state; call before start(). */
   async load(): Promise<void> {
@@ -315,6 +344,15 @@ export class Evaluator {
   }
 
   async #query(expr: string, ts: number, timeoutMs: number): Promise<RuleResult> {
+    await this.#slots.acquire();
+    try {
+      return await this.#queryNow(expr, ts, timeoutMs);
+    } finally {
+      this.#slots.release();
+    }
+  }
+
+  async #queryNow(expr: string, ts: number, timeoutMs: number): Promise<RuleResult> {
     const ctl = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const guard = new Promise<never>((_, reject) => {

@@ -34,6 +34,8 @@ export interface AlertingSettings {
   queryTimeoutMs: number;
   /** Shortest group interval accepted. */
   minIntervalMs?: number;
+  /** Rule queries in flight at once across groups. */
+  maxConcurrentQueries?: number;
 }
 
 export interface AlertingDeps {
@@ -116,6 +118,7 @@ export class Alerting {
       queryTimeoutMs: deps.settings.queryTimeoutMs,
       metrics: deps.metrics,
       staleMarks: (marks) => recordSeriesEnds(deps.store, marks),
+      maxConcurrentQueries: deps.settings.maxConcurrentQueries,
     });
   }
 

@@ -14,6 +14,7 @@ export function alertingSettings(config: AppContext['config'], fallbackURL = '')
     historyDays: config.ALERT_HISTORY_DAYS,
     queryTimeoutMs: config.QUERY_TIMEOUT_MS,
     minIntervalMs: 1000,
+    maxConcurrentQueries: config.ALERT_MAX_CONCURRENT_QUERIES,
   };
 }
 
