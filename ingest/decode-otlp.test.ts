@@ -48,10 +48,10 @@ describe('OTLP to Prometheus naming', () => {
   });
 
   it('turns non-string attribute values into text', () => {
-    expect(anyToString({ value: 'boolValue', boolValue: true })).toBe('true');
-    expect(anyToString({ value: 'intValue', intValue: 42 })).toBe('42');
-    expect(anyToString({ value: 'doubleValue', doubleValue: 1.5 })).toBe('1.5');
-    expect(anyToString({ value: 'arrayValue', arrayValue: { values: [{ value: 'stringValue', stringValue: 'a' }, { value: 'intValue', intValue: 1 }] } })).toBe('["a",1]');
+    expect(anyToString({ boolValue: true })).toBe('true');
+    expect(anyToString({ intValue: 42 })).toBe('42');
+    expect(anyToString({ doubleValue: 1.5 })).toBe('1.5');
+    expect(anyToString({ arrayValue: { values: [{ stringValue: 'a' }, { intValue: 1 }] } })).toBe('["a",1]');
   });
 });
 

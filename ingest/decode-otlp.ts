@@ -103,7 +103,6 @@ const FLAG_NO_RECORDED_VALUE = 1;
 // What protobufjs hands back: 64-bit integers are Long (protobuf) or Long/number/string (JSON).
 type Int64 = protobuf.Long | number | string | null | undefined;
 interface AnyValue {
-  value?: string;
   stringValue?: string;
   boolValue?: boolean;
   intValue?: Int64;
@@ -119,7 +118,6 @@ interface KeyValue {
 interface NumberPoint {
   attributes?: KeyValue[];
   timeUnixNano?: Int64;
-  value?: string;
   asDouble?: number;
   asInt?: Int64;
   flags?: number;
@@ -145,7 +143,6 @@ interface Metric {
   name?: string;
   description?: string;
   unit?: string;
-  data?: string;
   gauge?: { dataPoints?: NumberPoint[] };
   sum?: { dataPoints?: NumberPoint[]; aggregationTemporality?: number; isMonotonic?: boolean };
   histogram?: { dataPoints?: HistogramPoint[]; aggregationTemporality?: number };
@@ -270,7 +267,7 @@ export function decodeOtlp(req: Request, now: number, issues: IssueList): OtlpRe
           metadata.push({ metric: name, type, help: wellFormed(m.description ?? ''), unit: unit === 'ratio' && type !== 'gauge' ? '' : unit });
         };
         const tagsOf = (attrs: KeyValue[] | undefined) => ({ ...attributesToTags(attrs), ...resourceTags });
-        switch (m.data) {
+        switch (metricKind(m)) {
           case 'gauge': {
             const name = withUnit(baseName, unit);
             meta(name, 'gauge');
@@ -353,7 +350,7 @@ export function decodeOtlp(req: Request, now: number, issues: IssueList): OtlpRe
   function numberPoint(name: string, p: NumberPoint, tags: Record<string, string>): void {
     const ts = nanosToMs(p.timeUnixNano, now);
     const stale = ((p.flags ?? 0) & FLAG_NO_RECORDED_VALUE) !== 0;
-    const v = p.value === 'asInt' ? int64ToNumber(p.asInt) : (p.asDouble ?? 0);
+    const v = has(p, 'asInt') ? int64ToNumber(p.asInt) : (p.asDouble ?? 0);
     if (!stale && !finite(v, name)) return;
     push(name, tags, ts, v, stale);
   }
@@ -395,6 +392,24 @@ export function decodeOtlp(req: Request, now: number, issues: IssueList): OtlpRe
     const sum = p.sum ?? 0;
     if (stale || finite(sum, name)) push(`${name}_sum`, tags, ts, sum, stale);
   }
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Whether a field was set: decoded and fromObject messages own exactly the fields present. */
+function has(o: object, field: string): boolean {
+  return hasOwn.call(o, field) && (o as Record<string, unknown>)[field] !== null && (o as Record<string, unknown>)[field] !== undefined;
+}
+
+/** Which oneof member is set. protobufjs' virtual oneof getter walks Object.keys on every read. */
+function metricKind(m: Metric): string | undefined {
+  for (const k of ['gauge', 'sum', 'histogram', 'summary', 'exponentialHistogram']) if (has(m, k)) return k;
+  return undefined;
+}
+
+function anyKind(v: AnyValue): string | undefined {
+  for (const k of ['stringValue', 'intValue', 'doubleValue', 'boolValue', 'arrayValue', 'kvlistValue', 'bytesValue']) if (has(v, k)) return k;
+  return undefined;
 }
 
 function int64ToNumber(v: Int64): number {
@@ -442,7 +457,7 @@ export function anyToString(v: AnyValue | null | undefined): string {
 
 function anyText(v: AnyValue | null | undefined): string {
   if (!v) return '';
-  switch (v.value) {
+  switch (anyKind(v)) {
     case 'stringValue':
       return v.stringValue ?? '';
     case 'boolValue':
@@ -464,7 +479,7 @@ function anyText(v: AnyValue | null | undefined): string {
 
 function anyToJson(v: AnyValue | null | undefined): unknown {
   if (!v) return null;
-  switch (v.value) {
+  switch (anyKind(v)) {
     case 'boolValue':
       return Boolean(v.boolValue);
     case 'doubleValue':
@@ -486,20 +501,43 @@ function anyToJson(v: AnyValue | null | undefined): unknown {
 function attributesToTags(attrs: KeyValue[] | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   if (!attrs || attrs.length === 0) return tags;
+  let collided = false;
+  for (const kv of attrs) {
+    const name = cachedLabelName(kv.key ?? '');
+    if (name === '') continue;
+    if (name in tags) collided = true;
+    tags[name] = anyToString(kv.value);
+  }
+  return collided ? joinCollisions(attrs) : tags;
+}
+
+function joinCollisions(attrs: KeyValue[]): Record<string, string> {
   const byName = new Map<string, [string, string][]>();
   for (const kv of attrs) {
     const key = kv.key ?? '';
-    const name = labelName(key);
+    const name = cachedLabelName(key);
     if (name === '') continue;
     const list = byName.get(name);
     if (list) list.push([key, anyToString(kv.value)]);
     else byName.set(name, [[key, anyToString(kv.value)]]);
   }
+  const tags: Record<string, string> = {};
   for (const [name, list] of byName) {
-    if (list.length === 1) tags[name] = list[0][1];
-    else tags[name] = list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((kv) => kv[1]).join(';');
+    tags[name] = list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((kv) => kv[1]).join(';');
   }
   return tags;
+}
+
+// Attribute keys repeat on every point: sanitise each once (bounded).
+const labelNames = new Map<string, string>();
+function cachedLabelName(key: string): string {
+  let name = labelNames.get(key);
+  if (name === undefined) {
+    name = labelName(key);
+    if (labelNames.size >= 10_000) labelNames.clear();
+    labelNames.set(key, name);
+  }
+  return name;
 }
 
 /** A Prometheus label name: invalid characters -> `_`, runs collapsed, `key_` before a digit. */

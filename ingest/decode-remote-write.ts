@@ -23,8 +23,10 @@ import type { SeriesSamples, WriteBatch } from './types.js';
  * route rejects the request with a message saying how to turn them off in Prometheus.
  *
  * Hot path: Prometheus sends every sample as its own TimeSeries with the full label set, so the
- * labels are the bulk of the bytes. A label set is recognised from its raw bytes (a latin1
- * string of them is the cache key) and parsed only the first time it is seen.
+ * labels are the bulk of the bytes. A label set is recognised from its raw bytes (a hash of
+ * them, confirmed by comparing the bytes) and parsed only the first time it is seen.
+ * Why not protobufjs: see protobuf.ts (decoding 5,000 samples was 3-4x slower with per-message
+ * objects alone, before any mapping).
  */
 
 export interface MetricMetadata {
