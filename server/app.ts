@@ -16,6 +16,9 @@ import { protocolRoutes } from './routes/protocols.js';
 import { queryRoutes } from './routes/query.js';
 import { heroicMetadataRoutes } from './routes/heroic-metadata.js';
 import type { QueryEngine } from './promql/types.js';
+import { Access, installAccessControl } from './auth/access.js';
+import { installLimits } from './limits/install.js';
+import type { CardinalityTracker } from './limits/cardinality.js';
 
 /** What every route plugin gets: the parts of a running Metronome. */
 export interface AppContext {
@@ -30,6 +33,10 @@ export interface AppContext {
   alerting?: Alerting;
   /** Set while shutting down: readiness fails, writes get 503. */
   state: { shuttingDown: boolean; startedAt: number };
+  /** Access control (server/auth); built from the config by start.ts, else by buildApp. */
+  access?: Access;
+  /** New-series limits per service and metric name (server/limits), set by buildApp. */
+  cardinality?: CardinalityTracker;
 }
 
 declare module 'fastify' {
@@ -56,11 +63,22 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
-    // Slow clients are cut off rather than holding sockets forever.
-    connectionTimeout: 60_000,
-    requestTimeout: 120_000,
-    keepAliveTimeout: 65_000,
+    // Slow clients are cut off rather than holding sockets forever (slow-loris): headers and the
+    // whole request each have a deadline, checked every second; idle sockets are closed.
+    connectionTimeout: ctx.config.HTTP_IDLE_TIMEOUT_MS,
+    requestTimeout: ctx.config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: ctx.config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(ctx.config.HTTP_HEADERS_TIMEOUT_MS, ctx.config.HTTP_REQUEST_TIMEOUT_MS),
+      connectionsCheckingInterval: 1000,
+    },
   });
+
+  // Tokens and scopes for every route, then the write path's limits (server/auth, server/limits).
+  ctx.access ??= Access.fromConfig(ctx.config);
+  ctx.access.attach(ctx.metrics, ctx.log);
+  installAccessControl(app, ctx.access);
+  await installLimits(app, ctx);
 
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -88,6 +88,29 @@ export const configSchema = z.object({
   ALERT_HISTORY_DAYS: int(90, 1),
   /** Rule queries evaluated at once across all groups; the rest of MAX_CONCURRENT_QUERIES stays free for dashboards. */
   ALERT_MAX_CONCURRENT_QUERIES: int(2, 1),
+  /** Access control (server/auth): auto = on when tokens are configured; off = open even off loopback. */
+  AUTH: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** API tokens inline: `name:token:scope+scope[:service|service]`, comma-separated, or the YAML/JSON list AUTH_TOKENS_FILE holds. */
+  AUTH_TOKENS: z.string().optional(),
+  /** A YAML or JSON file listing tokens: [{name, token | sha256, scopes, services}]. */
+  AUTH_TOKENS_FILE: z.string().optional(),
+  /** Requests per second per token (0 = unlimited); bursts up to RATE_LIMIT_BURST_SECONDS worth. */
+  RATE_LIMIT_REQUESTS: z.coerce.number().min(0).default(0),
+  /** Points written per second per token (0 = unlimited). */
+  RATE_LIMIT_POINTS: z.coerce.number().min(0).default(0),
+  RATE_LIMIT_BURST_SECONDS: z.coerce.number().min(0.1).default(5),
+  /** New series per service (the service or job tag) per UTC day (0 = unlimited). */
+  MAX_SERIES_PER_SERVICE: int(100_000, 0),
+  /** New series per metric name (key) per UTC day (0 = unlimited). */
+  MAX_SERIES_PER_KEY: int(50_000, 0),
+  /** A client must send its request headers within this time (slow-loris guard). */
+  HTTP_HEADERS_TIMEOUT_MS: int(30_000, 100),
+  /** A client must send its whole request (headers and body) within this time. */
+  HTTP_REQUEST_TIMEOUT_MS: int(120_000, 100),
+  /** A socket with no traffic for this long is closed. */
+  HTTP_IDLE_TIMEOUT_MS: int(60_000, 100),
+  /** An idle keep-alive connection is closed after this long. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(65_000, 100),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

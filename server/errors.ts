@@ -46,6 +46,16 @@ export const ERRORS = {
   MTR_SILENCE_EXPIRED: { status: 409, message: 'silence %s has expired; create a new one' },
   MTR_NOTIFY_CONFIG_INVALID: { status: 400, message: 'the notification config is invalid: %s' },
   MTR_ALERTING_UNAVAILABLE: { status: 503, message: 'alerting is not running on this server' },
+  // Access control (server/auth)
+  MTR_AUTH_REQUIRED: { status: 401, message: 'a token is required for %s %s; send Authorization: Bearer <token>' },
+  MTR_AUTH_INVALID: { status: 401, message: 'the token is not valid' },
+  MTR_AUTH_FORBIDDEN: { status: 403, message: 'token %s lacks the %s scope that %s %s needs' },
+  MTR_AUTH_SERVICE_FORBIDDEN: { status: 403, message: 'token %s may write only to service(s) %s; series %d (%s) belongs to service %s' },
+  // Limits (server/limits)
+  MTR_LIMIT_SERIES_PER_SERVICE: { status: 400, message: 'service %s would exceed MAX_SERIES_PER_SERVICE=%d new series today (%d so far, %d more in this request); nothing was stored' },
+  MTR_LIMIT_SERIES_PER_KEY: { status: 400, message: 'metric %s would exceed MAX_SERIES_PER_KEY=%d new series today (%d so far, %d more in this request); nothing was stored' },
+  MTR_RATE_LIMIT_REQUESTS: { status: 429, message: 'token %s exceeds %s requests per second (RATE_LIMIT_REQUESTS); retry after %d s' },
+  MTR_RATE_LIMIT_POINTS: { status: 429, message: 'token %s exceeds %s points per second (RATE_LIMIT_POINTS); retry after %d s' },
   // Generic
   MTR_NOT_FOUND: { status: 404, message: 'no route for %s %s' },
   MTR_INTERNAL: { status: 500, message: 'internal error' },

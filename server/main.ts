@@ -15,7 +15,17 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
-  const running = await startMetronome(config, log);
+  let running;
+  try {
+    running = await startMetronome(config, log);
+  } catch (e) {
+    // Settings that only make sense together (tokens, exposure) are checked at start: one line too.
+    if (e instanceof ConfigError) {
+      process.stderr.write(`metronome: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -118,6 +118,24 @@ export function createMetrics() {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
+    authFailures: new Counter({
+      name: 'metronome_auth_failures_total',
+      help: 'Requests refused by access control, by reason (missing, invalid, forbidden, service).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'metronome_rate_limited_total',
+      help: 'Requests refused with 429 by the per-token rate limits, by kind (requests, points).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    seriesLimited: new Counter({
+      name: 'metronome_series_limited_total',
+      help: 'Write requests refused by a new-series limit, by limit (service, key).',
+      labelNames: ['limit'],
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -9,6 +9,7 @@ import { createAlerting } from './alerting/wiring.js';
 import type { Clock } from './alerting/clock.js';
 import { Engine } from './promql/engine.js';
 import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
+import { Access } from './auth/access.js';
 
 export interface Running {
   ctx: AppContext;
@@ -32,6 +33,9 @@ export async function startMetronome(
   log: Logger = pino({ level: config.LOG_LEVEL }),
   opts: StartOptions = {},
 ): Promise<Running> {
+  // Tokens first: a bad token file or an exposed address without tokens stops here (ConfigError).
+  const access = Access.fromConfig(config);
+  if (!access.enforced && config.AUTH === 'off') log.warn({ host: config.HOST }, 'AUTH=off: every API is open to anyone who can reach this address');
   const opened = await openStore(config);
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const applied = await migrate(store);
@@ -50,7 +54,7 @@ export async function startMetronome(
   });
   const metrics = createMetrics();
   const writer = new Writer(store, config, metrics, log);
-  const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() } };
+  const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   ctx.alerting = await createAlerting(ctx, opts.alertingClock).catch(async (e) => {
     await writer.close();

@@ -34,6 +34,12 @@ export interface WriteResult {
  */
 export class Writer {
   readonly limits: WriteLimits;
+  /**
+   * Checked after validation, before anything is buffered (server/limits/admission.ts: token
+   * service scope, point rate, new-series limits). `fresh` are the series new to this process.
+   * Throws a MetronomeError to refuse the whole request.
+   */
+  admit?: (batch: WriteBatch, fresh: readonly NewSeries[]) => void | Promise<void>;
   readonly #batcher: Batcher<Item>;
   /** series id (hi word -> lo word) -> when its metadata row was last written (ms). */
   readonly #seen = new Map<number, Map<number, number>>();
@@ -95,6 +101,7 @@ export class Writer {
     if (batch.points === 0) return { series: batch.series.length, points: 0 };
     const { columns, ids } = toColumns(batch);
     const newSeries: SeriesRecord[] = [];
+    const fresh: SeriesRecord[] = [];
     for (let s = 0; s < batch.series.length; s++) {
       const hi = ids[2 * s];
       const lo = ids[2 * s + 1];
@@ -108,7 +115,7 @@ export class Writer {
         if (t < first) first = t;
         if (t > lastTs) lastTs = t;
       }
-      newSeries.push({
+      const rec: SeriesRecord = {
         hi,
         lo,
         seriesId: idString([hi, lo]),
@@ -117,7 +124,13 @@ export class Writer {
         service: tags.service ?? tags.job ?? '',
         firstSeen: last === undefined ? first : lastTs,
         lastSeen: lastTs,
-      });
+      };
+      newSeries.push(rec);
+      if (last === undefined) fresh.push(rec);
+    }
+    if (this.admit) {
+      const pending = this.admit(batch, fresh);
+      if (pending) await pending;
     }
     let done: Promise<void>;
     try {

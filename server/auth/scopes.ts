@@ -1,0 +1,68 @@
+import type { Scope } from './tokens.js';
+
+/** What a route needs: nothing (open) or one scope. */
+export type Need = Scope | 'open';
+
+/**
+ * The scope each route needs, by fastify route pattern. Routes not listed fall back to a safe
+ * default: GET/HEAD need read, any other method needs admin, so a new mutating route is never
+ * open by accident (test/auth.test.ts checks the listed ones over HTTP).
+ *
+ * Open on purpose: liveness/readiness (load balancers and orchestrators probe without tokens),
+ * the Influx ping (clients probe it before sending credentials), and the web UI's static files
+ * (public code, no data: every number the UI shows comes from the API, which checks the token).
+ * /metrics needs read: it names services, routes and rules (Prometheus scrapes it with
+ * `authorization: {credentials: <token>}`).
+ */
+const TABLE: Record<string, Partial<Record<string, Need>> & { '*'?: Need }> = {
+  '/healthz': { '*': 'open' },
+  '/readyz': { '*': 'open' },
+  '/influx/ping': { '*': 'open' },
+  '/*': { GET: 'open', HEAD: 'open' },
+  '/metrics': { '*': 'read' },
+
+  // Ingest, every protocol.
+  '/write': { POST: 'write' },
+  '/api/v1/write': { POST: 'write' },
+  '/influx/write': { POST: 'write' },
+  '/influx/api/v2/write': { POST: 'write' },
+  '/v1/metrics': { POST: 'write' },
+
+  // Reads that clients also send as POST (Prometheus forms, Heroic JSON bodies).
+  '/api/v1/query': { '*': 'read' },
+  '/api/v1/query_range': { '*': 'read' },
+  '/api/v1/series': { '*': 'read' },
+  '/api/v1/labels': { '*': 'read' },
+  '/api/v1/label/:name/values': { '*': 'read' },
+  '/api/v1/export': { '*': 'read' },
+  '/api/v1/metadata': { '*': 'read' },
+  '/metadata/keys': { '*': 'read' },
+  '/metadata/tags': { '*': 'read' },
+  '/metadata/series': { '*': 'read' },
+  '/metadata/series-count': { '*': 'read' },
+  '/metadata/key-suggest': { '*': 'read' },
+  '/metadata/tag-suggest': { '*': 'read' },
+  '/metadata/tag-value-suggest': { '*': 'read' },
+  '/api/v1/status/cardinality': { '*': 'read' },
+
+  // Changes to rules, SLOs, silences, notification config, services and dashboards: admin.
+  '/api/v1/alerting/rules': { GET: 'read', POST: 'admin' },
+  '/api/v1/alerting/rules/:id': { GET: 'read', PUT: 'admin', DELETE: 'admin' },
+  '/api/v1/alerting/slos': { GET: 'read', POST: 'admin' },
+  '/api/v1/alerting/slos/:id': { GET: 'read', PUT: 'admin', DELETE: 'admin' },
+  '/api/v1/alerting/notifications/config': { GET: 'read', PUT: 'admin' },
+  '/api/v1/silences': { GET: 'read', POST: 'admin' },
+  '/api/v1/silences/:id': { GET: 'read', DELETE: 'admin' },
+  '/api/v1/services': { GET: 'read', POST: 'admin' },
+  '/api/v1/services/:name': { GET: 'read', DELETE: 'admin' },
+  '/api/v1/services/:name/dashboard': { GET: 'read', PUT: 'admin', DELETE: 'admin' },
+  '/api/v1/services/:name/alerts/enable': { POST: 'admin' },
+};
+
+/** The scope `method url` needs; `url` is the route pattern (undefined when no route matched). */
+export function scopeFor(method: string, url: string | undefined): Need {
+  const row = url === undefined ? undefined : TABLE[url];
+  const listed = row?.[method] ?? row?.['*'];
+  if (listed) return listed;
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';
+}
