@@ -5,7 +5,9 @@
  * objects, ~60,000 Label objects and 5,000 Sample objects with Long timestamps before we even
  * start mapping them; reading the wire format straight into Metronome's batch skips every one
  * of those allocations and lets a repeated label set be recognised from its raw bytes (see
- * decode-remote-write.ts). protobufjs stays in use where speed does not matter (OTLP).
+ * decode-remote-write.ts). Measured with `npm run bench:decode` (5,000-sample requests, the
+ * same run): 6.4x faster than protobufjs' decode plus the same mapping. protobufjs stays in use
+ * where speed matters less (OTLP).
  *
  * Every read is bounds-checked and throws ProtoError, so truncated or random bytes can only
  * end in a clean 400.

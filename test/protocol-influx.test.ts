@@ -64,23 +64,25 @@ describe('POST /influx/write (InfluxDB 1.x)', () => {
     ].join('\n');
     const r = await post('/influx/write?db=x', body);
     expect(r.status).toBe(400);
-    expect(r.json.error.code).toBe('MTR_WRITE_INVALID');
-    expect(r.json.error.issues.map((i: { line: number; code: string }) => [i.line, i.code])).toEqual([
+    expect(r.json.code).toBe('MTR_WRITE_INVALID');
+    expect(r.json.issues.map((i: { line: number; code: string }) => [i.line, i.code])).toEqual([
       [2, 'MTR_WRITE_INFLUX_STRING_FIELD'],
       [4, 'MTR_WRITE_INFLUX_FIELD_VALUE'],
       [5, 'MTR_WRITE_TIMESTAMP_RANGE'],
     ]);
-    expect(r.json.error.issues[2].message).toMatch(/^line 5: timestamp 0 is outside/);
+    expect(r.json.issues[2].message).toMatch(/^line 5: timestamp 0 is outside/);
+    // InfluxDB's error shape, which Telegraf reads: a string naming the bad lines.
+    expect(r.json.error).toMatch(/^unable to parse: the request has 3 invalid item\(s\); nothing was stored: line 2: field "msg" is a string/);
     expect(await exportSeries(srv.url, '{__name__=~"mixed.*"}')).toEqual([]);
   });
 
   it('rejects an unknown precision and an empty body', async () => {
     const bad = await post('/influx/write?precision=fortnight', 'm v=1');
     expect(bad.status).toBe(400);
-    expect(bad.json.error.code).toBe('MTR_WRITE_BAD_PARAM');
+    expect(bad.json.code).toBe('MTR_WRITE_BAD_PARAM');
     const empty = await post('/influx/write', '\n# only a comment\n');
     expect(empty.status).toBe(400);
-    expect(empty.json.error.code).toBe('MTR_WRITE_BODY');
+    expect(empty.json.code).toBe('MTR_WRITE_BODY');
   });
 
   it('answers the ping clients send before writing', async () => {
@@ -102,7 +104,7 @@ describe('POST /influx/api/v2/write (InfluxDB 2.x)', () => {
   it('accepts only the precisions InfluxDB 2 knows', async () => {
     const r = await post('/influx/api/v2/write?bucket=b&precision=h', 'm v=1 1');
     expect(r.status).toBe(400);
-    expect(r.json.error.code).toBe('MTR_WRITE_BAD_PARAM');
-    expect(r.json.error.message).toContain('ns, us, ms, s');
+    expect(r.json.code).toBe('MTR_WRITE_BAD_PARAM');
+    expect(r.json.message).toContain('ns, us, ms, s');
   });
 });

@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { InfluxDecoder, precisionOf, V2_PRECISIONS } from '../../ingest/decode-influx.js';
 import { IssueList } from '../../ingest/validate.js';
+import { toMetronomeError } from '../app.js';
 import { MetronomeError } from '../errors.js';
 import { acceptCompressedBodies } from './body.js';
 import { commitWrite, counted, type ProtocolShared } from './protocol-common.js';
@@ -13,7 +14,7 @@ const PROTOCOL = 'influx';
  * InfluxDB URL at http://host:port/influx. Metronome has one namespace: db, rp, bucket and org
  * are accepted and not stored. 204 on success; any invalid line rejects the whole request with
  * every problem's line number, and nothing is stored. GET/HEAD /influx/ping answers 204 for
- * clients that check the server first.
+ * clients that check the server first. Errors use InfluxDB's body shape (see the handler).
  */
 export async function influxRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
   const { ctx } = shared;
@@ -22,6 +23,27 @@ export async function influxRoutes(app: FastifyInstance, { shared }: { shared: P
   acceptCompressedBodies(app);
   // Clients send text/plain, nothing, or (curl --data-binary) a form type: the body is the same.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  // Errors in InfluxDB's shape, {"error": "..."}, which Telegraf and the 1.x clients read (an
+  // unreadable body makes Telegraf retry a bad batch forever; "unable to parse" makes it drop
+  // it), with Metronome's code and issues alongside.
+  app.setErrorHandler((err: FastifyError | MetronomeError, req, reply) => {
+    const e = toMetronomeError(err, ctx);
+    if (e.status >= 500) req.log.error({ err }, e.message);
+    if (e.headers) reply.headers(e.headers);
+    const details = e.details ?? {};
+    const issues = (details.issues ?? []) as { message?: string }[];
+    const text =
+      (e.code === 'MTR_WRITE_INVALID' ? 'unable to parse: ' : '') +
+      e.message +
+      (issues.length ? ': ' + issues.slice(0, 10).map((i) => i.message).join('; ') : '');
+    return reply.status(e.status).header('x-influxdb-error', text.slice(0, 1000).replace(/[^\x20-\x7e]/g, '?')).send({
+      error: text,
+      code: e.code,
+      message: e.message,
+      ...details,
+    });
+  });
 
   const write = (v2: boolean) => async (req: FastifyRequest) => {
     const q = req.query as Record<string, string | string[] | undefined>;
