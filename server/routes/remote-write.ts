@@ -80,7 +80,11 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
   );
 }
 
-/** Undo the body's Content-Encoding: snappy (the spec's), or identity from lenient senders. */
+/**
+ * Undo the body's Content-Encoding: snappy (the spec's), or identity from lenient senders.
+ * Not a body.ts stream decoder: snappy's block format needs the whole body at once, and its
+ * header declares the decoded size, which is checked before any memory is allocated for it.
+ */
 async function uncompress(body: Buffer, encoding: string, limit: number): Promise<Buffer> {
   const enc = encoding.toLowerCase().trim();
   if (enc === 'identity' || enc === '') return body;
