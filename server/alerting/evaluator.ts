@@ -130,6 +130,8 @@ export class Evaluator {
   #started = false;
   #stopped = false;
   readonly #slots: Slots;
+  /** Aborts in-flight rule queries at shutdown. */
+  readonly #abort = new AbortController();
 
   constructor(readonly opts: EvaluatorOptions) {
     this.#slots = new Slots(opts.maxConcurrentQueries ?? 4);
@@ -149,7 +151,8 @@ export class Evaluator {
   /** Replace the rule groups (start-up, API change, reload). Alerts of rules kept by id survive. */
   async setGroups(groups: RuleGroup[]): Promise<void> {
     const now = this.opts.clock.now();
-    const keepIds = new Set(groups.flatMap((g) => g.rules.map((r) => r.id)));
+    // Alert state is kept for rules that are still alerting rules under the same id.
+    const keepIds = new Set(groups.flatMap((g) => g.rules.filter((r) => r.kind === 'alert').map((r) => r.id)));
     // Rules that are gone: their alerts resolve, and receivers hear about it.
     const removed: { st: RuleAlerts; group: string }[] = [];
     for (const [id, st] of this.#alerts) {
@@ -242,9 +245,13 @@ export class Evaluator {
     r.running = run;
     try {
       await run;
+    } catch (err) {
+      this.opts.log.error({ err, group: r.group.name }, 'rule group evaluation failed');
     } finally {
       r.running = null;
     }
+    // The group was removed or replaced while it ran.
+    if (this.#stopped || this.#runners.get(r.group.key) !== r) return;
     const now = this.opts.clock.now();
     const missed = Math.floor((now - ts) / r.group.intervalMs) - 1;
     if (missed > 0) {
@@ -276,14 +283,16 @@ export class Evaluator {
       const p = Promise.all(deps).then(async () => {
         const t0 = performance.now();
         const result = await this.#query(rule.expr, queryTs, timeoutMs);
-        const st = this.#status.get(rule.id)!;
+        const st = this.#status.get(rule.id);
+        const ar = rule.kind === 'alert' ? this.#alerts.get(rule.id) : undefined;
+        // Shutting down (queries aborted), or the rule was removed meanwhile: the result is dropped.
+        if (this.#stopped || !st || (rule.kind === 'alert' && !ar)) return;
         let error = result.ok ? undefined : result.error;
         const rows: WriteBatch['series'] = [];
         if (rule.kind === 'record') {
           if (result.ok) error = this.#record(rule, result.samples, queryTs, g.limit, rows, written);
           st.noData = result.ok && result.samples.length === 0;
-        } else {
-          const ar = this.#alerts.get(rule.id)!;
+        } else if (ar) {
           const out = ar.eval(ts, result, { externalLabels: this.opts.externalLabels, externalURL: this.opts.externalURL, limit: g.limit });
           error = out.error;
           st.noData = out.noData;
@@ -355,14 +364,19 @@ export class Evaluator {
   async #queryNow(expr: string, ts: number, timeoutMs: number): Promise<RuleResult> {
     const ctl = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    const stopping = this.#abort.signal;
+    let onStop = () => {};
     const guard = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         ctl.abort(new Error(`rule query timed out after ${timeoutMs} ms`));
         reject(new Error(`rule query timed out after ${timeoutMs} ms`));
       }, timeoutMs);
+      onStop = () => reject(stopping.reason);
+      stopping.addEventListener('abort', onStop, { once: true });
     });
     try {
-      const v = await Promise.race([this.opts.engine.instant(expr, ts, { signal: ctl.signal, timeoutMs }), guard]);
+      const signal = AbortSignal.any([ctl.signal, this.#abort.signal]);
+      const v = await Promise.race([this.opts.engine.instant(expr, ts, { signal, timeoutMs }), guard]);
       switch (v.type) {
         case 'vector':
           return { ok: true, samples: v.samples };
@@ -375,6 +389,7 @@ export class Evaluator {
       return { ok: false, error: (e as Error).message || String(e) };
     } finally {
       clearTimeout(timer);
+      stopping.removeEventListener('abort', onStop);
     }
   }
 
@@ -507,6 +522,7 @@ export class Evaluator {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const r of this.#runners.values()) if (r.timer) this.opts.clock.clearTimeout(r.timer);
+    this.#abort.abort(new Error('alerting is stopping'));
     await Promise.allSettled([...this.#runners.values()].map((r) => r.running));
     const rows: SavedAlert[] = [];
     for (const r of this.#runners.values()) {
