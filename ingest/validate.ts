@@ -4,6 +4,7 @@ import type { WriteBatch, WriteIssue } from './types.js';
 export interface WriteLimits {
   maxKeyLength: number;
   maxTags: number;
+  maxTagNameLength: number;
   maxTagValueBytes: number;
   /** Oldest accepted timestamp is now - retentionMs. */
   retentionMs: number;
@@ -16,6 +17,7 @@ export interface WriteLimits {
 export const DEFAULT_LIMITS: WriteLimits = {
   maxKeyLength: 256,
   maxTags: 32,
+  maxTagNameLength: 256,
   maxTagValueBytes: 1024,
   retentionMs: 15 * 86_400_000,
   maxFutureMs: 10 * 60_000,
@@ -29,6 +31,7 @@ export const ISSUE = {
   KEY_TOO_LONG: 'MTR_WRITE_KEY_TOO_LONG',
   TOO_MANY_TAGS: 'MTR_WRITE_TOO_MANY_TAGS',
   TAG_NAME: 'MTR_WRITE_TAG_NAME',
+  TAG_NAME_TOO_LONG: 'MTR_WRITE_TAG_NAME_TOO_LONG',
   TAG_VALUE_TYPE: 'MTR_WRITE_TAG_VALUE_TYPE',
   TAG_VALUE_TOO_LONG: 'MTR_WRITE_TAG_VALUE_TOO_LONG',
   TIMESTAMP_TYPE: 'MTR_WRITE_TIMESTAMP_TYPE',
@@ -60,9 +63,9 @@ export class IssueList {
   }
 }
 
-function utf8Length(s: string): number {
-  // A UTF-16 code unit is at most 3 UTF-8 bytes: skip the exact count for short strings.
-  return s.length * 3 <= 1024 ? s.length : Buffer.byteLength(s, 'utf8');
+function utf8Length(s: string, limit: number): number {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: skip the exact count for strings surely within the limit.
+  return s.length * 3 <= limit ? s.length : Buffer.byteLength(s, 'utf8');
 }
 
 /**
@@ -94,7 +97,14 @@ export function validateBatch(
     for (const name in tags) {
       tagCount++;
       const value = tags[name];
-      if (!validTagName(name)) {
+      if (name.length > limits.maxTagNameLength) {
+        issues.add({
+          code: ISSUE.TAG_NAME_TOO_LONG,
+          series: s,
+          field: `tags.${name.slice(0, 64)}...`,
+          message: `tag name is ${name.length} characters; at most ${limits.maxTagNameLength} allowed`,
+        });
+      } else if (!validTagName(name)) {
         issues.add({
           code: ISSUE.TAG_NAME,
           series: s,
@@ -104,7 +114,7 @@ export function validateBatch(
       }
       if (typeof value !== 'string') {
         issues.add({ code: ISSUE.TAG_VALUE_TYPE, series: s, field: `tags.${name}`, message: 'tag value must be a string' });
-      } else if (utf8Length(value) > limits.maxTagValueBytes) {
+      } else if (utf8Length(value, limits.maxTagValueBytes) > limits.maxTagValueBytes) {
         issues.add({
           code: ISSUE.TAG_VALUE_TOO_LONG,
           series: s,

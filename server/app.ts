@@ -78,7 +78,6 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   ctx.access ??= Access.fromConfig(ctx.config);
   ctx.access.attach(ctx.metrics, ctx.log);
   installAccessControl(app, ctx.access);
-  await installLimits(app, ctx);
 
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -104,6 +103,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     reply.status(404).send({ error: e.toJSON() });
   });
 
+  // After the error handler is set: plugins registered earlier would keep fastify's default one.
+  await installLimits(app, ctx);
   await app.register(healthRoutes, { ctx });
   await app.register(writeRoutes, { ctx });
   await app.register(protocolRoutes, { ctx });

@@ -99,6 +99,11 @@ export const configSchema = z.object({
   /** Points written per second per token (0 = unlimited). */
   RATE_LIMIT_POINTS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().min(0.1).default(5),
+  /** Per-series limits every write protocol applies (ingest/validate.ts). */
+  MAX_KEY_LENGTH: int(256, 1),
+  MAX_TAGS_PER_SERIES: int(32, 1),
+  MAX_TAG_NAME_LENGTH: int(256, 1),
+  MAX_TAG_VALUE_BYTES: int(1024, 1),
   /** New series per service (the service or job tag) per UTC day (0 = unlimited). */
   MAX_SERIES_PER_SERVICE: int(100_000, 0),
   /** New series per metric name (key) per UTC day (0 = unlimited). */

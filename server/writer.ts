@@ -52,9 +52,10 @@ export class Writer {
     private readonly log: Logger,
   ) {
     this.limits = {
-      maxKeyLength: 256,
-      maxTags: 32,
-      maxTagValueBytes: 1024,
+      maxKeyLength: config.MAX_KEY_LENGTH,
+      maxTags: config.MAX_TAGS_PER_SERIES,
+      maxTagNameLength: config.MAX_TAG_NAME_LENGTH,
+      maxTagValueBytes: config.MAX_TAG_VALUE_BYTES,
       retentionMs: config.RETENTION_DAYS * 86_400_000,
       maxFutureMs: config.MAX_FUTURE_MS,
       maxIssues: 100,
