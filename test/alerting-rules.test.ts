@@ -102,6 +102,42 @@ describe('rule management API', () => {
   });
 });
 
+describe('bad input on the alerting routes', () => {
+  it('answers a 4xx with a code, never a 500', async () => {
+    const req = async (method: string, path: string, body?: string, type = 'application/json') => {
+      const r = await fetch(`${srv.url}${path}`, { method, headers: body === undefined ? {} : { 'content-type': type }, body });
+      const text = await r.text();
+      return { status: r.status, text };
+    };
+    const cases: [string, string, string | undefined, string?][] = [
+      ['GET', '/api/v1/rules?type=bogus', undefined],
+      ['GET', '/api/v1/alerting/history?start=yesterday', undefined],
+      ['GET', '/api/v1/alerting/history?limit=-1', undefined],
+      ['POST', '/api/v1/alerting/rules', '[]'],
+      ['POST', '/api/v1/alerting/rules', '"text"'],
+      ['POST', '/api/v1/alerting/rules', 'null'],
+      ['POST', '/api/v1/alerting/rules', JSON.stringify({ alert: 'A'.repeat(10), expr: 'up', group: 'g'.repeat(300) })],
+      ['POST', '/api/v1/alerting/rules', JSON.stringify({ alert: 'A', expr: 'up', labels: { a: null } })],
+      ['POST', '/api/v1/alerting/rules', '<xml/>', 'application/xml'],
+      ['POST', '/api/v1/alerting/slos', '{}'],
+      ['PUT', '/api/v1/alerting/slos/nope', JSON.stringify({ name: 'x', service: 'y', objective: 0.9 })],
+      ['DELETE', '/api/v1/alerting/slos/nope', undefined],
+      ['POST', '/api/v1/silences', '{"matchers": "x"}'],
+      ['POST', '/api/v1/silences', JSON.stringify({ id: 'nope', matchers: ['a="b"'], duration: '1h', createdBy: 'me', comment: 'c' })],
+      ['GET', '/api/v1/silences/nope', undefined],
+      ['PUT', '/api/v1/alerting/notifications/config', '{}'],
+      ['PUT', '/api/v1/alerting/notifications/config', 'receivers: 3', 'text/plain'],
+      ['PUT', '/api/v1/alerting/notifications/config', '- a\n- b', 'application/yaml'],
+    ];
+    for (const [method, path, body, type] of cases) {
+      const r = await req(method, path, body, type);
+      expect(r.status, `${method} ${path} ${body}: ${r.text}`).toBeGreaterThanOrEqual(400);
+      expect(r.status, `${method} ${path} ${body}: ${r.text}`).toBeLessThan(500);
+      expect(r.text).toMatch(/MTR_[A-Z_]+/);
+    }
+  });
+});
+
 describe('evaluation with the real engine and store', () => {
   it('goes pending, fires after `for`, writes ALERTS, notifies, then resolves and notifies again', async () => {
     const t = clock.now();
