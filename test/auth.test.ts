@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,9 +7,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWriteRequest, lineProtocol, otlpJson, otlpResourceMetrics, promLabels } from '../bench/wire.js';
 import { loadConfig } from '../server/config.js';
-import { ROOT } from '../server/paths.js';
 import { startMetronome, type Running } from '../server/start.js';
 import { heroic, tempDir } from './helpers.js';
+import { ENTRY, startServerProcess, stopServerProcess, TSX } from './server-process.js';
 
 /**
  * Access control through a real server: tokens from a file and from the environment, every
@@ -230,8 +230,6 @@ describe('access control', () => {
 });
 
 describe('starting with access control', () => {
-  const TSX = join(ROOT, 'node_modules/.bin/tsx');
-  const ENTRY = join(ROOT, 'server/main.ts');
   const dir = () => {
     dirs.push(tempDir());
     return dirs[dirs.length - 1];
@@ -256,26 +254,13 @@ describe('starting with access control', () => {
   });
 
   it('serves open on a non-loopback address when AUTH=off is explicit', async () => {
-    const child = spawn(TSX, [ENTRY], { env: { ...process.env, PORT: '0', DEMO: '0', DATA_DIR: dir(), HOST: '0.0.0.0', AUTH: 'off' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
+    const p = await startServerProcess({ DATA_DIR: dir(), HOST: '0.0.0.0', AUTH: 'off' });
     try {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(out)), 60_000);
-        child.stdout!.on('data', () => {
-          if (out.includes('listening on')) {
-            clearTimeout(t);
-            resolve();
-          }
-        });
-        child.on('exit', () => reject(new Error(out)));
-      });
-      expect(out).toContain('AUTH=off');
-      const port = /listening on http:\/\/[^:]+:(\d+)/.exec(out)![1];
+      expect(p.output()).toContain('AUTH=off');
+      const port = /listening on http:\/\/[^:]+:(\d+)/.exec(p.output())![1];
       expect((await fetch(`http://127.0.0.1:${port}/api/v1/labels`)).status).toBe(200);
     } finally {
-      child.kill('SIGKILL');
+      expect(await stopServerProcess(p)).toBe(0);
     }
   });
 });
