@@ -37,6 +37,11 @@ describe('validateBatch', () => {
     // 400 characters of 3 bytes each = 1200 bytes
     expect(codes(one({ tags: { host: '€'.repeat(400) } }))).toEqual([ISSUE.TAG_VALUE_TOO_LONG]);
   });
+  it('rejects keys and tag values that are not valid Unicode (lone surrogates)', () => {
+    expect(codes(one({ key: 'cpu\ud800' }))).toEqual([ISSUE.STRING_ENCODING]);
+    expect(codes(one({ tags: { host: 'a\udc00b' } }))).toEqual([ISSUE.STRING_ENCODING]);
+    expect(codes(one({ tags: { host: 'emoji \ud83d\ude00' } }))).toEqual([]);
+  });
   it('rejects non-string tag values', () => {
     expect(codes(one({ tags: { host: 5 as unknown as string } }))).toEqual([ISSUE.TAG_VALUE_TYPE]);
   });

@@ -37,6 +37,7 @@ export const ISSUE = {
   TIMESTAMP_TYPE: 'MTR_WRITE_TIMESTAMP_TYPE',
   TIMESTAMP_RANGE: 'MTR_WRITE_TIMESTAMP_RANGE',
   VALUE_TYPE: 'MTR_WRITE_VALUE_TYPE',
+  STRING_ENCODING: 'MTR_WRITE_STRING_ENCODING',
 } as const;
 
 export const TAG_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
@@ -62,6 +63,8 @@ export class IssueList {
     return this.count === 0;
   }
 }
+
+const UNPAIRED = 'contains an unpaired UTF-16 surrogate (not valid Unicode text)';
 
 function utf8Length(s: string, limit: number): number {
   // A UTF-16 code unit is at most 3 UTF-8 bytes: skip the exact count for strings surely within the limit.
@@ -92,6 +95,8 @@ export function validateBatch(
         field: 'key',
         message: `key is ${key.length} characters; at most ${limits.maxKeyLength} allowed`,
       });
+    } else if (!key.isWellFormed()) {
+      issues.add({ code: ISSUE.STRING_ENCODING, series: s, field: 'key', message: UNPAIRED });
     }
     let tagCount = 0;
     for (const name in tags) {
@@ -121,6 +126,9 @@ export function validateBatch(
           field: `tags.${name}`,
           message: `tag value is ${Buffer.byteLength(value)} bytes; at most ${limits.maxTagValueBytes} allowed`,
         });
+      } else if (!value.isWellFormed()) {
+        // A lone surrogate has no UTF-8 form: storing it would fail the whole group commit.
+        issues.add({ code: ISSUE.STRING_ENCODING, series: s, field: `tags.${name}`, message: UNPAIRED });
       }
     }
     if (tagCount > limits.maxTags) {

@@ -84,6 +84,15 @@ describe('POST /write', () => {
     );
   });
 
+  it('rejects a lone surrogate with 400 instead of failing the flush it would share with others', async () => {
+    const bad = postJson(`${srv.url}/write`, '{"series":{"key":"enc.metric","tags":{"host":"\\ud800"}},"data":{"type":"points","data":[[' + now + ',1]]}}');
+    const good = postJson(`${srv.url}/write`, heroic('enc.metric', { host: 'fine' }, [[now, 2]]));
+    const [b, g] = await Promise.all([bad, good]);
+    expect(b.status).toBe(400);
+    expect(b.body.error.issues[0]).toMatchObject({ code: 'MTR_WRITE_STRING_ENCODING', field: 'tags.host' });
+    expect(g.status).toBe(200);
+  });
+
   it('answers malformed JSON with 400 naming the problem', async () => {
     const r = await postJson(`${srv.url}/write`, '{"series": ');
     expect(r.status).toBe(400);
