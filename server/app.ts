@@ -19,6 +19,7 @@ import type { QueryEngine } from './promql/types.js';
 import { Access, installAccessControl } from './auth/access.js';
 import { installLimits } from './limits/install.js';
 import type { CardinalityTracker } from './limits/cardinality.js';
+import type { StoreHealth } from './store-health.js';
 
 /** What every route plugin gets: the parts of a running Metronome. */
 export interface AppContext {
@@ -37,6 +38,8 @@ export interface AppContext {
   access?: Access;
   /** New-series limits per service and metric name (server/limits), set by buildApp. */
   cardinality?: CardinalityTracker;
+  /** Recent insert failures (server/store-health.ts), for /readyz. */
+  storeHealth?: StoreHealth;
 }
 
 declare module 'fastify' {

@@ -13,6 +13,7 @@ export const ERRORS = {
   MTR_WRITE_ENCODING: { status: 415, message: 'unsupported content encoding %s; send gzip or identity' },
   MTR_WRITE_BACKPRESSURE: { status: 429, message: 'the write buffer is full (%d points buffered); retry later' },
   MTR_WRITE_STORE_FAILED: { status: 503, message: 'the points could not be committed to storage; retry' },
+  MTR_STORE_UNAVAILABLE: { status: 503, message: 'the storage engine is not answering; retry later' },
   MTR_WRITE_SHUTTING_DOWN: { status: 503, message: 'the server is shutting down; retry on another instance' },
   // Write protocols (remote write, Influx, OTLP)
   MTR_WRITE_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },

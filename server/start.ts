@@ -10,6 +10,7 @@ import type { Clock } from './alerting/clock.js';
 import { Engine } from './promql/engine.js';
 import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
 import { Access } from './auth/access.js';
+import { StoreHealth, trackStore } from './store-health.js';
 
 export interface Running {
   ctx: AppContext;
@@ -37,7 +38,9 @@ export async function startMetronome(
   const access = Access.fromConfig(config);
   if (!access.enforced && config.AUTH === 'off') log.warn({ host: config.HOST }, 'AUTH=off: every API is open to anyone who can reach this address');
   const opened = await openStore(config);
-  const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
+  // Outermost: readiness sees failures of the real store and of any wrapper around it.
+  const storeHealth = new StoreHealth();
+  const store = trackStore(opts.wrapStore ? opts.wrapStore(opened) : opened, storeHealth);
   const applied = await migrate(store);
   if (applied.length) log.info({ applied }, 'schema migrations applied');
   await applyRetention(store, 'points', 'ts', config.RETENTION_DAYS);
@@ -54,7 +57,7 @@ export async function startMetronome(
   });
   const metrics = createMetrics();
   const writer = new Writer(store, config, metrics, log);
-  const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access };
+  const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, storeHealth };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   ctx.alerting = await createAlerting(ctx, opts.alertingClock).catch(async (e) => {
     await writer.close();

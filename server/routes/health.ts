@@ -14,11 +14,22 @@ export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     if (ctx.state.shuttingDown) checks.server = 'shutting down';
     if (await ctx.store.ping()) {
       checks.store = 'ok';
-      const v = await schemaVersion(ctx.store).catch(() => -1);
-      checks.schema = v >= latest ? `ok (version ${v})` : `behind (version ${v}, want ${latest})`;
-      if (v < latest) ready = false;
+      const v = await schemaVersion(ctx.store).catch((e: Error) => e);
+      if (v instanceof Error) {
+        checks.store = `failing: ${String((v.cause as Error | undefined)?.message ?? v.message).split('\n')[0].slice(0, 200)}`;
+        ready = false;
+      } else {
+        checks.schema = v >= latest ? `ok (version ${v})` : `behind (version ${v}, want ${latest})`;
+        if (v < latest) ready = false;
+      }
     } else {
       checks.store = 'unreachable';
+      ready = false;
+    }
+    // Inserts failing recently (server/store-health.ts): writes get 503 until storage is back.
+    const failing = ctx.storeHealth?.problem();
+    if (failing) {
+      checks.writes = `failing: ${failing}`;
       ready = false;
     }
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });

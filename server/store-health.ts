@@ -1,0 +1,88 @@
+import { MetronomeError } from './errors.js';
+import type { QueryOptions, Store } from './store/index.js';
+
+/** How long after its last failure the store still counts as failing (with no success since). */
+const WINDOW_MS = 15_000;
+
+/**
+ * Readiness fed by the store's recent inserts: a failing insert (the points, the series, alert
+ * state) marks the store failing until an insert succeeds or WINDOW_MS pass without another
+ * failure, so /readyz reports an outage that a ping misses (the engine answers, inserts fail)
+ * and clears by itself once storage is back, even when no traffic arrives to prove it.
+ * Queries are not counted: a bad user query fails in ClickHouse without saying anything about
+ * the store's health.
+ */
+export class StoreHealth {
+  #since = 0;
+  #last = 0;
+  #count = 0;
+  #error = '';
+
+  constructor(private readonly windowMs = WINDOW_MS) {}
+
+  succeeded(): void {
+    this.#since = 0;
+    this.#count = 0;
+  }
+
+  failed(err: unknown): void {
+    const now = Date.now();
+    if (!this.#since || now - this.#last > this.windowMs) {
+      this.#since = now;
+      this.#count = 0;
+    }
+    this.#last = now;
+    this.#count++;
+    this.#error = err instanceof Error ? err.message.split('\n')[0].slice(0, 200) : String(err);
+  }
+
+  /** A sentence describing the current failure, or null when inserts are healthy. */
+  problem(now = Date.now()): string | null {
+    if (!this.#since || now - this.#last > this.windowMs) return null;
+    return `${this.#count} failed insert(s) since ${new Date(this.#since).toISOString()}; last: ${this.#error}`;
+  }
+}
+
+const INSERTS = new Set(['insertPoints', 'insertSeries', 'insertRows']);
+const READS = new Set(['query', 'command']);
+
+/** An error ClickHouse raised about the statement (it carries a code), as opposed to not answering. */
+function fromClickHouse(e: unknown): boolean {
+  return e instanceof Error && (/Code: \d+/.test(e.message) || typeof (e as { type?: unknown }).type === 'string');
+}
+
+/**
+ * The store, with every insert's outcome reported to `health`, and queries that fail without
+ * ClickHouse saying why (connection refused, reset, an engine that is gone) turned into a
+ * retryable 503 (MTR_STORE_UNAVAILABLE) instead of an internal error. Errors ClickHouse raised
+ * about the statement and cancelled queries pass through unchanged.
+ */
+export function trackStore(store: Store, health: StoreHealth): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function') return v;
+      if (typeof prop === 'string' && READS.has(prop)) {
+        return async (q: unknown, opts?: QueryOptions) => {
+          try {
+            return await (v as (...a: unknown[]) => Promise<unknown>).call(target, q, opts);
+          } catch (e) {
+            if (e instanceof MetronomeError || opts?.signal?.aborted || fromClickHouse(e)) throw e;
+            throw new MetronomeError('MTR_STORE_UNAVAILABLE', [], { cause: e, headers: { 'retry-after': '1' } });
+          }
+        };
+      }
+      if (typeof prop !== 'string' || !INSERTS.has(prop)) return v.bind(target);
+      return async (...args: unknown[]) => {
+        try {
+          const r = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          health.succeeded();
+          return r;
+        } catch (e) {
+          health.failed(e);
+          throw e;
+        }
+      };
+    },
+  });
+}
