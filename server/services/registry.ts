@@ -1,4 +1,4 @@
-import { param, sql, type Store } from '../store/index.js';
+import { param, raw, sql, type Store } from '../store/index.js';
 import { chTime } from '../store/store.js';
 import type { MetricInfo } from './families.js';
 import { serviceSchema, type ServiceDef } from './model.js';
@@ -17,6 +17,12 @@ export interface DiscoveredService {
   /** Unix ms of the newest series activity the series table knows (refreshed about hourly). */
   lastSeen: number | null;
 }
+
+/**
+ * Series Metronome writes itself carry the service label of the rule that made them (ALERTS,
+ * ALERTS_FOR_STATE, SLO recordings): they neither make a service exist nor belong on its dashboard.
+ */
+const OWN_SERIES = raw(`key NOT IN ('ALERTS', 'ALERTS_FOR_STATE') AND NOT startsWith(key, 'slo:')`);
 
 /** Versions must increase even for two writes in the same millisecond (ReplacingMergeTree keeps the max). */
 let lastVersion = 0;
@@ -59,7 +65,7 @@ export async function registeredServices(store: Store, name?: string): Promise<(
 
 /** Services that have series, with the label that names them and their series count. */
 export async function discoverServices(store: Store, name?: string): Promise<DiscoveredService[]> {
-  const where = name === undefined ? sql`service != ''` : sql`service = ${param('String', name)}`;
+  const where = name === undefined ? sql`service != '' AND ${OWN_SERIES}` : sql`service = ${param('String', name)} AND ${OWN_SERIES}`;
   const rows = await store.query<{ name: string; by_service: number; series: string; last: string | null }>(
     sql`SELECT service AS name, max(tags['service'] = service) AS by_service, uniqExact(series_id) AS series,
                toUnixTimestamp64Milli(max(last_seen)) AS last
@@ -82,7 +88,7 @@ export async function recentActivity(store: Store, windowMs: number, now = Date.
   const rows = await store.query<{ name: string; last: string }>(
     sql`SELECT s.service AS name, toUnixTimestamp64Milli(max(p.ts)) AS last
         FROM points AS p
-        INNER JOIN (SELECT DISTINCT series_id, service FROM series WHERE service != '') AS s ON p.series_id = s.series_id
+        INNER JOIN (SELECT DISTINCT series_id, service FROM series WHERE service != '' AND ${OWN_SERIES}) AS s ON p.series_id = s.series_id
         WHERE p.ts >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(now - windowMs))}, 'UTC')
         GROUP BY name`,
   );
@@ -93,7 +99,7 @@ export async function recentActivity(store: Store, windowMs: number, now = Date.
 export async function serviceMetrics(store: Store, name: string): Promise<MetricInfo[]> {
   const rows = await store.query<{ key: string; labels: string[] }>(
     sql`SELECT key, arraySort(groupUniqArrayArray(mapKeys(tags))) AS labels
-        FROM series WHERE service = ${param('String', name)} GROUP BY key ORDER BY key LIMIT 5000`,
+        FROM series WHERE service = ${param('String', name)} AND ${OWN_SERIES} GROUP BY key ORDER BY key LIMIT 5000`,
   );
   return rows.map((r) => ({ name: r.key, labels: r.labels }));
 }

@@ -23,7 +23,18 @@ export function onThemeChange(l: (t: Theme) => void): () => void {
   return () => void listeners.delete(l);
 }
 
-/** A CSS variable's current value (charts read colours from the theme). */
+const cache = new Map<string, string>();
+
+/**
+ * A CSS variable's current value (charts read colours from the theme). Cached per theme:
+ * getComputedStyle forces a style recalculation, too costly once per chart and draw.
+ */
 export function cssVar(name: string): string {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  const key = `${document.documentElement.dataset.theme}:${name}`;
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    cache.set(key, v);
+  }
+  return v;
 }

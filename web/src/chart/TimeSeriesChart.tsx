@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { cssVar, onThemeChange } from '../theme.js';
+import { measure, mutate } from './frame.js';
 import { lastValue, type Columns } from './columns.js';
 import { withAlpha } from './palette.js';
 import { stackColumns } from './stack.js';
@@ -38,11 +39,14 @@ export interface ChartProps {
   xRange?: [number, number];
   /** Drag-selected range, unix seconds. */
   onZoom?: (min: number, max: number) => void;
-  /** Called after each (re)draw with the milliseconds spent building and drawing. */
+  /** Called once per (re)build, after the first draw, with the milliseconds spent building and drawing. */
   onRender?: (ms: number) => void;
   /** Accessible name of the chart. */
   title: string;
 }
+
+/** Legend entries shown before "+N more": a long legend costs DOM and tells little. */
+const LEGEND_ITEMS = 24;
 
 function thresholdPlugin(thresholds: ChartThreshold[]): uPlot.Plugin {
   return {
@@ -95,20 +99,44 @@ export function TimeSeriesChart(props: ChartProps) {
   useEffect(() => {
     const box = boxRef.current;
     if (!box) return;
+    let plot: uPlot | null = null;
+    let ro: ResizeObserver | null = null;
+    let cancelWrite = () => {};
+    const cancelRead = measure(() => {
+      const width = Math.max(100, box.clientWidth);
+      cancelWrite = mutate(() => {
+        ({ plot, ro } = build(box, width));
+      });
+    });
+    return () => {
+      cancelRead();
+      cancelWrite();
+      ro?.disconnect();
+      plot?.destroy();
+      plotRef.current = null;
+    };
+    // Rebuilt when the drawn data, the series, the unit or the theme change; toggling a series of
+    // an unstacked chart only flips its visibility (below).
+  }, [drawn, seriesKey, unit, stacked, height, themeTick, thresholds, props.xRange?.[0], props.xRange?.[1]]);
+
+  /** Create the uPlot in `box` (write phase: no layout reads before this point). */
+  function build(box: HTMLDivElement, width: number): { plot: uPlot; ro: ResizeObserver } {
     const t0 = performance.now();
     const axis = cssVar('--axis');
     const grid = cssVar('--grid');
     const font = '11px system-ui, sans-serif';
     let raf = 0;
+    let reported = false;
     const opts: uPlot.Options = {
-      width: Math.max(100, box.clientWidth),
+      width,
       height,
       legend: { show: false },
       cursor: {
         sync: props.syncKey ? { key: props.syncKey, setSeries: false } : undefined,
         drag: { x: true, y: false, setScale: false },
         focus: { prox: 16 },
-        points: { size: 6 },
+        // A hover point is a DOM node per series: worth it for a few series, not for fifty.
+        points: { size: 6, show: series.length <= 12 },
       },
       focus: { alpha: 0.3 },
       scales: {
@@ -153,6 +181,14 @@ export function TimeSeriesChart(props: ChartProps) {
       bands: stacked ? stackBands(series, visible) : undefined,
       plugins: thresholds?.length ? [thresholdPlugin(thresholds)] : [],
       hooks: {
+        // uPlot draws in a microtask after construction: time the build up to the first draw.
+        draw: [
+          () => {
+            if (reported) return;
+            reported = true;
+            propsRef.current.onRender?.(performance.now() - t0);
+          },
+        ],
         setCursor: [
           (u) => {
             cancelAnimationFrame(raf);
@@ -175,21 +211,18 @@ export function TimeSeriesChart(props: ChartProps) {
     plotRef.current = plot;
     plot.root.setAttribute('role', 'img');
     plot.root.setAttribute('aria-label', `${props.title}: chart of ${series.length} series`);
-    props.onRender?.(performance.now() - t0);
-    const ro = new ResizeObserver(() => {
-      const w = Math.max(100, box.clientWidth);
+    const ro = new ResizeObserver((entries) => {
+      const w = Math.max(100, Math.floor(entries[0]?.contentRect.width ?? box.clientWidth));
       if (Math.abs(w - plot.width) > 1) plot.setSize({ width: w, height });
     });
     ro.observe(box);
-    return () => {
+    const destroy = plot.destroy.bind(plot);
+    plot.destroy = () => {
       cancelAnimationFrame(raf);
-      ro.disconnect();
-      plot.destroy();
-      plotRef.current = null;
+      destroy();
     };
-    // Rebuilt when the drawn data, the series, the unit or the theme change; toggling a series of
-    // an unstacked chart only flips its visibility (below).
-  }, [drawn, seriesKey, unit, stacked, height, themeTick, thresholds, props.xRange?.[0], props.xRange?.[1]]);
+    return { plot, ro };
+  }
 
   const toggle = (i: number, e: MouseEvent) => {
     const isolate = e.ctrlKey || e.metaKey || e.shiftKey;
@@ -201,13 +234,15 @@ export function TimeSeriesChart(props: ChartProps) {
 
   const values = useMemo(() => data.slice(1).map((col) => lastValue(col as (number | null)[])), [data]);
   const at = cursorIdx !== null && cursorIdx >= 0 ? cursorIdx : null;
+  const [allLegend, setAllLegend] = useState(false);
+  const shown = allLegend ? series.length : Math.min(series.length, LEGEND_ITEMS);
 
   return (
     <div>
       <div class="chart-box" ref={boxRef} style={{ height: `${height}px` }} />
       {series.length > 0 ? (
         <div class="legend" role="group" aria-label={`${props.title} legend`}>
-          {series.map((s, i) => {
+          {series.slice(0, shown).map((s, i) => {
             const v = at !== null ? ((data[i + 1] as (number | null)[])[at] ?? null) : values[i];
             return (
               <button
@@ -225,6 +260,11 @@ export function TimeSeriesChart(props: ChartProps) {
               </button>
             );
           })}
+          {shown < series.length ? (
+            <button type="button" class="more" onClick={() => setAllLegend(true)}>
+              +{series.length - shown} more
+            </button>
+          ) : null}
         </div>
       ) : null}
     </div>

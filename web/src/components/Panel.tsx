@@ -14,8 +14,15 @@ export interface PanelMeasure {
   series: number;
   /** performance.now() when the panel's data arrived. */
   dataAt: number;
-  /** Milliseconds from data arrival to the chart drawn. */
+  /** Main-thread milliseconds to turn the data into columns and build and draw the chart. */
   renderMs: number;
+  /** performance.now() when the chart was drawn. */
+  drawnAt: number;
+}
+
+/** Lets a page hold every panel's data until all of it has arrived (render benchmarks). */
+export interface Barrier {
+  arrive(): Promise<unknown>;
 }
 
 interface Props {
@@ -26,14 +33,19 @@ interface Props {
   onMeasure?: (m: PanelMeasure) => void;
   /** Query string (from/to) for links to the explore page. */
   rangeQuery: string;
+  barrier?: Barrier;
 }
 
 /** One dashboard panel: runs its queries (in parallel) for the grid and draws them. */
-export function PanelView({ panel, grid, syncKey, onZoom, onMeasure, rangeQuery }: Props) {
-  const [results, setResults] = useState<PanelQueryResult[] | null>(null);
+export function PanelView({ panel, grid, syncKey, onZoom, onMeasure, rangeQuery, barrier }: Props) {
+  // Results with the grid they were fetched for: until new data arrives the chart keeps drawing
+  // the old data on its own grid, and only data of the current grid counts as rendered.
+  const [fetched, setFetched] = useState<{ grid: Props['grid']; results: PanelQueryResult[] } | null>(null);
   const [stat, setStat] = useState<number | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
+  /** Bumped on every successful load: a stat whose value did not change still reports its draw. */
+  const [loads, setLoads] = useState(0);
   const dataAt = useRef(0);
   const vars = { step: grid.step, rangeSec: grid.end - grid.start };
 
@@ -47,6 +59,7 @@ export function PanelView({ panel, grid, syncKey, onZoom, onMeasure, rangeQuery 
         let v: number | null = null;
         if (r.data.resultType === 'vector') v = r.data.result[0] ? parseValue(r.data.result[0].value[1]) : null;
         else if (r.data.resultType === 'scalar') v = parseValue(r.data.result[1]);
+        await barrier?.arrive();
         dataAt.current = performance.now();
         setStat(v);
       } else {
@@ -56,27 +69,41 @@ export function PanelView({ panel, grid, syncKey, onZoom, onMeasure, rangeQuery 
             return { expr: q.expr, legend: q.legend, series: r.series };
           }),
         );
+        await barrier?.arrive();
         dataAt.current = performance.now();
-        setResults(out);
+        setFetched({ grid, results: out });
       }
       setError(null);
       setLoading(false);
+      setLoads((n) => n + 1);
     };
     run().catch((e) => {
       if (isAbort(e) || ac.signal.aborted) return;
+      void barrier?.arrive();
       setError(e instanceof Error ? e.message : String(e));
       setLoading(false);
+      // A failed panel is done too: the dashboard's "rendered" must not wait for it.
+      const now = performance.now();
+      onMeasure?.({ id: panel.id, series: 0, dataAt: now, renderMs: 0, drawnAt: now });
     });
     return () => ac.abort();
   }, [grid, panel]);
 
-  const chart = useMemo(() => (results ? panelChartData(results, grid) : null), [results]);
+  const convMs = useRef(0);
+  const chart = useMemo(() => {
+    if (!fetched) return null;
+    const t0 = performance.now();
+    const c = panelChartData(fetched.results, fetched.grid);
+    convMs.current = performance.now() - t0;
+    return c;
+  }, [fetched]);
+  const xRange = useMemo((): [number, number] | undefined => (fetched ? [fetched.grid.start, fetched.grid.end] : undefined), [fetched]);
 
   useEffect(() => {
     if (panel.kind === 'stat' && stat !== undefined && dataAt.current) {
-      onMeasure?.({ id: panel.id, series: stat === null ? 0 : 1, dataAt: dataAt.current, renderMs: performance.now() - dataAt.current });
+      onMeasure?.({ id: panel.id, series: stat === null ? 0 : 1, dataAt: dataAt.current, renderMs: 0, drawnAt: performance.now() });
     }
-  }, [stat]);
+  }, [loads]);
 
   const explore = `/explore?${new URLSearchParams({ expr: panel.queries[0]?.expr ?? '' })}${rangeQuery ? `&${rangeQuery}` : ''}`;
   const state = panel.kind === 'stat' ? thresholdState(stat ?? null, panel.thresholds) : null;
@@ -120,9 +147,11 @@ export function PanelView({ panel, grid, syncKey, onZoom, onMeasure, rangeQuery 
             min={panel.min}
             max={panel.max}
             syncKey={syncKey}
-            xRange={[grid.start, grid.end]}
+            xRange={xRange}
             onZoom={onZoom}
-            onRender={() => onMeasure?.({ id: panel.id, series: chart.series.length, dataAt: dataAt.current, renderMs: performance.now() - dataAt.current })}
+            onRender={(ms) => {
+              if (fetched?.grid === grid) onMeasure?.({ id: panel.id, series: chart.series.length, dataAt: dataAt.current, renderMs: convMs.current + ms, drawnAt: performance.now() });
+            }}
           />
           {chart.series.length === 0 && !loading ? <div class="subtle">No data in this range.</div> : null}
           {chart.dropped ? <div class="subtle">{chart.dropped} more series not drawn (narrow the query).</div> : null}
