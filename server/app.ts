@@ -124,6 +124,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 /** Map framework errors (body too large, bad content type, bad JSON) to catalogue errors. */
 export function toMetronomeError(err: FastifyError | MetronomeError, ctx: AppContext): MetronomeError {
   if (isMetronomeError(err)) return err;
+  // Only recursion over what a client sent (nested JSON, filters, expressions) goes this deep.
+  if (err instanceof RangeError && /Maximum call stack size exceeded/.test(err.message)) return new MetronomeError('MTR_INPUT_TOO_DEEP', [], { cause: err });
   switch ((err as FastifyError).code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new MetronomeError('MTR_WRITE_TOO_LARGE', [ctx.config.BODY_LIMIT_BYTES]);

@@ -57,6 +57,10 @@ export const ERRORS = {
   MTR_LIMIT_SERIES_PER_KEY: { status: 400, message: 'metric %s would exceed MAX_SERIES_PER_KEY=%d new series today (%d so far, %d more in this request); nothing was stored' },
   MTR_RATE_LIMIT_REQUESTS: { status: 429, message: 'token %s exceeds %s requests per second (RATE_LIMIT_REQUESTS); retry after %d s' },
   MTR_RATE_LIMIT_POINTS: { status: 429, message: 'token %s exceeds %s points per second (RATE_LIMIT_POINTS); retry after %d s' },
+  // Bad input caught below the routes
+  MTR_VALUE_OUT_OF_RANGE: { status: 400, message: 'a time, duration or number in the request is out of range (%s); use values within years 1900-2299' },
+  MTR_INPUT_TOO_DEEP: { status: 400, message: 'the input is nested too deeply or too large to process' },
+  MTR_INVALID_REGEX: { status: 400, message: 'invalid regular expression (RE2 syntax): %s' },
   // Generic
   MTR_NOT_FOUND: { status: 404, message: 'no route for %s %s' },
   MTR_INTERNAL: { status: 500, message: 'internal error' },

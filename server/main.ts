@@ -43,6 +43,9 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A promise nobody awaited (e.g. the sibling of a failed Promise.all) must not take the server
+  // down with every request in flight: log it and keep serving.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -51,11 +51,35 @@ function fromClickHouse(e: unknown): boolean {
   return e instanceof Error && (/Code: \d+/.test(e.message) || typeof (e as { type?: unknown }).type === 'string');
 }
 
+/** Network failures: the store did not answer (remote ClickHouse down, restarting, unreachable). */
+const UNREACHABLE = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)\b|socket hang up|other side closed/i;
+
+function unreachable(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as NodeJS.ErrnoException).code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+  return UNREACHABLE.test(code) || UNREACHABLE.test(e.message);
+}
+
 /**
- * The store, with every insert's outcome reported to `health`, and queries that fail without
- * ClickHouse saying why (connection refused, reset, an engine that is gone) turned into a
- * retryable 503 (MTR_STORE_UNAVAILABLE) instead of an internal error. Errors ClickHouse raised
- * about the statement and cancelled queries pass through unchanged.
+ * ClickHouse errors only a client's input can cause (the statement's shape: a filter nested
+ * 10,000 deep, a regex RE2 rejects): a 400 naming the problem, from whichever route sent it.
+ */
+function inputError(e: unknown): MetronomeError | null {
+  if (!(e instanceof Error)) return null;
+  const code = /Code: (\d+)/.exec(e.message)?.[1] ?? String((e as { code?: unknown }).code ?? '');
+  if (code === '167' || code === '168' || code === '306') return new MetronomeError('MTR_INPUT_TOO_DEEP', [], { cause: e });
+  if (code === '427') {
+    const re = /cannot compile re2: (.*?), error: ([^.]*)/.exec(e.message);
+    return new MetronomeError('MTR_INVALID_REGEX', [re ? `${re[1]}: ${re[2]}` : e.message.split('\n')[0].slice(0, 200)], { cause: e });
+  }
+  return null;
+}
+
+/**
+ * The store, with every insert's outcome reported to `health`, and failed queries classified:
+ * the store not answering (connection refused, reset) becomes a retryable 503
+ * (MTR_STORE_UNAVAILABLE) instead of an internal error; ClickHouse errors only bad input can
+ * cause become a 400. Other errors and cancelled queries pass through unchanged.
  */
 export function trackStore(store: Store, health: StoreHealth): Store {
   return new Proxy(store, {
@@ -67,8 +91,11 @@ export function trackStore(store: Store, health: StoreHealth): Store {
           try {
             return await (v as (...a: unknown[]) => Promise<unknown>).call(target, q, opts);
           } catch (e) {
-            if (e instanceof MetronomeError || opts?.signal?.aborted || fromClickHouse(e)) throw e;
-            throw new MetronomeError('MTR_STORE_UNAVAILABLE', [], { cause: e, headers: { 'retry-after': '1' } });
+            if (e instanceof MetronomeError || opts?.signal?.aborted) throw e;
+            const bad = inputError(e);
+            if (bad) throw bad;
+            if (!fromClickHouse(e) && unreachable(e)) throw new MetronomeError('MTR_STORE_UNAVAILABLE', [], { cause: e, headers: { 'retry-after': '1' } });
+            throw e;
           }
         };
       }

@@ -20,7 +20,8 @@ function outage(store: Store): Store {
           if (fault.down) {
             if (prop === 'query' || prop === 'command') fault.failedQueries++;
             else fault.failedInserts++;
-            throw new Error('injected: storage unavailable');
+            // What the client library throws when a remote ClickHouse is down.
+            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123 (injected: storage unavailable)'), { code: 'ECONNREFUSED' });
           }
           return (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         };

@@ -17,6 +17,20 @@ export class SelectorError extends Error {
 
 const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"', "'": "'" };
 
+/**
+ * The value of a numeric escape: exactly `digits` digits in `radix`, at most `max`, not a UTF-16
+ * surrogate (Go's strconv.Unquote rules); otherwise a SelectorError rather than a wrong character.
+ */
+function escaped(body: string, at: number, digits: number, radix: number, max: number): number {
+  const text = body.slice(at, at + digits);
+  const ok = text.length === digits && (radix === 16 ? /^[0-9a-fA-F]+$/ : /^[0-7]+$/).test(text);
+  const v = ok ? parseInt(text, radix) : NaN;
+  if (!(v <= max) || (v >= 0xd800 && v <= 0xdfff && digits >= 4)) {
+    throw new SelectorError(`invalid escape sequence ${JSON.stringify(body.slice(at - 2 + (radix === 8 ? 1 : 0), at + digits))}`, at);
+  }
+  return v;
+}
+
 /** Unquote a PromQL string literal ("...", '...' with Go escapes, or `raw`). */
 export function unquote(lit: string): string {
   const q = lit[0];
@@ -32,16 +46,16 @@ export function unquote(lit: string): string {
     const e = body[++i];
     if (e in ESCAPES) out += ESCAPES[e];
     else if (e === 'x') {
-      out += String.fromCharCode(parseInt(body.slice(i + 1, i + 3), 16));
+      out += String.fromCharCode(escaped(body, i + 1, 2, 16, 0xff));
       i += 2;
     } else if (e === 'u') {
-      out += String.fromCodePoint(parseInt(body.slice(i + 1, i + 5), 16));
+      out += String.fromCodePoint(escaped(body, i + 1, 4, 16, 0x10ffff));
       i += 4;
     } else if (e === 'U') {
-      out += String.fromCodePoint(parseInt(body.slice(i + 1, i + 9), 16));
+      out += String.fromCodePoint(escaped(body, i + 1, 8, 16, 0x10ffff));
       i += 8;
     } else if (e >= '0' && e <= '7') {
-      out += String.fromCharCode(parseInt(body.slice(i, i + 3), 8));
+      out += String.fromCharCode(escaped(body, i, 3, 8, 0xff));
       i += 2;
     } else throw new SelectorError(`unknown escape sequence \\${e}`, i);
   }

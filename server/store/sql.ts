@@ -1,3 +1,5 @@
+import { MetronomeError } from '../errors.js';
+
 /**
  * The only way SQL is built in Metronome: a tagged template that keeps user values out of the
  * SQL text. Values become server-side typed parameters (`{p0:String}`), identifiers are checked,
@@ -84,7 +86,14 @@ export function compile(q: Sql): Compiled {
       if (typeof p === 'string') out += p;
       else if ((p as Param).__param) {
         const name = `p${n++}`;
-        params[name] = (p as Param).value;
+        const { type, value } = p as Param;
+        // A number the client cannot send exactly (a time of 1e20 s, a 10^6-year range) is bad
+        // input, not a server error. Checked here, inside the store's async call, never while a
+        // query is being built (a synchronous throw there can orphan a sibling promise).
+        if (typeof value === 'number' && !Number.isSafeInteger(value) && /^U?Int(64|128|256)$/.test(type)) {
+          throw new MetronomeError('MTR_VALUE_OUT_OF_RANGE', [String(value)]);
+        }
+        params[name] = value;
         out += `{${name}:${(p as Param).type}}`;
       } else out += walk(p as Sql);
     }
