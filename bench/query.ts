@@ -26,7 +26,7 @@ import { sql } from '../server/store/sql.js';
 const { values: args } = parseArgs({
   options: {
     fresh: { type: 'boolean', default: false },
-    runs: { type: 'string', default: '9' },
+    runs: { type: 'string', default: '5' },
     days: { type: 'string', default: '7' },
     only: { type: 'string' },
     dir: { type: 'string', default: join(ROOT, '.bench-data/query') },
@@ -102,20 +102,22 @@ async function load(store: EmbeddedStore, end: number): Promise<void> {
   await store.command(sql`OPTIMIZE TABLE series FINAL`);
 }
 
+/** $w is the range window, as Grafana's $__rate_interval sets it: at least 5 m, at least the step. */
 const QUERIES = [
-  'sum by (service) (rate(http_requests_total[5m]))',
-  'sum(rate(http_requests_total{code="500"}[5m])) / sum(rate(http_requests_total[5m]))',
-  'histogram_quantile(0.99, sum by (le, service) (rate(request_duration_seconds_bucket[5m])))',
-  'avg by (service) (avg_over_time(cpu_usage[5m]))',
-  'max by (service) (max_over_time(cpu_usage[5m]))',
+  'sum by (service) (rate(http_requests_total[$w]))',
+  'sum(rate(http_requests_total{code="500"}[$w])) / sum(rate(http_requests_total[$w]))',
+  'histogram_quantile(0.99, sum by (le, service) (rate(request_duration_seconds_bucket[$w])))',
+  'avg by (service) (avg_over_time(cpu_usage[$w]))',
+  'max by (service) (max_over_time(cpu_usage[$w]))',
   'sum by (service) (cpu_usage)',
 ];
 
-/** Ranges as a dashboard asks for them: about 250-1,000 points per series. */
+/** Ranges as a dashboard asks for them: a few hundred to 1,500 points per series. */
 const RANGES = [
-  { name: '1h', ms: HOUR, step: 15_000 },
-  { name: '24h', ms: 24 * HOUR, step: 60_000 },
-  { name: '7d', ms: 7 * 24 * HOUR, step: 600_000 },
+  { name: '1h', ms: HOUR, step: 15_000, window: '5m', runs: 1 },
+  { name: '24h', ms: 24 * HOUR, step: 60_000, window: '5m', runs: 1 },
+  { name: '7d', ms: 7 * 24 * HOUR, step: 600_000, window: '10m', runs: 0.5 },
+  { name: '7d/1h', ms: 7 * 24 * HOUR, step: HOUR, window: '1h', runs: 0.5 },
 ];
 
 function pct(xs: number[], p: number): number {
@@ -145,12 +147,17 @@ async function main(): Promise<void> {
   const engine = new Engine(store, { maxConcurrent: 1 });
   const runs = Number(args.runs);
   const rows: { query: string; range: string; mode: string; p50: number; p99: number; series: number }[] = [];
-  for (const query of QUERIES.filter((q) => !args.only || q.includes(args.only))) {
+  for (const template of QUERIES.filter((q) => !args.only || q.includes(args.only))) {
     for (const r of RANGES) {
+      const query = template.replaceAll('$w', r.window);
       for (const raw of [false, true]) {
         const times: number[] = [];
         let series = 0;
-        for (let i = 0; i < runs + 1; i++) {
+        const resolutions = new Set<string>();
+        engine.onPlan = (p) => resolutions.add(p.resolution ?? 'raw');
+        // The long ranges are slow on raw points: fewer runs keep the bench to a few minutes.
+        const n = Math.max(2, Math.round(runs * r.runs));
+        for (let i = 0; i < n + 1; i++) {
           const t0 = performance.now();
           const v = await engine.range(query, end - r.ms, end, r.step, { raw });
           JSON.stringify(formatResult(v));
@@ -158,9 +165,12 @@ async function main(): Promise<void> {
           if (i > 0) times.push(ms); // the first run warms caches
           if (v.type === 'matrix') series = v.series.length;
         }
-        const row = { query, range: r.name, mode: raw ? 'raw' : 'rollups', p50: pct(times, 0.5), p99: pct(times, 0.99), series };
+        const read = [...resolutions].join('+');
+        const row = { query, range: r.name, mode: raw ? 'raw' : 'rollups', read, p50: pct(times, 0.5), p99: pct(times, 0.99), series };
         rows.push(row);
-        console.log(`${row.range.padEnd(4)} ${row.mode.padEnd(8)} p50 ${row.p50.toFixed(1).padStart(7)} ms  p99 ${row.p99.toFixed(1).padStart(7)} ms  ${String(series).padStart(3)} series  ${query}`);
+        console.log(
+          `${row.range.padEnd(5)} ${row.mode.padEnd(8)} read ${read.padEnd(6)} p50 ${row.p50.toFixed(1).padStart(7)} ms  p99 ${row.p99.toFixed(1).padStart(7)} ms  ${String(series).padStart(3)} series  ${query}`,
+        );
       }
     }
   }

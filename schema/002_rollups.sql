@@ -3,11 +3,12 @@
 -- samples in (ts - resolution, ts]: PromQL range windows are left-open, (t - range, t], so a
 -- window whose ends fall on bucket boundaries is an exact union of buckets.
 --
--- first/last keep the earliest/latest sample with its time (instant-vector selection and the
--- extrapolation of rate/increase/delta need both); drops is the sum of decreases between
--- consecutive samples, merged in time order by deltaSumTimestamp over -value: a counter
--- window whose buckets and bucket junctions have no drop had no reset, and then
--- increase = last - first exactly. Windows with a reset are answered from raw points.
+-- first/last keep the earliest/latest sample as a (time, value) tuple (instant-vector selection
+-- and the extrapolation of rate/increase/delta need both); min/max of tuples merge in any order
+-- and read as plain columns. drops is the sum of decreases between consecutive samples, merged
+-- in time order by deltaSumTimestamp over -value: a counter window whose buckets and bucket
+-- junctions have no drop had no reset, and then increase = last - first exactly. Windows with a
+-- reset are answered from raw points.
 -- TTLs come from ROLLUP_1M_DAYS / ROLLUP_1H_DAYS at start-up (server/start.ts).
 CREATE TABLE IF NOT EXISTS rollup_1m
 (
@@ -17,10 +18,8 @@ CREATE TABLE IF NOT EXISTS rollup_1m
     sum SimpleAggregateFunction(sum, Float64),
     min SimpleAggregateFunction(min, Float64),
     max SimpleAggregateFunction(max, Float64),
-    first_ts SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
-    last_ts SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
-    first AggregateFunction(argMin, Float64, DateTime64(3, 'UTC')),
-    last AggregateFunction(argMax, Float64, DateTime64(3, 'UTC')),
+    first SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), Float64)),
+    last SimpleAggregateFunction(max, Tuple(DateTime64(3, 'UTC'), Float64)),
     drops AggregateFunction(deltaSumTimestamp, Float64, Int64)
 )
 ENGINE = AggregatingMergeTree
@@ -35,10 +34,8 @@ SELECT
     sum(value) AS sum,
     min(value) AS min,
     max(value) AS max,
-    min(t) AS first_ts,
-    max(t) AS last_ts,
-    argMinState(value, t) AS first,
-    argMaxState(value, t) AS last,
+    min((t, value)) AS first,
+    max((t, value)) AS last,
     deltaSumTimestampState(-value, toUnixTimestamp64Milli(t)) AS drops
 FROM
 (
@@ -56,10 +53,8 @@ CREATE TABLE IF NOT EXISTS rollup_1h
     sum SimpleAggregateFunction(sum, Float64),
     min SimpleAggregateFunction(min, Float64),
     max SimpleAggregateFunction(max, Float64),
-    first_ts SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
-    last_ts SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
-    first AggregateFunction(argMin, Float64, DateTime64(3, 'UTC')),
-    last AggregateFunction(argMax, Float64, DateTime64(3, 'UTC')),
+    first SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), Float64)),
+    last SimpleAggregateFunction(max, Tuple(DateTime64(3, 'UTC'), Float64)),
     drops AggregateFunction(deltaSumTimestamp, Float64, Int64)
 )
 ENGINE = AggregatingMergeTree
@@ -75,14 +70,12 @@ SELECT
     sum(s) AS sum,
     min(mn) AS min,
     max(mx) AS max,
-    min(fts) AS first_ts,
-    max(lts) AS last_ts,
-    argMinMergeState(f) AS first,
-    argMaxMergeState(l) AS last,
+    min(f) AS first,
+    max(l) AS last,
     deltaSumTimestampMergeState(d) AS drops
 FROM
 (
-    SELECT series_id, cnt, sum AS s, min AS mn, max AS mx, first_ts AS fts, last_ts AS lts, first AS f, last AS l, drops AS d,
+    SELECT series_id, cnt, sum AS s, min AS mn, max AS mx, first AS f, last AS l, drops AS d,
         toDateTime64(toStartOfHour(ts - toIntervalMillisecond(1)), 3, 'UTC') + toIntervalHour(1) AS hour
     FROM rollup_1m
 )

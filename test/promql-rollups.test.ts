@@ -41,8 +41,10 @@ beforeAll(async () => {
     series.push({ labels: { __name__: 'req_total', svc }, samples: train(R0, R1, 10_000, () => (v += Math.floor(rand() * 10))) });
     series.push({ labels: { __name__: 'cpu', svc }, samples: train(R0, R1, 10_000, () => Math.round(rand() * 1000) / 10) });
   }
-  // A counter that resets once, mid-range.
-  series.push({ labels: { __name__: 'resetting_total', svc: 'a' }, samples: train(R0, R1, 10_000, (t, k) => (t < R0 + 6 * HOUR ? k : k - 2000)) });
+  // A counter that resets once, in the middle of a 5 m window (and of a 1 m bucket).
+  series.push({ labels: { __name__: 'resetting_total', svc: 'a' }, samples: train(R0, R1, 10_000, (t, k) => (t < R0 + 6 * HOUR + 150_000 ? k : k - 2000)) });
+  // One whose reset falls between two 1 m buckets of the same 5 m window.
+  series.push({ labels: { __name__: 'resetting2_total', svc: 'a' }, samples: train(R0, R1, 10_000, (t, k) => (t < R0 + 7 * HOUR + 120_000 ? k : k - 3000)) });
   let old = 0;
   series.push({ labels: { __name__: 'old_total', svc: 'a' }, samples: train(O0, O1, 10_000, () => (old += 5)) });
   series.push({ labels: { __name__: 'old_gauge', svc: 'a' }, samples: train(O0, O1, 10_000, (_t, k) => k % 7) });
@@ -78,14 +80,14 @@ function expectSame(a: Matrix, b: Matrix, what: string): number {
 const ALIGNED = [
   'req_total',
   'rate(req_total[5m])',
-  'increase(req_total[1h])',
+  'increase(req_total[15m])',
   'sum by (svc) (rate(req_total[10m]))',
   'sum(rate(req_total[5m]))',
   'delta(cpu[5m])',
   'avg_over_time(cpu[5m])',
   'sum_over_time(cpu[15m])',
   'min_over_time(cpu[5m])',
-  'max by (svc) (max_over_time(cpu[1h]))',
+  'max by (svc) (max_over_time(cpu[15m]))',
   'count_over_time(cpu[5m])',
   'last_over_time(cpu[5m])',
   'present_over_time(cpu[5m])',
@@ -96,12 +98,12 @@ const ALIGNED = [
 
 describe('rollup answers equal raw answers', () => {
   for (const q of ALIGNED) {
-    it(`${q} over 10 h at a 1 m step reads rollups and matches raw`, async () => {
+    it(`${q} over 10 h at a 15 m step reads rollups and matches raw`, async () => {
       plans.length = 0;
-      const viaRollups = await range(q, R0 + HOUR, R1, 60_000, false);
+      const viaRollups = await range(q, R0 + HOUR, R1, 15 * 60_000, false);
       expect(plans.some((p) => p.resolution === '1m' || p.resolution === '1h'), `${q}: ${JSON.stringify(plans.map((p) => p.resolution))}`).toBe(true);
       plans.length = 0;
-      const viaRaw = await range(q, R0 + HOUR, R1, 60_000, true);
+      const viaRaw = await range(q, R0 + HOUR, R1, 15 * 60_000, true);
       expect(plans.every((p) => p.resolution === 'raw')).toBe(true);
       expect(expectSame(viaRollups, viaRaw, q)).toBeGreaterThan(0);
     });
@@ -116,20 +118,42 @@ describe('rollup answers equal raw answers', () => {
     expect(expectSame(viaRollups, await range(q, R0 + HOUR, R1, HOUR, true), q)).toBe(3 * 12);
   });
 
-  it('reads raw points when the step is not a multiple of a bucket', async () => {
+  it('reads raw points when the step is not a multiple of a bucket, or windows overlap', async () => {
     plans.length = 0;
     await range('rate(req_total[5m])', R0 + HOUR, R0 + 2 * HOUR, 45_000, false);
-    expect(plans.map((p) => p.resolution)).toEqual(['raw']);
+    await range('rate(req_total[5m])', R0 + HOUR, R0 + 2 * HOUR, 60_000, false);
+    expect(plans.map((p) => p.resolution)).toEqual(['raw', 'raw']);
+  });
+
+  it('matches raw at a 1 m step for the instant queries alerting runs', async () => {
+    for (const q of ['rate(req_total[5m])', 'sum(increase(req_total[1h]))', 'max_over_time(cpu[10m])']) {
+      plans.length = 0;
+      const a = await promGet(srv.url, '/api/v1/query', { query: q, time: (R1 - HOUR) / 1000 });
+      expect(plans.map((p) => p.resolution)).toEqual([q.includes('[1h]') ? '1h' : '1m']);
+      const b = await promGet(srv.url, '/api/v1/query', { query: q, time: (R1 - HOUR) / 1000, raw: 'true' });
+      expect(a.body.data.result.length).toBeGreaterThan(0);
+      a.body.data.result.forEach((s: any, i: number) => expect(Number(s.value[1])).toBeCloseTo(Number(b.body.data.result[i].value[1]), 9));
+    }
   });
 
   it('re-reads a counter with a reset in range from raw points, with the raw answer', async () => {
     plans.length = 0;
     const q = 'rate(resetting_total[5m])';
-    const viaRollups = await range(q, R0 + HOUR, R1, 60_000, false);
+    const viaRollups = await range(q, R0 + HOUR, R1, 5 * 60_000, false);
     expect(plans.map((p) => p.resolution)).toEqual(['1m', 'raw']);
-    expectSame(viaRollups, await range(q, R0 + HOUR, R1, 60_000, true), q);
+    expectSame(viaRollups, await range(q, R0 + HOUR, R1, 5 * 60_000, true), q);
     // The reset costs one 10 s interval: rate stays near 0.1/s everywhere.
     for (const [, v] of viaRollups[0].values) expect(Number(v)).toBeGreaterThan(0.05);
+  });
+});
+
+describe('counter resets between buckets', () => {
+  it('are found by comparing consecutive buckets of a window', async () => {
+    plans.length = 0;
+    const q = 'increase(resetting2_total[5m])';
+    const viaRollups = await range(q, R0 + HOUR, R1, 5 * 60_000, false);
+    expect(plans.map((p) => p.resolution)).toEqual(['1m', 'raw']);
+    expectSame(viaRollups, await range(q, R0 + HOUR, R1, 5 * 60_000, true), q);
   });
 });
 

@@ -20,18 +20,23 @@ const plan = (over: Partial<GridPlan>): GridPlan => ({
 });
 
 describe('chooseResolution', () => {
-  it('reads 1-minute rollups when start, step and window are whole minutes', () => {
-    expect(chooseResolution(plan({}), opts)).toMatchObject({ resolution: '1m', form: 'window' });
+  it('reads 1-minute rollups when start, step and window are whole minutes and windows do not overlap', () => {
+    expect(chooseResolution(plan({ step: 5 * M }), opts)).toMatchObject({ resolution: '1m', form: 'window' });
+  });
+
+  it('reads raw points when windows overlap (a bucket would be read once per step)', () => {
+    expect(chooseResolution(plan({}), opts)).toMatchObject({ resolution: 'raw', form: 'grid' });
   });
 
   it('reads hourly rollups when they are whole hours', () => {
     expect(chooseResolution(plan({ step: H, window: H }), opts).resolution).toBe('1h');
     expect(chooseResolution(plan({ step: H, window: 30 * M }), opts).resolution).toBe('1m');
+    expect(chooseResolution(plan({ step: H, window: 2 * H }), opts).resolution).toBe('raw');
   });
 
   it('reads raw points when a window would cut a bucket', () => {
     expect(chooseResolution(plan({ step: 15_000 }), opts)).toMatchObject({ resolution: 'raw', form: 'grid' });
-    expect(chooseResolution(plan({ window: 90_000 }), opts).resolution).toBe('raw');
+    expect(chooseResolution(plan({ step: 5 * M, window: 90_000 }), opts).resolution).toBe('raw');
     expect(chooseResolution(plan({ start: T + 5000, end: T + 5000 + H }), opts).resolution).toBe('raw');
   });
 
@@ -41,7 +46,7 @@ describe('chooseResolution', () => {
 
   it('keeps functions that buckets cannot answer on raw points', () => {
     for (const fn of ['irate', 'changes', 'resets', 'deriv', 'stddev_over_time'] as const) {
-      expect(chooseResolution(plan({ fn }), opts).resolution).toBe('raw');
+      expect(chooseResolution(plan({ fn, step: 5 * M }), opts).resolution).toBe('raw');
     }
   });
 
@@ -50,7 +55,7 @@ describe('chooseResolution', () => {
   });
 
   it('honours raw=true', () => {
-    expect(chooseResolution(plan({}), { ...opts, raw: true }).resolution).toBe('raw');
+    expect(chooseResolution(plan({ step: 5 * M }), { ...opts, raw: true }).resolution).toBe('raw');
   });
 
   it('reads rollups for ranges older than raw retention even when unaligned', () => {
@@ -99,12 +104,21 @@ describe('SQL', () => {
     expect(compile(leafSql({ ...plan({ fn: 'deriv' }), resolution: 'raw' })).sql).toContain('arrayMap(x -> x * 1000, timeSeriesDerivToGrid');
   });
 
-  it('reads the rollup table of the chosen resolution, merging unmerged parts', () => {
+  it('reads the rollup table of the chosen resolution; rows of unmerged parts merge in the window', () => {
     const q = compile(leafSql({ ...plan({}), resolution: '1h' })).sql;
     expect(q).toContain('FROM rollup_1h');
-    expect(q).toContain('argMinMerge(f)');
-    expect(q).toContain('deltaSumTimestampMerge(d)');
+    expect(q).toContain('argMin(fv, fts) AS wfv');
+    expect(q).toContain('deltaSumTimestampMerge(drops)');
     expect(compile(leafSql({ ...plan({}), resolution: '1m' })).sql).toContain('FROM rollup_1m');
+  });
+
+  it('copies buckets to the steps whose windows hold them, skipping rows no window needs', () => {
+    const q = compile(leafSql({ ...plan({ step: 10 * M }), resolution: '1m' })).sql;
+    expect(q).toContain('arrayJoin(range(');
+    expect(q).toContain('positiveModulo(');
+    // Counters: a drop between two buckets of a window is found by sorting its few buckets.
+    expect(q).toContain('arraySort(groupArray((fts, fv, lv)))');
+    expect(compile(leafSql({ ...plan({ fn: 'avg_over_time' }), resolution: 'raw', form: 'window' })).sql).toContain('FROM points');
   });
 
   it('groups a pushed-down aggregation by the by-labels, joined from the series table', () => {

@@ -15,7 +15,7 @@
  */
 import type { Aggregate, Expr } from './ast.js';
 import { KEEPS_NAME } from './functions.js';
-import { GRID_FUNCTIONS, RESOLUTION_MS, WINDOW_FUNCTIONS, type AggregatePlan, type GridPlan, type LeafFunction, type Resolution } from './sql.js';
+import { alignedTo, GRID_FUNCTIONS, RESOLUTION_MS, WINDOW_FUNCTIONS, type AggregatePlan, type GridPlan, type LeafFunction, type Resolution } from './sql.js';
 
 export interface PlanOptions {
   /** Never read rollups (the API's raw=true). */
@@ -37,9 +37,12 @@ export function chooseResolution(p: GridPlan, opts: PlanOptions): GridPlan {
   const spec = WINDOW_FUNCTIONS[p.fn as keyof typeof WINDOW_FUNCTIONS];
   if (!spec?.rollup) return rawPlan;
   const from = p.start - p.window;
+  // Buckets pay off when each is read once: windows no longer than the step (a bucket in a
+  // window that overlaps the next would be copied to every step that sees it, which costs more
+  // than reading the samples: measured in bench/query.ts).
+  const once = p.window <= p.step || p.start === p.end;
   for (const res of ['1h', '1m'] as const) {
-    const r = RESOLUTION_MS[res];
-    if (p.start % r === 0 && (p.step % r === 0 || p.start === p.end) && p.window % r === 0) return { ...p, resolution: res, form: 'window' };
+    if (once && alignedTo(p, RESOLUTION_MS[res])) return { ...p, resolution: res, form: 'window' };
   }
   if (from < opts.rawRetentionStart) {
     // Only rollups hold this range: read them at the coarsest resolution the range allows.

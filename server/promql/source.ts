@@ -64,13 +64,13 @@ export class StoreSource implements DataSource {
     const n = stepCount(plan);
     const [labels, rows] = await Promise.all([
       this.labels(plan.matchers, plan.start - plan.window, plan.end),
-      this.#leaf(plan, (p) => this.query<{ id: string; v: unknown[]; reset: number }>(gridSql(p))),
+      this.#leaf(plan, (p) => this.query<LeafRow & { id: string }>(gridSql(p))),
     ]);
     const out: StepSeries[] = [];
     for (const r of rows) {
       const l = labels.get(r.id);
       if (!l) continue;
-      const s = toSeries(l, r.v, n);
+      const s = toSeries(l, r, n);
       if (s) out.push(s);
     }
     // Prometheus hands series on in label order; ties in topk/bottomk depend on it.
@@ -82,7 +82,7 @@ export class StoreSource implements DataSource {
     const sel = { matchers: plan.matchers, from: plan.start - plan.window, to: plan.end };
     const [count, rows] = await Promise.all([
       this.query<{ n: string }>(seriesCountSql(sel, this.opts.maxSeries + 1)),
-      this.#leaf(plan, (p) => this.query<{ k: string[] | [string, string][]; v: unknown[]; reset: number }>(aggregateSql(p, agg))),
+      this.#leaf(plan, (p) => this.query<LeafRow & { k: string[] | [string, string][] }>(aggregateSql(p, agg))),
     ]);
     if (Number(count[0]?.n ?? 0) > this.opts.maxSeries) throw new MetronomeError('MTR_QUERY_TOO_MANY_SERIES', [this.opts.maxSeries]);
     const out: StepSeries[] = [];
@@ -90,7 +90,7 @@ export class StoreSource implements DataSource {
       const labels: Labels = {};
       if (agg.without) for (const [k, v] of r.k as [string, string][]) labels[k] = v;
       else agg.grouping.forEach((name, i) => (labels[name] = (r.k as string[])[i]));
-      const s = toSeries(cleanLabels(labels), r.v, n);
+      const s = toSeries(cleanLabels(labels), r, n);
       if (s) out.push(s);
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
@@ -111,16 +111,24 @@ export class StoreSource implements DataSource {
   }
 }
 
-/** A row's value array as a step series; null when it has no value at any step. */
-function toSeries(labels: Labels, v: unknown[], n: number): StepSeries | null {
+/** A leaf row: a value per step (`v`), or [step, value] pairs (`pts`). */
+interface LeafRow {
+  v?: unknown[];
+  pts?: [number | string, unknown][];
+  reset: number | string;
+}
+
+/** A row's values as a step series; null when it has no value at any step. */
+function toSeries(labels: Labels, row: LeafRow, n: number): StepSeries | null {
   const s = newSeries(labels, n);
   let any = false;
-  for (let i = 0; i < n && i < v.length; i++) {
-    const x = v[i];
-    if (x === null || x === undefined) continue;
+  const set = (i: number, x: unknown) => {
+    if (x === null || x === undefined || !(i >= 0 && i < n)) return;
     s.v[i] = chFloat(x);
     s.has[i] = 1;
     any = true;
-  }
+  };
+  if (row.v) for (let i = 0; i < n && i < row.v.length; i++) set(i, row.v[i]);
+  else for (const [i, x] of row.pts ?? []) set(Number(i), x);
   return any ? s : null;
 }

@@ -154,11 +154,118 @@ function rowsWhere(matchers: Matcher[], from: number, to: number): Sql {
   return sql`series_id IN (${seriesIdsSql(matchers, from, to)}) AND ts > ${ms(from)} AND ts <= ${ms(to)}`;
 }
 
-/** A leaf: rows (series_id, v, reset) per series. */
+/** How a window's aggregates are spelled in the SQL that computes its value. */
+interface WindowNames {
+  /** Sample count, sum, min, max, population variance. */
+  wn: string;
+  wsm: string;
+  wmn: string;
+  wmx: string;
+  wsv: string;
+  /** First and last sample: time (ms) and value. */
+  wfts: string;
+  wfv: string;
+  wlts: string;
+  wlv: string;
+  /** The step's time (ms) and the range (ms). */
+  t: string;
+  range: string;
+}
+
+/**
+ * Prometheus' extrapolatedRate over a window's first/last sample, sample count and range
+ * (promql/functions.go). Windows with a counter reset are flagged and never use this value.
+ */
+function extrapolatedSql(w: WindowNames, counter: boolean, isRate: boolean): string {
+  const result = `(${w.wlv} - ${w.wfv})`;
+  const sampled = `((${w.wlts} - ${w.wfts}) / 1000)`;
+  const gap = `(${sampled} / (${w.wn} - 1))`;
+  const lo = `(${w.t} - ${w.range})`;
+  const toZero = counter ? `if(${result} > 0 AND ${w.wfv} >= 0, ${sampled} * (${w.wfv} / ${result}), inf)` : 'inf';
+  const toStart = `least(if((${w.wfts} - ${lo}) / 1000 >= ${gap} * 1.1, ${gap} / 2, (${w.wfts} - ${lo}) / 1000), ${toZero})`;
+  const toEnd = `if((${w.t} - ${w.wlts}) / 1000 >= ${gap} * 1.1, ${gap} / 2, (${w.t} - ${w.wlts}) / 1000)`;
+  return `if(${w.wn} < 2, NULL, ${result} * ((${sampled} + ${toStart} + ${toEnd}) / ${sampled}${isRate ? ` / (${w.range} / 1000)` : ''}))`;
+}
+
+/** Per-window value of a window function. */
+function windowValueSql(p: GridPlan, w: WindowNames): string {
+  switch (p.fn) {
+    case 'sample':
+    case 'last_over_time':
+      return w.wlv;
+    case 'first_over_time':
+      return w.wfv;
+    case 'timestamp':
+      return `${w.wlts} / 1000`;
+    case 'count_over_time':
+      return `toFloat64(${w.wn})`;
+    case 'sum_over_time':
+      return w.wsm;
+    case 'avg_over_time':
+      return `${w.wsm} / ${w.wn}`;
+    case 'min_over_time':
+      return w.wmn;
+    case 'max_over_time':
+      return w.wmx;
+    case 'present_over_time':
+      return '1.';
+    case 'stddev_over_time':
+      return `sqrt(${w.wsv})`;
+    case 'stdvar_over_time':
+      return w.wsv;
+    case 'rate':
+      return extrapolatedSql(w, true, true);
+    case 'increase':
+      return extrapolatedSql(w, true, false);
+    case 'delta':
+      return extrapolatedSql(w, false, false);
+    default:
+      throw new Error(`${p.fn} has no window form`);
+  }
+}
+
+const SPREAD_NAMES: WindowNames = {
+  wn: 'wn',
+  wsm: 'wsm',
+  wmn: 'wmn',
+  wmx: 'wmx',
+  wsv: 'wsv',
+  wfts: 'wfts',
+  wfv: 'wfv',
+  wlts: 'wlts',
+  wlv: 'wlv',
+  t: 't',
+  range: 'wms',
+};
+
+function isCounter(p: GridPlan): boolean {
+  return p.fn === 'rate' || p.fn === 'increase';
+}
+
+/** Whether every window (t - range, t] of the plan is a whole number of buckets. */
+export function alignedTo(p: GridPlan, r: number): boolean {
+  return (p.start - p.window) % r === 0 && p.window % r === 0 && (p.step % r === 0 || p.start === p.end);
+}
+
+/** Whether a plan runs as a grid function (dense arrays per series) rather than window rows. */
+export function isGridForm(p: GridPlan): boolean {
+  return (p.resolution ?? 'raw') === 'raw' && (p.form ?? 'grid') === 'grid' && p.fn in GRID_FUNCTIONS;
+}
+
+/**
+ * A leaf as sparse rows (series_id, i, val, rst): the value at step i, and whether that step's
+ * window held a counter reset that buckets cannot replay.
+ */
+export function leafRowsSql(p: GridPlan): Sql {
+  if (!isGridForm(p)) return windowRowsSql(p, p.resolution ?? 'raw');
+  return sql`SELECT series_id, toUInt64(i - 1) AS i, assumeNotNull(x) AS val, toUInt8(0) AS rst
+    FROM (${rawGridSql(p)}) ARRAY JOIN v AS x, arrayEnumerate(v) AS i WHERE x IS NOT NULL`;
+}
+
+/** A leaf, one row per series: a dense array (grid form) or sparse (step, value) pairs. */
 export function leafSql(p: GridPlan): Sql {
-  const res = p.resolution ?? 'raw';
-  if (res === 'raw' && (p.form ?? 'grid') === 'grid' && p.fn in GRID_FUNCTIONS) return rawGridSql(p);
-  return windowSql(p, res);
+  if (isGridForm(p)) return rawGridSql(p);
+  return sql`SELECT series_id, arraySort(groupArray((i, val))) AS pts, max(rst) AS reset FROM (${windowRowsSql(p, p.resolution ?? 'raw')}) GROUP BY series_id`;
 }
 
 function rawGridSql(p: GridPlan): Sql {
@@ -173,114 +280,82 @@ function rawGridSql(p: GridPlan): Sql {
   if (p.fn === 'deriv') value = sql`arrayMap(x -> x * 1000, ${value})`;
   return sql`SELECT series_id, ${value} AS v, toUInt8(0) AS reset
     FROM points
-    WHERE ${rowsWhere(p.matchers, p.start - p.window, p.end)}
+    WHERE ${rowsWhere(p.matchers, p.start - p.window, p.end)}${inSomeWindow(p)}
     GROUP BY series_id`;
 }
 
-/** Rows of a source as buckets: (series_id, b = bucket end ms, cnt, sm, mn, mx, fts, fv, lts, lv, dr). */
-function bucketsSql(p: GridPlan, res: Resolution): Sql {
-  const where = rowsWhere(p.matchers, p.start - p.window, p.end);
-  if (res === 'raw') {
-    return sql`SELECT series_id, toUnixTimestamp64Milli(ts) AS b, toUInt64(1) AS c, value AS sm, value AS mn, value AS mx,
-        b AS fts, value AS fv, b AS lts, value AS lv, 0. AS dr
-      FROM points WHERE ${where}`;
-  }
-  const table = raw(res === '1m' ? 'rollup_1m' : 'rollup_1h');
-  // Parts not merged yet may hold several rows per bucket: merge them first.
-  return sql`SELECT series_id, toUnixTimestamp64Milli(bts) AS b, sum(cnt) AS c, sum(s) AS sm, min(vmin) AS mn, max(vmax) AS mx,
-        toUnixTimestamp64Milli(min(first_ts)) AS fts, argMinMerge(f) AS fv,
-        toUnixTimestamp64Milli(max(last_ts)) AS lts, argMaxMerge(l) AS lv, deltaSumTimestampMerge(d) AS dr
-      FROM (SELECT series_id, ts AS bts, cnt, sum AS s, min AS vmin, max AS vmax, first_ts, last_ts, first AS f, last AS l, drops AS d
-        FROM ${table} WHERE ${where})
-      GROUP BY series_id, bts`;
+/** Rows in no window (when the step is longer than the range) are skipped before any work. */
+function inSomeWindow(p: GridPlan): Sql {
+  if (!(p.step > p.window) || p.start === p.end) return raw('');
+  // The first step at or after b is b + ((start - b) mod step); b is in its window if that is < range.
+  return sql` AND positiveModulo(${int(p.start)} - toUnixTimestamp64Milli(ts), ${int(p.step)}) < ${int(p.window)}`;
+}
+
+function rollupTable(res: Resolution): Sql {
+  return raw(res === '1m' ? 'rollup_1m' : 'rollup_1h');
 }
 
 /**
- * Prometheus' extrapolatedRate over a window's first/last sample, sample count and range
- * (promql/functions.go). Assumes the window had no counter reset (rows flag windows that did).
+ * The rows a window function reads, as buckets named by their end b: (series_id, b, cnt, sum,
+ * min, max, fts/fv first sample (time ms, value), lts/lv last sample, drops). A raw point is a
+ * bucket of one.
+ * Rollup rows are read as stored: every column merges in any order, so rows of parts not
+ * merged yet need no merge step of their own.
  */
-function extrapolatedSql(counter: boolean, isRate: boolean, windowSec: number): string {
-  const result = '(wlv - wfv)';
-  const toZero = counter ? `if(${result} > 0 AND wfv >= 0, sampled * (wfv / ${result}), inf)` : 'inf';
-  const toStart = `least(if((wfts - lo) / 1000 >= avg_gap * 1.1, avg_gap / 2, (wfts - lo) / 1000), ${toZero})`;
-  const toEnd = `if((t - wlts) / 1000 >= avg_gap * 1.1, avg_gap / 2, (t - wlts) / 1000)`;
-  return `if(wn < 2, NULL, ${result} * ((sampled + ${toStart} + ${toEnd}) / sampled${isRate ? ` / ${windowSec}` : ''}))`;
-}
-
-/** Per-window value expression of a window function, over the window's aggregates. */
-function windowValueSql(p: GridPlan): string {
-  const w = p.window / 1000;
-  switch (p.fn) {
-    case 'sample':
-    case 'last_over_time':
-      return 'wlv';
-    case 'first_over_time':
-      return 'wfv';
-    case 'timestamp':
-      return 'wlts / 1000';
-    case 'count_over_time':
-      return 'toFloat64(wn)';
-    case 'sum_over_time':
-      return 'wsm';
-    case 'avg_over_time':
-      return 'wsm / wn';
-    case 'min_over_time':
-      return 'wmn';
-    case 'max_over_time':
-      return 'wmx';
-    case 'present_over_time':
-      return '1.';
-    case 'stddev_over_time':
-      return 'sd';
-    case 'stdvar_over_time':
-      return 'sv';
-    case 'rate':
-      return extrapolatedSql(true, true, w);
-    case 'increase':
-      return extrapolatedSql(true, false, w);
-    case 'delta':
-      return extrapolatedSql(false, false, w);
-    default:
-      throw new Error(`${p.fn} has no window form`);
+function rowsSql(p: GridPlan, res: Resolution): Sql {
+  const where = sql`${rowsWhere(p.matchers, p.start - p.window, p.end)}${inSomeWindow(p)}`;
+  if (res === 'raw') {
+    return sql`SELECT series_id, toUnixTimestamp64Milli(ts) AS b, toUInt64(1) AS cnt, value AS sum, value AS min, value AS max,
+        b AS fts, value AS fv, b AS lts, value AS lv
+      FROM points WHERE ${where}`;
   }
+  const drops = isCounter(p) ? raw(', drops') : raw('');
+  // Tuples are unpacked: min/max over tuples take ClickHouse's generic (slow) path.
+  return sql`SELECT series_id, toUnixTimestamp64Milli(ts) AS b, cnt, sum, min, max,
+      toUnixTimestamp64Milli(first.1) AS fts, first.2 AS fv, toUnixTimestamp64Milli(last.1) AS lts, last.2 AS lv${drops}
+    FROM ${rollupTable(res)} WHERE ${where}`;
 }
 
-/** The window form: rows from bucketsSql assigned to every step whose window holds them. */
-function windowSql(p: GridPlan, res: Resolution): Sql {
+/**
+ * A window function in ClickHouse, as sparse rows (series_id, i, val, rst): every row of
+ * rowsSql is copied to each step i whose window (t - range, t] holds it, then each (series,
+ * step) is aggregated. Over rollups, rows are series-minutes (or hours) instead of samples.
+ */
+function windowRowsSql(p: GridPlan, res: Resolution): Sql {
   const n = stepCount(p);
-  const counter = p.fn === 'rate' || p.fn === 'increase';
-  const stats = p.fn === 'stddev_over_time' || p.fn === 'stdvar_over_time';
   const S = int(p.start);
   const P = int(p.step);
   const W = int(p.window);
-  // A row with bucket end b belongs to step i when t_i - W < b <= t_i.
+  // A row at b belongs to step i when t_i - W < b <= t_i.
   const steps = sql`arrayJoin(range(toUInt64(greatest(0, toInt64(ceil((b - ${S}) / ${P})))), toUInt64(least(${int(n)}, greatest(0, toInt64(ceil((b - ${S} + ${W}) / ${P})))))))`;
-  // A counter window is exact from buckets only without a decrease inside a bucket or between two.
-  const reset = counter
-    ? `toUInt8(sum(dr) > 0 OR arrayExists((x, y) -> x.3 > y.2, arrayPopBack(arraySort(groupArray((fts, fv, lv)))), arrayPopFront(arraySort(groupArray((fts, fv, lv))))))`
-    : 'toUInt8(0)';
-  const value = raw(windowValueSql(p));
-  return sql`SELECT series_id,
-      arrayMap((x, h) -> if(h = 1, x, NULL), groupArrayInsertAt(0., ${int(n)})(assumeNotNull(val), i), groupArrayInsertAt(toUInt8(0), ${int(n)})(toUInt8(1), i)) AS v,
-      max(rst) AS reset
-    FROM (
-      SELECT series_id, i, ${value} AS val, rst FROM (
-        SELECT series_id, i, ${S} + i * ${P} AS t, t - ${W} AS lo, sum(c) AS wn, sum(sm) AS wsm, min(mn) AS wmn, max(mx) AS wmx,
-          min(fts) AS wfts, argMin(fv, fts) AS wfv, max(lts) AS wlts, argMax(lv, lts) AS wlv,
-          (wlts - wfts) / 1000 AS sampled, sampled / (wn - 1) AS avg_gap,
-          ${raw(stats ? 'varPopStable(sm) AS sv, sqrt(sv) AS sd,' : '')}
-          ${raw(reset)} AS rst
-        FROM (SELECT *, ${steps} AS i FROM (${bucketsSql(p, res)}))
-        GROUP BY series_id, i
-      )
-      WHERE val IS NOT NULL
+  const stats = p.fn === 'stddev_over_time' || p.fn === 'stdvar_over_time' ? 'varPopStable(sum)' : '0.';
+  // A counter window read from buckets is exact only without a decrease: inside a bucket
+  // (drops, merged in time order; or a first value above the minimum, or a last below the
+  // maximum) or between two consecutive buckets (found by sorting the window's few buckets).
+  const reset =
+    isCounter(p) && res !== 'raw'
+      ? `toUInt8(deltaSumTimestampMerge(drops) > 0 OR wfv > wmn OR wlv < wmx
+          OR arrayExists((x, y) -> x.3 > y.2, arrayPopBack(arraySort(groupArray((fts, fv, lv)))), arrayPopFront(arraySort(groupArray((fts, fv, lv))))))`
+      : 'toUInt8(0)';
+  return sql`SELECT series_id, i, ${raw(windowValueSql(p, SPREAD_NAMES))} AS val, rst FROM (
+      SELECT series_id, i, ${S} + i * ${P} AS t, ${W} AS wms,
+        sum(cnt) AS wn, sum(sum) AS wsm, min(min) AS wmn, max(max) AS wmx, ${raw(stats)} AS wsv,
+        min(fts) AS wfts, argMin(fv, fts) AS wfv, max(lts) AS wlts, argMax(lv, lts) AS wlv,
+        ${raw(reset)} AS rst
+      FROM (SELECT *, ${steps} AS i FROM (${rowsSql(p, res)}))
+      GROUP BY series_id, i
     )
-    GROUP BY series_id`;
+    WHERE val IS NOT NULL OR rst = 1`;
 }
 
-/** Per-series leaf results with string ids, for the evaluator. */
+/**
+ * Per-series leaf results with string ids, for the evaluator: `v` (one slot per step, NULL where
+ * absent) in the grid form, or `pts` ([step, value] pairs) in the window form.
+ */
 export function gridSql(p: GridPlan): Sql {
-  return sql`SELECT toString(series_id) AS id, v, reset FROM (${leafSql(p)})`;
+  return isGridForm(p)
+    ? sql`SELECT toString(series_id) AS id, v, reset FROM (${leafSql(p)})`
+    : sql`SELECT toString(series_id) AS id, pts, reset FROM (${leafSql(p)})`;
 }
 
 const AGG_FOR_EACH: Record<AggregatePlan['op'], string> = {
@@ -292,9 +367,18 @@ const AGG_FOR_EACH: Record<AggregatePlan['op'], string> = {
   group: 'arrayMap(c -> if(c = 0, NULL, 1.), countForEach(v))',
 };
 
+const AGG_ROWS: Record<AggregatePlan['op'], string> = {
+  sum: 'sumKahan(val)',
+  avg: 'avg(val)',
+  min: 'min(val)',
+  max: 'max(val)',
+  count: 'if(count(val) = 0, NULL, toFloat64(count(val)))',
+  group: 'if(count(val) = 0, NULL, 1.)',
+};
+
 /**
- * The leaf aggregated by label groups in ClickHouse: rows (k, v, reset), where k is the values
- * of the `by` labels in order, or the remaining [name, value] pairs for `without`.
+ * The leaf aggregated by label groups in ClickHouse: rows (k, v or pts, reset), where k is the
+ * values of the `by` labels in order, or the remaining [name, value] pairs for `without`.
  */
 export function aggregateSql(p: GridPlan, a: AggregatePlan): Sql {
   const labels = param('Array(String)', a.grouping);
@@ -303,11 +387,19 @@ export function aggregateSql(p: GridPlan, a: AggregatePlan): Sql {
     : a.keepsName
       ? sql`arrayMap(l -> if(l = '__name__', key, tags[l]), ${labels})`
       : sql`arrayMap(l -> if(l = '__name__', '', tags[l]), ${labels})`;
-  return sql`SELECT ${key} AS k, ${raw(AGG_FOR_EACH[a.op])} AS v, max(reset) AS reset
-    FROM (${leafSql(p)}) AS l
-    INNER JOIN (SELECT series_id, any(key) AS key, any(tags) AS tags FROM series
-      WHERE series_id IN (${seriesIdsSql(p.matchers, p.start - p.window, p.end)}) GROUP BY series_id) AS s
-    USING series_id
+  const series = sql`(SELECT series_id, any(key) AS key, any(tags) AS tags FROM series
+      WHERE series_id IN (${seriesIdsSql(p.matchers, p.start - p.window, p.end)}) GROUP BY series_id) AS s`;
+  if (isGridForm(p)) {
+    return sql`SELECT ${key} AS k, ${raw(AGG_FOR_EACH[a.op])} AS v, max(reset) AS reset
+      FROM (${leafSql(p)}) AS l INNER JOIN ${series} USING series_id
+      GROUP BY k`;
+  }
+  return sql`SELECT k, arraySort(groupArray((i, x))) AS pts, max(r) AS reset FROM (
+      SELECT ${key} AS k, i, ${raw(AGG_ROWS[a.op])} AS x, max(rst) AS r
+      FROM (${leafRowsSql(p)}) AS l INNER JOIN ${series} USING series_id
+      GROUP BY k, i
+    )
+    WHERE x IS NOT NULL OR r = 1
     GROUP BY k`;
 }
 
