@@ -65,18 +65,68 @@ export function positionFromMessage(msg: string): number | undefined {
   return Number(m[2]) - 1;
 }
 
+// Access control (server/auth): reads send the stored read token; a change the server refuses
+// (401/403) asks once for an admin token and is retried with it. Both stay in localStorage.
+// Concurrent requests share one prompt per kind.
+const READ_TOKEN = 'metronome.token';
+const ADMIN_TOKEN = 'metronome.adminToken';
+const asking = new Map<string, Promise<string | null>>();
+
+function storedToken(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function askToken(key: string, message: string): Promise<string | null> {
+  let p = asking.get(key);
+  if (!p) {
+    p = Promise.resolve()
+      .then(() => {
+        const t = window.prompt(message)?.trim() || null;
+        if (t) {
+          try {
+            localStorage.setItem(key, t);
+          } catch {
+            /* kept for this request only */
+          }
+        }
+        return t;
+      })
+      .finally(() => asking.delete(key));
+    asking.set(key, p);
+  }
+  return p;
+}
+
+const bearer = (token: string | null): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
+
 export async function getJSON<T>(path: string, params?: Params, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(buildUrl(path, params), { signal, headers: { accept: 'application/json' } });
+  const url = buildUrl(path, params);
+  const get = (token: string | null) => fetch(url, { signal, headers: { accept: 'application/json', ...bearer(token) } });
+  let res = await get(storedToken(READ_TOKEN) ?? storedToken(ADMIN_TOKEN));
+  if (res.status === 401 && !signal?.aborted) {
+    const token = await askToken(READ_TOKEN, 'This Metronome needs an API token to show data (a token with the read scope):');
+    if (token) res = await get(token);
+  }
   return parse<T>(res);
 }
 
 export async function sendJSON<T>(method: 'POST' | 'PUT' | 'DELETE' | 'PATCH', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    signal,
-    headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const send = (token: string | null) =>
+    fetch(path, {
+      method,
+      signal,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...bearer(token) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  let res = await send(storedToken(ADMIN_TOKEN) ?? storedToken(READ_TOKEN));
+  if ((res.status === 401 || res.status === 403) && !signal?.aborted) {
+    const token = await askToken(ADMIN_TOKEN, 'Changes need an API token with the admin scope:');
+    if (token) res = await send(token);
+  }
   return parse<T>(res);
 }
 
