@@ -143,6 +143,7 @@ export class Evaluator {
     }
     if (!leaf) return null;
     const series = await this.ctx.source.aggregate(leaf.plan, agg);
+    if (!series) return null;
     return leaf.sg.n === g.n ? series : series.map((s) => broadcast(s, g.n));
   }
 

@@ -7,15 +7,30 @@ import type { Store } from '../store/index.js';
 import { chFloat, cleanLabels, compareLabels, newSeries, type SampleSeries, type StepSeries } from './matrix.js';
 import type { Matcher } from './selector.js';
 import { chooseResolution, type PlanOptions } from './plan.js';
-import { aggregateSql, gridSql, QUERY_SETTINGS, samplesSql, seriesCountSql, seriesSql, stepCount, type AggregatePlan, type GridPlan, type Selection } from './sql.js';
+import {
+  aggregateSql,
+  gridSql,
+  QUERY_SETTINGS,
+  samplesSql,
+  seriesCountSql,
+  seriesSql,
+  staleMarksSql,
+  stepCount,
+  type AggregatePlan,
+  type GridPlan,
+  type Selection,
+} from './sql.js';
 import type { Labels } from './types.js';
 
 /** The leaf operations the evaluator needs. */
 export interface DataSource {
   /** One grid function per series: values at start, start+step, ..., end. */
   grid(plan: GridPlan): Promise<StepSeries[]>;
-  /** The leaf aggregated by label groups (the first aggregation pushed down). */
-  aggregate(plan: GridPlan, agg: AggregatePlan): Promise<StepSeries[]>;
+  /**
+   * The leaf aggregated by label groups (the first aggregation pushed down); null when it must
+   * be evaluated series by series instead (staleness markers in range).
+   */
+  aggregate(plan: GridPlan, agg: AggregatePlan): Promise<StepSeries[] | null>;
   /** Raw samples of each matching series in (from, to]. */
   samples(sel: Selection): Promise<SampleSeries[]>;
 }
@@ -62,29 +77,54 @@ export class StoreSource implements DataSource {
 
   async grid(plan: GridPlan): Promise<StepSeries[]> {
     const n = stepCount(plan);
-    const [labels, rows] = await Promise.all([
+    const stale = isSelection(plan) ? this.staleMarks(plan) : Promise.resolve(new Map<string, number[]>());
+    const [labels, rows0, marks] = await Promise.all([
       this.labels(plan.matchers, plan.start - plan.window, plan.end),
       this.#leaf(plan, (p) => this.query<LeafRow & { id: string }>(gridSql(p))),
+      stale,
     ]);
+    let rows = rows0;
+    let sampleTimes: Map<string, LeafRow> | null = null;
+    if (marks.size > 0) {
+      // Series that ended: recompute from raw points, with the time of each selected sample.
+      const raw = { ...plan, resolution: 'raw' as const, form: 'grid' as const };
+      const [values, times] = await Promise.all([
+        this.query<LeafRow & { id: string }>(gridSql(raw)),
+        this.query<LeafRow & { id: string }>(gridSql({ ...raw, fn: 'timestamp' })),
+      ]);
+      rows = values;
+      sampleTimes = new Map(times.map((r) => [r.id, r]));
+    }
     const out: StepSeries[] = [];
     for (const r of rows) {
       const l = labels.get(r.id);
       if (!l) continue;
       const s = toSeries(l, r, n);
-      if (s) out.push(s);
+      if (!s) continue;
+      const m = marks.get(r.id);
+      if (m && sampleTimes) hideStale(s, toSeries({}, sampleTimes.get(r.id) ?? { reset: 0 }, n), m, plan);
+      if (s.has.some((x) => x)) out.push(s);
     }
     // Prometheus hands series on in label order; ties in topk/bottomk depend on it.
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
 
-  async aggregate(plan: GridPlan, agg: AggregatePlan): Promise<StepSeries[]> {
+  /** Staleness markers (series_ends) of the selection in the lookback of the grid, per series id. */
+  async staleMarks(plan: GridPlan): Promise<Map<string, number[]>> {
+    const rows = await this.query<{ id: string; t: number[] }>(staleMarksSql({ matchers: plan.matchers, from: plan.start - plan.window, to: plan.end }));
+    return new Map(rows.map((r) => [r.id, r.t.map(Number)]));
+  }
+
+  async aggregate(plan: GridPlan, agg: AggregatePlan): Promise<StepSeries[] | null> {
     const n = stepCount(plan);
     const sel = { matchers: plan.matchers, from: plan.start - plan.window, to: plan.end };
-    const [count, rows] = await Promise.all([
+    const [count, rows, marks] = await Promise.all([
       this.query<{ n: string }>(seriesCountSql(sel, this.opts.maxSeries + 1)),
       this.#leaf(plan, (p) => this.query<LeafRow & { k: string[] | [string, string][] }>(aggregateSql(p, agg))),
+      isSelection(plan) ? this.staleMarks(plan) : Promise.resolve(new Map<string, number[]>()),
     ]);
     if (Number(count[0]?.n ?? 0) > this.opts.maxSeries) throw new MetronomeError('MTR_QUERY_TOO_MANY_SERIES', [this.opts.maxSeries]);
+    if (marks.size > 0) return null;
     const out: StepSeries[] = [];
     for (const r of rows) {
       const labels: Labels = {};
@@ -131,4 +171,25 @@ function toSeries(labels: Labels, row: LeafRow, n: number): StepSeries | null {
   if (row.v) for (let i = 0; i < n && i < row.v.length; i++) set(i, row.v[i]);
   else for (const [i, x] of row.pts ?? []) set(Number(i), x);
   return any ? s : null;
+}
+
+/** Instant-vector selection, where Prometheus' staleness markers apply. */
+function isSelection(plan: GridPlan): boolean {
+  return plan.fn === 'sample' || plan.fn === 'timestamp';
+}
+
+/**
+ * Prometheus staleness: a series that ended at m is absent at any step t >= m whose selected
+ * sample is not newer than m. `times` holds the selected sample's time (seconds) per step.
+ */
+export function hideStale(s: StepSeries, times: StepSeries | null, marks: number[], plan: GridPlan): void {
+  let k = -1;
+  for (let i = 0; i < s.has.length; i++) {
+    if (!s.has[i]) continue;
+    const t = plan.start + i * plan.step;
+    while (k + 1 < marks.length && marks[k + 1] <= t) k++;
+    if (k < 0) continue;
+    const sampleMs = times && times.has[i] ? times.v[i] * 1000 : -Infinity;
+    if (marks[k] >= sampleMs) s.has[i] = 0;
+  }
 }

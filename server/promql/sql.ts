@@ -403,6 +403,16 @@ export function aggregateSql(p: GridPlan, a: AggregatePlan): Sql {
     GROUP BY k`;
 }
 
+/**
+ * Where series of a selection ended (Prometheus staleness markers, table series_ends written by
+ * the remote-write path): rows (id, t Array(Float64) ms, ascending) for marks in (from, to].
+ */
+export function staleMarksSql(sel: Selection): Sql {
+  return sql`SELECT toString(series_id) AS id, arraySort(groupArray(toFloat64(toUnixTimestamp64Milli(ts)))) AS t
+    FROM series_ends WHERE ${rowsWhere(sel.matchers, sel.from, sel.to)}
+    GROUP BY series_id`;
+}
+
 /** Raw samples of a selection: rows (id, t Array(Float64) ms, v Array(Float64)) per series. */
 export function samplesSql(sel: Selection): Sql {
   return sql`SELECT toString(series_id) AS id,
