@@ -31,11 +31,13 @@ const CHUNK_POINTS = 150_000;
 /**
  * Whether to run the demo for the DEMO setting: '1' always, '0' never, 'auto' when the store
  * holds no series, or only the demo's own (a restarted demo keeps going; real data turns it off).
+ * Series Metronome writes itself (alerts, SLO recordings) do not count as real data.
  */
 export async function shouldRunDemo(setting: 'auto' | '1' | '0', store: Store): Promise<boolean> {
   if (setting !== 'auto') return setting === '1';
   const rows = await store.query<{ other: string; total: string }>(
-    sql`SELECT countIf(service NOT IN ${param('Array(String)', DEMO_NAMES)}) AS other, count() AS total FROM series`,
+    sql`SELECT countIf(service NOT IN ${param('Array(String)', DEMO_NAMES)}) AS other, count() AS total FROM series
+        WHERE key NOT IN ('ALERTS', 'ALERTS_FOR_STATE') AND NOT startsWith(key, 'slo:')`,
   );
   return Number(rows[0]?.other ?? 0) === 0;
 }

@@ -1,0 +1,72 @@
+import { rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { shouldRunDemo } from '../server/demo/run.js';
+import { exportSeries, getJson, heroic, postJson, startTestServer, tempDir, type TestServer } from './helpers.js';
+
+// chdb binds one data directory per process: each server here is closed before the next opens.
+const dir = tempDir('metronome-demo-');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function start(env: Record<string, string>): Promise<TestServer> {
+  return startTestServer({ DATA_DIR: dir, DEMO_BACKFILL_HOURS: '0.25', DEMO_INTERVAL_SECONDS: '1', ...env });
+}
+
+describe('demo traffic generator', () => {
+  it('backfills through the real write path, then pushes live every interval', async () => {
+    const srv = await start({ DEMO: 'auto' });
+    try {
+      expect(srv.demo).toBeDefined();
+      await srv.demo!.ready;
+      const since = Date.now() - 20 * 60_000;
+      const [cpu] = await exportSeries(srv.url, 'process_cpu_seconds_total{service="frontend",instance="frontend-1"}', { start: since });
+      // 15 minutes at 1 s.
+      expect(cpu.timestamps.length).toBeGreaterThan(800);
+      expect(cpu.timestamps[0]).toBeLessThan(Date.now() - 14 * 60_000);
+      const last = cpu.timestamps[cpu.timestamps.length - 1];
+      await new Promise((r) => setTimeout(r, 3000));
+      const [again] = await exportSeries(srv.url, 'process_cpu_seconds_total{service="frontend",instance="frontend-1"}', { start: since });
+      expect(again.timestamps.filter((t) => t > last).length).toBeGreaterThanOrEqual(2);
+      // Counted as the "demo" protocol by the writer, like any client.
+      const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+      expect(metrics).toMatch(/metronome_points_accepted_total\{protocol="demo"\} [1-9]/);
+      // The demo registered its services and enabled their alert rules.
+      const svc = (await getJson(`${srv.url}/api/v1/services/checkout`)).body.data;
+      expect(svc).toMatchObject({ registered: true, slo: { objective: 0.995 } });
+      const rules = (await getJson(`${srv.url}/api/v1/alerting/rules`)).body.data.map((r: any) => r.alert).filter(Boolean);
+      expect(rules).toEqual(expect.arrayContaining(['PaymentProviderDegraded', 'CheckoutHighErrorRatio', 'FrontendNoData']));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('keeps running on restart when the data is the demo\'s own, continuing where it stopped', async () => {
+    const srv = await start({ DEMO: 'auto' });
+    try {
+      expect(srv.demo).toBeDefined();
+      await srv.demo!.ready;
+      const [cpu] = await exportSeries(srv.url, 'process_cpu_seconds_total{service="checkout",instance="checkout-1"}', { start: Date.now() - 30 * 60_000 });
+      // One sample per second, no duplicates from a second backfill.
+      expect(new Set(cpu.timestamps).size).toBe(cpu.timestamps.length);
+      // Its alert rules were kept, not created twice.
+      const rules = (await getJson(`${srv.url}/api/v1/alerting/rules`)).body.data.filter((r: any) => r.alert === 'PaymentProviderDegraded');
+      expect(rules).toHaveLength(1);
+      // Now real data arrives.
+      const w = await postJson(`${srv.url}/write`, heroic('orders_total', { service: 'shop' }, [[Date.now(), 1]]));
+      expect(w.status).toBe(200);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('stays off in auto mode once other services send data, and follows DEMO=1 and DEMO=0', async () => {
+    const srv = await start({ DEMO: 'auto' });
+    try {
+      expect(srv.demo).toBeUndefined();
+      expect(await shouldRunDemo('auto', srv.ctx.store)).toBe(false);
+      expect(await shouldRunDemo('1', srv.ctx.store)).toBe(true);
+      expect(await shouldRunDemo('0', srv.ctx.store)).toBe(false);
+    } finally {
+      await srv.close();
+    }
+  });
+});
