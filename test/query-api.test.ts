@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriesId } from '../ingest/series-id.js';
 import { startTestServer, type TestServer } from './helpers.js';
 import { baseTime, loadSeries, promGet, promPost, samples } from './promql-helpers.js';
 
@@ -211,5 +212,38 @@ describe('metadata and build info', () => {
     expect(Object.keys(one.body.data)).toEqual(['temp']);
     const limited = await promGet(srv.url, '/api/v1/metadata', { limit: 1 });
     expect(Object.keys(limited.body.data)).toHaveLength(1);
+  });
+});
+
+describe('series, labels and label values', () => {
+  it('cut at `limit` with the warning Prometheus gives', async () => {
+    const series = await promGet(srv.url, '/api/v1/series', { 'match[]': 'http_requests_total', limit: 1 });
+    expect(series.body.data).toHaveLength(1);
+    expect(series.body.warnings[0]).toContain('results truncated due to limit');
+    const all = await promGet(srv.url, '/api/v1/series', { 'match[]': 'http_requests_total', limit: 5 });
+    expect(all.body.data).toHaveLength(2);
+    expect(all.body.warnings).toBeUndefined();
+    const labels = await promGet(srv.url, '/api/v1/labels', { limit: 2 });
+    expect(labels.body.data).toEqual(['__name__', 'instance']);
+    expect(labels.body.warnings).toHaveLength(1);
+    const values = await promGet(srv.url, '/api/v1/label/kind/values', { limit: 3 });
+    expect(values.body.data).toEqual(['inf', 'nan', 'ninf']);
+    expect(values.body.warnings).toHaveLength(1);
+  });
+
+  it('answer no label names when nothing matches', async () => {
+    const r = await promGet(srv.url, '/api/v1/labels', { 'match[]': 'nosuch_metric' });
+    expect(r.body).toEqual({ status: 'success', data: [] });
+  });
+
+  it('find a series whose recorded last sighting lags its newest point (refreshed hourly)', async () => {
+    // The series row says last seen 90 minutes before its newest point.
+    const tags = { probe: 'lag' };
+    await srv.ctx.store.insertSeries([{ seriesId: seriesId('lagging', tags), key: 'lagging', tags, service: '', firstSeen: T - 3 * 3_600_000, lastSeen: T - 90 * 60_000 }]);
+    const r = await promGet(srv.url, '/api/v1/series', { 'match[]': 'lagging', start: sec(T - 300_000), end: sec(T) });
+    expect(r.body.data).toEqual([{ __name__: 'lagging', probe: 'lag' }]);
+    // ...but not one last seen long before the range.
+    const old = await promGet(srv.url, '/api/v1/series', { 'match[]': 'lagging', start: sec(T + 5 * 3_600_000), end: sec(T + 6 * 3_600_000) });
+    expect(old.body.data).toEqual([]);
   });
 });

@@ -107,11 +107,6 @@ export interface AggregatePlan {
   keepsName: boolean;
 }
 
-/**
- * How much earlier than a series' last recorded sighting it may still have points: the writer
- * refreshes series.last_seen at most hourly (server/writer.ts), so pad by more than that.
- */
-const LAST_SEEN_SLACK_MS = 2 * 3_600_000;
 
 export function stepCount(p: { start: number; end: number; step: number }): number {
   return Math.round((p.end - p.start) / p.step) + 1;
@@ -119,20 +114,20 @@ export function stepCount(p: { start: number; end: number; step: number }): numb
 
 /** ids of the series matching the matchers that may have points in (from, to]. */
 export function seriesIdsSql(matchers: Matcher[], from: number, to: number): Sql {
-  return sql`SELECT series_id FROM series WHERE ${seriesWhere([matchers], { start: from - LAST_SEEN_SLACK_MS, end: to })}`;
+  return sql`SELECT series_id FROM series WHERE ${seriesWhere([matchers], { start: from, end: to })}`;
 }
 
 /** The series (id, name, tags) a selection reads, one row each; `limit` guards MAX_SERIES. */
 export function seriesSql(sel: Selection, limit: number): Sql {
   return sql`SELECT toString(series_id) AS id, key, tags FROM series
-    WHERE ${seriesWhere([sel.matchers], { start: sel.from - LAST_SEEN_SLACK_MS, end: sel.to })}
+    WHERE ${seriesWhere([sel.matchers], { start: sel.from, end: sel.to })}
     ORDER BY series_id LIMIT 1 BY series_id LIMIT ${param('UInt64', BigInt(limit))}`;
 }
 
 /** How many series a selection reads, counting at most `limit` (MAX_SERIES + 1). */
 export function seriesCountSql(sel: Selection, limit: number): Sql {
   return sql`SELECT count() AS n FROM (SELECT series_id FROM series
-    WHERE ${seriesWhere([sel.matchers], { start: sel.from - LAST_SEEN_SLACK_MS, end: sel.to })}
+    WHERE ${seriesWhere([sel.matchers], { start: sel.from, end: sel.to })}
     GROUP BY series_id LIMIT ${param('UInt64', BigInt(limit))})`;
 }
 

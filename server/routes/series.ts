@@ -42,8 +42,9 @@ export async function seriesRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     url: '/api/v1/series',
     ...prom,
     handler: async (req) => {
-      const rows = await findSeries(ctx.store, selectors(req, true), { ...range(req), limit: limitParam(req) });
-      return { status: 'success', data: rows.map(labelsOf) };
+      const limit = limitParam(req);
+      const rows = await findSeries(ctx.store, selectors(req, true), { ...range(req), limit: limit && limit + 1 });
+      return limited(rows.map(labelsOf), limit);
     },
   });
 
@@ -51,7 +52,10 @@ export async function seriesRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     method: ['GET', 'POST'],
     url: '/api/v1/labels',
     ...prom,
-    handler: async (req) => ({ status: 'success', data: await labelNames(ctx.store, selectors(req, false), range(req)) }),
+    handler: async (req) => {
+      const limit = limitParam(req);
+      return limited(await labelNames(ctx.store, selectors(req, false), range(req), limit), limit);
+    },
   });
 
   app.route({
@@ -60,7 +64,9 @@ export async function seriesRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
     ...prom,
     handler: async (req) => {
       const { name } = req.params as { name: string };
-      return { status: 'success', data: await labelValues(ctx.store, name, selectors(req, false), range(req)) };
+      if (name === '') throw new MetronomeError('MTR_READ_BAD_PARAM', ['name', 'a label name is required']);
+      const limit = limitParam(req);
+      return limited(await labelValues(ctx.store, name, selectors(req, false), range(req), limit), limit);
     },
   });
 
@@ -75,6 +81,12 @@ export async function seriesRoutes(app: FastifyInstance, { ctx }: { ctx: AppCont
       return reply.send(Readable.from(exportSeries(ctx.store, sel, r)));
     },
   });
+}
+
+/** Prometheus' answer shape; a list cut by `limit` carries the warning Prometheus gives. */
+function limited<T>(data: T[], limit: number | undefined) {
+  if (limit === undefined || data.length <= limit) return { status: 'success', data };
+  return { status: 'success', data: data.slice(0, limit), warnings: [`results truncated due to limit (limit=${limit})`] };
 }
 
 function limitParam(req: FastifyRequest): number | undefined {

@@ -5,6 +5,7 @@
  */
 import { param, raw, sql, type Sql, type Store } from '../store/index.js';
 import { filterSql } from './heroic-filter.js';
+import { LAST_SEEN_SLACK_MS } from './lookup.js';
 
 export interface CatalogQuery {
   filter?: unknown;
@@ -19,8 +20,6 @@ export interface LimitNote {
   value: number;
 }
 
-/** The writer refreshes last_seen at most hourly: a series may be newer than its row says. */
-const LAST_SEEN_SLACK_MS = 2 * 3_600_000;
 
 /** One row per series (the table may hold unmerged duplicates), filtered. */
 function seriesSet(q: Omit<CatalogQuery, 'limit'>): Sql {

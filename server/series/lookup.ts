@@ -20,11 +20,19 @@ export function matcherSql(m: Matcher): Sql {
   }
 }
 
+/**
+ * How much later than its recorded last_seen a series may still have points: the writer
+ * refreshes last_seen at most hourly (server/writer.ts), so time filters pad by more than that.
+ */
+export const LAST_SEEN_SLACK_MS = 2 * 3_600_000;
+
 /** WHERE body for a set of selectors (OR of ANDs), plus an optional time overlap. */
 export function seriesWhere(selectors: readonly Matcher[][], range?: { start?: number; end?: number }): Sql {
   const ors = selectors.map((ms) => (ms.length ? sql`(${join(ms.map(matcherSql), ' AND ')})` : raw('1')));
   const parts: Sql[] = [ors.length ? sql`(${join(ors, ' OR ')})` : raw('1')];
-  if (range?.start !== undefined) parts.push(sql`last_seen >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(range.start))}, 'UTC')`);
+  if (range?.start !== undefined) {
+    parts.push(sql`last_seen >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(range.start - LAST_SEEN_SLACK_MS))}, 'UTC')`);
+  }
   if (range?.end !== undefined) parts.push(sql`first_seen <= fromUnixTimestamp64Milli(${param('Int64', Math.ceil(range.end))}, 'UTC')`);
   return join(parts, ' AND ');
 }
@@ -56,12 +64,20 @@ export async function findSeries(
 }
 
 /** Label names present on series matching the selectors (all series when none are given). */
-export async function labelNames(store: Store, selectors: readonly Matcher[][], range?: { start?: number; end?: number }): Promise<string[]> {
+export async function labelNames(
+  store: Store,
+  selectors: readonly Matcher[][],
+  range?: { start?: number; end?: number },
+  limit?: number,
+): Promise<string[]> {
   const rows = await store.query<{ name: string }>(
     sql`SELECT DISTINCT arrayJoin(mapKeys(tags)) AS name FROM series WHERE ${seriesWhere(selectors, range)} ORDER BY name`,
   );
-  const names = rows.map((r) => r.name);
-  return ['__name__', ...names.filter((n) => n !== '__name__')].sort();
+  const any = await store.query<{ n: string }>(sql`SELECT count() AS n FROM (SELECT 1 FROM series WHERE ${seriesWhere(selectors, range)} LIMIT 1)`);
+  const names = rows.map((r) => r.name).filter((n) => n !== '__name__');
+  // __name__ exists exactly when some series matches.
+  const all = (Number(any[0]?.n ?? 0) > 0 ? ['__name__', ...names] : names).sort();
+  return limit ? all.slice(0, limit + 1) : all;
 }
 
 /** Values of one label across series matching the selectors. */
@@ -70,10 +86,12 @@ export async function labelValues(
   name: string,
   selectors: readonly Matcher[][],
   range?: { start?: number; end?: number },
+  limit?: number,
 ): Promise<string[]> {
   const col = name === '__name__' ? raw('key') : sql`tags[${param('String', name)}]`;
+  const cap = limit ? sql` LIMIT ${param('UInt64', BigInt(limit + 1))}` : raw('');
   const rows = await store.query<{ v: string }>(
-    sql`SELECT DISTINCT ${col} AS v FROM series WHERE ${seriesWhere(selectors, range)} AND v != '' ORDER BY v`,
+    sql`SELECT DISTINCT ${col} AS v FROM series WHERE ${seriesWhere(selectors, range)} AND v != '' ORDER BY v${cap}`,
   );
   return rows.map((r) => r.v);
 }
