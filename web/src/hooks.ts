@@ -51,3 +51,11 @@ export function useDebounced<T>(value: T, ms: number): T {
   }, [value, ms]);
   return v;
 }
+
+/** The previous value while the new one is deep-equal (as JSON): polling does not re-render unchanged data. */
+export function useStable<T>(value: T): T {
+  const ref = useRef<{ v: T; json: string } | null>(null);
+  const json = JSON.stringify(value) ?? '';
+  if (!ref.current || ref.current.json !== json) ref.current = { v: value, json };
+  return ref.current.v;
+}

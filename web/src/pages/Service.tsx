@@ -19,7 +19,7 @@ import { Link } from '../components/Link.js';
 import { PanelView, type Barrier, type PanelMeasure } from '../components/Panel.js';
 import { RefreshPicker, TimeRangePicker } from '../components/TimeRangePicker.js';
 import { ago } from '../format.js';
-import { useAsync, useTitle } from '../hooks.js';
+import { useAsync, useStable, useTitle } from '../hooks.js';
 import { useLocation } from '../router.js';
 import { useTimeState } from '../timeState.js';
 
@@ -35,7 +35,8 @@ export default function ServicePage({ name }: { name: string }) {
   const time = useTimeState();
   const svc = useAsync((signal) => getService(name, signal), [name, time.grid], undefined);
   const [dashKey, setDashKey] = useState(0);
-  const dash = useAsync((signal) => getDashboard(name, signal), [name, dashKey]);
+  // Re-read every 5 minutes: a generated dashboard grows when the service sends new families.
+  const dash = useAsync((signal) => getDashboard(name, signal), [name, dashKey], 300_000);
   const [collapsed, setCollapsed] = useState<Record<number, boolean>>({});
   const [dialog, setDialog] = useState<'edit' | 'alerts' | null>(null);
   const measures = useRef(new Map<string, PanelMeasure>());
@@ -44,7 +45,7 @@ export default function ServicePage({ name }: { name: string }) {
   // render benchmark measures "data arrived -> dashboard drawn" that way.
   const batch = useLocation().query.get('render') === 'batch';
 
-  const d = dash.data;
+  const d = useStable(dash.data);
   useEffect(() => {
     if (d) setCollapsed(Object.fromEntries(d.rows.map((r, i) => [i, !!r.collapsed])));
   }, [d]);
