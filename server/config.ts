@@ -66,6 +66,8 @@ export const configSchema = z.object({
   /** Retention of the 1-minute and 1-hour rollups. */
   ROLLUP_1M_DAYS: int(90, 1),
   ROLLUP_1H_DAYS: int(730, 1),
+  /** Most step values (series x steps) and raw samples one query may hold in memory. */
+  MAX_QUERY_SAMPLES: int(20_000_000, 1),
   /** Start the demo traffic generator: 'auto' runs it when the data directory starts empty. */
   DEMO: z.enum(['auto', '1', '0']).default('auto'),
   /** History the demo writes when it starts, so dashboards are not empty (hours, 0-24). */

@@ -29,6 +29,7 @@ export const ERRORS = {
   MTR_QUERY_TOO_MANY_SERIES: { status: 422, message: 'a selector matched more than %d series (MAX_SERIES); narrow it with more label matchers' },
   MTR_QUERY_TOO_MANY_POINTS: { status: 400, message: 'exceeded maximum resolution of %d points per timeseries (would be %d); try decreasing the query resolution (?step=XX)' },
   MTR_QUERY_OVERLOADED: { status: 503, message: 'too many concurrent queries (MAX_CONCURRENT_QUERIES=%d) and none finished within %d ms; retry later' },
+  MTR_QUERY_TOO_MANY_SAMPLES: { status: 422, message: 'query processing would load more than %d samples into memory (MAX_QUERY_SAMPLES); use a larger step, a shorter range or fewer series' },
   MTR_METADATA_BAD_REQUEST: { status: 400, message: 'invalid %s: %s' },
   // Services and dashboards
   MTR_SERVICE_INVALID: { status: 400, message: 'the service definition is invalid: %s' },

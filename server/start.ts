@@ -54,6 +54,7 @@ export async function startMetronome(
     queueMs: config.QUERY_QUEUE_MS,
     lookbackMs: config.LOOKBACK_DELTA_MS,
     rawRetentionMs: config.RETENTION_DAYS * 86_400_000,
+    maxSamples: config.MAX_QUERY_SAMPLES,
   });
   const metrics = createMetrics();
   const writer = new Writer(store, config, metrics, log);

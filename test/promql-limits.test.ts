@@ -52,6 +52,7 @@ beforeAll(async () => {
     MAX_SERIES: '2',
     MAX_CONCURRENT_QUERIES: '1',
     QUERY_QUEUE_MS: '100',
+    MAX_QUERY_SAMPLES: '100',
   });
   running = await startMetronome(config, pino({ level: 'silent' }), { wrapStore: slowStore });
   await loadSeries(running.ctx.store, [
@@ -82,6 +83,17 @@ describe('MAX_SERIES', () => {
     const r = await q('m{i=~"1|2"}');
     expect(r.status).toBe(200);
     expect(r.body.data.result).toHaveLength(2);
+  });
+});
+
+describe('MAX_QUERY_SAMPLES', () => {
+  it('refuses a query that would hold more step values in memory', async () => {
+    const ok = await promGet(running.url, '/api/v1/query_range', { query: 'm{i="1"}', start: (T - 60_000) / 1000, end: T / 1000, step: 1 });
+    expect(ok.status).toBe(200);
+    const r = await promGet(running.url, '/api/v1/query_range', { query: 'm{i="1"}', start: (T - 200_000) / 1000, end: T / 1000, step: 1 });
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('MTR_QUERY_TOO_MANY_SAMPLES');
+    expect(r.body.error).toContain('MAX_QUERY_SAMPLES');
   });
 });
 

@@ -27,6 +27,8 @@ export interface EngineLimits {
   lookbackMs: number;
   /** RETENTION_DAYS of raw points: older ranges are read from rollups. */
   rawRetentionMs: number;
+  /** MAX_QUERY_SAMPLES: most step values and raw samples one query may hold in memory. */
+  maxSamples: number;
 }
 
 export const DEFAULT_LIMITS: EngineLimits = {
@@ -37,6 +39,7 @@ export const DEFAULT_LIMITS: EngineLimits = {
   queueMs: 2_000,
   lookbackMs: 300_000,
   rawRetentionMs: 15 * 86_400_000,
+  maxSamples: 20_000_000,
 };
 
 function isClickHouseError(e: unknown): boolean {
@@ -157,6 +160,7 @@ export class Engine implements QueryEngine {
         source: new StoreSource(this.store, {
           signal,
           maxSeries: this.limits.maxSeries,
+          maxSamples: this.limits.maxSamples,
           raw: opts.raw ?? false,
           rawRetentionStart: Date.now() - this.limits.rawRetentionMs,
           onPlan: this.onPlan,

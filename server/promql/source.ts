@@ -38,6 +38,8 @@ export interface DataSource {
 export interface SourceOptions extends PlanOptions {
   signal?: AbortSignal;
   maxSeries: number;
+  /** Most step values and samples this query's leaves may load (MAX_QUERY_SAMPLES). */
+  maxSamples: number;
   /** Called with each leaf's resolution (tests and the bench look at what the planner chose). */
   onPlan?: (plan: GridPlan) => void;
 }
@@ -48,6 +50,15 @@ export class StoreSource implements DataSource {
     readonly store: Store,
     readonly opts: SourceOptions,
   ) {}
+
+  /** Step values and samples loaded so far by this query. */
+  #loaded = 0;
+
+  /** Count what a leaf loads; refuse past MAX_QUERY_SAMPLES (Prometheus' --query.max-samples). */
+  charge(n: number): void {
+    this.#loaded += n;
+    if (this.#loaded > this.opts.maxSamples) throw new MetronomeError('MTR_QUERY_TOO_MANY_SAMPLES', [this.opts.maxSamples]);
+  }
 
   async query<T>(q: Parameters<Store['query']>[0]): Promise<T[]> {
     return this.store.query<T>(q, { signal: this.opts.signal, settings: QUERY_SETTINGS });
@@ -95,6 +106,7 @@ export class StoreSource implements DataSource {
       rows = values;
       sampleTimes = new Map(times.map((r) => [r.id, r]));
     }
+    this.charge(rows.length * n);
     const out: StepSeries[] = [];
     for (const r of rows) {
       const l = labels.get(r.id);
@@ -125,6 +137,7 @@ export class StoreSource implements DataSource {
     ]);
     if (Number(count[0]?.n ?? 0) > this.opts.maxSeries) throw new MetronomeError('MTR_QUERY_TOO_MANY_SERIES', [this.opts.maxSeries]);
     if (marks.size > 0) return null;
+    this.charge(rows.length * n);
     const out: StepSeries[] = [];
     for (const r of rows) {
       const labels: Labels = {};
@@ -141,6 +154,7 @@ export class StoreSource implements DataSource {
       this.labels(sel.matchers, sel.from, sel.to),
       this.query<{ id: string; t: number[]; v: unknown[] }>(samplesSql(sel)),
     ]);
+    this.charge(rows.reduce((sum, r) => sum + r.t.length, 0));
     const out: SampleSeries[] = [];
     for (const r of rows) {
       const l = labels.get(r.id);
