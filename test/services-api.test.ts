@@ -141,6 +141,23 @@ describe('dashboards', () => {
     expect(after.rows.length).toBe(generated.rows.length);
   });
 
+  it('builds a working dashboard for a Heroic service with dotted keys', async () => {
+    const now = Date.now();
+    const pts: [number, number][] = [[now - 60_000, 0.4], [now - 30_000, 0.5], [now - 1000, 0.6]];
+    await postJson(`${srv.url}/write`, [heroic('cpu.usage', { host: 'a', service: 'api' }, pts), heroic('requests.count_total', { host: 'a', service: 'api' }, pts)]);
+    const d = (await getJson(`${srv.url}/api/v1/services/api/dashboard`)).body.data;
+    const exprs: string[] = d.rows.flatMap((r: any) => r.panels.flatMap((p: any) => p.queries.map((q: any) => q.expr)));
+    // host identifies where a series comes from: the service view sums over it.
+    // Dotted names are quoted inside the braces (Prometheus 3 syntax).
+    expect(exprs).toEqual(['sum ({"cpu.usage",service="api"})', 'sum (rate({"requests.count_total",service="api"}[$__rate_interval]))']);
+    for (const e of exprs) {
+      const qs = new URLSearchParams({ query: e.replaceAll('$__rate_interval', '60s'), start: String(Math.floor(now / 1000) - 300), end: String(Math.floor(now / 1000)), step: '15' });
+      const r = await getJson(`${srv.url}/api/v1/query_range?${qs}`);
+      expect(r.status, e).toBe(200);
+      expect(r.body.data.result.length, e).toBe(1);
+    }
+  });
+
   it('answers 404 for an unknown service', async () => {
     const r = await getJson(`${srv.url}/api/v1/services/nope/dashboard`);
     expect(r.status).toBe(404);

@@ -176,6 +176,12 @@ describe('generateDashboard', () => {
     expect(dashboardSchema.safeParse(e).success).toBe(true);
   });
 
+  it('quotes metric names that PromQL cannot write bare', () => {
+    const e = generateDashboard({ service: 'api', label: 'service', metrics: [{ name: 'cpu.usage', labels: ['host', 'service'] }] });
+    expect(panels(e)[0].queries[0].expr).toBe('sum ({"cpu.usage",service="api"})');
+    expect(panels(e)[0].title).toBe('Cpu usage');
+  });
+
   it('escapes the service name in selectors', () => {
     const e = generateDashboard({ service: 'a"b', label: 'service', metrics: [m('up')] });
     expect(panels(e)[0].queries[0].expr).toBe('sum (up{service="a\\"b"})');

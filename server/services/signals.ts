@@ -90,9 +90,16 @@ export function quote(v: string): string {
   return JSON.stringify(v);
 }
 
-/** A selector: metric name plus matchers, e.g. http_requests_total{service="a",code=~"5.."}. */
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/**
+ * A selector: metric name plus matchers, e.g. http_requests_total{service="a",code=~"5.."}.
+ * A name PromQL cannot write bare (Heroic's cpu.usage) goes inside the braces, quoted, as
+ * Prometheus 3 allows: {"cpu.usage",service="a"}.
+ */
 export function selector(metric: string, matchers: readonly string[]): string {
-  return `${metric}{${matchers.join(',')}}`;
+  if (METRIC_NAME.test(metric)) return `${metric}{${matchers.join(',')}}`;
+  return `{${[quote(metric), ...matchers].join(',')}}`;
 }
 
 /** PromQL builders for one service's traffic; `sel` are the matchers naming the service. */

@@ -131,6 +131,9 @@ export default function PromqlEditor({ value, onChange, onRun, errorPos, id = 'p
       }
     } else if (item.kind === 'value' && value[pos] !== '"') {
       insert += '"';
+    } else if (item.kind === 'metric' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(item.name)) {
+      // Heroic keys like cpu.usage: PromQL takes them quoted inside the braces.
+      insert = `{${JSON.stringify(item.name)}}`;
     }
     const next = value.slice(0, ctx.from) + insert + value.slice(pos);
     const at = ctx.from + insert.length - caret;
