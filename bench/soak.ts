@@ -8,7 +8,7 @@
  *
  * 1. Probe: ingest as fast as the server takes it (older timestamps) to measure its maximum.
  * 2. Soak at half of it (or --rate), live (timestamps = now), while dashboard clients run
- *    query_range panels over the last 15 minutes and the server evaluates alerting and
+ *    query_range panels (a service's dashboard) over the last 15 minutes and the server evaluates alerting and
  *    recording rules every 10 s, notifying a local webhook.
  * Every --sample seconds: ingest and query throughput and p99, errors, the server's RSS and CPU.
  * Prints a table and one JSON line (prefixed "RESULT ").
@@ -229,13 +229,14 @@ async function probe(url: string, seconds: number): Promise<number> {
 
 // ---------- dashboards ----------
 
-const PANELS = [
-  'avg by (service) (cpu_usage_user)',
-  'max by (region) (cpu_usage_system)',
-  'topk(5, avg_over_time(cpu_usage_iowait[1m]))',
-  'quantile by (region) (0.9, cpu_usage_idle)',
-  'sum by (datacenter) (rate(cpu_usage_softirq[1m]))',
-  'count by (service) (cpu_usage_steal > 50)',
+/** A service's dashboard (one of the 20 services, 50 hosts each) plus two global panels. */
+const panels = (svc: string) => [
+  `avg by (hostname) (cpu_usage_user{service="${svc}"})`,
+  `max by (region) (cpu_usage_system{service="${svc}"})`,
+  `topk(5, avg_over_time(cpu_usage_iowait{service="${svc}"}[1m]))`,
+  `quantile(0.9, cpu_usage_idle{service="${svc}"})`,
+  `sum(rate(cpu_usage_softirq{service="${svc}"}[1m]))`,
+  `count(cpu_usage_steal{service="${svc}"} > 50)`,
   'service:cpu_usage_user:avg',
   'ALERTS',
 ];
@@ -266,7 +267,7 @@ async function dashboard(url: string, stats: Stats, until: () => boolean, retrie
   };
   while (!until()) {
     const end = Date.now() / 1000;
-    const queue = [...PANELS];
+    const queue = panels(`svc_${Math.floor(Math.random() * 20)}`);
     await Promise.all(
       Array.from({ length: 6 }, async () => {
         for (let q = queue.shift(); q !== undefined; q = queue.shift()) await one(q, end);

@@ -6,7 +6,8 @@ import { ensureWebBuilt } from './web-build.js';
 /**
  * The web UI against a server with access control, in a real headless Chromium: it asks once
  * for a read token and then works with it (services, a dashboard), and asks for an admin token
- * only when the user makes a change (a silence), which then succeeds.
+ * only when the user makes a change (a silence), which then succeeds. The status page shows the
+ * top new-series offenders (GET /api/v1/status/cardinality).
  */
 
 const READ = 'ui-read-0123456789abcdef';
@@ -69,6 +70,21 @@ describe('the web UI with access control', () => {
     await form.locator('input').nth(3).fill('second one');
     await form.locator('button[type="submit"]').click();
     await page.waitForFunction(() => document.querySelector('form[aria-label="New silence"] .notice')?.textContent?.includes('created') && document.body.textContent?.includes('second one'));
+    expect(prompts).toHaveLength(2);
+  });
+
+  it('shows the top new-series offenders on the status page', async () => {
+    await page.goto(`${srv.url}/status`);
+    await page.waitForSelector('[data-cardinality="MAX_SERIES_PER_SERVICE"] tbody tr');
+    const rows = await page.$$eval('[data-cardinality="MAX_SERIES_PER_SERVICE"] tbody tr', (trs) => trs.map((tr: any) => [...tr.querySelectorAll('td')].map((td: any) => td.textContent)));
+    const names = rows.map((r) => r[0]);
+    expect(names).toEqual(expect.arrayContaining(['checkout', 'payments']));
+    // The demo's series were all created today: each row's count is positive, against the default limit.
+    for (const r of rows) {
+      expect(Number(r[1].replace(/\D/g, '')), r.join(' ')).toBeGreaterThan(0);
+      expect(r[2]).toMatch(/% of 100000$/);
+    }
+    expect(await page.$$eval('[data-cardinality="MAX_SERIES_PER_KEY"] tbody tr', (trs) => trs.length)).toBeGreaterThan(0);
     expect(prompts).toHaveLength(2);
   });
 });

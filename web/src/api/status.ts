@@ -12,3 +12,20 @@ export interface ServerStatus {
 }
 
 export const getStatus = (signal?: AbortSignal) => getJSON<{ data: ServerStatus }>('/api/v1/status', undefined, signal).then((r) => r.data);
+
+/** GET /api/v1/status/cardinality (server/limits): series per service and metric, top offenders first. */
+export interface CardinalityRow {
+  name: string;
+  series: number;
+  newToday: number;
+  limit: number;
+}
+export interface Cardinality {
+  day: string;
+  limits: { MAX_SERIES_PER_SERVICE: number; MAX_SERIES_PER_KEY: number };
+  services: CardinalityRow[];
+  keys: CardinalityRow[];
+}
+
+export const getCardinality = (signal?: AbortSignal) =>
+  getJSON<{ data: Cardinality }>('/api/v1/status/cardinality', { limit: 8 }, signal).then((r) => r.data);

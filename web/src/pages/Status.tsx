@@ -1,4 +1,4 @@
-import { getStatus } from '../api/status.js';
+import { getCardinality, getStatus, type CardinalityRow } from '../api/status.js';
 import { formatValue, trimNumber } from '../chart/units.js';
 import { dateTime } from '../format.js';
 import { useAsync, useTitle } from '../hooks.js';
@@ -7,6 +7,7 @@ import { useAsync, useTitle } from '../hooks.js';
 export default function StatusPage() {
   useTitle('Status');
   const res = useAsync((signal) => getStatus(signal), [], 10_000);
+  const card = useAsync((signal) => getCardinality(signal), [], 30_000);
   const s = res.data;
   return (
     <>
@@ -69,11 +70,46 @@ export default function StatusPage() {
               </table>
             </section>
           </div>
+          {card.data ? (
+            <div style={{ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(360px, 1fr))', gap: '12px', marginTop: '12px' }}>
+              <Offenders title="New series today by service" limitName="MAX_SERIES_PER_SERVICE" rows={card.data.services} />
+              <Offenders title="New series today by metric" limitName="MAX_SERIES_PER_KEY" rows={card.data.keys} />
+            </div>
+          ) : null}
         </>
       ) : res.loading ? (
         <div class="empty">Loading…</div>
       ) : null}
     </>
+  );
+}
+
+/** The top offenders against a new-series limit (server/limits/cardinality.ts). */
+function Offenders({ title, limitName, rows }: { title: string; limitName: string; rows: CardinalityRow[] }) {
+  return (
+    <section class="card" aria-label={title} data-cardinality={limitName}>
+      <h2 class="card-head">{title}</h2>
+      <table class="list">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th class="num">New today</th>
+            <th class="num">{limitName}</th>
+            <th class="num">Active (24 h)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.name}>
+              <td class="mono">{r.name || '(none)'}</td>
+              <td class="num">{trimNumber(r.newToday, 9)}</td>
+              <td class="num">{r.limit ? `${Math.round((r.newToday / r.limit) * 100)}% of ${trimNumber(r.limit, 9)}` : 'unlimited'}</td>
+              <td class="num">{trimNumber(r.series, 9)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
   );
 }
 
