@@ -301,6 +301,9 @@ describe('aggregations over c at T (a = 585, b = 270)', () => {
   it('count_values counts equal values under a new label', async () => {
     expect(await instant('count_values("val", c)')).toEqual({ 'val=585': 1, 'val=270': 1 });
     expect(await instant('count_values("val", c * 0)')).toEqual({ 'val=0': 2 });
+    const bad = await error('count_values("1 bad", c)');
+    expect(bad.status).toBe(422);
+    expect(bad.error).toContain('invalid label name');
   });
 
   it('treats NaN as Prometheus does', async () => {

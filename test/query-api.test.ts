@@ -192,6 +192,11 @@ describe('GET /api/v1/query_range', () => {
 });
 
 describe('metadata and build info', () => {
+  it('answers /api/v1/query_exemplars with no exemplars', async () => {
+    const r = await promGet(srv.url, '/api/v1/query_exemplars', { query: 'http_requests_total', start: sec(T - 60_000), end: sec(T) });
+    expect(r.body).toEqual({ status: 'success', data: [] });
+  });
+
   it('answers /api/v1/status/buildinfo for Grafana', async () => {
     const r = await promGet(srv.url, '/api/v1/status/buildinfo', {});
     expect(r.status).toBe(200);

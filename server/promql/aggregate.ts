@@ -133,7 +133,7 @@ function reduce(op: AggregateOp, vals: number[], q: number): number {
 
 function countValues(spec: AggregateSpec, input: StepSeries[], n: number): StepSeries[] {
   const label = spec.param as string;
-  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label) && !label) throw new ExecError(`invalid label name ${JSON.stringify(label)}`);
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label)) throw new ExecError(`invalid label name ${JSON.stringify(label)}`);
   const out = new Map<string, StepSeries>();
   for (const g of groupSeries(input, spec.grouping, spec.without)) {
     for (let i = 0; i < n; i++) {

@@ -3,7 +3,7 @@
  * Go's strconv.FormatFloat(f, 'f', -1, 64) form (shortest digits, never an exponent), and
  * NaN, +Inf, -Inf spelled as Prometheus spells them.
  */
-import type { Labels, QueryValue } from './types.js';
+import type { QueryValue } from './types.js';
 
 /** A float as Prometheus prints it. */
 export function formatValue(x: number): string {
@@ -36,10 +36,6 @@ export interface PromData {
   result: unknown;
 }
 
-function metric(labels: Labels): Labels {
-  return labels;
-}
-
 /** The `data` member of a Prometheus query response. */
 export function formatResult(value: QueryValue): PromData {
   switch (value.type) {
@@ -50,13 +46,13 @@ export function formatResult(value: QueryValue): PromData {
     case 'vector':
       return {
         resultType: 'vector',
-        result: value.samples.map((s) => ({ metric: metric(s.labels), value: [formatTime(s.t), formatValue(s.v)] })),
+        result: value.samples.map((s) => ({ metric: s.labels, value: [formatTime(s.t), formatValue(s.v)] })),
       };
     case 'matrix':
       return {
         resultType: 'matrix',
         result: value.series.map((s) => ({
-          metric: metric(s.labels),
+          metric: s.labels,
           values: s.t.map((t, i) => [formatTime(t), formatValue(s.v[i])]),
         })),
       };

@@ -152,14 +152,14 @@ export class StoreSource implements DataSource {
   async samples(sel: Selection): Promise<SampleSeries[]> {
     const [labels, rows] = await Promise.all([
       this.labels(sel.matchers, sel.from, sel.to),
-      this.query<{ id: string; t: number[]; v: unknown[] }>(samplesSql(sel)),
+      this.query<{ id: string; pts: [number, unknown][] }>(samplesSql(sel)),
     ]);
-    this.charge(rows.reduce((sum, r) => sum + r.t.length, 0));
+    this.charge(rows.reduce((sum, r) => sum + r.pts.length, 0));
     const out: SampleSeries[] = [];
     for (const r of rows) {
       const l = labels.get(r.id);
-      if (!l || r.t.length === 0) continue;
-      out.push({ labels: l, t: r.t.map(Number), v: r.v.map(chFloat) });
+      if (!l || r.pts.length === 0) continue;
+      out.push({ labels: l, t: r.pts.map((p) => Number(p[0])), v: r.pts.map((p) => chFloat(p[1])) });
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }

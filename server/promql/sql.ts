@@ -408,12 +408,13 @@ export function staleMarksSql(sel: Selection): Sql {
     GROUP BY series_id`;
 }
 
-/** Raw samples of a selection: rows (id, t Array(Float64) ms, v Array(Float64)) per series. */
+/**
+ * Raw samples of a selection: rows (id, pts [[t ms, value], ...] ascending) per series. Sorted
+ * after grouping: groupArray's order is not guaranteed when aggregation runs in parallel.
+ */
 export function samplesSql(sel: Selection): Sql {
-  return sql`SELECT toString(series_id) AS id,
-      groupArray(toFloat64(toUnixTimestamp64Milli(ts))) AS t, groupArray(value) AS v
-    FROM (SELECT series_id, ts, value FROM points WHERE ${rowsWhere(sel.matchers, sel.from, sel.to)} ORDER BY series_id, ts)
+  return sql`SELECT toString(series_id) AS id, arraySort(groupArray((toFloat64(toUnixTimestamp64Milli(ts)), value))) AS pts
+    FROM points WHERE ${rowsWhere(sel.matchers, sel.from, sel.to)}
     GROUP BY series_id`;
 }
 
-export { join };

@@ -61,6 +61,17 @@ export async function queryRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     },
   });
 
+  // Metronome stores no exemplars; Grafana asks anyway.
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/api/v1/query_exemplars',
+    ...prom,
+    handler: async (req) => {
+      required(req, 'query');
+      return { status: 'success', data: [] };
+    },
+  });
+
   app.route({
     method: ['GET'],
     url: '/api/v1/status/buildinfo',
