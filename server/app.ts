@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { MetronomeError, isMetronomeError } from './errors.js';
@@ -66,6 +66,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
+    // Errors fastify raises before routing (a malformed URL) still answer with a catalogue code.
+    frameworkErrors: (err, _req, reply) => {
+      const e = new MetronomeError('MTR_BAD_REQUEST', [err.message]);
+      void (reply as FastifyReply).status(e.status).send({ error: e.toJSON() });
+    },
     // Slow clients are cut off rather than holding sockets forever (slow-loris): headers and the
     // whole request each have a deadline, checked every second; idle sockets are closed.
     connectionTimeout: ctx.config.HTTP_IDLE_TIMEOUT_MS,
@@ -91,6 +96,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     done();
   });
 
+  // While shutting down, close keep-alive connections after their response, or server.close()
+  // would wait for idle clients until keepAliveTimeout.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (ctx.state.shuttingDown) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.setErrorHandler((err: FastifyError | MetronomeError, req, reply) => {
     const e = toMetronomeError(err, ctx);
     if (e.status >= 500) req.log.error({ err }, e.message);
@@ -112,12 +124,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(writeRoutes, { ctx });
   await app.register(protocolRoutes, { ctx });
   await app.register(seriesRoutes, { ctx });
+  await app.register(queryRoutes, { ctx });
   await app.register(heroicMetadataRoutes, { ctx });
   await app.register(alertingRoutes, { ctx });
   await app.register(servicesRoutes, { ctx, alerts: async () => ctx.alerting?.activeAlerts() ?? [] });
   // Last: the UI answers GET for any path no API claimed (SPA fallback).
   await app.register(webRoutes, { ctx });
-  await app.register(queryRoutes, { ctx });
   return app;
 }
 
@@ -140,7 +152,8 @@ export function toMetronomeError(err: FastifyError | MetronomeError, ctx: AppCon
     if (err instanceof SyntaxError || (err as FastifyError).code === 'FST_ERR_VALIDATION') {
       return new MetronomeError('MTR_READ_BAD_PARAM', ['body', err.message]);
     }
-    return new MetronomeError('MTR_WRITE_BODY', [err.message]);
+    // Anything else the framework refused (a malformed URL, say) is not a write-body problem.
+    return new MetronomeError('MTR_BAD_REQUEST', [err.message]);
   }
   return new MetronomeError('MTR_INTERNAL', [], { cause: err });
 }

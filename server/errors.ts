@@ -63,6 +63,7 @@ export const ERRORS = {
   MTR_INPUT_TOO_DEEP: { status: 400, message: 'the input is nested too deeply or too large to process' },
   MTR_INVALID_REGEX: { status: 400, message: 'invalid regular expression (RE2 syntax): %s' },
   // Generic
+  MTR_BAD_REQUEST: { status: 400, message: 'bad request: %s' },
   MTR_NOT_FOUND: { status: 404, message: 'no route for %s %s' },
   MTR_INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

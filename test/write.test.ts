@@ -171,6 +171,12 @@ describe('read-back endpoints', () => {
     expect(text).toMatch(/metronome_series_created_total \d+/);
   });
 
+  it('answers a malformed URL with 400 MTR_BAD_REQUEST', async () => {
+    const r = await getJson(`${srv.url}/api/v1/label/%E0%A4%A/values`);
+    expect(r.status).toBe(400);
+    expect(r.body.error?.code ?? r.body.code).toBe('MTR_BAD_REQUEST');
+  });
+
   it('answers unknown API routes with 404 and a code', async () => {
     const r = await getJson(`${srv.url}/api/v1/nope`);
     expect(r.status).toBe(404);
