@@ -327,7 +327,7 @@ export class Evaluator {
     const offset = m.kind === 'matrix' ? m.vector.offset : m.offset;
     const at = m.kind === 'matrix' ? m.vector.at : m.at;
     const sg = this.shifted(offset, at, g);
-    const samples = m.kind === 'matrix' ? await this.matrixSamplesFor(m, sg) : await this.subquerySamples(m, g);
+    const samples = m.kind === 'matrix' ? await this.matrixSamples(m, g) : await this.subquerySamples(m, g);
     const fn = f === 'double_exponential_smoothing' ? smoothing(second!) : RANGE_FUNCTIONS[f];
     const out: StepSeries[] = [];
     for (const s of samples) {
@@ -351,10 +351,6 @@ export class Evaluator {
       if (any) out.push(r);
     }
     return mergeSameLabels(out, sameLabelset);
-  }
-
-  matrixSamplesFor(m: MatrixSelector, sg: Grid): Promise<SampleSeries[]> {
-    return this.ctx.source.samples({ matchers: m.vector.matchers, from: sg.start - m.range, to: gridTime(sg, sg.n - 1) });
   }
 
   async absentOverTime(e: Call, m: MatrixSelector | Subquery, g: Grid): Promise<StepSeries[]> {
