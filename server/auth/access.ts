@@ -91,7 +91,14 @@ export class Access {
   authorize(req: FastifyRequest): Principal {
     const need = scopeFor(req.method, req.routeOptions.url);
     // In-process calls (a route calling another through app.inject) act as their caller.
-    if ('_lightMyRequest' in req.raw && req.headers.authorization === undefined) return currentPrincipal() ?? INTERNAL;
+    if ('_lightMyRequest' in req.raw && req.headers.authorization === undefined) {
+      const caller = currentPrincipal() ?? INTERNAL;
+      if (need !== 'open' && !caller.scopes.has(need)) {
+        this.fail('forbidden', req, { token: caller.name, need });
+        throw new MetronomeError('MTR_AUTH_FORBIDDEN', [JSON.stringify(caller.name), need, req.method, req.url.split('?')[0]]);
+      }
+      return caller;
+    }
     if (need === 'open') return ANONYMOUS;
     let p: Principal;
     if (!this.enforced) p = ANONYMOUS;
