@@ -109,6 +109,15 @@ describe('rollup answers equal raw answers', () => {
     });
   }
 
+  for (const q of ['cpu', 'avg_over_time(cpu[5m])', 'max by (svc) (max_over_time(cpu[6m]))', 'sum_over_time(cpu[3m])', 'last_over_time(cpu[5m])', 'delta(cpu[5m])']) {
+    it(`${q} at a 1 m step (overlapping windows) reads 1 m buckets and matches raw`, async () => {
+      plans.length = 0;
+      const viaRollups = await range(q, R0 + HOUR, R0 + 4 * HOUR, 60_000, false);
+      expect(plans.map((p) => p.resolution)).toEqual(['1m']);
+      expect(expectSame(viaRollups, await range(q, R0 + HOUR, R0 + 4 * HOUR, 60_000, true), q)).toBeGreaterThan(100);
+    });
+  }
+
   it('reads hourly rollups for hourly steps and windows, matching raw', async () => {
     plans.length = 0;
     const q = 'sum by (svc) (increase(req_total[1h]))';

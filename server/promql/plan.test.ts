@@ -24,14 +24,21 @@ describe('chooseResolution', () => {
     expect(chooseResolution(plan({ step: 5 * M }), opts)).toMatchObject({ resolution: '1m', form: 'window' });
   });
 
-  it('reads raw points when windows overlap (a bucket would be read once per step)', () => {
+  it('reads raw points for rate when windows overlap (every window is checked for resets)', () => {
     expect(chooseResolution(plan({}), opts)).toMatchObject({ resolution: 'raw', form: 'grid' });
+  });
+
+  it('reads buckets for other functions when a bucket lands in a few windows, raw beyond that', () => {
+    expect(chooseResolution(plan({ fn: 'avg_over_time' }), opts).resolution).toBe('1m');
+    expect(chooseResolution(plan({ fn: 'sample' }), opts).resolution).toBe('1m');
+    expect(chooseResolution(plan({ fn: 'max_over_time', window: H }), opts).resolution).toBe('raw');
   });
 
   it('reads hourly rollups when they are whole hours', () => {
     expect(chooseResolution(plan({ step: H, window: H }), opts).resolution).toBe('1h');
     expect(chooseResolution(plan({ step: H, window: 30 * M }), opts).resolution).toBe('1m');
     expect(chooseResolution(plan({ step: H, window: 2 * H }), opts).resolution).toBe('raw');
+    expect(chooseResolution(plan({ fn: 'sum_over_time', step: H, window: 2 * H }), opts).resolution).toBe('1h');
   });
 
   it('reads raw points when a window would cut a bucket', () => {
@@ -52,6 +59,7 @@ describe('chooseResolution', () => {
 
   it('uses the window form over raw points for *_over_time, which have no grid function', () => {
     expect(chooseResolution(plan({ fn: 'avg_over_time', step: 15_000 }), opts)).toMatchObject({ resolution: 'raw', form: 'window' });
+    expect(chooseResolution(plan({ fn: 'stddev_over_time' }), opts)).toMatchObject({ resolution: 'raw', form: 'window' });
   });
 
   it('honours raw=true', () => {

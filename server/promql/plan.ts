@@ -24,6 +24,9 @@ export interface PlanOptions {
   rawRetentionStart: number;
 }
 
+/** Most windows one bucket may be copied to before raw samples are cheaper (bench/query.ts). */
+const MAX_BUCKET_COPIES = 8;
+
 /** Functions computed per leaf in ClickHouse; the others run in TypeScript over samples. */
 export function isLeafFunction(f: string): f is LeafFunction {
   return f in GRID_FUNCTIONS || f in WINDOW_FUNCTIONS;
@@ -37,12 +40,14 @@ export function chooseResolution(p: GridPlan, opts: PlanOptions): GridPlan {
   const spec = WINDOW_FUNCTIONS[p.fn as keyof typeof WINDOW_FUNCTIONS];
   if (!spec?.rollup) return rawPlan;
   const from = p.start - p.window;
-  // Buckets pay off when each is read once: windows no longer than the step (a bucket in a
-  // window that overlaps the next would be copied to every step that sees it, which costs more
-  // than reading the samples: measured in bench/query.ts).
-  const once = p.window <= p.step || p.start === p.end;
+  // A bucket in overlapping windows is copied to every step that sees it. Measured in
+  // bench/query.ts: for rate/increase (which also check every window for counter resets) that
+  // costs more than ClickHouse's grid functions over the samples, so they read buckets only when
+  // windows do not overlap; other functions gain up to a few copies per bucket.
+  const copies = p.start === p.end ? 1 : Math.ceil(p.window / p.step);
+  const affordable = copies <= (p.fn === 'rate' || p.fn === 'increase' ? 1 : MAX_BUCKET_COPIES);
   for (const res of ['1h', '1m'] as const) {
-    if (once && alignedTo(p, RESOLUTION_MS[res])) return { ...p, resolution: res, form: 'window' };
+    if (affordable && alignedTo(p, RESOLUTION_MS[res])) return { ...p, resolution: res, form: 'window' };
   }
   if (from < opts.rawRetentionStart) {
     // Only rollups hold this range: read them at the coarsest resolution the range allows.

@@ -286,6 +286,13 @@ function inSomeWindow(p: GridPlan): Sql {
   return sql` AND positiveModulo(${int(p.start)} - toUnixTimestamp64Milli(ts), ${int(p.step)}) < ${int(p.window)}`;
 }
 
+function gcd(a: number, b: number): number {
+  a = Math.round(Math.abs(a));
+  b = Math.round(Math.abs(b));
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
 function rollupTable(res: Resolution): Sql {
   return raw(res === '1m' ? 'rollup_1m' : 'rollup_1h');
 }
@@ -300,6 +307,16 @@ function rollupTable(res: Resolution): Sql {
 function rowsSql(p: GridPlan, res: Resolution): Sql {
   const where = sql`${rowsWhere(p.matchers, p.start - p.window, p.end)}${inSomeWindow(p)}`;
   if (res === 'raw') {
+    const g = gcd(p.step, p.window);
+    const stats = p.fn === 'stddev_over_time' || p.fn === 'stdvar_over_time';
+    if (p.window > p.step && p.start !== p.end && g >= 1000 && !stats) {
+      // Overlapping windows: first fold samples into slices of gcd(step, range) that tile every
+      // window exactly, so each slice (not each sample) is copied to the windows holding it.
+      return sql`SELECT series_id, ${int(p.start)} + j * ${int(g)} AS b, count() AS cnt, sum(value) AS sum, min(value) AS min, max(value) AS max,
+          min(t) AS fts, argMin(value, t) AS fv, max(t) AS lts, argMax(value, t) AS lv
+        FROM (SELECT series_id, toUnixTimestamp64Milli(ts) AS t, value, toInt64(ceil((t - ${int(p.start)}) / ${int(g)})) AS j FROM points WHERE ${where})
+        GROUP BY series_id, j`;
+    }
     return sql`SELECT series_id, toUnixTimestamp64Milli(ts) AS b, toUInt64(1) AS cnt, value AS sum, value AS min, value AS max,
         b AS fts, value AS fv, b AS lts, value AS lv
       FROM points WHERE ${where}`;
