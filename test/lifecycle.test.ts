@@ -1,44 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../server/paths.js';
 import { exportSeries, heroic, postJson, tempDir } from './helpers.js';
+import { ENTRY, startServerProcess, stopServerProcess, TSX, type ServerProcess } from './server-process.js';
 
-/** The real CLI entry (tsx runs the TypeScript source), as `npm start` runs it after the build. */
-const ENTRY = join(ROOT, 'server/main.ts');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-function start(env: Record<string, string>): Promise<Proc> {
-  const child = spawn(TSX, [ENTRY], { env: { ...process.env, PORT: '0', DEMO: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stderr!.on('data', (d) => (out += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start in 60 s:\n${out}`)), 60_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/[^\s"]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1], output: () => out });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${code}:\n${out}`)));
-  });
-}
-
-function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  return new Promise((resolve) => {
-    p.child.once('exit', (code) => resolve(code));
-    p.child.kill(signal);
-  });
-}
+type Proc = ServerProcess;
+const start = (env: Record<string, string>) => startServerProcess(env);
+/** SIGTERM goes to the server process itself (tsx, the launcher, relays signals unreliably). */
+const stop = (p: Proc, signal: NodeJS.Signals = 'SIGTERM') => stopServerProcess(p, signal);
 
 let dataDir: string;
 beforeAll(() => {
@@ -76,7 +45,12 @@ describe('server lifecycle', () => {
     const p = await start({ DATA_DIR: dataDir, FLUSH_MS: '2000' });
     // With a 2 s flush timer the write is still buffered when the signal arrives.
     const pending = postJson(`${p.url}/write`, heroic('sigterm.metric', {}, [[now, 5]]));
-    await new Promise((r) => setTimeout(r, 200));
+    // Signal only once the server holds the point (a loaded machine may be slow to deliver it).
+    for (let i = 0; i < 100; i++) {
+      const m = await (await fetch(`${p.url}/metrics`)).text();
+      if (/^metronome_buffered_points [1-9]/m.test(m)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const exit = stop(p);
     expect((await pending).status).toBe(200);
     expect(await exit).toBe(0);
