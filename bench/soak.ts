@@ -49,6 +49,8 @@ interface Server {
   url: string;
   child: ChildProcess;
   dir: string;
+  /** Warnings and errors the server logged, by message (pino JSON lines, level >= 40). */
+  problems: Map<string, number>;
 }
 
 async function startServer(webhook: string): Promise<Server> {
@@ -111,8 +113,23 @@ receivers: [{ name: hook, webhook_configs: [{ url: '${webhook}' }] }]
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}\n${errors}`)));
   });
-  child.stdout!.resume();
-  return { url, child, dir };
+  const problems = new Map<string, number>();
+  let rest = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"level":4') && !line.includes('"level":5') && !line.includes('"level":6')) continue;
+      try {
+        const j = JSON.parse(line) as { msg?: string; err?: { message?: string }; error?: string };
+        const key = `${j.msg ?? ''}${j.err?.message ? `: ${j.err.message}` : j.error ? `: ${j.error}` : ''}`.slice(0, 160);
+        problems.set(key, (problems.get(key) ?? 0) + 1);
+      } catch {
+        /* not a log line */
+      }
+    }
+  });
+  return { url, child, dir, problems };
 }
 
 function procStat(pid: number): { cpuTicks: number; rssMiB: number } | null {
@@ -417,6 +434,11 @@ async function main(): Promise<void> {
     await live;
     await Promise.all(dashboards);
     const m = await scrape(server.url);
+    // Why rule evaluations failed, if any did (the last error of each rule).
+    const ruleErrors = await fetch(`${server.url}/api/v1/rules`)
+      .then((r) => r.json() as Promise<{ data: { groups: { rules: { name: string; lastError?: string }[] }[] } }>)
+      .then((j) => j.data.groups.flatMap((g) => g.rules).filter((r) => r.lastError).map((r) => `${r.name}: ${r.lastError}`))
+      .catch((e: Error) => [`could not read /api/v1/rules: ${e.message}`]);
 
     // Warm once a third of the run (at least 60 s) has passed: RSS after that should be flat.
     const warmFrom = Math.max(60, DURATION_S / 3);
@@ -438,7 +460,9 @@ async function main(): Promise<void> {
         missedIterations: m.ruleMissed,
         meanGroupMs: m.ruleCount ? Math.round((m.ruleSeconds / m.ruleCount) * 1000 * 10) / 10 : null,
         notificationsReceived: notifications,
+        lastErrors: ruleErrors,
       },
+      serverLog: Object.fromEntries([...server.problems].sort((a, b) => b[1] - a[1]).slice(0, 8)),
       rssMiB: {
         start: samples[0]?.rssMiB,
         warm: warm[0]?.rssMiB,
@@ -453,9 +477,10 @@ async function main(): Promise<void> {
         `\ningest ${summary.ingest.pointsPerSec.toLocaleString()} points/s (target ${rate.toLocaleString()}), p50 ${summary.ingest.p50ms} ms, p99 ${summary.ingest.p99ms} ms` +
         `\nqueries ${summary.queries.perSec}/s, p50 ${summary.queries.p50ms} ms, p99 ${summary.queries.p99ms} ms (${retried.n} retries after 503 overloaded)` +
         `\nerrors ${totalErrors} ${JSON.stringify(summary.errors.byStatus)}` +
-        `\nrules: ${m.ruleEvaluations} evaluations, ${m.ruleFailures} failed, ${m.ruleMissed} iterations missed, mean group ${summary.rules.meanGroupMs} ms; ${notifications} notifications` +
+        `\nrules: ${m.ruleEvaluations} evaluations, ${m.ruleFailures} failed, ${m.ruleMissed} iterations missed, mean group ${summary.rules.meanGroupMs} ms; ${notifications} notifications${ruleErrors.length ? `; last errors: ${ruleErrors.join('; ')}` : ''}` +
         `\nRSS MiB: start ${summary.rssMiB.start}, warm (t>=${Math.round(warmFrom)} s) ${summary.rssMiB.warm}, end ${summary.rssMiB.end}, max ${summary.rssMiB.max}, slope after warm ${summary.rssMiB.slopeAfterWarmMiBPerMin} MiB/min`,
     );
+    if (server.problems.size) console.log(`server warnings/errors: ${JSON.stringify(summary.serverLog)}`);
     console.log('RESULT ' + JSON.stringify(summary));
   } finally {
     server.child.kill('SIGTERM');

@@ -1,3 +1,8 @@
+/**
+ * The store as the rest of the server sees it (wrapped once in start.ts): insert outcomes feed
+ * readiness, and failed queries are classified for clients (503 when the store does not answer,
+ * 400 when only the input can be at fault).
+ */
 import { MetronomeError } from './errors.js';
 import type { QueryOptions, Store } from './store/index.js';
 
