@@ -119,7 +119,8 @@ describe('user strings cannot change the SQL', () => {
       };
       for (const v of HOSTILE) await check(v);
       await fc.assert(
-        fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 24 }), async (v) => check(v)),
+        // "key" as a Heroic tag name means the metric key (a different filter, so different SQL).
+        fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 24 }).filter((v) => v !== 'key'), async (v) => check(v)),
         { numRuns: 40 },
       );
     });
