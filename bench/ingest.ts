@@ -9,7 +9,7 @@
  * Prints a table and one JSON line (prefixed "RESULT ") with every number.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { EmbeddedStore } from '../server/store/embedded.js';
 import { migrate } from '../server/store/migrate.js';
 import { sql } from '../server/store/sql.js';
 import { bodies, SHAPES, type Shape } from './data.js';
+import { CLK_TCK, listeningUrl, procStat } from './proc.js';
 import { PROTOCOLS } from './protocols.js';
 
 const { values: args } = parseArgs({
@@ -36,7 +37,6 @@ const { values: args } = parseArgs({
   },
 });
 
-const CLK_TCK = 100;
 
 interface Row {
   protocol: string;
@@ -51,37 +51,12 @@ interface Row {
   serverPeakRssMiB: number | null;
 }
 
-function procStat(pid: number): { cpuTicks: number; rssKiB: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpuTicks = Number(fields[11]) + Number(fields[12]); // utime + stime
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { cpuTicks, rssKiB };
-  } catch {
-    return null;
-  }
-}
-
 async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [join(ROOT, 'dist/server/main.js')], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, DEMO: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('server did not start in 60 s')), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening on (http:\/\/[^\s"]+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  const url = await listeningUrl(child, 60_000);
   child.stdout!.resume();
   return { url, child };
 }

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../server/paths.js';
 import { CPU_FIELDS, hosts, rng } from './data.js';
+import { CLK_TCK, listeningUrl, procStat } from './proc.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -100,19 +101,7 @@ receivers: [{ name: hook, webhook_configs: [{ url: '${webhook}' }] }]
   });
   let errors = '';
   child.stderr!.on('data', (d) => (errors += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 90 s\n${errors}`)), 90_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening on (http:\/\/[^\s"]+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}\n${errors}`)));
-  });
+  const url = await listeningUrl(child, 90_000, () => errors);
   const problems = new Map<string, number>();
   let rest = '';
   child.stdout!.on('data', (d: Buffer) => {
@@ -130,17 +119,6 @@ receivers: [{ name: hook, webhook_configs: [{ url: '${webhook}' }] }]
     }
   });
   return { url, child, dir, problems };
-}
-
-function procStat(pid: number): { cpuTicks: number; rssMiB: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { cpuTicks: Number(f[11]) + Number(f[12]), rssMiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024 };
-  } catch {
-    return null;
-  }
 }
 
 // ---------- measurements ----------
@@ -321,7 +299,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   const server = await startServer(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`);
   const pid = server.child.pid!;
-  const clk = 100;
+  const clk = CLK_TCK;
   try {
     console.error(`server pid ${pid} at ${server.url}; ${SERIES.toLocaleString()} series`);
     let rate = args.rate ? Number(args.rate) : 0;
@@ -408,7 +386,7 @@ async function main(): Promise<void> {
         queryRps: Math.round((q.ok / secs) * 10) / 10,
         queryP99: pct(q.lat, 99),
         errors: i.errors + q.errors,
-        rssMiB: Math.round(st?.rssMiB ?? 0),
+        rssMiB: Math.round((st?.rssKiB ?? 0) / 1024),
         cpuPct,
       };
       samples.push(s);

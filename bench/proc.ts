@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+
+/** Clock ticks per second of /proc's CPU times (Linux' USER_HZ). */
+export const CLK_TCK = 100;
+
+/** CPU time (utime + stime, ticks) and resident memory (KiB) of a process, from /proc. */
+export function procStat(pid: number): { cpuTicks: number; rssKiB: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return { cpuTicks: Number(fields[11]) + Number(fields[12]), rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) };
+  } catch {
+    return null;
+  }
+}
+
+/** The URL a freshly spawned Metronome logs once it listens (its stdout must be piped). */
+export function listeningUrl(child: ChildProcess, timeoutMs: number, stderr: () => string = () => ''): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs / 1000} s\n${stderr()}`)), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening on (http:\/\/[^\s"]+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}\n${stderr()}`)));
+  });
+}
