@@ -1,5 +1,5 @@
 # Metronome against a remote ClickHouse (see docker-compose.yml). The embedded engine (chdb)
-# needs no container: `npm ci && npm start`.
+# needs no container: `npm install && npm start`.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
