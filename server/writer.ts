@@ -7,10 +7,8 @@ import { IssueList, validateBatch, type WriteLimits } from '../ingest/validate.j
 import type { Config } from './config.js';
 import { MetronomeError } from './errors.js';
 import type { Metrics } from './metrics.js';
+import { LAST_SEEN_MARGIN_MS } from './series/lookup.js';
 import type { Store } from './store/index.js';
-
-/** A series' last_seen is re-recorded at most this often. */
-const LAST_SEEN_REFRESH_MS = 3_600_000;
 
 interface SeriesRecord extends NewSeries {
   hi: number;
@@ -41,9 +39,14 @@ export class Writer {
    */
   admit?: (batch: WriteBatch, fresh: readonly NewSeries[]) => void | Promise<void>;
   readonly #batcher: Batcher<Item>;
-  /** series id (hi word -> lo word) -> when its metadata row was last written (ms). */
+  /**
+   * Series this process has recorded: id (hi word -> lo word) -> slot in #first/#last, the
+   * first_seen/last_seen (data time) of the newest row written for it.
+   */
   readonly #seen = new Map<number, Map<number, number>>();
   #seenCount = 0;
+  #first = new Float64Array(1024);
+  #last = new Float64Array(1024);
 
   constructor(
     private readonly store: Store,
@@ -106,15 +109,24 @@ export class Writer {
     for (let s = 0; s < batch.series.length; s++) {
       const hi = ids[2 * s];
       const lo = ids[2 * s + 1];
-      const last = this.#seen.get(hi)?.get(lo);
-      if (last !== undefined && now - last < LAST_SEEN_REFRESH_MS) continue;
       const { key, tags, timestamps } = batch.series[s];
       let first = Infinity;
-      let lastTs = -Infinity;
+      let last = -Infinity;
       for (let p = 0; p < timestamps.length; p++) {
         const t = timestamps[p];
         if (t < first) first = t;
-        if (t > lastTs) lastTs = t;
+        if (t > last) last = t;
+      }
+      if (first > last) continue; // a series with no points this time
+      const slot = this.#seen.get(hi)?.get(lo);
+      if (slot !== undefined) {
+        // The series row must cover the data: re-record when these points reach before the
+        // recorded first_seen, or more than the margin past the recorded last_seen.
+        const f = this.#first[slot];
+        const l = this.#last[slot];
+        if (first >= f && last <= l + LAST_SEEN_MARGIN_MS) continue;
+        if (f < first) first = f;
+        if (l > last) last = l;
       }
       const rec: SeriesRecord = {
         hi,
@@ -123,11 +135,11 @@ export class Writer {
         key,
         tags,
         service: tags.service ?? tags.job ?? '',
-        firstSeen: last === undefined ? first : lastTs,
-        lastSeen: lastTs,
+        firstSeen: first,
+        lastSeen: last,
       };
       newSeries.push(rec);
-      if (last === undefined) fresh.push(rec);
+      if (slot === undefined) fresh.push(rec);
     }
     if (this.admit) {
       const pending = this.admit(batch, fresh);
@@ -156,29 +168,48 @@ export class Writer {
 
   /** The sink: series metadata first (so no point is without its series), then the points. */
   async #commit(items: Item[], token: string): Promise<void> {
-    const fresh: SeriesRecord[] = [];
     const byId = new Map<string, SeriesRecord>();
     for (const it of items) {
       for (const s of it.newSeries) {
-        if (!byId.has(s.seriesId)) {
-          byId.set(s.seriesId, s);
-          fresh.push(s);
+        const had = byId.get(s.seriesId);
+        if (!had) byId.set(s.seriesId, { ...s });
+        else {
+          // Two requests in one flush: one row with the hull of both.
+          if (s.firstSeen < had.firstSeen) had.firstSeen = s.firstSeen;
+          if (s.lastSeen > had.lastSeen) had.lastSeen = s.lastSeen;
         }
       }
     }
-    if (fresh.length > 0) await this.store.insertSeries(fresh);
+    const rows = [...byId.values()];
+    if (rows.length > 0) await this.store.insertSeries(rows);
     await this.store.insertPoints(concatColumns(items.map((i) => i.columns)), token);
-    const now = Date.now();
-    for (const s of fresh) {
-      let inner = this.#seen.get(s.hi);
-      if (!inner) this.#seen.set(s.hi, (inner = new Map()));
-      if (!inner.has(s.lo)) {
-        this.metrics.seriesCreated.inc();
-        this.#seenCount++;
-      }
-      inner.set(s.lo, now);
-    }
+    for (const s of rows) this.#record(s);
     for (const it of items) this.metrics.pointsAccepted.inc({ protocol: it.protocol }, it.columns.length);
+  }
+
+  /** Remember the span a committed series row covers (merged with what was recorded before). */
+  #record(s: SeriesRecord): void {
+    let inner = this.#seen.get(s.hi);
+    if (!inner) this.#seen.set(s.hi, (inner = new Map()));
+    const slot = inner.get(s.lo);
+    if (slot === undefined) {
+      const at = this.#seenCount++;
+      if (at === this.#first.length) {
+        const first = new Float64Array(at * 2);
+        const last = new Float64Array(at * 2);
+        first.set(this.#first);
+        last.set(this.#last);
+        this.#first = first;
+        this.#last = last;
+      }
+      inner.set(s.lo, at);
+      this.#first[at] = s.firstSeen;
+      this.#last[at] = s.lastSeen;
+      this.metrics.seriesCreated.inc();
+      return;
+    }
+    if (s.firstSeen < this.#first[slot]) this.#first[slot] = s.firstSeen;
+    if (s.lastSeen > this.#last[slot]) this.#last[slot] = s.lastSeen;
   }
 
   /** Stop accepting and commit everything accepted. */

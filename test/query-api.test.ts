@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriesId } from '../ingest/series-id.js';
+import { LAST_SEEN_MARGIN_MS } from '../server/series/lookup.js';
 import { startTestServer, type TestServer } from './helpers.js';
 import { baseTime, loadSeries, promGet, promPost, samples } from './promql-helpers.js';
 
@@ -241,14 +242,15 @@ describe('series, labels and label values', () => {
     expect(r.body).toEqual({ status: 'success', data: [] });
   });
 
-  it('find a series whose recorded last sighting lags its newest point (refreshed hourly)', async () => {
-    // The series row says last seen 90 minutes before its newest point.
+  it('find a series whose recorded last sighting lags its newest point by up to the margin', async () => {
+    // The writer re-records last_seen once the data is LAST_SEEN_MARGIN_MS past it, so a row may
+    // say last seen up to that long before the series' newest point.
     const tags = { probe: 'lag' };
-    await srv.ctx.store.insertSeries([{ seriesId: seriesId('lagging', tags), key: 'lagging', tags, service: '', firstSeen: T - 3 * 3_600_000, lastSeen: T - 90 * 60_000 }]);
+    await srv.ctx.store.insertSeries([{ seriesId: seriesId('lagging', tags), key: 'lagging', tags, service: '', firstSeen: T - 3 * 3_600_000, lastSeen: T - 300_000 - LAST_SEEN_MARGIN_MS }]);
     const r = await promGet(srv.url, '/api/v1/series', { 'match[]': 'lagging', start: sec(T - 300_000), end: sec(T) });
     expect(r.body.data).toEqual([{ __name__: 'lagging', probe: 'lag' }]);
-    // ...but not one last seen long before the range.
-    const old = await promGet(srv.url, '/api/v1/series', { 'match[]': 'lagging', start: sec(T + 5 * 3_600_000), end: sec(T + 6 * 3_600_000) });
+    // ...but not one last seen before that.
+    const old = await promGet(srv.url, '/api/v1/series', { 'match[]': 'lagging', start: sec(T - 299_000), end: sec(T) });
     expect(old.body.data).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { param, raw, sql, type Sql, type Store } from '../store/index.js';
 import { filterSql } from './heroic-filter.js';
-import { LAST_SEEN_SLACK_MS } from './lookup.js';
+import { LAST_SEEN_MARGIN_MS } from './lookup.js';
 
 export interface CatalogQuery {
   filter?: unknown;
@@ -26,7 +26,7 @@ function seriesSet(q: Omit<CatalogQuery, 'limit'>): Sql {
   const filter = q.filter === undefined ? raw('1') : filterSql(q.filter);
   const having: Sql[] = [raw('1')];
   if (q.range) {
-    having.push(sql`ls >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(q.range.start - LAST_SEEN_SLACK_MS))}, 'UTC')`);
+    having.push(sql`ls >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(q.range.start - LAST_SEEN_MARGIN_MS))}, 'UTC')`);
     having.push(sql`fs <= fromUnixTimestamp64Milli(${param('Int64', Math.ceil(q.range.end))}, 'UTC')`);
   }
   // A series' key and tags are the same on all its rows, so the filter applies before merging.

@@ -21,17 +21,20 @@ export function matcherSql(m: Matcher): Sql {
 }
 
 /**
- * How much later than its recorded last_seen a series may still have points: the writer
- * refreshes last_seen at most hourly (server/writer.ts), so time filters pad by more than that.
+ * The series index's contract with the writer (server/writer.ts): a series row's last_seen is
+ * re-recorded, in data time, whenever a flush holds a sample more than this past the recorded
+ * value (and first_seen whenever one comes before it). So a series' newest sample is at most
+ * this much after its newest last_seen, and time filters pad the start of a range by exactly
+ * this. Prometheus' lookback: one re-record per series per 5 minutes of data.
  */
-export const LAST_SEEN_SLACK_MS = 2 * 3_600_000;
+export const LAST_SEEN_MARGIN_MS = 300_000;
 
 /** WHERE body for a set of selectors (OR of ANDs), plus an optional time overlap. */
 export function seriesWhere(selectors: readonly Matcher[][], range?: { start?: number; end?: number }): Sql {
   const ors = selectors.map((ms) => (ms.length ? sql`(${join(ms.map(matcherSql), ' AND ')})` : raw('1')));
   const parts: Sql[] = [ors.length ? sql`(${join(ors, ' OR ')})` : raw('1')];
   if (range?.start !== undefined) {
-    parts.push(sql`last_seen >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(range.start - LAST_SEEN_SLACK_MS))}, 'UTC')`);
+    parts.push(sql`last_seen >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(range.start - LAST_SEEN_MARGIN_MS))}, 'UTC')`);
   }
   if (range?.end !== undefined) parts.push(sql`first_seen <= fromUnixTimestamp64Milli(${param('Int64', Math.ceil(range.end))}, 'UTC')`);
   return join(parts, ' AND ');

@@ -81,7 +81,7 @@ export async function discoverServices(store: Store, name?: string): Promise<Dis
 
 /**
  * Newest sample time per service over the last `windowMs`, from the points themselves (the
- * series table's last_seen is only refreshed hourly). Bounded by the window, so its cost is that
+ * series table's last_seen trails the newest sample by up to LAST_SEEN_MARGIN_MS). Bounded by the window, so its cost is that
  * of scanning the recent points once.
  */
 export async function recentActivity(store: Store, windowMs: number, now = Date.now()): Promise<Map<string, number>> {
