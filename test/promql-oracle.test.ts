@@ -55,6 +55,8 @@ function generate(): TestSeries[] {
       });
       // Gauges.
       out.push({ labels: { __name__: 'temperature', job, instance }, samples: times(30_000).map((t) => [t, Math.round((20 + r() * 10) * 100) / 100]) });
+      // A gauge of few distinct values: many ties.
+      out.push({ labels: { __name__: 'level', job, instance }, samples: times(30_000).map((t) => [t, Math.floor(r() * 3)]) });
     }
   }
   // A series with a long gap (longer than the lookback).
@@ -74,6 +76,16 @@ function generate(): TestSeries[] {
     bounds.forEach((_, j) => bucketSamples[j].push([t, counts[j]]));
   }
   bounds.forEach((le, j) => out.push({ labels: { __name__: 'latency_seconds_bucket', job: 'api', le }, samples: bucketSamples[j] }));
+  // A histogram whose median falls exactly on a bucket's count: half the observations at or
+  // under 0.1, the other half in (0.5, 1], none between.
+  const split = ['0.1', '0.25', '0.5', '1', '+Inf'];
+  let half = 0;
+  const splitSamples: [number, number][][] = split.map(() => []);
+  for (const t of times(15_000)) {
+    half += 1 + Math.floor(r() * 10);
+    split.forEach((le, j) => splitSamples[j].push([t, le === '1' || le === '+Inf' ? 2 * half : half]));
+  }
+  split.forEach((le, j) => out.push({ labels: { __name__: 'split_seconds_bucket', job: 'api', le }, samples: splitSamples[j] }));
   return out;
 }
 
@@ -219,6 +231,14 @@ const QUERIES = [
   'quantile(0.75, temperature)',
   'topk(2, temperature)',
   'bottomk(1, rate(http_requests_total[5m]))',
+  // Ties: Prometheus' heap decides which equal values stay. (Over a selector only: Prometheus
+  // hands computed series on in Go map order, so its ties there are not reproducible.)
+  'topk(2, level)',
+  'bottomk without (instance) (2, level)',
+  'topk by (job) (1, level)',
+  'bottomk(3, level)',
+  'histogram_quantile(0.5, rate(split_seconds_bucket[5m]))',
+  'histogram_quantile(0.5, sum by (le) (rate(split_seconds_bucket[5m])))',
   'count_values("t", round(temperature))',
   'group by (job) (temperature)',
   'histogram_quantile(0.9, sum by (le) (rate(latency_seconds_bucket[5m])))',

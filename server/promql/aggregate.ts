@@ -4,7 +4,7 @@
  */
 import type { AggregateOp } from './ast.js';
 import { formatValue } from './format.js';
-import { compareFloat, quantile } from './functions.js';
+import { quantile } from './functions.js';
 import { labelsKey, newSeries, type StepSeries } from './matrix.js';
 import type { Labels } from './types.js';
 import { ExecError } from './types.js';
@@ -164,6 +164,65 @@ function labelsHash(labels: Labels): number {
   return h >>> 0;
 }
 
+/**
+ * The k series topk (or bottomk) keeps at step i, chosen as Prometheus chooses them: a k-sized
+ * heap fed in input order (label order for a selector), its least element evicted (heap.Pop,
+ * then heap.Push of the newcomer) by a strictly better value or whenever it is NaN. Which of
+ * equal values stay depends on those heap moves, so they are replicated step for step; checked
+ * against a real Prometheus 2.42 on tied gauges (test/promql-oracle.test.ts). NaN ranks below
+ * every number for both.
+ */
+export function heapSelect(members: readonly StepSeries[], k: number, i: number, top: boolean): StepSeries[] {
+  const h: StepSeries[] = [];
+  // less(a, b): a is evicted before b.
+  const less = (a: number, b: number) => Number.isNaN(h[a].v[i]) || (top ? h[a].v[i] < h[b].v[i] : h[a].v[i] > h[b].v[i]);
+  const swap = (a: number, b: number) => {
+    const t = h[a];
+    h[a] = h[b];
+    h[b] = t;
+  };
+  const up = (j: number) => {
+    while (j > 0) {
+      const p = (j - 1) >> 1;
+      if (!less(j, p)) break;
+      swap(p, j);
+      j = p;
+    }
+  };
+  const down = (i0: number, n = h.length): boolean => {
+    let j = i0;
+    for (;;) {
+      const l = 2 * j + 1;
+      if (l >= n) break;
+      const c = l + 1 < n && less(l + 1, l) ? l + 1 : l;
+      if (!less(c, j)) break;
+      swap(j, c);
+      j = c;
+    }
+    return j > i0;
+  };
+  for (const m of members) {
+    const x = m.v[i];
+    if (h.length < k) {
+      h.push(m);
+      up(h.length - 1);
+      continue;
+    }
+    const least = h[0].v[i];
+    if (!((top ? least < x : least > x) || Number.isNaN(least))) continue;
+    if (k === 1) {
+      h[0] = m;
+      continue;
+    }
+    // heap.Pop, then heap.Push.
+    swap(0, h.length - 1);
+    down(0, h.length - 1);
+    h[h.length - 1] = m;
+    up(h.length - 1);
+  }
+  return h;
+}
+
 /** topk, bottomk, limitk, limit_ratio: keep whole input series, selected per step. */
 function selectK(spec: AggregateSpec, input: StepSeries[], n: number): StepSeries[] {
   const param = spec.param as Float64Array;
@@ -196,16 +255,7 @@ function selectK(spec: AggregateSpec, input: StepSeries[], n: number): StepSerie
         present.slice(0, k).forEach((m) => pick(m, i));
         continue;
       }
-      const desc = spec.op === 'topk';
-      // NaN ranks below every number for both topk and bottomk.
-      present.sort((a, b) => {
-        const x = a.v[i];
-        const y = b.v[i];
-        if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
-        if (Number.isNaN(y)) return -1;
-        return desc ? compareFloat(y, x) : compareFloat(x, y);
-      });
-      present.slice(0, k).forEach((m) => pick(m, i));
+      heapSelect(present, k, i, spec.op === 'topk').forEach((m) => pick(m, i));
     }
   }
   // Keep input order for a stable output.

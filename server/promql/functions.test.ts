@@ -93,6 +93,19 @@ describe('bucketQuantile', () => {
     expect(bucketQuantile(0.5, b([[1, 5], [1, 5], [Infinity, 20]]))).toBe(1);
   });
 
+  it('reads bucket counts that differ only by float noise as equal', () => {
+    // Exactly 1/6 in both lower buckets is 0.1; the same data with rates off by an ulp either
+    // way (one bucket's count just below the rank, the next just above) must not land in (0.1, 0.5].
+    const sixth = 1 / 6;
+    const below = sixth - 2 ** -55;
+    const above = sixth + 2 ** -55;
+    expect(below).not.toBe(sixth);
+    expect(bucketQuantile(0.5, b([[0.1, sixth], [0.5, sixth], [1, 2 * sixth], [Infinity, 2 * sixth]]))).toBe(0.1);
+    expect(bucketQuantile(0.5, b([[0.1, below], [0.5, above], [1, 2 * sixth], [Infinity, 2 * sixth]]))).toBeCloseTo(0.1, 12);
+    // A real difference still counts.
+    expect(bucketQuantile(0.5, b([[0.1, sixth * 0.999], [0.5, sixth], [1, 2 * sixth], [Infinity, 2 * sixth]]))).toBeGreaterThan(0.1);
+  });
+
   it('gives NaN without observations or without a +Inf bucket', () => {
     expect(bucketQuantile(0.5, b([[1, 0], [Infinity, 0]]))).toBeNaN();
     expect(bucketQuantile(0.5, b([[1, 3]]))).toBeNaN();

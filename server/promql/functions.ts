@@ -278,6 +278,39 @@ export interface Bucket {
   count: number;
 }
 
+/** Relative difference under which two bucket counts are the same count (Prometheus' smallDeltaTolerance). */
+const SMALL_DELTA = 1e-12;
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+/** Prometheus' almost.Equal: equal within a relative epsilon (absolute near zero). */
+function almostEqual(a: number, b: number, epsilon: number): boolean {
+  if (a === b) return true;
+  const diff = Math.abs(a - b);
+  const absSum = Math.abs(a) + Math.abs(b);
+  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < epsilon * MIN_NORMAL;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
+}
+
+/**
+ * Counts must not decrease with the bound. As Prometheus 2.50+ does, a count that differs from
+ * the one before only by float noise (rates of equal counters computed from different bases
+ * differ in the last bits) is taken as equal to it, and a real decrease (scrape skew) is
+ * flattened; neither moves the reference count, so noise cannot accumulate.
+ */
+function ensureMonotonic(buckets: Bucket[]): void {
+  if (buckets.length === 0) return;
+  let prev = buckets[0].count;
+  for (let i = 1; i < buckets.length; i++) {
+    const curr = buckets[i].count;
+    if (curr === prev) continue;
+    if (almostEqual(prev, curr, SMALL_DELTA) || curr < prev) {
+      buckets[i].count = prev;
+      continue;
+    }
+    prev = curr;
+  }
+}
+
 /** Prometheus' classic-histogram quantile over `le` buckets (promql/quantile.go). */
 export function bucketQuantile(q: number, input: Bucket[]): number {
   if (Number.isNaN(q)) return NaN;
@@ -292,18 +325,15 @@ export function bucketQuantile(q: number, input: Bucket[]): number {
     if (last && last.upper === b.upper) last.count += b.count;
     else buckets.push({ ...b });
   }
-  // Counts must not decrease with the bound; tolerate and fix float noise and scrape skew.
-  let max = -Infinity;
-  for (const b of buckets) {
-    if (b.count > max) max = b.count;
-    else if (b.count < max) b.count = max;
-  }
+  ensureMonotonic(buckets);
   if (buckets.length < 2) return NaN;
   const observations = buckets[buckets.length - 1].count;
   if (observations === 0) return NaN;
   let rank = q * observations;
+  // A rank within float noise of a bucket's count has reached it: where Prometheus computes the
+  // two equal, ClickHouse's rates may differ from its own in the last bits.
   let b = 0;
-  while (b < buckets.length - 1 && buckets[b].count < rank) b++;
+  while (b < buckets.length - 1 && buckets[b].count < rank && !almostEqual(buckets[b].count, rank, SMALL_DELTA)) b++;
   if (b === buckets.length - 1) return buckets[buckets.length - 2].upper;
   if (b === 0 && buckets[0].upper <= 0) return buckets[0].upper;
   let bucketStart = 0;
