@@ -1,6 +1,8 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEMO_ALERT } from '../server/demo/catalog.js';
 import { shouldRunDemo } from '../server/demo/run.js';
+import { promGet } from './promql-helpers.js';
 import { exportSeries, getJson, heroic, postJson, startTestServer, tempDir, type TestServer } from './helpers.js';
 
 // chdb binds one data directory per process: each server here is closed before the next opens.
@@ -67,6 +69,39 @@ describe('demo traffic generator', () => {
       expect(await shouldRunDemo('0', srv.ctx.store)).toBe(false);
     } finally {
       await srv.close();
+    }
+  });
+});
+
+describe('the demo right after start', () => {
+  it('answers its dashboards, health and alert queries at once after the default 3 h backfill', async () => {
+    // A backfill of over an hour written oldest-first, then live pushes: every query at now must
+    // see the live data (it once saw nothing for an hour: last_seen stayed at the first flush).
+    const own = tempDir('metronome-demo-fresh-');
+    const srv = await startTestServer({ DATA_DIR: own, DEMO: '1', DEMO_BACKFILL_HOURS: '3', DEMO_INTERVAL_SECONDS: '10' });
+    try {
+      await srv.demo!.ready;
+      const now = Date.now() / 1000;
+      const services = (await getJson(`${srv.url}/api/v1/services`)).body.data;
+      for (const name of ['frontend', 'checkout', 'payments', 'auth']) {
+        const s = services.find((x: any) => x.name === name);
+        expect(s.health.requestRate, name).toBeGreaterThan(0);
+        expect(s.health.p99, name).toBeGreaterThan(0);
+      }
+      // Every enabled rule's expression evaluated at now: no NoData alert for a service that
+      // pushes, and the demo's own alert condition holds.
+      const rules = (await getJson(`${srv.url}/api/v1/alerting/rules`)).body.data.filter((r: any) => r.alert);
+      const noData = rules.filter((r: any) => r.alert.endsWith('NoData'));
+      expect(noData.length).toBeGreaterThanOrEqual(4);
+      for (const r of noData) {
+        const q = await promGet(srv.url, '/api/v1/query', { query: r.expr, time: now });
+        expect(q.body.data.result, r.alert).toEqual([]);
+      }
+      const degraded = await promGet(srv.url, '/api/v1/query', { query: DEMO_ALERT.expr, time: now });
+      expect(degraded.body.data.result.map((x: any) => x.metric.provider)).toContain('acme');
+    } finally {
+      await srv.close();
+      rmSync(own, { recursive: true, force: true });
     }
   });
 });
