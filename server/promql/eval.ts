@@ -24,6 +24,7 @@ import type { DataSource } from './source.js';
 import { isLeafFunction, pushableAggregate } from './plan.js';
 import type { GridPlan, LeafFunction } from './sql.js';
 import { ExecError, type Labels } from './types.js';
+import { compileRegex, type Regex } from '../regex.js';
 
 export interface EvalContext {
   source: DataSource;
@@ -406,9 +407,9 @@ export class Evaluator {
   }
 
   labelReplace(input: StepSeries[], [dst, replacement, src, regex]: string[]): StepSeries[] {
-    let re: RegExp;
+    let re: Regex;
     try {
-      re = new RegExp(`^(?:${regex})$`, 's');
+      re = compileRegex(regex, 'prometheus');
     } catch (err) {
       throw new ExecError(`invalid regular expression in label_replace(): ${regex}`);
     }
@@ -416,7 +417,7 @@ export class Evaluator {
     const out = input.map((s) => {
       const m = re.exec(s.labels[src] ?? '');
       if (!m) return s;
-      const value = expandTemplate(replacement, m);
+      const value = re.expand(replacement, m);
       const labels = { ...s.labels };
       if (value === '') delete labels[dst];
       else labels[dst] = value;
@@ -473,45 +474,6 @@ function parseLe(le: string): number {
   if (t === '-Inf' || t === '-inf') return -Infinity;
   if (t === '' || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^0x[0-9a-fA-F]+$/.test(t)) return NaN;
   return Number(t);
-}
-
-/** Go regexp's Expand: $1, ${1}, $name, ${name}, $$; an unknown group expands to ''. */
-export function expandTemplate(template: string, m: RegExpExecArray): string {
-  let out = '';
-  for (let i = 0; i < template.length; i++) {
-    const c = template[i];
-    if (c !== '$' || i === template.length - 1) {
-      out += c;
-      continue;
-    }
-    const next = template[i + 1];
-    if (next === '$') {
-      out += '$';
-      i++;
-      continue;
-    }
-    let name: string;
-    if (next === '{') {
-      const close = template.indexOf('}', i + 2);
-      if (close < 0) {
-        out += c;
-        continue;
-      }
-      name = template.slice(i + 2, close);
-      i = close;
-    } else {
-      const mm = /^[a-zA-Z0-9_]+/.exec(template.slice(i + 1));
-      if (!mm) {
-        out += c;
-        continue;
-      }
-      name = mm[0];
-      i += name.length;
-    }
-    if (/^\d+$/.test(name)) out += m[Number(name)] ?? '';
-    else out += m.groups?.[name] ?? '';
-  }
-  return out;
 }
 
 /** Order for an instant query's vector (range results are ordered by labels at the edge). NaN last. */

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { expandTemplate } from './eval.js';
 import { formatValue } from './format.js';
 import { bucketQuantile, quantile, RANGE_FUNCTIONS, type Window } from './functions.js';
 
@@ -120,16 +119,5 @@ describe('formatValue', () => {
     expect(formatValue(-2.5e-10)).toBe('-0.00000000025');
     expect(formatValue(NaN)).toBe('NaN');
     expect(formatValue(-Infinity)).toBe('-Inf');
-  });
-});
-
-describe('expandTemplate', () => {
-  it('expands $1, ${1}, $name, $$ as Go regexp does', () => {
-    const m = /^(?<host>[a-z]+)-(\d+)$/.exec('web-12')!;
-    expect(expandTemplate('$1/$2', m)).toBe('web/12');
-    expect(expandTemplate('${1}x', m)).toBe('webx');
-    // $1x is the group named "1x", which does not exist.
-    expect(expandTemplate('$1x', m)).toBe('');
-    expect(expandTemplate('$host:$$', m)).toBe('web:$');
   });
 });

@@ -152,6 +152,20 @@ describe('parseExpr', () => {
     expect(parseError('x{a="b}').message).toMatch(/unterminated|unexpected/);
   });
 
+  it('reads regexes with RE2 syntax: Prometheus-valid patterns pass, others fail at the matcher with Go\'s message', () => {
+    for (const re of ['(?P<n>x)', '(?i:PRO)', '[[:alpha:]]+', '\\\\pL+', '(?s).*']) expect(() => parseExpr(`x{a=~"${re}"}`), re).not.toThrow();
+    const e = parseError('up{job="a", path=~"(?=x)"}');
+    expect(e.position).toBe(12);
+    expect(e.message).toBe('parse error at position 12: invalid regular expression in label matcher path=~"(?=x)": error parsing regexp: invalid or unsupported Perl syntax: `(?=`');
+    expect(parseError('{"a.b"!~"a**"}').position).toBe(1);
+    // A literal label_replace regex is checked at parse too, at the literal.
+    const q = 'label_replace(up, "d", "$1", "s", "(a")';
+    expect(parseError(q)).toMatchObject({ position: q.indexOf('"(a"') });
+    expect(parseError(q).message).toContain('invalid regular expression in label_replace(): "(a": error parsing regexp: missing closing ): `(a`');
+    expect(() => parseExpr('label_replace(up, "d", "$1", "s", ("(?P<n>a)"))')).not.toThrow();
+    expect(parseError('label_replace(up, "d", "$1", "s", ("(?<=a)"))').message).toContain('invalid regular expression in label_replace()');
+  });
+
   it('refuses native-histogram functions with a clear message', () => {
     expect(parseError('histogram_count(x)').message).toContain('not supported');
   });

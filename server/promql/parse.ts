@@ -18,6 +18,7 @@ import {
   type VectorMatching,
   type VectorSelector,
 } from './ast.js';
+import { compileRegex, regexProblem } from '../regex.js';
 import { SelectorError, selectorMatchers, unquote } from './selector.js';
 import { parsePromDuration } from './time.js';
 import { SIGNATURES, UNSUPPORTED_FUNCTIONS } from './signatures.js';
@@ -271,15 +272,6 @@ class Builder {
     for (const s of n.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) this.string(s.getChild('StringLiteral')!);
     const names = matchers.filter((m) => m.name === '__name__');
     if (names.length > 1 && n.getChild('Identifier')) throw err(n, `metric name must not be set twice: ${JSON.stringify(names[0].value)} or ${JSON.stringify(names[1].value)}`);
-    for (const m of matchers) {
-      if (m.op === '=~' || m.op === '!~') {
-        try {
-          new RegExp(`^(?:${m.value})$`);
-        } catch (e) {
-          throw err(n, `invalid regular expression in matcher ${m.name}${m.op}${JSON.stringify(m.value)}: ${(e as Error).message}`);
-        }
-      }
-    }
     const name = names.length === 1 && names[0].op === '=' ? names[0].value : undefined;
     return { kind: 'vector', name, matchers, offset: 0, at: null, pos: n.from, end: n.to };
   }
@@ -395,6 +387,7 @@ function check(e: Expr): void {
         }
         check(a);
       });
+      if (e.func === 'label_replace') checkLabelReplaceRegex(e.args[4]);
       return;
     }
     case 'aggregate': {
@@ -431,6 +424,19 @@ function check(e: Expr): void {
   }
 }
 
+/**
+ * label_replace's regex, when it is a literal, is checked here rather than at evaluation
+ * (Prometheus fails the evaluation with "invalid regular expression in label_replace()"): a rule
+ * or dashboard with a bad pattern is refused when written, with the position.
+ */
+function checkLabelReplaceRegex(arg: Expr): void {
+  let lit = arg;
+  while (lit.kind === 'paren') lit = lit.expr;
+  if (lit.kind !== 'string') return;
+  const problem = regexProblem(lit.value);
+  if (problem) throw err(lit, `invalid regular expression in label_replace(): ${JSON.stringify(lit.value)}: ${problem}`);
+}
+
 function matchesEmpty(m: { op: string; value: string }): boolean {
   switch (m.op) {
     case '=':
@@ -438,9 +444,9 @@ function matchesEmpty(m: { op: string; value: string }): boolean {
     case '!=':
       return m.value !== '';
     case '=~':
-      return new RegExp(`^(?:${m.value})$`).test('');
+      return compileRegex(m.value, 'prometheus').test('');
     default:
-      return !new RegExp(`^(?:${m.value})$`).test('');
+      return !compileRegex(m.value, 'prometheus').test('');
   }
 }
 

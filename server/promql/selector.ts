@@ -1,5 +1,6 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
+import { compileRegex, regexProblem } from '../regex.js';
 
 /** One label matcher of a series selector. `name` is a label name; `__name__` is the metric key. */
 export interface Matcher {
@@ -82,11 +83,17 @@ export function selectorMatchers(node: SyntaxNode, text: string): Matcher[] {
       const val = m.getChild('StringLiteral', 'MatchOp') ?? m.lastChild;
       if (!nameNode || !op || !val) throw new SelectorError('incomplete label matcher', m.from);
       const rawName = text.slice(nameNode.from, nameNode.to);
-      matchers.push({
+      const matcher: Matcher = {
         name: nameNode.name === 'StringLiteral' ? unquote(rawName) : rawName,
         op: text.slice(op.from, op.to) as Matcher['op'],
         value: unquote(text.slice(val.from, val.to)),
-      });
+      };
+      if (matcher.op === '=~' || matcher.op === '!~') {
+        // Prometheus reports a bad regex at the matcher's label, with Go's message.
+        const problem = regexProblem(matcher.value);
+        if (problem) throw new SelectorError(`invalid regular expression in label matcher ${rawName}${matcher.op}${JSON.stringify(matcher.value)}: ${problem}`, m.from);
+      }
+      matchers.push(matcher);
     }
   }
   return matchers;
@@ -117,14 +124,10 @@ export function parseSelector(text: string): Matcher[] {
     throw new SelectorError(`expected a series selector like metric{label="value"}, got ${JSON.stringify(text)}`, 0);
   }
   const matchers = selectorMatchers(top, text);
-  if (!matchers.some((m) => (m.op === '=' || m.op === '=~') && !new RegExp(`^(?:${m.op === '=~' ? m.value : escapeRe(m.value)})$`).test(''))) {
+  if (!matchers.some((m) => (m.op === '=' && m.value !== '') || (m.op === '=~' && !compileRegex(m.value, 'prometheus').test('')))) {
     throw new SelectorError('a selector must contain at least one matcher that does not match the empty string', 0);
   }
   return matchers;
 }
 
 const HEROIC_KEY = /^([a-zA-Z_:][a-zA-Z0-9_:.\-]*)(\{[\s\S]*\})?$/;
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
