@@ -61,7 +61,8 @@ export class StoreSource implements DataSource {
   }
 
   async query<T>(q: Parameters<Store['query']>[0]): Promise<T[]> {
-    return this.store.query<T>(q, { signal: this.opts.signal, settings: QUERY_SETTINGS });
+    // Binary rows: a leaf's values are most of what a query moves (bench/query-profile.ts).
+    return this.store.query<T>(q, { signal: this.opts.signal, settings: QUERY_SETTINGS, binary: true });
   }
 
   /** Labels by series id, for the series a selection reads; throws when there are too many. */

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { NewSeries, PointColumns } from '../../ingest/types.js';
+import { decodeRowBinary } from './rowbinary.js';
 import { compile, ident, type Sql } from './sql.js';
 import { seriesRows, type QueryOptions, type Store } from './store.js';
 
@@ -20,6 +21,7 @@ export abstract class ClientStore implements Store {
 
   async query<T>(q: Sql, opts: QueryOptions = {}): Promise<T[]> {
     const { sql, params } = compile(q);
+    if (opts.binary) return decodeRowBinary<T>(await this.queryRowBinary(sql, params, opts));
     const rs = await this.client.query({
       query: sql,
       query_params: params,
@@ -28,6 +30,19 @@ export abstract class ClientStore implements Store {
       clickhouse_settings: opts.settings as never,
     });
     return (await rs.json()) as T[];
+  }
+
+  /** A SELECT's result as RowBinaryWithNamesAndTypes bytes (over HTTP here; chdb overrides it). */
+  protected async queryRowBinary(sql: string, params: Record<string, unknown>, opts: QueryOptions): Promise<Uint8Array> {
+    const rs = await this.client.exec({
+      query: `${sql}\nFORMAT RowBinaryWithNamesAndTypes`,
+      query_params: params,
+      abort_signal: opts.signal,
+      clickhouse_settings: opts.settings as never,
+    });
+    const chunks: Buffer[] = [];
+    for await (const c of rs.stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
   }
 
   async command(q: Sql, opts: QueryOptions = {}): Promise<void> {

@@ -6,6 +6,11 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** ClickHouse settings for this query only. */
   settings?: Record<string, string | number | boolean>;
+  /**
+   * Move the result as RowBinaryWithNamesAndTypes instead of JSONEachRow: the same row shapes
+   * (rowbinary.ts), less to parse. For large results (the query engine's leaves).
+   */
+  binary?: boolean;
 }
 
 /**
@@ -14,7 +19,7 @@ export interface QueryOptions {
  */
 export interface Store {
   readonly kind: 'embedded' | 'remote';
-  /** Run a SELECT and return its rows as objects (JSONEachRow: UInt64/Int64 come back as strings). */
+  /** Run a SELECT and return its rows as objects (UInt64/Int64 come back as strings, as in JSONEachRow). */
   query<T = Record<string, unknown>>(q: Sql, opts?: QueryOptions): Promise<T[]>;
   /** Run a statement that returns nothing (DDL, INSERT ... SELECT). */
   command(q: Sql, opts?: QueryOptions): Promise<void>;
