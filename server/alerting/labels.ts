@@ -2,6 +2,8 @@
  * Label sets, fingerprints and matchers as Alertmanager defines them, shared by the evaluator,
  * the notifier, silences and inhibition.
  */
+import { compileRegex, type Regex } from '../regex.js';
+
 export type Labels = Record<string, string>;
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
@@ -54,17 +56,13 @@ export function labelsEqual(a: Labels, b: Labels): boolean {
   return ka.every((k) => b[k] === a[k]);
 }
 
-const reCache = new Map<string, RegExp>();
-
-/** A fully anchored regex, as PromQL and Alertmanager anchor theirs. */
-export function anchored(re: string): RegExp {
-  let r = reCache.get(re);
-  if (!r) {
-    r = new RegExp(`^(?:${re})$`, 's');
-    if (reCache.size > 10_000) reCache.clear();
-    reCache.set(re, r);
-  }
-  return r;
+/**
+ * A matcher's regex, anchored as Alertmanager anchors it (`^(?:re)$`) and run on RE2 (see
+ * server/regex.ts), so a pattern like `(a|a)+` in a silence costs linear time, not seconds per
+ * alert. Throws RegexError with Go's message for a pattern RE2 rejects.
+ */
+export function anchored(re: string): Regex {
+  return compileRegex(re, 'alertmanager');
 }
 
 export function matches(m: LabelMatcher, labels: Labels): boolean {
@@ -124,6 +122,7 @@ export function parseMatchers(text: string): LabelMatcher[] {
     if (!op) throw new MatcherError(`expected one of =, !=, =~, !~ at position ${base + i} in ${JSON.stringify(text)}`, base + i);
     i += op.length;
     ws();
+    const valueAt = base + i;
     let value: string;
     if (s[i] === '"' || s[i] === "'") {
       const q = s[i];
@@ -149,7 +148,7 @@ export function parseMatchers(text: string): LabelMatcher[] {
       try {
         anchored(value);
       } catch (e) {
-        throw new MatcherError(`invalid regular expression ${JSON.stringify(value)} for ${name}: ${(e as Error).message}`, base + i);
+        throw new MatcherError(`invalid regular expression ${JSON.stringify(value)} for ${name} at position ${valueAt}: ${(e as Error).message}`, valueAt);
       }
     }
     out.push({ name, op, value });

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { parsePromDuration } from '../promql/time.js';
+import { regexProblem } from '../regex.js';
 import { formatMatcher, MatcherError, matches as matchOne, parseMatchers, type LabelMatcher } from './labels.js';
 
 export interface Route {
@@ -175,10 +176,9 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
       }
       for (const [name, value] of Object.entries(m)) {
         if (op === '=~') {
-          try {
-            new RegExp(String(value));
-          } catch (e) {
-            err([...path, k, name], `invalid regular expression: ${(e as Error).message}`);
+          const problem = regexProblem(String(value));
+          if (problem) {
+            err([...path, k, name], `invalid regular expression: ${problem}`);
             continue;
           }
         }

@@ -18,6 +18,27 @@ describe('alert templates', () => {
     expect(expandTemplate('{{ $externalURL }}/alerts', data)).toBe('http://metronome:8080/alerts');
   });
 
+  it('runs reReplaceAll and match as Go\'s regexp does: unanchored, RE2 syntax, Go\'s $ expansion', () => {
+    expect(expandTemplate('{{ reReplaceAll "(?P<host>[^:]+):(\\\\d+)" "$host on ${2}" $labels.instance }}', data)).toBe('web-1 on 9100');
+    expect(expandTemplate('{{ reReplaceAll "-(\\\\d)" "$1x" $labels.instance }}', data)).toBe('web:9100');
+    expect(expandTemplate('{{ reReplaceAll "-(\\\\d)" "${1}x" $labels.instance }}', data)).toBe('web1x:9100');
+    expect(expandTemplate('{{ $labels.job | reReplaceAll "o*" "." }}', data)).toBe('.n.d.e.');
+    expect(expandTemplate('{{ match "^[[:alpha:]]+$" $labels.job }} {{ match "(?i)NODE" $labels.job }} {{ match "^web$" $labels.instance }}', data)).toBe('true true false');
+    // A backtracking bomb returns at once on RE2.
+    expect(expandTemplate(`{{ match "^(a|a)+$" "${'a'.repeat(40)}b" }}`, data)).toBe('false');
+  });
+
+  it('rejects a literal pattern RE2 rejects when the template is compiled, at the pattern', () => {
+    const src = 'x {{ reReplaceAll "(?=:)" "" $labels.instance }}';
+    expect(() => compileTemplate(src)).toThrow(/invalid regular expression in reReplaceAll: error parsing regexp: invalid or unsupported Perl syntax/);
+    try {
+      compileTemplate(src);
+    } catch (e) {
+      expect((e as TemplateError).position).toBe(src.indexOf('"(?='));
+    }
+    expect(() => compileTemplate('{{ $labels.job | match "a)" }}')).toThrow(TemplateError);
+  });
+
   it('formats numbers with Go rules', () => {
     expect(goFloat(1e6)).toBe('1e+06');
     expect(goFloat(123456)).toBe('123456');

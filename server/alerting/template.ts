@@ -6,6 +6,7 @@
  * template using them is rejected when the rule is saved, with the position, never at firing time.
  * Formatting follows Go (`%.4g`, shortest float `%v`) so messages read as Prometheus writes them.
  */
+import { compileRegex, regexProblem } from '../regex.js';
 
 export interface TemplateData {
   labels: Record<string, string>;
@@ -56,8 +57,9 @@ const FUNCS: Record<string, { arity: number | [number, number]; fn: (...a: Value
   stripPort: { arity: 1, fn: (v) => str(v).replace(/^\[(.*)\]:\d+$/, '$1').replace(/^([^:\]]+):\d+$/, '$1') },
   stripDomain: { arity: 1, fn: (v) => str(v).replace(/^([^.:]+)(\.[^:]*)?(:\d+)?$/, (_m, h: string, _d, p?: string) => h + (p ?? '')) },
   safeHtml: { arity: 1, fn: (v) => str(v) },
-  reReplaceAll: { arity: 3, fn: (re, repl, text) => str(text).replace(new RegExp(str(re), 'g'), str(repl).replace(/\$\{?(\d+)\}?/g, '$$$1')) },
-  match: { arity: 2, fn: (re, text) => new RegExp(str(re)).test(str(text)) },
+  // Go's regexp.ReplaceAllString and regexp.MatchString (unanchored), on RE2 as in Prometheus.
+  reReplaceAll: { arity: 3, fn: (re, repl, text) => compileRegex(str(re), 'search').replaceAll(str(text), str(repl)) },
+  match: { arity: 2, fn: (re, text) => compileRegex(str(re), 'search').test(str(text)) },
   index: { arity: 2, fn: (m, k) => (typeof m === 'object' ? (m[str(k)] ?? '') : '') },
   printf: { arity: [1, 16], fn: (f, ...args) => sprintf(str(f), args) },
   print: { arity: [0, 16], fn: (...args) => args.map(show).join('') },
@@ -172,11 +174,19 @@ class ActionParser {
         this.i += name.length;
       }
     }
+    let patternAt = -1;
     for (;;) {
       this.ws();
       const c = this.s[this.i];
       if (c === undefined || c === '|' || c === ')') break;
+      if (cmd.args.length === 0) patternAt = this.i;
       cmd.args.push(this.operand());
+    }
+    // A literal pattern is checked when the rule is saved (Go would fail only at expansion).
+    const first = cmd.args[0];
+    if ((cmd.fn === 'reReplaceAll' || cmd.fn === 'match') && first?.k === 'str') {
+      const problem = regexProblem(first.v);
+      if (problem) this.err(`invalid regular expression in ${cmd.fn}: ${problem}`, patternAt);
     }
     if (!cmd.fn && cmd.args.length === 0) this.err('empty command');
     if (!cmd.fn && cmd.args.length > 1) this.err('a value cannot take arguments');

@@ -3,6 +3,7 @@
  * series table, and Heroic's QueryDateRange. Used by the metadata and suggest endpoints.
  * Every value is a bound parameter; an invalid filter reports the path of the bad element.
  */
+import { regexProblem } from '../regex.js';
 import { join, param, raw, sql, type Sql } from '../store/index.js';
 
 export class FilterError extends Error {
@@ -68,11 +69,9 @@ export function filterSql(f: unknown, path = 'filter'): Sql {
     case '~': {
       arity(2);
       const re = str(1);
-      try {
-        new RegExp(re);
-      } catch (e) {
-        throw new FilterError(`${path}[2]`, `invalid regular expression: ${(e as Error).message}`);
-      }
+      // ClickHouse runs it (RE2); checked here with the same syntax so the element is named.
+      const problem = regexProblem(re);
+      if (problem) throw new FilterError(`${path}[2]`, `invalid regular expression: ${problem}`);
       return sql`match(${column(str(0))}, ${param('String', `^(?:${re})$`)})`;
     }
     default:
