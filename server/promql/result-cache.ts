@@ -1,0 +1,241 @@
+/**
+ * An incremental cache of range-query results, for dashboards that refresh the same panels:
+ * a refresh recomputes only the steps it has not seen settle, and reads the rest from memory.
+ *
+ * Why it is exact: a range query's steps are independent (each step t is the expression
+ * evaluated at t over samples at or before t; subquery steps are aligned to absolute multiples
+ * of their step), so a step's answer changes only when a sample at or before t is written.
+ * Steps are cached only once they are older than the freshness horizon (`now - freshnessMs`),
+ * and a write that reaches behind the horizon (a late write: a backfill, a replay) truncates
+ * every cached answer to the steps before its oldest sample. Expressions that look ahead of
+ * their step (`@`, a negative offset) are never cached.
+ *
+ * Entries are keyed by expression, step, the step's phase (start mod step) and options, hold
+ * the steps from the newest request's start, and are evicted least recently used beyond
+ * maxBytes. Per process: in a cluster, each node invalidates on its own writes only.
+ */
+import type { Expr } from './ast.js';
+import { compareLabels, labelsKey } from './matrix.js';
+import type { Labels, QueryValue, RangeSeries } from './types.js';
+
+export interface ResultCacheOptions {
+  /** Most bytes held (an estimate: 16 per step value plus the labels); 0 turns the cache off. */
+  maxBytes: number;
+  /** Steps newer than now minus this are recomputed on every request. */
+  freshnessMs: number;
+  now?: () => number;
+}
+
+interface CachedSeries {
+  labels: Labels;
+  t: Float64Array;
+  v: Float64Array;
+}
+
+interface Entry {
+  /** First and last cached step (inclusive), on the grid of `step`. */
+  from: number;
+  to: number;
+  step: number;
+  series: CachedSeries[];
+  bytes: number;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Steps answered from memory and steps computed, over all requests. */
+  stepsCached: number;
+  stepsComputed: number;
+  entries: number;
+  bytes: number;
+  invalidations: number;
+}
+
+/** Whether every step of the expression depends only on samples at or before it. */
+export function cacheable(e: Expr): boolean {
+  switch (e.kind) {
+    case 'vector':
+      return e.at === null && e.offset >= 0;
+    case 'matrix':
+      return cacheable(e.vector);
+    case 'subquery':
+      return e.at === null && e.offset >= 0 && cacheable(e.expr);
+    case 'call':
+      return e.args.every(cacheable);
+    case 'aggregate':
+      return cacheable(e.expr) && (e.param === null || cacheable(e.param));
+    case 'binary':
+      return cacheable(e.lhs) && cacheable(e.rhs);
+    case 'unary':
+    case 'paren':
+      return cacheable(e.expr);
+    case 'number':
+    case 'string':
+      return true;
+  }
+}
+
+/** How many invalidations are remembered for computations still running. */
+const INVALIDATION_LOG = 1024;
+
+export class ResultCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #now: () => number;
+  #bytes = 0;
+  #seq = 0;
+  /** Recent late writes, oldest first: computations that started before one must honour it. */
+  readonly #log: { seq: number; ts: number }[] = [];
+  readonly stats: CacheStats = { hits: 0, misses: 0, stepsCached: 0, stepsComputed: 0, entries: 0, bytes: 0, invalidations: 0 };
+
+  constructor(readonly opts: ResultCacheOptions) {
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get enabled(): boolean {
+    return this.opts.maxBytes > 0;
+  }
+
+  /**
+   * The range query [start, end] at `step`, from cached steps where they have settled and from
+   * `compute(from, end)` for the rest. `key` names the expression and every option that changes
+   * its answer. `compute` returns a matrix (the engine's range answer) for steps from..end.
+   */
+  async range(key: string, start: number, end: number, step: number, compute: (from: number, end: number) => Promise<QueryValue>): Promise<QueryValue> {
+    if (!this.enabled) return compute(start, end);
+    const id = `${step}:${mod(start, step)}:${key}`;
+    const e = this.#entries.get(id);
+    const usable = e !== undefined && e.from <= start && e.to >= start - step;
+    const from = usable ? Math.max(start, e.to + step) : start;
+    const seq = this.#seq;
+    const fresh: QueryValue = from <= end ? await compute(from, end) : { type: 'matrix', series: [] };
+    if (fresh.type !== 'matrix') return fresh;
+    const cachedTo = usable ? Math.min(end, from - step) : start - step;
+    const steps = (a: number, b: number) => (b < a ? 0 : Math.floor((b - a) / step) + 1);
+    this.stats.stepsCached += steps(start, cachedTo);
+    this.stats.stepsComputed += steps(from, end);
+    if (usable) this.stats.hits++;
+    else this.stats.misses++;
+    const merged = usable && cachedTo >= start ? merge(slice(e.series, start, cachedTo), fresh.series) : fresh.series;
+    this.#store(id, seq, start, end, step, merged);
+    return { type: 'matrix', series: merged };
+  }
+
+  /**
+   * Samples at or after `ts` were just committed: if that is behind the freshness horizon,
+   * cached steps at or after `ts` may be wrong; drop them.
+   */
+  written(ts: number): void {
+    if (!this.enabled || ts >= this.#now() - this.opts.freshnessMs) return;
+    this.stats.invalidations++;
+    this.#log.push({ seq: ++this.#seq, ts });
+    if (this.#log.length > INVALIDATION_LOG) this.#log.shift();
+    for (const [id, e] of this.#entries) {
+      if (e.to < ts) continue;
+      this.#bytes -= e.bytes;
+      if (e.from >= ts) {
+        this.#entries.delete(id);
+        continue;
+      }
+      e.to = e.from + Math.floor((ts - 1 - e.from) / e.step) * e.step;
+      e.series = slice(e.series, e.from, e.to);
+      e.bytes = sizeOf(e.series);
+      this.#bytes += e.bytes;
+    }
+    this.#sync();
+  }
+
+  /** Keep the settled steps of an answer (those before the horizon and any late write since `seq`). */
+  #store(id: string, seq: number, start: number, end: number, step: number, series: RangeSeries[]): void {
+    let limit = Math.min(end, this.#now() - this.opts.freshnessMs);
+    if (seq !== this.#seq) {
+      // A late write landed while this was computed: its answer may predate it.
+      if (this.#log.length === 0 || this.#log[0].seq > seq + 1) limit = -Infinity;
+      for (const w of this.#log) if (w.seq > seq) limit = Math.min(limit, w.ts - 1);
+    }
+    const to = limit < start ? start - step : start + Math.floor((limit - start) / step) * step;
+    const old = this.#entries.get(id);
+    if (old) {
+      this.#bytes -= old.bytes;
+      this.#entries.delete(id);
+    }
+    if (to < start) {
+      this.#sync();
+      return;
+    }
+    const kept = slice(series, start, to);
+    const bytes = sizeOf(kept) + id.length * 2;
+    if (bytes > this.opts.maxBytes) {
+      this.#sync();
+      return;
+    }
+    this.#entries.set(id, { from: start, to, step, series: kept, bytes });
+    this.#bytes += bytes;
+    // Least recently used first: Map keeps insertion order.
+    for (const [k, e] of this.#entries) {
+      if (this.#bytes <= this.opts.maxBytes) break;
+      this.#entries.delete(k);
+      this.#bytes -= e.bytes;
+    }
+    this.#sync();
+  }
+
+  #sync(): void {
+    this.stats.entries = this.#entries.size;
+    this.stats.bytes = this.#bytes;
+  }
+}
+
+function mod(a: number, b: number): number {
+  return ((a % b) + b) % b;
+}
+
+/** The steps of each series within [from, to], dropping series left empty. */
+function slice(series: readonly (RangeSeries | CachedSeries)[], from: number, to: number): CachedSeries[] {
+  const out: CachedSeries[] = [];
+  for (const s of series) {
+    const a = lowerBound(s.t, from);
+    const b = lowerBound(s.t, to + 1);
+    if (b <= a) continue;
+    out.push({ labels: s.labels, t: Float64Array.from(s.t.slice(a, b)), v: Float64Array.from(s.v.slice(a, b)) });
+  }
+  return out;
+}
+
+function lowerBound(t: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Cached steps followed by computed ones, per label set, in label order (as the engine answers). */
+function merge(cached: CachedSeries[], computed: RangeSeries[]): RangeSeries[] {
+  const byKey = new Map<string, RangeSeries>();
+  for (const s of cached) byKey.set(labelsKey(s.labels), { labels: s.labels, t: Array.from(s.t), v: Array.from(s.v) });
+  for (const s of computed) {
+    const k = labelsKey(s.labels);
+    const have = byKey.get(k);
+    if (!have) byKey.set(k, { labels: s.labels, t: s.t.slice(), v: s.v.slice() });
+    else {
+      for (let i = 0; i < s.t.length; i++) {
+        have.t.push(s.t[i]);
+        have.v.push(s.v[i]);
+      }
+    }
+  }
+  return [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+}
+
+function sizeOf(series: readonly CachedSeries[]): number {
+  let n = 0;
+  for (const s of series) {
+    n += 64 + s.t.length * 16;
+    for (const k in s.labels) n += (k.length + s.labels[k].length) * 2 + 32;
+  }
+  return n;
+}
