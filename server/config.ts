@@ -66,8 +66,16 @@ export const configSchema = z.object({
   /** Retention of the 1-minute and 1-hour rollups. */
   ROLLUP_1M_DAYS: int(90, 1),
   ROLLUP_1H_DAYS: int(730, 1),
-  /** Most step values (series x steps) and raw samples one query may hold in memory. */
+  /** Most step values (series x steps) and raw samples one query may hold in memory at once. */
   MAX_QUERY_SAMPLES: int(20_000_000, 1),
+  /** Most bytes one query may hold at once (values, series, label strings, its answer; estimated, see server/promql/budget.ts). */
+  MAX_QUERY_BYTES: int(1024 * 1024 * 1024, 1024),
+  /** Most bytes all running queries may hold together; a query past it gets 503 (about half of Node's default 4 GB heap). */
+  QUERY_MEMORY_BYTES: int(2 * 1024 * 1024 * 1024, 1024),
+  /** Largest JSON answer of the query API. */
+  MAX_RESULT_BYTES: int(64 * 1024 * 1024, 1024),
+  /** Longest label value label_replace or label_join may make (written values: MAX_TAG_VALUE_BYTES); regex matching takes time in proportion. */
+  MAX_QUERY_LABEL_BYTES: int(64 * 1024, 1),
   /** Start the demo traffic generator: 'auto' runs it when the data directory starts empty. */
   DEMO: z.enum(['auto', '1', '0']).default('auto'),
   /** History the demo writes when it starts, so dashboards are not empty (hours, 0-24). */
@@ -88,7 +96,7 @@ export const configSchema = z.object({
   ALERT_OUTAGE_TOLERANCE: promDuration('1h', 0),
   /** Retention of the alert history table. */
   ALERT_HISTORY_DAYS: int(90, 1),
-  /** Rule queries evaluated at once across all groups; the rest of MAX_CONCURRENT_QUERIES stays free for dashboards. */
+  /** Rule queries evaluated at once across all groups, in engine slots reserved for them on top of MAX_CONCURRENT_QUERIES. */
   ALERT_MAX_CONCURRENT_QUERIES: int(2, 1),
   /** Access control (server/auth): auto = on when tokens are configured; off = open even off loopback. */
   AUTH: z.enum(['auto', 'on', 'off']).default('auto'),

@@ -28,8 +28,12 @@ export const ERRORS = {
   MTR_QUERY_TIMEOUT: { status: 503, message: 'query timed out after %d ms (QUERY_TIMEOUT_MS)' },
   MTR_QUERY_TOO_MANY_SERIES: { status: 422, message: 'a selector matched more than %d series (MAX_SERIES); narrow it with more label matchers' },
   MTR_QUERY_TOO_MANY_POINTS: { status: 400, message: 'exceeded maximum resolution of %d points per timeseries (would be %d); try decreasing the query resolution (?step=XX)' },
-  MTR_QUERY_OVERLOADED: { status: 503, message: 'too many concurrent queries (MAX_CONCURRENT_QUERIES=%d) and none finished within %d ms; retry later' },
+  MTR_QUERY_OVERLOADED: { status: 503, message: 'too many concurrent queries (%s=%d) and none finished within %d ms; retry later' },
   MTR_QUERY_TOO_MANY_SAMPLES: { status: 422, message: 'query processing would load more than %d samples into memory (MAX_QUERY_SAMPLES); use a larger step, a shorter range or fewer series' },
+  MTR_QUERY_TOO_MANY_BYTES: { status: 422, message: 'query processing would hold more than %d bytes in memory (MAX_QUERY_BYTES); use a larger step, a shorter range, fewer series or shorter labels' },
+  MTR_QUERY_RESULT_TOO_LARGE: { status: 422, message: 'the answer would be larger than %d bytes (MAX_RESULT_BYTES); use a larger step, a shorter range or fewer series' },
+  MTR_QUERY_LABEL_TOO_LONG: { status: 422, message: '%s would make a label value of more than %d bytes (MAX_QUERY_LABEL_BYTES)' },
+  MTR_QUERY_MEMORY_FULL: { status: 503, message: 'the queries running now hold %d bytes between them (QUERY_MEMORY_BYTES); retry later' },
   MTR_METADATA_BAD_REQUEST: { status: 400, message: 'invalid %s: %s' },
   // Services and dashboards
   MTR_SERVICE_INVALID: { status: 400, message: 'the service definition is invalid: %s' },

@@ -55,6 +55,11 @@ export async function startMetronome(
     lookbackMs: config.LOOKBACK_DELTA_MS,
     rawRetentionMs: config.RETENTION_DAYS * 86_400_000,
     maxSamples: config.MAX_QUERY_SAMPLES,
+    maxBytes: config.MAX_QUERY_BYTES,
+    maxResultBytes: config.MAX_RESULT_BYTES,
+    memoryBytes: config.QUERY_MEMORY_BYTES,
+    maxLabelBytes: config.MAX_QUERY_LABEL_BYTES,
+    ruleConcurrent: config.ALERT_MAX_CONCURRENT_QUERIES,
   });
   const metrics = createMetrics();
   const writer = new Writer(store, config, metrics, log);

@@ -54,8 +54,10 @@ export interface EvaluatorOptions {
   metrics?: EvaluatorMetrics;
   staleMarks?: StaleMarkSink;
   /**
-   * Rule queries in flight at once, across all groups (Prometheus' rules.max-concurrent-evals):
-   * the engine's slots stay free for dashboards and the query API.
+   * Rule queries in flight at once, across all groups (Prometheus' rules.max-concurrent-evals).
+   * The engine reserves as many slots for priority 'rule' (ALERT_MAX_CONCURRENT_QUERIES), so a
+   * rule query that gets past this queue finds a slot dashboards cannot hold; waiting here does
+   * not count toward the rule's timeout.
    */
   maxConcurrentQueries?: number;
 }
@@ -376,7 +378,8 @@ export class Evaluator {
     });
     try {
       const signal = AbortSignal.any([ctl.signal, this.#abort.signal]);
-      const v = await Promise.race([this.opts.engine.instant(expr, ts, { signal, timeoutMs }), guard]);
+      // 'rule': the engine's slots reserved for rules, which dashboards cannot take.
+      const v = await Promise.race([this.opts.engine.instant(expr, ts, { signal, timeoutMs, priority: 'rule' }), guard]);
       switch (v.type) {
         case 'vector':
           return { ok: true, samples: v.samples };

@@ -5,7 +5,8 @@
 import type { AggregateOp } from './ast.js';
 import { formatValue } from './format.js';
 import { quantile } from './functions.js';
-import { labelsKey, newSeries, type StepSeries } from './matrix.js';
+import type { Meter } from './budget.js';
+import { allocSeries, labelsKey, type StepSeries } from './matrix.js';
 import type { Labels } from './types.js';
 import { ExecError } from './types.js';
 
@@ -33,9 +34,10 @@ interface Group {
   members: StepSeries[];
 }
 
-function groupSeries(input: StepSeries[], grouping: string[], without: boolean): Group[] {
+async function groupSeries(input: StepSeries[], grouping: string[], without: boolean, meter: Meter): Promise<Group[]> {
   const groups = new Map<string, Group>();
   for (const s of input) {
+    if (meter.tick(16)) await meter.pause();
     const labels = groupLabels(s.labels, grouping, without);
     const k = labelsKey(labels);
     let g = groups.get(k);
@@ -45,16 +47,17 @@ function groupSeries(input: StepSeries[], grouping: string[], without: boolean):
   return [...groups.values()];
 }
 
-/** Evaluate one aggregation over n steps. */
-export function aggregate(spec: AggregateSpec, input: StepSeries[], n: number): StepSeries[] {
+/** Evaluate one aggregation over n steps; what it builds is charged to `meter`. */
+export async function aggregate(spec: AggregateSpec, input: StepSeries[], n: number, meter: Meter): Promise<StepSeries[]> {
   const { op } = spec;
-  if (op === 'count_values') return countValues(spec, input, n);
-  if (op === 'topk' || op === 'bottomk' || op === 'limitk' || op === 'limit_ratio') return selectK(spec, input, n);
+  if (op === 'count_values') return countValues(spec, input, n, meter);
+  if (op === 'topk' || op === 'bottomk' || op === 'limitk' || op === 'limit_ratio') return selectK(spec, input, n, meter);
   const out: StepSeries[] = [];
-  for (const g of groupSeries(input, spec.grouping, spec.without)) {
-    const res = newSeries(g.labels, n);
+  for (const g of await groupSeries(input, spec.grouping, spec.without, meter)) {
+    const res = allocSeries(g.labels, n, meter);
     const vals: number[] = [];
     for (let i = 0; i < n; i++) {
+      if (meter.tick(g.members.length)) await meter.pause();
       vals.length = 0;
       for (const m of g.members) if (m.has[i]) vals.push(m.v[i]);
       if (vals.length === 0) continue;
@@ -131,12 +134,19 @@ function reduce(op: AggregateOp, vals: number[], q: number): number {
   }
 }
 
-function countValues(spec: AggregateSpec, input: StepSeries[], n: number): StepSeries[] {
+/**
+ * count_values: one output series per group and distinct value. Each is a full step series, so
+ * many distinct values over many steps reach MAX_QUERY_SAMPLES quickly (charged as created).
+ */
+async function countValues(spec: AggregateSpec, input: StepSeries[], n: number, meter: Meter): Promise<StepSeries[]> {
   const label = spec.param as string;
   if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label)) throw new ExecError(`invalid label name ${JSON.stringify(label)}`);
   const out = new Map<string, StepSeries>();
-  for (const g of groupSeries(input, spec.grouping, spec.without)) {
+  for (const g of await groupSeries(input, spec.grouping, spec.without, meter)) {
+    const byValue = new Map<string, StepSeries>();
     for (let i = 0; i < n; i++) {
+      // formatValue is the costly part: a few units per member.
+      if (meter.tick(4 * g.members.length)) await meter.pause();
       const counts = new Map<string, number>();
       for (const m of g.members) {
         if (!m.has[i]) continue;
@@ -144,10 +154,14 @@ function countValues(spec: AggregateSpec, input: StepSeries[], n: number): StepS
         counts.set(v, (counts.get(v) ?? 0) + 1);
       }
       for (const [v, c] of counts) {
-        const labels = { ...g.labels, [label]: v };
-        const k = labelsKey(labels);
-        let s = out.get(k);
-        if (!s) out.set(k, (s = newSeries(labels, n)));
+        let s = byValue.get(v);
+        if (!s) {
+          const labels = { ...g.labels, [label]: v };
+          const k = labelsKey(labels);
+          s = out.get(k);
+          if (!s) out.set(k, (s = allocSeries(labels, n, meter)));
+          byValue.set(v, s);
+        }
         s.v[i] = c;
         s.has[i] = 1;
       }
@@ -224,17 +238,19 @@ export function heapSelect(members: readonly StepSeries[], k: number, i: number,
 }
 
 /** topk, bottomk, limitk, limit_ratio: keep whole input series, selected per step. */
-function selectK(spec: AggregateSpec, input: StepSeries[], n: number): StepSeries[] {
+async function selectK(spec: AggregateSpec, input: StepSeries[], n: number, meter: Meter): Promise<StepSeries[]> {
   const param = spec.param as Float64Array;
   const selected = new Map<StepSeries, StepSeries>();
   const pick = (s: StepSeries, i: number) => {
     let o = selected.get(s);
-    if (!o) selected.set(s, (o = newSeries(s.labels, n)));
+    if (!o) selected.set(s, (o = allocSeries(s.labels, n, meter)));
     o.v[i] = s.v[i];
     o.has[i] = 1;
   };
-  for (const g of groupSeries(input, spec.grouping, spec.without)) {
+  for (const g of await groupSeries(input, spec.grouping, spec.without, meter)) {
     for (let i = 0; i < n; i++) {
+      // limit_ratio hashes every member's labels at every step.
+      if (meter.tick(spec.op === 'limit_ratio' ? 16 * g.members.length : 2 * g.members.length)) await meter.pause();
       const present = g.members.filter((m) => m.has[i]);
       if (present.length === 0) continue;
       if (spec.op === 'limit_ratio') {

@@ -3,7 +3,8 @@
  * `bool`), and/or/unless, with Prometheus' vector matching (on/ignoring, group_left/right).
  */
 import { COMPARISON_OPS, type BinaryOp, type VectorMatching } from './ast.js';
-import { labelsKey, labelsString, mergeSameLabels, newSeries, withoutName, type StepSeries } from './matrix.js';
+import type { Meter } from './budget.js';
+import { allocSeries, labelsKey, labelsString, mergeSameLabels, withoutName, type StepSeries } from './matrix.js';
 import { ExecError, type Labels } from './types.js';
 
 /** Go's math.Pow where it differs from JS (1^NaN, (-1)^±Inf). */
@@ -62,12 +63,13 @@ export function scalarScalar(op: BinaryOp, a: Float64Array, b: Float64Array): Fl
 }
 
 /** vector op scalar, or scalar op vector when `scalarLeft`. */
-export function vectorScalar(op: BinaryOp, vec: StepSeries[], s: Float64Array, scalarLeft: boolean, bool: boolean): StepSeries[] {
+export async function vectorScalar(op: BinaryOp, vec: StepSeries[], s: Float64Array, scalarLeft: boolean, bool: boolean, m: Meter): Promise<StepSeries[]> {
   const cmp = COMPARISON_OPS.has(op);
   const out: StepSeries[] = [];
   for (const x of vec) {
+    if (m.tick(s.length)) await m.pause();
     const labels = dropsName(op, bool) ? withoutName(x.labels) : x.labels;
-    const r = newSeries(labels, s.length);
+    const r = allocSeries(labels, s.length, m);
     let any = false;
     for (let i = 0; i < s.length; i++) {
       if (!x.has[i]) continue;
@@ -81,7 +83,7 @@ export function vectorScalar(op: BinaryOp, vec: StepSeries[], s: Float64Array, s
     }
     if (any) out.push(r);
   }
-  return mergeSameLabels(out, (l) => new ExecError(`vector cannot contain metrics with the same labelset ${labelsString(l)}`));
+  return mergeSameLabels(out, (l) => new ExecError(`vector cannot contain metrics with the same labelset ${labelsString(l)}`), m);
 }
 
 /** The labels vector matching compares. */
@@ -105,9 +107,10 @@ function sigLabels(labels: Labels, m: VectorMatching): Labels {
   return out;
 }
 
-function bySignature(series: StepSeries[], m: VectorMatching): Map<string, StepSeries[]> {
+async function bySignature(series: StepSeries[], m: VectorMatching, meter: Meter): Promise<Map<string, StepSeries[]>> {
   const groups = new Map<string, StepSeries[]>();
   for (const s of series) {
+    if (meter.tick(16)) await meter.pause();
     const k = signature(s.labels, m);
     const g = groups.get(k);
     if (g) g.push(s);
@@ -146,13 +149,21 @@ function resultLabels(many: Labels, one: Labels, op: BinaryOp, m: VectorMatching
 }
 
 /** vector op vector. */
-export function vectorVector(op: BinaryOp, lhs: StepSeries[], rhs: StepSeries[], m: VectorMatching, bool: boolean, n: number): StepSeries[] {
-  if (op === 'and' || op === 'unless' || op === 'or') return setOp(op, lhs, rhs, m, n);
+export async function vectorVector(
+  op: BinaryOp,
+  lhs: StepSeries[],
+  rhs: StepSeries[],
+  m: VectorMatching,
+  bool: boolean,
+  n: number,
+  meter: Meter,
+): Promise<StepSeries[]> {
+  if (op === 'and' || op === 'unless' || op === 'or') return setOp(op, lhs, rhs, m, n, meter);
   const swap = m.card === 'one-to-many';
   const many = swap ? rhs : lhs;
   const one = swap ? lhs : rhs;
-  const oneGroups = bySignature(one, m);
-  const manyGroups = bySignature(many, m);
+  const oneGroups = await bySignature(one, m, meter);
+  const manyGroups = await bySignature(many, m, meter);
   const out = new Map<string, StepSeries>();
   const order: StepSeries[] = [];
   for (const [sig, manyList] of manyGroups) {
@@ -160,6 +171,7 @@ export function vectorVector(op: BinaryOp, lhs: StepSeries[], rhs: StepSeries[],
     if (!oneList) continue;
     const pairLabels = new Map<StepSeries, Map<StepSeries, { key: string; labels: Labels }>>();
     for (let i = 0; i < n; i++) {
+      if (meter.tick(oneList.length + manyList.length)) await meter.pause();
       let o: StepSeries | null = null;
       for (const s of oneList) {
         if (!s.has[i]) continue;
@@ -191,7 +203,7 @@ export function vectorVector(op: BinaryOp, lhs: StepSeries[], rhs: StepSeries[],
         }
         let r = out.get(rl.key);
         if (!r) {
-          out.set(rl.key, (r = newSeries(rl.labels, n)));
+          out.set(rl.key, (r = allocSeries(rl.labels, n, meter)));
           order.push(r);
         }
         if (r.has[i]) {
@@ -209,13 +221,14 @@ export function vectorVector(op: BinaryOp, lhs: StepSeries[], rhs: StepSeries[],
   return order;
 }
 
-function setOp(op: 'and' | 'or' | 'unless', lhs: StepSeries[], rhs: StepSeries[], m: VectorMatching, n: number): StepSeries[] {
+async function setOp(op: 'and' | 'or' | 'unless', lhs: StepSeries[], rhs: StepSeries[], m: VectorMatching, n: number, meter: Meter): Promise<StepSeries[]> {
   if (op === 'or') {
-    const lhsGroups = bySignature(lhs, m);
+    const lhsGroups = await bySignature(lhs, m, meter);
     const extra: StepSeries[] = [];
     for (const s of rhs) {
+      if (meter.tick(n)) await meter.pause();
       const g = lhsGroups.get(signature(s.labels, m));
-      const r = newSeries(s.labels, n);
+      const r = allocSeries(s.labels, n, meter);
       let any = false;
       for (let i = 0; i < n; i++) {
         if (!s.has[i] || presentAt(g, i)) continue;
@@ -225,14 +238,22 @@ function setOp(op: 'and' | 'or' | 'unless', lhs: StepSeries[], rhs: StepSeries[]
       }
       if (any) extra.push(r);
     }
-    const copy = lhs.map((s) => ({ labels: s.labels, v: s.v.slice(), has: s.has.slice() }));
-    return mergeSameLabels([...copy, ...extra], (l) => new ExecError(`vector cannot contain metrics with the same labelset ${labelsString(l)}`));
+    const copy: StepSeries[] = [];
+    for (const s of lhs) {
+      if (meter.tick(n)) await meter.pause();
+      const c = allocSeries(s.labels, n, meter);
+      c.v.set(s.v);
+      c.has.set(s.has);
+      copy.push(c);
+    }
+    return mergeSameLabels([...copy, ...extra], (l) => new ExecError(`vector cannot contain metrics with the same labelset ${labelsString(l)}`), meter);
   }
-  const rhsGroups = bySignature(rhs, m);
+  const rhsGroups = await bySignature(rhs, m, meter);
   const out: StepSeries[] = [];
   for (const s of lhs) {
+    if (meter.tick(n)) await meter.pause();
     const g = rhsGroups.get(signature(s.labels, m));
-    const r = newSeries(s.labels, n);
+    const r = allocSeries(s.labels, n, meter);
     let any = false;
     for (let i = 0; i < n; i++) {
       if (!s.has[i]) continue;

@@ -1,17 +1,29 @@
 /**
  * The query engine as the rest of Metronome uses it (types.ts' QueryEngine): parse, evaluate
- * over the grid, and shape the result; with the limits that protect the server (timeout,
- * concurrency, series per selector, points per series).
+ * over the grid, and shape the result; with the limits that protect the server: a deadline and
+ * a memory budget per query (budget.ts), memory shared by all queries, concurrency slots with a
+ * short queue, and slots reserved for rule evaluation.
  */
 import { MetronomeError } from '../errors.js';
 import type { Store } from '../store/index.js';
-import { typeName, typeOf, type Expr } from './ast.js';
+import { typeOf, typeName, type Expr } from './ast.js';
+import { COST, MemoryPool, QueryBudget, labelsBytes } from './budget.js';
 import { Evaluator } from './eval.js';
-import { compareLabels, gridTime, type EvalValue, type Grid } from './matrix.js';
+import { formatAnswer } from './format.js';
+import { gridTime, sortByLabelOrder, type EvalValue, type Grid } from './matrix.js';
 import { parseExpr } from './parse.js';
 import { StoreSource } from './source.js';
 import type { GridPlan } from './sql.js';
-import { ExecError, type Labels, type QueryEngine, type QueryOptions, type QueryValue, type RangeSeries } from './types.js';
+import {
+  ExecError,
+  type InstantSample,
+  type QueryEngine,
+  type QueryOptions,
+  type QueryPriority,
+  type QuerySpec,
+  type QueryValue,
+  type RangeSeries,
+} from './types.js';
 
 export interface EngineLimits {
   /** QUERY_TIMEOUT_MS: a query running longer is cancelled (its ClickHouse query too). */
@@ -20,15 +32,28 @@ export interface EngineLimits {
   maxSeries: number;
   /** MAX_POINTS_PER_SERIES: most steps of a range query (Prometheus: 11,000). */
   maxPoints: number;
-  /** MAX_CONCURRENT_QUERIES: queries evaluated at once; more wait up to queueMs, then 503. */
+  /** MAX_CONCURRENT_QUERIES: API queries evaluated at once; more wait up to queueMs, then 503. */
   maxConcurrent: number;
   queueMs: number;
+  /**
+   * ALERT_MAX_CONCURRENT_QUERIES: slots for rule queries (priority 'rule'), on top of
+   * maxConcurrent and never used by API queries; a rule query waits for one up to its timeout.
+   */
+  ruleConcurrent: number;
   /** Instant-vector lookback (Prometheus' default: 5 minutes). */
   lookbackMs: number;
   /** RETENTION_DAYS of raw points: older ranges are read from rollups. */
   rawRetentionMs: number;
-  /** MAX_QUERY_SAMPLES: most step values and raw samples one query may hold in memory. */
+  /** MAX_QUERY_SAMPLES: most step values and raw samples one query may hold at once. */
   maxSamples: number;
+  /** MAX_QUERY_BYTES: most bytes one query may hold at once (estimated, budget.ts). */
+  maxBytes: number;
+  /** MAX_RESULT_BYTES: largest JSON answer. */
+  maxResultBytes: number;
+  /** QUERY_MEMORY_BYTES: most bytes all running queries may hold together. */
+  memoryBytes: number;
+  /** MAX_QUERY_LABEL_BYTES: longest label value label_replace or label_join may make. */
+  maxLabelBytes: number;
 }
 
 export const DEFAULT_LIMITS: EngineLimits = {
@@ -37,63 +62,120 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxPoints: 11_000,
   maxConcurrent: 8,
   queueMs: 2_000,
+  ruleConcurrent: 2,
   lookbackMs: 300_000,
   rawRetentionMs: 15 * 86_400_000,
   maxSamples: 20_000_000,
+  maxBytes: 1024 ** 3,
+  maxResultBytes: 64 * 1024 ** 2,
+  memoryBytes: 2 * 1024 ** 3,
+  maxLabelBytes: 64 * 1024,
 };
 
-function isClickHouseError(e: unknown): boolean {
-  return e instanceof Error && (/Code: \d+/.test(e.message) || typeof (e as { type?: unknown }).type === 'string');
+/** ClickHouse error codes that mean the query asked for too much. */
+const CH_TIMEOUT = new Set([159]); // TIMEOUT_EXCEEDED
+const CH_TOO_BIG = new Set([241, 396]); // MEMORY_LIMIT_EXCEEDED, TOO_MANY_ROWS_OR_BYTES
+
+function clickHouseCode(e: unknown): number | null {
+  if (!(e instanceof Error)) return null;
+  const m = /Code: (\d+)/.exec(e.message);
+  if (m) return Number(m[1]);
+  return typeof (e as { type?: unknown }).type === 'string' ? 0 : null;
 }
 
-/** A counting semaphore whose waiters give up after a while. */
+/** A counting semaphore whose waiters give up after a while (503 naming the limit's key). */
 class Gate {
   #active = 0;
-  readonly #waiting: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
+  readonly #waiting: { resolve: () => void }[] = [];
 
   constructor(
     readonly max: number,
-    readonly waitMs: number,
+    readonly key: string,
   ) {}
 
-  async enter(): Promise<void> {
+  get active(): number {
+    return this.#active;
+  }
+
+  async enter(waitMs: number, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     if (this.#active < this.max) {
       this.#active++;
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      const entry = {
-        resolve,
-        timer: setTimeout(() => {
-          this.#waiting.splice(this.#waiting.indexOf(entry), 1);
-          reject(new MetronomeError('MTR_QUERY_OVERLOADED', [this.max, this.waitMs]));
-        }, this.waitMs),
+      const give = (e: unknown) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const i = this.#waiting.indexOf(entry);
+        if (i >= 0) this.#waiting.splice(i, 1);
+        reject(e);
       };
+      const onAbort = () => give(signal!.reason);
+      const entry = {
+        resolve: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => give(new MetronomeError('MTR_QUERY_OVERLOADED', [this.key, this.max, waitMs])), waitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiting.push(entry);
     });
   }
 
   leave(): void {
     const next = this.#waiting.shift();
-    if (next) {
-      clearTimeout(next.timer);
-      next.resolve(); // the slot passes straight to the waiter
-    } else this.#active--;
+    if (next) next.resolve(); // the slot passes straight to the waiter
+    else this.#active--;
   }
+}
+
+/** The store as the engine's leaves see it: every query carries the budget's ClickHouse limits. */
+function withSettings(store: Store, settings: Record<string, number | string>): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'query') {
+        return (q: Parameters<Store['query']>[0], opts: Parameters<Store['query']>[1] = {}) =>
+          target.query(q, { ...opts, settings: { ...opts.settings, ...settings } });
+      }
+      // Private fields need the real object as `this`.
+      const v = Reflect.get(target, prop);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 export class Engine implements QueryEngine {
   readonly limits: EngineLimits;
-  readonly #gate: Gate;
+  readonly #gates: Record<QueryPriority, Gate>;
+  readonly #memory: MemoryPool;
   /** Observes every leaf's plan (resolution, SQL form): for tests and the bench. */
   onPlan?: (plan: GridPlan) => void;
+  /** Observes every finished query's budget (peak samples and bytes): for tests and the bench. */
+  onBudget?: (budget: QueryBudget) => void;
 
   constructor(
     readonly store: Store,
     limits: Partial<EngineLimits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
-    this.#gate = new Gate(this.limits.maxConcurrent, this.limits.queueMs);
+    this.#gates = {
+      api: new Gate(this.limits.maxConcurrent, 'MAX_CONCURRENT_QUERIES'),
+      rule: new Gate(this.limits.ruleConcurrent, 'ALERT_MAX_CONCURRENT_QUERIES'),
+    };
+    this.#memory = new MemoryPool(this.limits.memoryBytes);
+  }
+
+  /** Queries running now, by priority (tests and /metrics). */
+  running(): Record<QueryPriority, number> {
+    return { api: this.#gates.api.active, rule: this.#gates.rule.active };
+  }
+
+  /** Bytes all running queries hold now (QUERY_MEMORY_BYTES' pool). */
+  get memoryHeld(): number {
+    return this.#memory.held;
   }
 
   /** Parse and type-check without evaluating (rule validation, editors). Throws PromQLError. */
@@ -102,89 +184,153 @@ export class Engine implements QueryEngine {
   }
 
   async instant(expr: string, timeMs: number, opts: QueryOptions = {}): Promise<QueryValue> {
-    const ast = parseExpr(expr);
-    const t = Math.round(timeMs);
-    const v = await this.#run(ast, { start: t, step: 1, n: 1 }, t, t, opts);
-    switch (v.type) {
-      case 'scalar':
-        return { type: 'scalar', t, v: v.v[0] };
-      case 'string':
-        return { type: 'string', t, v: v.s };
-      case 'matrix':
-        return { type: 'matrix', series: v.series.map((s) => ({ labels: s.labels, t: s.t, v: s.v })).sort((a, b) => compareLabels(a.labels, b.labels)) };
-      case 'vector':
-        return { type: 'vector', samples: v.series.filter((s) => s.has[0]).map((s) => ({ labels: s.labels, t, v: s.v[0] })) };
-    }
+    const q = this.#prepare({ kind: 'instant', expr, time: timeMs });
+    return this.#run(opts, (budget) => this.#evaluate(q, opts, budget));
   }
 
   async range(expr: string, startMs: number, endMs: number, stepMs: number, opts: QueryOptions = {}): Promise<QueryValue> {
-    const ast = parseExpr(expr);
+    const q = this.#prepare({ kind: 'range', expr, start: startMs, end: endMs, step: stepMs });
+    return this.#run(opts, (budget) => this.#evaluate(q, opts, budget));
+  }
+
+  async answer(spec: QuerySpec, opts: QueryOptions = {}): Promise<string> {
+    const q = this.#prepare(spec);
+    return this.#run(opts, async (budget) => formatAnswer(await this.#evaluate(q, opts, budget), budget));
+  }
+
+  /** Parse and check the parameters: bad input is refused before it takes a slot. */
+  #prepare(spec: QuerySpec): Prepared {
+    const ast = parseExpr(spec.expr);
+    if (spec.kind === 'instant') {
+      const t = Math.round(spec.time);
+      return { kind: 'instant', ast, g: { start: t, step: 1, n: 1 }, start: t, end: t };
+    }
     const type = typeOf(ast);
     if (type !== 'scalar' && type !== 'vector') {
       throw new MetronomeError('MTR_QUERY_BAD_PARAM', ['query', `invalid expression type "${typeName(type)}" for range query, must be Scalar or instant Vector`]);
     }
-    const start = Math.round(startMs);
-    const end = Math.round(endMs);
-    const step = Math.round(stepMs);
+    const start = Math.round(spec.start);
+    const end = Math.round(spec.end);
+    const step = Math.round(spec.step);
     if (end < start) throw new MetronomeError('MTR_QUERY_BAD_PARAM', ['end', 'end timestamp must not be before start time']);
     if (!(step > 0)) throw new MetronomeError('MTR_QUERY_BAD_PARAM', ['step', 'zero or negative query resolution step widths are not accepted. Try a positive integer']);
     const n = Math.floor((end - start) / step) + 1;
     if (n > this.limits.maxPoints) throw new MetronomeError('MTR_QUERY_TOO_MANY_POINTS', [this.limits.maxPoints, n]);
-    const g: Grid = { start, step, n };
-    const v = await this.#run(ast, g, start, end, opts);
-    const series: RangeSeries[] = [];
-    if (v.type === 'scalar') series.push({ labels: {}, t: Array.from({ length: n }, (_, i) => gridTime(g, i)), v: Array.from(v.v) });
-    else if (v.type === 'vector') {
-      for (const s of v.series) {
-        const t: number[] = [];
-        const vals: number[] = [];
-        for (let i = 0; i < n; i++) {
-          if (!s.has[i]) continue;
-          t.push(gridTime(g, i));
-          vals.push(s.v[i]);
-        }
-        if (t.length) series.push({ labels: s.labels, t, v: vals });
-      }
-      series.sort((a, b) => compareLabels(a.labels, b.labels));
-    }
-    return { type: 'matrix', series };
+    return { kind: 'range', ast, g: { start, step, n }, start, end };
   }
 
-  async #run(ast: Expr, g: Grid, queryStart: number, queryEnd: number, opts: QueryOptions): Promise<EvalValue> {
-    await this.#gate.enter();
+  /** Take a slot of the query's priority, run `work` within a fresh budget, and name what stopped it. */
+  async #run<T>(opts: QueryOptions, work: (budget: QueryBudget) => Promise<T>): Promise<T> {
+    const priority = opts.priority ?? 'api';
     const timeoutMs = Math.min(this.limits.timeoutMs, opts.timeoutMs ?? Infinity);
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const gate = this.#gates[priority];
+    // A rule query waits for its reserved slot as long as it may run; an API query QUERY_QUEUE_MS.
+    await gate.enter(priority === 'rule' ? timeoutMs : this.limits.queueMs, opts.signal);
+    const { maxSamples, maxBytes, maxResultBytes } = this.limits;
+    const budget = new QueryBudget({ maxSamples, maxBytes, maxResultBytes, timeoutMs }, this.#memory, opts.signal);
     try {
-      const ev = new Evaluator({
-        source: new StoreSource(this.store, {
-          signal,
-          maxSeries: this.limits.maxSeries,
-          maxSamples: this.limits.maxSamples,
-          raw: opts.raw ?? false,
-          rawRetentionStart: Date.now() - this.limits.rawRetentionMs,
-          onPlan: this.onPlan,
-        }),
-        queryStart,
-        queryEnd,
-        lookback: this.limits.lookbackMs,
-        defaultSubqueryStep: 60_000,
-        maxSubquerySteps: this.limits.maxPoints * 100,
-        checkAbort: () => {
-          if (signal.aborted) throw signal.reason;
-        },
-      });
-      return await ev.eval(ast, g);
+      return await Promise.race([work(budget), budget.failed]);
     } catch (e) {
-      if (timeout.aborted) throw new MetronomeError('MTR_QUERY_TIMEOUT', [timeoutMs], { cause: e });
-      if (e instanceof MetronomeError) throw e;
-      if (opts.signal?.aborted || !isClickHouseError(e)) throw e;
-      // ClickHouse rejected what it was sent (e.g. a regex RE2 cannot compile).
-      // The first sentence only: ClickHouse appends the whole query it was given.
-      const msg = (e as Error).message.split('\n')[0].replace(/:? In scope [\s\S]*$/, '').slice(0, 300);
-      throw new ExecError(`query execution failed: ${msg}`);
+      throw this.#explain(e, budget, opts);
     } finally {
-      this.#gate.leave();
+      budget.end();
+      gate.leave();
+      this.onBudget?.(budget);
     }
   }
+
+  #explain(e: unknown, budget: QueryBudget, opts: QueryOptions): unknown {
+    if (budget.timedOut) return budget.timeoutError();
+    if (e instanceof MetronomeError) return e;
+    // V8 refused a string or array that large: the query wanted more memory than a budget allows.
+    if (e instanceof RangeError && /length|allocation/i.test(e.message)) return new MetronomeError('MTR_QUERY_TOO_MANY_BYTES', [this.limits.maxBytes], { cause: e });
+    if (opts.signal?.aborted) return e;
+    const code = clickHouseCode(e);
+    if (code === null) return e;
+    if (CH_TIMEOUT.has(code)) return budget.timeoutError();
+    if (CH_TOO_BIG.has(code)) return new MetronomeError('MTR_QUERY_TOO_MANY_BYTES', [this.limits.maxBytes], { cause: e });
+    // ClickHouse rejected what it was sent (e.g. a regex RE2 cannot compile).
+    // The first sentence only: ClickHouse appends the whole query it was given.
+    const msg = (e as Error).message.split('\n')[0].replace(/:? In scope [\s\S]*$/, '').slice(0, 300);
+    return new ExecError(`query execution failed: ${msg}`);
+  }
+
+  async #evaluate(q: Prepared, opts: QueryOptions, budget: QueryBudget): Promise<QueryValue> {
+    // What ClickHouse may spend on one leaf: the query's time, and a result of at most a quarter
+    // of MAX_QUERY_BYTES (rows cost several times their ClickHouse size once decoded into JS).
+    const settings = {
+      max_execution_time: Math.max(1, Math.ceil(budget.limits.timeoutMs / 1000)),
+      max_result_bytes: Math.floor(this.limits.maxBytes / 4),
+      max_memory_usage: this.limits.maxBytes,
+    };
+    const ev = new Evaluator({
+      source: new StoreSource(withSettings(this.store, settings), {
+        signal: budget.signal,
+        maxSeries: this.limits.maxSeries,
+        maxSamples: this.limits.maxSamples,
+        raw: opts.raw ?? false,
+        rawRetentionStart: Date.now() - this.limits.rawRetentionMs,
+        onPlan: this.onPlan,
+      }),
+      queryStart: q.start,
+      queryEnd: q.end,
+      lookback: this.limits.lookbackMs,
+      defaultSubqueryStep: 60_000,
+      maxSubquerySteps: this.limits.maxPoints * 100,
+      maxLabelBytes: this.limits.maxLabelBytes,
+      budget,
+    });
+    const v = await ev.eval(q.ast, q.g);
+    return q.kind === 'instant' ? instantValue(v, q.g.start, budget) : rangeValue(v, q.g, budget);
+  }
+}
+
+interface Prepared {
+  kind: 'instant' | 'range';
+  ast: Expr;
+  g: Grid;
+  start: number;
+  end: number;
+}
+
+async function instantValue(v: EvalValue, t: number, budget: QueryBudget): Promise<QueryValue> {
+  switch (v.type) {
+    case 'scalar':
+      return { type: 'scalar', t, v: v.v[0] };
+    case 'string':
+      return { type: 'string', t, v: v.s };
+    case 'matrix':
+      return { type: 'matrix', series: await sortByLabelOrder(v.series, budget) };
+    case 'vector': {
+      const samples: InstantSample[] = [];
+      for (const s of v.series) {
+        if (budget.tick(4)) await budget.pause();
+        if (s.has[0]) samples.push({ labels: s.labels, t, v: s.v[0] });
+      }
+      return { type: 'vector', samples };
+    }
+  }
+}
+
+/** A range query's matrix: present steps only, series in label order. */
+async function rangeValue(v: EvalValue, g: Grid, budget: QueryBudget): Promise<QueryValue> {
+  const series: RangeSeries[] = [];
+  if (v.type === 'scalar') {
+    budget.hold(g.n, COST.series + COST.sample * g.n);
+    series.push({ labels: {}, t: Array.from({ length: g.n }, (_, i) => gridTime(g, i)), v: Array.from(v.v) });
+  } else if (v.type === 'vector') {
+    for (const s of v.series) {
+      if (budget.tick(g.n)) await budget.pause();
+      const t: number[] = [];
+      const vals: number[] = [];
+      for (let i = 0; i < g.n; i++) {
+        if (!s.has[i]) continue;
+        t.push(gridTime(g, i));
+        vals.push(s.v[i]);
+      }
+      budget.hold(t.length, COST.series + COST.sample * t.length + labelsBytes(s.labels));
+      if (t.length) series.push({ labels: s.labels, t, v: vals });
+    }
+  }
+  return { type: 'matrix', series: await sortByLabelOrder(series, budget) };
 }

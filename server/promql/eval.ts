@@ -4,16 +4,19 @@
  * them (binary operators, most functions, aggregations) runs here over step matrices.
  */
 import { aggregate } from './aggregate.js';
+import { COST, Frame, labelsBytes, sampleSeriesBytes, stepSeriesBytes, type Meter, type QueryBudget } from './budget.js';
 import { typeOf, type Aggregate, type AtModifier, type Call, type Expr, type MatrixSelector, type Subquery, type VectorSelector } from './ast.js';
 import { scalarScalar, vectorScalar, vectorVector } from './binary.js';
 import { DATE_FUNCTIONS, KEEPS_NAME, RANGE_FUNCTIONS, bucketQuantile, compareFloat, roundTo, unaryMath, type Bucket, type Window } from './functions.js';
 import {
+  allocSeries,
   broadcast,
   gridTime,
   labelsKey,
   labelsString,
   mergeSameLabels,
   newSeries,
+  sortAsync,
   withoutName,
   type EvalValue,
   type Grid,
@@ -23,6 +26,7 @@ import {
 import type { DataSource } from './source.js';
 import { isLeafFunction, pushableAggregate } from './plan.js';
 import type { GridPlan, LeafFunction } from './sql.js';
+import { MetronomeError } from '../errors.js';
 import { ExecError, type Labels } from './types.js';
 import { compileRegex, type Regex } from '../regex.js';
 
@@ -37,21 +41,77 @@ export interface EvalContext {
   defaultSubqueryStep: number;
   /** Most steps a subquery may evaluate (guards `x[30d:1s]`). */
   maxSubquerySteps: number;
-  /** Throws when the query was cancelled. */
-  checkAbort(): void;
+  /**
+   * Longest label value label_replace and label_join may make (MAX_QUERY_LABEL_BYTES): matching
+   * a regex takes time in proportion to the value, in one call that cannot yield (re2js: about
+   * 1 s per million characters on the shared 2-core VM).
+   */
+  maxLabelBytes: number;
+  /** The query's memory and time (budget.ts): every loop below ticks it, every value is charged. */
+  budget: QueryBudget;
 }
 
 const sameLabelset = (l: Labels) => new ExecError(`vector cannot contain metrics with the same labelset ${labelsString(l)}`);
 
+/**
+ * One Evaluator per node being evaluated: `m` is that node's frame, which holds its children's
+ * results and what it builds; see eval().
+ */
 export class Evaluator {
-  constructor(readonly ctx: EvalContext) {}
+  readonly m: Frame;
+
+  constructor(readonly ctx: EvalContext) {
+    this.m = new Frame(ctx.budget);
+  }
 
   atTime(at: AtModifier): number {
     return at === 'start' ? this.ctx.queryStart : at === 'end' ? this.ctx.queryEnd : at.time;
   }
 
+  /**
+   * Evaluate e on grid g. The node runs in its own frame; once it is done, everything the frame
+   * held (its children's results, its scratch) is given back and its result is charged to the
+   * caller's frame. So the budget counts what is alive: a chain of 17 label_replace calls holds
+   * two levels at a time, not seventeen.
+   */
   async eval(e: Expr, g: Grid): Promise<EvalValue> {
-    this.ctx.checkAbort();
+    if (e.kind === 'paren') return this.eval(e.expr, g);
+    this.ctx.budget.check();
+    const node = new Evaluator(this.ctx);
+    let v: EvalValue;
+    try {
+      v = await node.node(e, g);
+    } finally {
+      node.m.close();
+    }
+    await this.holdValue(v);
+    return v;
+  }
+
+  /** Charge a value to this frame. */
+  async holdValue(v: EvalValue): Promise<void> {
+    let samples = 0;
+    let bytes = 0;
+    if (v.type === 'scalar') {
+      samples = v.v.length;
+      bytes = COST.scalar * samples;
+    } else if (v.type === 'string') bytes = COST.char * v.s.length;
+    else {
+      for (const s of v.series) {
+        if (this.m.tick(8)) await this.m.pause();
+        if (v.type === 'vector') {
+          samples += (s as StepSeries).v.length;
+          bytes += stepSeriesBytes(s as StepSeries);
+        } else {
+          samples += (s as SampleSeries).t.length;
+          bytes += sampleSeriesBytes(s as SampleSeries);
+        }
+      }
+    }
+    this.m.hold(samples, bytes);
+  }
+
+  async node(e: Expr, g: Grid): Promise<EvalValue> {
     switch (e.kind) {
       case 'number':
         return { type: 'scalar', v: new Float64Array(g.n).fill(e.value) };
@@ -64,8 +124,15 @@ export class Evaluator {
         if (e.op === '+') return v;
         if (v.type === 'scalar') return { type: 'scalar', v: v.v.map((x) => -x) };
         if (v.type !== 'vector') throw new ExecError('unary minus on a non-numeric value');
-        const out = v.series.map((s) => ({ labels: withoutName(s.labels), v: s.v.map((x) => -x), has: s.has }));
-        return { type: 'vector', series: mergeSameLabels(out, sameLabelset) };
+        const out: StepSeries[] = [];
+        for (const s of v.series) {
+          if (this.m.tick(s.v.length)) await this.m.pause();
+          const r = allocSeries(withoutName(s.labels), s.v.length, this.m);
+          for (let i = 0; i < s.v.length; i++) r.v[i] = -s.v[i];
+          r.has.set(s.has);
+          out.push(r);
+        }
+        return { type: 'vector', series: await mergeSameLabels(out, sameLabelset, this.m) };
       }
       case 'vector':
         return { type: 'vector', series: await this.selector(e, g) };
@@ -82,15 +149,15 @@ export class Evaluator {
         const pushed = await this.pushedAggregate(e, g);
         if (pushed) return { type: 'vector', series: pushed };
         const input = await this.vector(e.expr, g);
-        return { type: 'vector', series: aggregate({ op: e.op, grouping: e.grouping, without: e.without, param }, input, g.n) };
+        return { type: 'vector', series: await aggregate({ op: e.op, grouping: e.grouping, without: e.without, param }, input, g.n, this.m) };
       }
       case 'binary': {
         const [l, r] = await Promise.all([this.eval(e.lhs, g), this.eval(e.rhs, g)]);
         if (l.type === 'scalar' && r.type === 'scalar') return { type: 'scalar', v: scalarScalar(e.op, l.v, r.v) };
-        if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', series: vectorScalar(e.op, l.series, r.v, false, e.bool) };
-        if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', series: vectorScalar(e.op, r.series, l.v, true, e.bool) };
+        if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', series: await vectorScalar(e.op, l.series, r.v, false, e.bool, this.m) };
+        if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', series: await vectorScalar(e.op, r.series, l.v, true, e.bool, this.m) };
         if (l.type === 'vector' && r.type === 'vector') {
-          return { type: 'vector', series: vectorVector(e.op, l.series, r.series, e.matching, e.bool, g.n) };
+          return { type: 'vector', series: await vectorVector(e.op, l.series, r.series, e.matching, e.bool, g.n, this.m) };
         }
         throw new ExecError('binary expression must contain only scalar and instant vector types');
       }
@@ -126,7 +193,16 @@ export class Evaluator {
   async leafGrid(fn: LeafFunction, sel: VectorSelector, window: number, g: Grid, arg?: number): Promise<StepSeries[]> {
     const { plan, sg } = this.leafPlan(fn, sel, window, g, arg);
     const series = await this.ctx.source.grid(plan);
-    return sg.n === g.n ? series : series.map((s) => broadcast(s, g.n));
+    return sg.n === g.n ? series : this.broadcastAll(series, g.n);
+  }
+
+  async broadcastAll(series: StepSeries[], n: number): Promise<StepSeries[]> {
+    const out: StepSeries[] = [];
+    for (const s of series) {
+      if (this.m.tick(n)) await this.m.pause();
+      out.push(broadcast(s, n, this.m));
+    }
+    return out;
   }
 
   /** The leaf (selector or range function) below an aggregation, when both can run in ClickHouse. */
@@ -145,7 +221,7 @@ export class Evaluator {
     if (!leaf) return null;
     const series = await this.ctx.source.aggregate(leaf.plan, agg);
     if (!series) return null;
-    return leaf.sg.n === g.n ? series : series.map((s) => broadcast(s, g.n));
+    return leaf.sg.n === g.n ? series : this.broadcastAll(series, g.n);
   }
 
   /** The function's scalar argument when it is the same at every step; undefined when it has none; null otherwise. */
@@ -168,10 +244,12 @@ export class Evaluator {
     return this.leafGrid('sample', sel, this.ctx.lookback, g);
   }
 
-  /** Raw samples of a range selector at each step's window, for an instant query's matrix result. */
+  /** Raw samples of a range selector over all of the grid's windows, held by this frame. */
   async matrixSamples(m: MatrixSelector, g: Grid): Promise<SampleSeries[]> {
     const sg = this.shifted(m.vector.offset, m.vector.at, g);
-    return this.ctx.source.samples({ matchers: m.vector.matchers, from: sg.start - m.range, to: gridTime(sg, sg.n - 1) });
+    const out = await this.ctx.source.samples({ matchers: m.vector.matchers, from: sg.start - m.range, to: gridTime(sg, sg.n - 1) });
+    await this.holdValue({ type: 'matrix', series: out });
+    return out;
   }
 
   /** Evaluate a subquery's inner expression at its own aligned steps, as samples. */
@@ -190,8 +268,10 @@ export class Evaluator {
     const inner = await this.vector(sq.expr, { start, step, n });
     const out: SampleSeries[] = [];
     for (const s of inner) {
+      if (this.m.tick(n)) await this.m.pause();
       const t: number[] = [];
       const v: number[] = [];
+      this.m.hold(0, COST.series + labelsBytes(s.labels));
       for (let i = 0; i < n; i++) {
         if (!s.has[i]) continue;
         const at = start + i * step;
@@ -199,6 +279,7 @@ export class Evaluator {
         t.push(at);
         v.push(s.v[i]);
       }
+      this.m.hold(t.length, COST.sample * t.length);
       if (t.length) out.push({ labels: s.labels, t, v });
     }
     return out;
@@ -208,13 +289,13 @@ export class Evaluator {
     const f = e.func;
     if (RANGE_FUNCTIONS[f] || f === 'absent_over_time') return { type: 'vector', series: await this.rangeCall(e, g) };
     const math = unaryMath(f);
-    if (math) return { type: 'vector', series: this.mapValues(await this.vector(e.args[0], g), math) };
+    if (math) return { type: 'vector', series: await this.mapValues(await this.vector(e.args[0], g), math) };
     const date = DATE_FUNCTIONS[f];
     if (date) {
       const input = e.args.length
         ? await this.vector(e.args[0], g)
         : [{ labels: {}, v: Float64Array.from({ length: g.n }, (_, i) => gridTime(g, i) / 1000), has: new Uint8Array(g.n).fill(1) }];
-      return { type: 'vector', series: this.mapValues(input, (x) => (Number.isFinite(x) ? date(new Date(x * 1000)) : NaN)) };
+      return { type: 'vector', series: await this.mapValues(input, (x) => (Number.isFinite(x) ? date(new Date(x * 1000)) : NaN)) };
     }
     switch (f) {
       case 'time':
@@ -229,6 +310,7 @@ export class Evaluator {
         const input = await this.vector(e.args[0], g);
         const out = new Float64Array(g.n);
         for (let i = 0; i < g.n; i++) {
+          if (this.m.tick(input.length)) await this.m.pause();
           let count = 0;
           let v = NaN;
           for (const s of input) {
@@ -249,7 +331,7 @@ export class Evaluator {
         const b = f === 'clamp' ? await this.scalar(e.args[2], g) : null;
         return {
           type: 'vector',
-          series: this.mapSteps(input, (x, i) => {
+          series: await this.mapSteps(input, (x, i) => {
             if (f === 'clamp_min') return Math.max(a[i], x);
             if (f === 'clamp_max') return Math.min(a[i], x);
             if (b![i] < a[i]) return undefined;
@@ -260,24 +342,24 @@ export class Evaluator {
       case 'round': {
         const input = await this.vector(e.args[0], g);
         const to = e.args[1] ? await this.scalar(e.args[1], g) : null;
-        return { type: 'vector', series: this.mapSteps(input, (x, i) => roundTo(x, to ? to[i] : 1)) };
+        return { type: 'vector', series: await this.mapSteps(input, (x, i) => roundTo(x, to ? to[i] : 1)) };
       }
       case 'timestamp':
         return { type: 'vector', series: await this.timestamp(e, g) };
       case 'absent':
-        return { type: 'vector', series: this.absent(await this.vector(e.args[0], g), e.args[0], g) };
+        return { type: 'vector', series: await this.absent(await this.vector(e.args[0], g), e.args[0], g) };
       case 'histogram_quantile':
-        return { type: 'vector', series: this.histogramQuantile(await this.scalar(e.args[0], g), await this.vector(e.args[1], g), g.n) };
+        return { type: 'vector', series: await this.histogramQuantile(await this.scalar(e.args[0], g), await this.vector(e.args[1], g), g.n) };
       case 'label_replace':
-        return { type: 'vector', series: this.labelReplace(await this.vector(e.args[0], g), e.args.slice(1).map(str)) };
+        return { type: 'vector', series: await this.labelReplace(await this.vector(e.args[0], g), e.args.slice(1).map(str)) };
       case 'label_join':
-        return { type: 'vector', series: this.labelJoin(await this.vector(e.args[0], g), e.args.slice(1).map(str)) };
+        return { type: 'vector', series: await this.labelJoin(await this.vector(e.args[0], g), e.args.slice(1).map(str)) };
       case 'sort':
       case 'sort_desc':
-        return { type: 'vector', series: sortByValue(await this.vector(e.args[0], g), f === 'sort_desc') };
+        return { type: 'vector', series: await sortByValue(await this.vector(e.args[0], g), f === 'sort_desc', this.m) };
       case 'sort_by_label':
       case 'sort_by_label_desc':
-        return { type: 'vector', series: sortByLabels(await this.vector(e.args[0], g), e.args.slice(1).map(str), f === 'sort_by_label_desc') };
+        return { type: 'vector', series: await sortByLabels(await this.vector(e.args[0], g), e.args.slice(1).map(str), f === 'sort_by_label_desc', this.m) };
       case 'double_exponential_smoothing':
         return { type: 'vector', series: await this.rangeCall(e, g) };
       default:
@@ -286,14 +368,15 @@ export class Evaluator {
   }
 
   /** Apply fn to every present value; drops the metric name as Prometheus' math functions do. */
-  mapValues(input: StepSeries[], fn: (x: number) => number): StepSeries[] {
+  mapValues(input: StepSeries[], fn: (x: number) => number): Promise<StepSeries[]> {
     return this.mapSteps(input, (x) => fn(x));
   }
 
-  mapSteps(input: StepSeries[], fn: (x: number, i: number) => number | undefined): StepSeries[] {
+  async mapSteps(input: StepSeries[], fn: (x: number, i: number) => number | undefined): Promise<StepSeries[]> {
     const out: StepSeries[] = [];
     for (const s of input) {
-      const r = newSeries(withoutName(s.labels), s.v.length);
+      if (this.m.tick(s.v.length)) await this.m.pause();
+      const r = allocSeries(withoutName(s.labels), s.v.length, this.m);
       let any = false;
       for (let i = 0; i < s.v.length; i++) {
         if (!s.has[i]) continue;
@@ -305,7 +388,7 @@ export class Evaluator {
       }
       if (any) out.push(r);
     }
-    return mergeSameLabels(out, sameLabelset);
+    return mergeSameLabels(out, sameLabelset, this.m);
   }
 
   /** A range function over a range selector or subquery, one value per step and series. */
@@ -322,7 +405,7 @@ export class Evaluator {
     const constArg = await this.constScalarArg(e, g);
     if (m.kind === 'matrix' && f !== 'quantile_over_time' && this.leafCapable(f, m, constArg)) {
       const series = await this.leafGrid(f as LeafFunction, m.vector, m.range, g, leafArg(f, m, constArg ?? undefined));
-      return keepName ? series : mergeSameLabels(series.map((s) => ({ ...s, labels: withoutName(s.labels) })), sameLabelset);
+      return keepName ? series : mergeSameLabels(series.map((s) => ({ ...s, labels: withoutName(s.labels) })), sameLabelset, this.m);
     }
     // In TypeScript: raw samples (or subquery points) slid over each step's window.
     const offset = m.kind === 'matrix' ? m.vector.offset : m.offset;
@@ -332,7 +415,7 @@ export class Evaluator {
     const fn = f === 'double_exponential_smoothing' ? smoothing(second!) : RANGE_FUNCTIONS[f];
     const out: StepSeries[] = [];
     for (const s of samples) {
-      const r = newSeries(keepName ? s.labels : withoutName(s.labels), g.n);
+      const r = allocSeries(keepName ? s.labels : withoutName(s.labels), g.n, this.m);
       let lo = 0;
       let hi = 0;
       let any = false;
@@ -341,6 +424,8 @@ export class Evaluator {
         const start = end - m.range;
         while (hi < s.t.length && s.t[hi] <= end) hi++;
         while (lo < hi && s.t[lo] <= start) lo++;
+        // Each window's function reads its samples once (quantiles sort them: a few units more).
+        if (this.m.tick(4 + (hi - lo) * (f === 'quantile_over_time' || f === 'mad_over_time' ? 8 : 1))) await this.m.pause();
         // predict_linear's intercept is the evaluation time itself, not the offset one (as Prometheus).
         const evalT = gridTime(g, i);
         const v = fn({ t: s.t, v: s.v, lo, hi, rangeStart: start, rangeEnd: end, evalT }, argValues ? argValues[i] : NaN, i);
@@ -351,20 +436,22 @@ export class Evaluator {
       }
       if (any) out.push(r);
     }
-    return mergeSameLabels(out, sameLabelset);
+    return mergeSameLabels(out, sameLabelset, this.m);
   }
 
   async absentOverTime(e: Call, m: MatrixSelector | Subquery, g: Grid): Promise<StepSeries[]> {
     const counted = await this.rangeCall({ ...e, func: 'count_over_time' }, g);
-    const present = new Uint8Array(g.n);
-    for (const s of counted) for (let i = 0; i < g.n; i++) if (s.has[i]) present[i] = 1;
-    return absentSeries(present, m.kind === 'matrix' ? m.vector : null, g.n);
+    return this.absent(counted, m.kind === 'matrix' ? m.vector : null, g);
   }
 
-  absent(input: StepSeries[], arg: Expr, g: Grid): StepSeries[] {
+  /** absent() of an evaluated vector; `sel` gives the labels when it is a selector. */
+  async absent(input: StepSeries[], arg: Expr | null, g: Grid): Promise<StepSeries[]> {
     const present = new Uint8Array(g.n);
-    for (const s of input) for (let i = 0; i < g.n; i++) if (s.has[i]) present[i] = 1;
-    return absentSeries(present, arg.kind === 'vector' ? arg : null, g.n);
+    for (const s of input) {
+      if (this.m.tick(g.n)) await this.m.pause();
+      for (let i = 0; i < g.n; i++) if (s.has[i]) present[i] = 1;
+    }
+    return absentSeries(present, arg?.kind === 'vector' ? arg : null, g.n);
   }
 
   async timestamp(e: Call, g: Grid): Promise<StepSeries[]> {
@@ -376,9 +463,10 @@ export class Evaluator {
     return this.mapSteps(input, (_x, i) => gridTime(g, i) / 1000);
   }
 
-  histogramQuantile(q: Float64Array, input: StepSeries[], n: number): StepSeries[] {
+  async histogramQuantile(q: Float64Array, input: StepSeries[], n: number): Promise<StepSeries[]> {
     const groups = new Map<string, { labels: Labels; buckets: { upper: number; s: StepSeries }[] }>();
     for (const s of input) {
+      if (this.m.tick(16)) await this.m.pause();
       const le = s.labels.le;
       if (le === undefined) continue;
       const upper = parseLe(le);
@@ -391,9 +479,10 @@ export class Evaluator {
     }
     const out: StepSeries[] = [];
     for (const grp of groups.values()) {
-      const r = newSeries(grp.labels, n);
+      const r = allocSeries(grp.labels, n, this.m);
       let any = false;
       for (let i = 0; i < n; i++) {
+        if (this.m.tick(4 * grp.buckets.length)) await this.m.pause();
         const buckets: Bucket[] = [];
         for (const b of grp.buckets) if (b.s.has[i]) buckets.push({ upper: b.upper, count: b.s.v[i] });
         if (buckets.length === 0) continue;
@@ -406,7 +495,11 @@ export class Evaluator {
     return out;
   }
 
-  labelReplace(input: StepSeries[], [dst, replacement, src, regex]: string[]): StepSeries[] {
+  /**
+   * label_replace: a value may grow at every level ("$1$1" doubles it), so each new label set is
+   * charged before it is built (MAX_QUERY_BYTES); 17 levels over 32 series used to exhaust the heap.
+   */
+  async labelReplace(input: StepSeries[], [dst, replacement, src, regex]: string[]): Promise<StepSeries[]> {
     let re: Regex;
     try {
       re = compileRegex(regex, 'prometheus');
@@ -414,28 +507,52 @@ export class Evaluator {
       throw new ExecError(`invalid regular expression in label_replace(): ${regex}`);
     }
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new ExecError(`invalid destination label name in label_replace(): ${dst}`);
-    const out = input.map((s) => {
+    const out: StepSeries[] = [];
+    for (const s of input) {
+      // Matching reads the source value, at about 1 µs a character (re2js).
+      if (this.m.tick(16 + 64 * (s.labels[src] ?? '').length)) await this.m.pause();
       const m = re.exec(s.labels[src] ?? '');
-      if (!m) return s;
+      if (!m) {
+        out.push(s);
+        continue;
+      }
       const value = re.expand(replacement, m);
+      this.checkLabel('label_replace', value);
+      this.m.hold(0, COST.series + labelsBytes(s.labels) + COST.char * value.length);
       const labels = { ...s.labels };
       if (value === '') delete labels[dst];
       else labels[dst] = value;
-      return { ...s, labels };
-    });
-    return mergeSameLabels(out, sameLabelset);
+      out.push({ ...s, labels });
+    }
+    return mergeSameLabels(out, sameLabelset, this.m);
   }
 
-  labelJoin(input: StepSeries[], [dst, sep, ...srcs]: string[]): StepSeries[] {
+  /** Refuse a label value longer than MAX_QUERY_LABEL_BYTES (a character count above it needs no encoding). */
+  checkLabel(fn: string, value: string | { length: number }): void {
+    const max = this.ctx.maxLabelBytes;
+    if (value.length > max || (typeof value === 'string' && value.length * 3 > max && Buffer.byteLength(value) > max)) {
+      throw new MetronomeError('MTR_QUERY_LABEL_TOO_LONG', [fn, max]);
+    }
+  }
+
+  /** label_join: the joined value is charged before it is built. */
+  async labelJoin(input: StepSeries[], [dst, sep, ...srcs]: string[]): Promise<StepSeries[]> {
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new ExecError(`invalid destination label name in label_join(): ${dst}`);
-    const out = input.map((s) => {
+    const out: StepSeries[] = [];
+    for (const s of input) {
+      let length = sep.length * Math.max(0, srcs.length - 1);
+      for (const l of srcs) length += (s.labels[l] ?? '').length;
+      if (this.m.tick(16 + (length >> 2))) await this.m.pause();
+      if (length > this.ctx.maxLabelBytes) this.checkLabel('label_join', { length });
+      this.m.hold(0, COST.series + labelsBytes(s.labels) + COST.char * length);
       const value = srcs.map((l) => s.labels[l] ?? '').join(sep);
+      this.checkLabel('label_join', value);
       const labels = { ...s.labels };
       if (value === '') delete labels[dst];
       else labels[dst] = value;
-      return { ...s, labels };
-    });
-    return mergeSameLabels(out, sameLabelset);
+      out.push({ ...s, labels });
+    }
+    return mergeSameLabels(out, sameLabelset, this.m);
   }
 }
 
@@ -477,25 +594,28 @@ function parseLe(le: string): number {
 }
 
 /** Order for an instant query's vector (range results are ordered by labels at the edge). NaN last. */
-function sortByValue(input: StepSeries[], desc: boolean): StepSeries[] {
-  return [...input].sort((a, b) => {
+function sortByValue(input: StepSeries[], desc: boolean, m: Meter): Promise<StepSeries[]> {
+  return sortAsync(input, (a, b) => {
     const x = a.v[0];
     const y = b.v[0];
     if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
     return desc ? compareFloat(y, x) : compareFloat(x, y);
-  });
+  }, m);
 }
 
-function sortByLabels(input: StepSeries[], names: string[], desc: boolean): StepSeries[] {
+async function sortByLabels(input: StepSeries[], names: string[], desc: boolean, m: Meter): Promise<StepSeries[]> {
   const collator = new Intl.Collator('en', { numeric: true });
-  return [...input].sort((a, b) => {
+  // Each series' key once, not twice per comparison.
+  const keyed = input.map((s) => ({ s, key: labelsKey(s.labels) }));
+  const sorted = await sortAsync(keyed, (a, b) => {
     for (const n of names.length ? names : []) {
-      const c = collator.compare(a.labels[n] ?? '', b.labels[n] ?? '');
+      const c = collator.compare(a.s.labels[n] ?? '', b.s.labels[n] ?? '');
       if (c !== 0) return desc ? -c : c;
     }
-    const c = labelsKey(a.labels) < labelsKey(b.labels) ? -1 : labelsKey(a.labels) > labelsKey(b.labels) ? 1 : 0;
+    const c = a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
     return desc ? -c : c;
-  });
+  }, m);
+  return sorted.map((x) => x.s);
 }
 
 /** double_exponential_smoothing(v, sf, tf) (Holt's linear method), as Prometheus computes it. */

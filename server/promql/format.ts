@@ -3,6 +3,7 @@
  * Go's strconv.FormatFloat(f, 'f', -1, 64) form (shortest digits, never an exponent), and
  * NaN, +Inf, -Inf spelled as Prometheus spells them.
  */
+import type { QueryBudget } from './budget.js';
 import type { QueryValue } from './types.js';
 
 /** A float as Prometheus prints it. */
@@ -57,4 +58,60 @@ export function formatResult(value: QueryValue): PromData {
         })),
       };
   }
+}
+
+/** Characters per piece of the answer: each piece is counted against MAX_RESULT_BYTES as it is finished. */
+const PIECE = 64 * 1024;
+
+/**
+ * The query API's success body, `{"status":"success","data":{...}}`, as JSON text: the same text
+ * JSON.stringify gives for `{status, data: formatResult(value)}`, written piece by piece so that
+ * its size is counted as it grows (MAX_RESULT_BYTES, counted in UTF-16 characters: bytes for
+ * ASCII), the deadline is checked and the event loop gets its turns. formatResult builds an
+ * array and two strings per point before JSON.stringify walks them in one blocking call.
+ */
+export async function formatAnswer(value: QueryValue, budget: Pick<QueryBudget, 'tick' | 'pause' | 'answer'>): Promise<string> {
+  const pieces: string[] = [];
+  let piece = '';
+  const put = (s: string) => {
+    piece += s;
+    if (piece.length >= PIECE) {
+      budget.answer(piece.length);
+      pieces.push(piece);
+      piece = '';
+    }
+  };
+  switch (value.type) {
+    case 'scalar':
+      put(`{"status":"success","data":{"resultType":"scalar","result":[${formatTime(value.t)},"${formatValue(value.v)}"]}}`);
+      break;
+    case 'string':
+      put(`{"status":"success","data":{"resultType":"string","result":[${formatTime(value.t)},${JSON.stringify(value.v)}]}}`);
+      break;
+    case 'vector':
+      put('{"status":"success","data":{"resultType":"vector","result":[');
+      for (let i = 0; i < value.samples.length; i++) {
+        const s = value.samples[i];
+        if (budget.tick(16)) await budget.pause();
+        put(`${i ? ',' : ''}{"metric":${JSON.stringify(s.labels)},"value":[${formatTime(s.t)},"${formatValue(s.v)}"]}`);
+      }
+      put(']}}');
+      break;
+    case 'matrix':
+      put('{"status":"success","data":{"resultType":"matrix","result":[');
+      for (let i = 0; i < value.series.length; i++) {
+        const s = value.series[i];
+        put(`${i ? ',' : ''}{"metric":${JSON.stringify(s.labels)},"values":[`);
+        for (let j = 0; j < s.t.length; j++) {
+          if (budget.tick(4)) await budget.pause();
+          put(`${j ? ',' : ''}[${formatTime(s.t[j])},"${formatValue(s.v[j])}"]`);
+        }
+        put(']}');
+      }
+      put(']}}');
+      break;
+  }
+  budget.answer(piece.length);
+  pieces.push(piece);
+  return pieces.join('');
 }

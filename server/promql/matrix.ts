@@ -4,6 +4,7 @@
  * with one value slot per step and a presence flag (a series absent at a step has has[i] = 0;
  * NaN is a value like any other).
  */
+import { COST, labelsBytes, type Meter } from './budget.js';
 import type { Labels } from './types.js';
 
 /** Evaluation times: start, start + step, ... (n steps), unix ms. */
@@ -39,6 +40,12 @@ export function gridTime(g: Grid, i: number): number {
 
 export function newSeries(labels: Labels, n: number): StepSeries {
   return { labels, v: new Float64Array(n), has: new Uint8Array(n) };
+}
+
+/** newSeries, charged to the query's budget first (n step values, the series, its labels). */
+export function allocSeries(labels: Labels, n: number, m: Meter): StepSeries {
+  m.hold(n, COST.series + COST.step * n + labelsBytes(labels));
+  return newSeries(labels, n);
 }
 
 /** A stable identity for a label set (sorted name/value pairs). */
@@ -84,17 +91,20 @@ export function anyPresent(s: StepSeries): boolean {
  * share it only if they never hold a value at the same step: Prometheus' "vector cannot
  * contain metrics with the same labelset". `onClash` builds the error.
  */
-export function mergeSameLabels(series: StepSeries[], onClash: (labels: Labels) => Error): StepSeries[] {
+export async function mergeSameLabels(series: StepSeries[], onClash: (labels: Labels) => Error, m: Meter): Promise<StepSeries[]> {
   const byKey = new Map<string, StepSeries>();
   const out: StepSeries[] = [];
   for (const s of series) {
     const k = labelsKey(s.labels);
+    // Building and hashing the key reads every label character.
+    if (m.tick(1 + (k.length >> 4))) await m.pause();
     const prev = byKey.get(k);
     if (!prev) {
       byKey.set(k, s);
       out.push(s);
       continue;
     }
+    if (m.tick(s.has.length)) await m.pause();
     for (let i = 0; i < s.has.length; i++) {
       if (!s.has[i]) continue;
       if (prev.has[i]) throw onClash(s.labels);
@@ -106,8 +116,8 @@ export function mergeSameLabels(series: StepSeries[], onClash: (labels: Labels) 
 }
 
 /** Repeat a single-step series over n steps (for `@` evaluated once). */
-export function broadcast(s: StepSeries, n: number): StepSeries {
-  const out = newSeries(s.labels, n);
+export function broadcast(s: StepSeries, n: number, m: Meter): StepSeries {
+  const out = allocSeries(s.labels, n, m);
   if (s.has[0]) {
     out.has.fill(1);
     out.v.fill(s.v[0]);
@@ -135,4 +145,58 @@ export function compareLabels(a: Labels, b: Labels): number {
     if (av !== bv) return av < bv ? -1 : 1;
   }
   return an.length - bn.length;
+}
+
+/**
+ * Sort in compareLabels' order by one key string per label set (names and values joined with
+ * \x00 and \x01, which order before any other character, so the order is the same for labels
+ * without those two characters): comparing 20,000 six-label series this way took 82 ms against
+ * 455 ms for compareLabels, on the shared 2-core VM. The keys are charged to `m` while sorting.
+ */
+export async function sortByLabelOrder<T extends { labels: Labels }>(items: T[], m: Meter): Promise<T[]> {
+  const keyed: { item: T; k: string }[] = [];
+  for (const item of items) {
+    const names = Object.keys(item.labels).sort();
+    let k = '';
+    for (const n of names) k += `${n}\x00${item.labels[n]}\x01`;
+    m.hold(0, COST.char * k.length);
+    keyed.push({ item, k });
+    if (m.tick(8 + (k.length >> 4))) await m.pause();
+  }
+  const sorted = await sortAsync(keyed, (x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : compareLabels(x.item.labels, y.item.labels)), m);
+  return sorted.map((x) => x.item);
+}
+
+/**
+ * A stable sort that yields to the event loop: runs of 512 sorted by Array.sort, then merged
+ * pairwise with a tick per merge. Array.sort cannot be paused; 20,000 series by label key take
+ * 36-66 ms natively and 63-171 ms here (five runs each on the shared 2-core VM), never more
+ * than a few ms without a yield. Returns a new array.
+ */
+export async function sortAsync<T>(items: readonly T[], cmp: (a: T, b: T) => number, m: Meter): Promise<T[]> {
+  const RUN = 512;
+  if (items.length <= RUN) return items.slice().sort(cmp);
+  // Runs sorted natively (stable in V8), then merged pairwise.
+  let src: T[] = [];
+  for (let lo = 0; lo < items.length; lo += RUN) {
+    const run = items.slice(lo, lo + RUN).sort(cmp);
+    for (const x of run) src.push(x);
+    if (m.tick(16 * run.length)) await m.pause();
+  }
+  let dst = new Array<T>(src.length);
+  for (let width = RUN; width < src.length; width *= 2) {
+    for (let lo = 0; lo < src.length; lo += 2 * width) {
+      const mid = Math.min(lo + width, src.length);
+      const hi = Math.min(lo + 2 * width, src.length);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) dst[k++] = cmp(src[j], src[i]) < 0 ? src[j++] : src[i++];
+      while (i < mid) dst[k++] = src[i++];
+      while (j < hi) dst[k++] = src[j++];
+      if (m.tick(4 * (hi - lo))) await m.pause();
+    }
+    [src, dst] = [dst, src];
+  }
+  return src;
 }

@@ -31,7 +31,20 @@ export interface QueryOptions {
   raw?: boolean;
   /** A tighter timeout than the engine's QUERY_TIMEOUT_MS for this query (the API's `timeout`). */
   timeoutMs?: number;
+  /**
+   * Which slots the query runs in: 'rule' queries (alerting and recording rules) have
+   * ALERT_MAX_CONCURRENT_QUERIES slots of their own that 'api' queries (the default: the query
+   * API, dashboards, service health) can never take, so a busy dashboard cannot stall alerts.
+   */
+  priority?: QueryPriority;
 }
+
+export type QueryPriority = 'api' | 'rule';
+
+/** A query as the Prometheus HTTP API states it (times in ms). */
+export type QuerySpec =
+  | { kind: 'instant'; expr: string; time: number }
+  | { kind: 'range'; expr: string; start: number; end: number; step: number };
 
 /**
  * The query engine as its consumers (HTTP API, alerting, dashboards) see it.
@@ -42,6 +55,11 @@ export interface QueryEngine {
   instant(expr: string, timeMs: number, opts?: QueryOptions): Promise<QueryValue>;
   /** Evaluate at every step from start to end inclusive; the result is always a matrix (or scalar/string series as matrix). */
   range(expr: string, startMs: number, endMs: number, stepMs: number, opts?: QueryOptions): Promise<QueryValue>;
+  /**
+   * The Prometheus API's success body (`{"status":"success","data":...}`) as JSON text, formatted
+   * inside the query's slot, deadline and memory budget, and refused past MAX_RESULT_BYTES.
+   */
+  answer(q: QuerySpec, opts?: QueryOptions): Promise<string>;
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
 import { MetronomeError } from '../errors.js';
-import { formatResult } from '../promql/format.js';
 import { parseDuration, parseTime, ParamError } from '../promql/time.js';
 import { param, sql } from '../store/index.js';
 import { acceptForms, paramValue } from './params.js';
+
+/** The engine formats query answers itself (within the query's budget); they are sent as they are. */
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The Prometheus HTTP query API: /api/v1/query, /query_range, /metadata, /status/buildinfo. */
 export async function queryRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
@@ -15,12 +17,12 @@ export async function queryRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     method: ['GET', 'POST'],
     url: '/api/v1/query',
     ...prom,
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const query = required(req, 'query');
       const t = paramValue(req, 'time');
       const time = t ? wrap(() => parseTime(t, 'time')) : Date.now();
-      const result = await withDisconnect(req, (signal) => ctx.engine.instant(query, time, { signal, ...options(req) }));
-      return { status: 'success', data: formatResult(result) };
+      const body = await withDisconnect(req, (signal) => ctx.engine.answer({ kind: 'instant', expr: query, time }, { signal, ...options(req) }));
+      return reply.type(JSON_TYPE).send(body);
     },
   });
 
@@ -28,13 +30,13 @@ export async function queryRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     method: ['GET', 'POST'],
     url: '/api/v1/query_range',
     ...prom,
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const query = required(req, 'query');
       const start = wrap(() => parseTime(required(req, 'start'), 'start'));
       const end = wrap(() => parseTime(required(req, 'end'), 'end'));
       const step = wrap(() => parseDuration(required(req, 'step'), 'step'));
-      const result = await withDisconnect(req, (signal) => ctx.engine.range(query, start, end, step, { signal, ...options(req) }));
-      return { status: 'success', data: formatResult(result) };
+      const body = await withDisconnect(req, (signal) => ctx.engine.answer({ kind: 'range', expr: query, start, end, step }, { signal, ...options(req) }));
+      return reply.type(JSON_TYPE).send(body);
     },
   });
 
