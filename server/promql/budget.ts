@@ -97,9 +97,9 @@ export class MemoryPool {
 }
 
 /** Work units between two reads of the clock: tens of microseconds of the loops that tick. */
-const CHECK_EVERY = 1 << 14;
+export const CHECK_EVERY = 1 << 14;
 /** Longest stretch of work between two yields to the event loop. */
-const YIELD_AFTER_MS = 5;
+export const YIELD_AFTER_MS = 5;
 
 /** One query's budget. Create it when the query gets its slot; call `end()` when it is answered. */
 export class QueryBudget implements Meter {
@@ -124,20 +124,25 @@ export class QueryBudget implements Meter {
   readonly #timer: NodeJS.Timeout;
   readonly #outer?: AbortSignal;
   readonly #onOuterAbort = () => this.#record(this.#outer!.reason);
+  readonly #now: () => number;
   #work = 0;
-  #lastYield = performance.now();
+  #lastYield: number;
   #failure: unknown = null;
   #ended = false;
 
+  /** `now` (ms, monotonic) is injected by tests; the deadline timer is a backstop for awaits. */
   constructor(
     readonly limits: BudgetLimits,
     readonly pool: MemoryPool,
     outer?: AbortSignal,
+    now: () => number = () => performance.now(),
   ) {
+    this.#now = now;
+    this.#lastYield = now();
     this.signal = this.#ac.signal;
     this.failed = new Promise<never>((_, reject) => (this.#reject = reject));
     this.failed.catch(() => {});
-    this.#deadline = performance.now() + limits.timeoutMs;
+    this.#deadline = now() + limits.timeoutMs;
     this.#timer = setTimeout(() => {
       this.timedOut = true;
       this.#record(this.timeoutError());
@@ -170,7 +175,7 @@ export class QueryBudget implements Meter {
   /** Throws if the query was cancelled, went over budget or past its deadline. */
   check(): void {
     if (this.#failure !== null) throw this.#failure;
-    if (performance.now() >= this.#deadline) {
+    if (this.#now() >= this.#deadline) {
       this.timedOut = true;
       this.#fail(this.timeoutError());
     }
@@ -180,18 +185,21 @@ export class QueryBudget implements Meter {
     if ((this.#work += units) < CHECK_EVERY) return false;
     this.#work = 0;
     this.check();
-    return performance.now() - this.#lastYield >= YIELD_AFTER_MS;
+    return this.#now() - this.#lastYield >= YIELD_AFTER_MS;
   }
 
   /** Let the event loop run (I/O, timers, other queries), then check the budget again. */
   async pause(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    this.#lastYield = performance.now();
+    this.#lastYield = this.#now();
     this.check();
   }
 
   hold(samples: number, bytes: number): void {
     if (this.#failure !== null) throw this.#failure;
+    // The query's own limits first: a query over its budget is refused (422) whatever others hold.
+    if (this.samples + samples > this.limits.maxSamples) this.#fail(new MetronomeError('MTR_QUERY_TOO_MANY_SAMPLES', [this.limits.maxSamples]));
+    if (this.bytes + bytes > this.limits.maxBytes) this.#fail(new MetronomeError('MTR_QUERY_TOO_MANY_BYTES', [this.limits.maxBytes]));
     try {
       this.pool.take(bytes);
     } catch (e) {
@@ -201,8 +209,6 @@ export class QueryBudget implements Meter {
     this.bytes += bytes;
     if (this.samples > this.peakSamples) this.peakSamples = this.samples;
     if (this.bytes > this.peakBytes) this.peakBytes = this.bytes;
-    if (this.samples > this.limits.maxSamples) this.#fail(new MetronomeError('MTR_QUERY_TOO_MANY_SAMPLES', [this.limits.maxSamples]));
-    if (this.bytes > this.limits.maxBytes) this.#fail(new MetronomeError('MTR_QUERY_TOO_MANY_BYTES', [this.limits.maxBytes]));
   }
 
   release(samples: number, bytes: number): void {
