@@ -193,7 +193,7 @@ export class Engine implements QueryEngine {
     return this.#run(opts, (budget) => this.#evaluate(q, opts, budget));
   }
 
-  async answer(spec: QuerySpec, opts: QueryOptions = {}): Promise<string> {
+  async answer(spec: QuerySpec, opts: QueryOptions = {}): Promise<Buffer> {
     const q = this.#prepare(spec);
     return this.#run(opts, async (budget) => formatAnswer(await this.#evaluate(q, opts, budget), budget));
   }

@@ -56,10 +56,10 @@ export interface QueryEngine {
   /** Evaluate at every step from start to end inclusive; the result is always a matrix (or scalar/string series as matrix). */
   range(expr: string, startMs: number, endMs: number, stepMs: number, opts?: QueryOptions): Promise<QueryValue>;
   /**
-   * The Prometheus API's success body (`{"status":"success","data":...}`) as JSON text, formatted
+   * The Prometheus API's success body (`{"status":"success","data":...}`) as UTF-8 JSON, formatted
    * inside the query's slot, deadline and memory budget, and refused past MAX_RESULT_BYTES.
    */
-  answer(q: QuerySpec, opts?: QueryOptions): Promise<string>;
+  answer(q: QuerySpec, opts?: QueryOptions): Promise<Buffer>;
 }
 
 /**
