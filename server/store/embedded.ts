@@ -23,6 +23,9 @@ export class EmbeddedStore extends ClientStore {
   readonly kind = 'embedded' as const;
   /** A second Layer-1 session on the same path: the engine is shared, and it exposes the handle Arrow registration needs. */
   readonly #session: InstanceType<typeof chdb.Session>;
+  /** Engine reads in binary formats (queryRowBinary), one at a time. */
+  readonly #reads: InstanceType<typeof chdb.Session>;
+  #readChain: Promise<void> = Promise.resolve();
   #seq = 0;
   #closed = false;
 
@@ -35,6 +38,7 @@ export class EmbeddedStore extends ClientStore {
       } as Parameters<typeof createClient>[0]),
     );
     this.#session = new chdb.Session(path);
+    this.#reads = new chdb.Session(path);
   }
 
   async insertPoints(points: PointColumns, token: string): Promise<void> {
@@ -63,9 +67,14 @@ export class EmbeddedStore extends ClientStore {
   }
 
   /**
-   * Straight on the chdb session, not through @clickhouse/client: no SET statements before
-   * every query and no stream wrapping (about 2.5 ms a query; bench/query-profile.ts). Output
-   * formats are binary-safe (only chdb's raw Buffer *input* is not).
+   * Straight on a chdb session of its own, not through @clickhouse/client: no SET statements
+   * before every query and no stream wrapping (about 2.5 ms a query; bench/query-profile.ts).
+   * Output formats are binary-safe (only chdb's raw Buffer *input* is not).
+   *
+   * chdb 3.4 keeps the output a failed query had written and hands it out in front of the next
+   * result on the same connection. So queries on this session run one at a time, to native
+   * completion even when the caller gave up (an abort only rejects the caller's promise), and a
+   * failure is followed by a throwaway query that takes the leftover bytes.
    */
   protected override async queryRowBinary(sql: string, params: Record<string, unknown>, opts: QueryOptions): Promise<Uint8Array> {
     const settings = Object.entries(opts.settings ?? {}).map(([k, v]) => {
@@ -73,8 +82,27 @@ export class EmbeddedStore extends ClientStore {
       return `${k} = ${typeof v === 'boolean' ? Number(v) : v}`;
     });
     const text = settings.length ? `${sql}\nSETTINGS ${settings.join(', ')}` : sql;
-    const res = await this.#session.queryBindAsync(text, params, { format: 'RowBinaryWithNamesAndTypes', signal: opts.signal });
-    return res.bytes();
+    opts.signal?.throwIfAborted();
+    const run = this.#readChain.then(async () => {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      try {
+        return (await this.#reads.queryBindAsync(text, params, { format: 'RowBinaryWithNamesAndTypes' })).bytes();
+      } catch (e) {
+        await this.#reads.queryAsync('SELECT 1', { format: 'RowBinary' }).catch(() => undefined);
+        throw e;
+      }
+    });
+    this.#readChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (!opts.signal) return run;
+    const signal = opts.signal;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   override async ping(): Promise<boolean> {
@@ -85,6 +113,8 @@ export class EmbeddedStore extends ClientStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.client.close();
+    await this.#readChain;
+    this.#reads.close();
     this.#session.close();
   }
 }

@@ -44,6 +44,21 @@ describe('RowBinary results', () => {
     expect(String(rows[0].v)).toBe('1');
   });
 
+  it('answers correctly after a query that failed halfway through its output', async () => {
+    const failing = sql`SELECT number AS n, throwIf(number = 3000000, 'late') AS x FROM numbers(5000000)`;
+    await expect(store.query(failing, { binary: true })).rejects.toThrow(/late/);
+    await expect(store.query(sql`SELECT 1 WHERE throwIf((SELECT count() FROM numbers(3)) > 1, 'early') = 0`, { binary: true })).rejects.toThrow(/early/);
+    expect(await store.query(sql`SELECT ${param('UInt8', 7)} AS x`, { binary: true })).toEqual([{ x: 7 }]);
+  });
+
+  it('refuses a truncated result instead of reading past its end', async () => {
+    const [whole] = [await store.query(sql`SELECT 'abc' AS s, 1.5 AS f`, { binary: true })];
+    expect(whole).toEqual([{ s: 'abc', f: 1.5 }]);
+    // names, types, then a row cut short: 1 column "s" String, value of length 3 with 1 byte.
+    expect(() => decodeRowBinary(new Uint8Array([1, 1, 115, 6, 83, 116, 114, 105, 110, 103, 3, 97]))).toThrow(/truncated/);
+    expect(() => decodeRowBinary(new Uint8Array([1, 1, 102, 7, 70, 108, 111, 97, 116, 54, 52, 0, 0]))).toThrow();
+  });
+
   it('refuses a type it has no reader for instead of misreading it', () => {
     expect(() => readerFor('Decimal(18, 3)')).toThrow(/no reader for ClickHouse type Decimal/);
     expect(decodeRowBinary(new Uint8Array())).toEqual([]);

@@ -23,6 +23,7 @@ class Cursor {
     let out = 0;
     let shift = 0;
     for (;;) {
+      if (this.pos >= this.buf.length || shift > 49) throw new Error('RowBinary: truncated or malformed result');
       const b = this.buf[this.pos++];
       out += (b & 0x7f) * 2 ** shift;
       if (b < 0x80) return out;
@@ -34,6 +35,7 @@ class Cursor {
     const n = this.varint();
     const start = this.pos;
     this.pos += n;
+    if (this.pos > this.buf.length) throw new Error('RowBinary: truncated or malformed result');
     // Short ASCII strings (label names and values) are the common case: skip the UTF-8 decoder.
     if (n < 64) {
       let s = '';
@@ -167,5 +169,7 @@ export function decodeRowBinary<T = Record<string, unknown>>(buf: Uint8Array): T
     for (let i = 0; i < cols; i++) row[names[i]] = reads[i](r);
     rows.push(row as T);
   }
+  // Fixed-width reads past the end come back as undefined from a Uint8Array: check once per result.
+  if (r.pos !== buf.length) throw new Error('RowBinary: truncated or malformed result');
   return rows;
 }
