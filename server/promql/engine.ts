@@ -132,13 +132,43 @@ class Gate {
   }
 }
 
-/** The store as the engine's leaves see it: every query carries the budget's ClickHouse limits. */
-function withSettings(store: Store, settings: Record<string, number | string>): Store {
+/**
+ * Rows decoded into JS take up to this many times their size in ClickHouse: a raw sample is 16
+ * bytes there and about 75 as a [t, v] pair of a parsed row (`node --expose-gc`, 1 M samples;
+ * RowBinary rows take the same shapes as JSONEachRow ones).
+ */
+const DECODED_PER_CH_BYTE = 5;
+
+/**
+ * The store as one query's leaves see it. Every leaf runs with the query's time
+ * (max_execution_time) and with a result no larger than the memory the query may still take
+ * once decoded (max_result_bytes: what is left of MAX_QUERY_BYTES and of QUERY_MEMORY_BYTES,
+ * over DECODED_PER_CH_BYTE). The decoded rows are short-lived and not charged, so this is what
+ * bounds them. A result over that limit is refused by ClickHouse (TOO_MANY_ROWS_OR_BYTES) and
+ * answered with the limit that was the tighter one.
+ */
+function leafStore(store: Store, budget: QueryBudget, pool: MemoryPool): Store {
+  const seconds = Math.max(1, Math.ceil(budget.limits.timeoutMs / 1000));
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'query') {
-        return (q: Parameters<Store['query']>[0], opts: Parameters<Store['query']>[1] = {}) =>
-          target.query(q, { ...opts, settings: { ...opts.settings, ...settings } });
+        return async (q: Parameters<Store['query']>[0], opts: Parameters<Store['query']>[1] = {}) => {
+          const own = budget.limits.maxBytes - budget.bytes;
+          const shared = pool.maxBytes - pool.held;
+          const settings = {
+            max_execution_time: seconds,
+            max_result_bytes: Math.max(1, Math.floor(Math.min(own, shared) / DECODED_PER_CH_BYTE)),
+            max_memory_usage: budget.limits.maxBytes,
+          };
+          try {
+            return await target.query(q, { ...opts, settings: { ...opts.settings, ...settings } });
+          } catch (e) {
+            if (clickHouseCode(e) !== 396) throw e;
+            throw shared < own
+              ? new MetronomeError('MTR_QUERY_MEMORY_FULL', [pool.maxBytes], { cause: e })
+              : new MetronomeError('MTR_QUERY_TOO_MANY_BYTES', [budget.limits.maxBytes], { cause: e });
+          }
+        };
       }
       // Private fields need the real object as `this`.
       const v = Reflect.get(target, prop);
@@ -256,15 +286,8 @@ export class Engine implements QueryEngine {
   }
 
   async #evaluate(q: Prepared, opts: QueryOptions, budget: QueryBudget): Promise<QueryValue> {
-    // What ClickHouse may spend on one leaf: the query's time, and a result of at most a quarter
-    // of MAX_QUERY_BYTES (rows cost several times their ClickHouse size once decoded into JS).
-    const settings = {
-      max_execution_time: Math.max(1, Math.ceil(budget.limits.timeoutMs / 1000)),
-      max_result_bytes: Math.floor(this.limits.maxBytes / 4),
-      max_memory_usage: this.limits.maxBytes,
-    };
     const ev = new Evaluator({
-      source: new StoreSource(withSettings(this.store, settings), {
+      source: new StoreSource(leafStore(this.store, budget, this.#memory), {
         signal: budget.signal,
         maxSeries: this.limits.maxSeries,
         maxSamples: this.limits.maxSamples,
