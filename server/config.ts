@@ -76,6 +76,10 @@ export const configSchema = z.object({
   MAX_RESULT_BYTES: int(64 * 1024 * 1024, 1024),
   /** Longest label value label_replace or label_join may make (written values: MAX_TAG_VALUE_BYTES); regex matching takes time in proportion. */
   MAX_QUERY_LABEL_BYTES: int(64 * 1024, 1),
+  /** Range-query results kept for dashboard refreshes (server/promql/result-cache.ts); 0 turns the cache off. */
+  QUERY_CACHE_BYTES: int(128 * 1024 * 1024, 0),
+  /** Steps newer than this are recomputed on every refresh; an older write invalidates what it reaches. */
+  QUERY_CACHE_FRESHNESS_MS: int(300_000, 0),
   /** Start the demo traffic generator: 'auto' runs it when the data directory starts empty. */
   DEMO: z.enum(['auto', '1', '0']).default('auto'),
   /** History the demo writes when it starts, so dashboards are not empty (hours, 0-24). */

@@ -7,6 +7,7 @@ import { applyRetention, migrate } from './store/migrate.js';
 import { Writer } from './writer.js';
 import { createAlerting } from './alerting/wiring.js';
 import type { Clock } from './alerting/clock.js';
+import { registerCacheMetrics, ResultCache, watchWrites } from './promql/result-cache.js';
 import { Engine } from './promql/engine.js';
 import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
 import { Access } from './auth/access.js';
@@ -40,7 +41,11 @@ export async function startMetronome(
   const opened = await openStore(config);
   // Outermost: readiness sees failures of the real store and of any wrapper around it.
   const storeHealth = new StoreHealth();
-  const store = trackStore(opts.wrapStore ? opts.wrapStore(opened) : opened, storeHealth);
+  const wrapped = opts.wrapStore ? opts.wrapStore(opened) : opened;
+  // Range results reused across dashboard refreshes; every committed write older than the
+  // cache's horizon invalidates what it reaches.
+  const cache = new ResultCache({ maxBytes: config.QUERY_CACHE_BYTES, freshnessMs: config.QUERY_CACHE_FRESHNESS_MS });
+  const store = trackStore(cache.enabled ? watchWrites(wrapped, (ts) => cache.written(ts)) : wrapped, storeHealth);
   const applied = await migrate(store);
   if (applied.length) log.info({ applied }, 'schema migrations applied');
   await applyRetention(store, 'points', 'ts', config.RETENTION_DAYS);
@@ -61,7 +66,9 @@ export async function startMetronome(
     maxLabelBytes: config.MAX_QUERY_LABEL_BYTES,
     ruleConcurrent: config.ALERT_MAX_CONCURRENT_QUERIES,
   });
+  engine.cache = cache;
   const metrics = createMetrics();
+  registerCacheMetrics(metrics.registry, cache);
   const writer = new Writer(store, config, metrics, log);
   const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, storeHealth };
   // Alerting loads its rule files and notification config now: a bad one stops the start.

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../server/promql/engine.js';
 import { parseExpr } from '../server/promql/parse.js';
 import { cacheable, ResultCache } from '../server/promql/result-cache.js';
 import type { QueryValue } from '../server/promql/types.js';
-import { startTestServer, type TestServer } from './helpers.js';
-import { baseTime, loadSeries, samples } from './promql-helpers.js';
+import { heroic, postJson, startTestServer, type TestServer } from './helpers.js';
+import { baseTime, loadSeries, promGet, samples } from './promql-helpers.js';
 
 /**
  * The incremental range-result cache against the real engine: every answer it gives must equal
@@ -11,6 +12,9 @@ import { baseTime, loadSeries, samples } from './promql-helpers.js';
  * unsettled tail. Time is the cache's injected clock; the data sits hours in the past.
  */
 let srv: TestServer;
+let engine: Engine;
+/** The server's own cache (QUERY_CACHE_BYTES' default), set aside while the engine is tested bare. */
+let serverCache: Engine['cache'];
 const B = baseTime(6);
 const H = 3_600_000;
 const STEP = 15_000;
@@ -19,6 +23,9 @@ const counter = (i: number) => Array.from({ length: 4 * 240 }, (_, k) => (k % 30
 
 beforeAll(async () => {
   srv = await startTestServer();
+  engine = srv.ctx.engine as Engine;
+  serverCache = engine.cache;
+  engine.cache = undefined;
   await loadSeries(
     srv.ctx.store,
     ['a', 'b', 'c'].map((instance, i) => ({ labels: { __name__: 'reqs_total', job: 'api', instance }, samples: samples(B + 7_000, STEP, counter(i)) })),
@@ -120,5 +127,36 @@ describe('range result cache', () => {
     const end = Math.floor(clock.now / STEP) * STEP;
     expect(await run('reqs_total', end - H, end)).toEqual(await direct('reqs_total', end - H, end));
     expect(cache.stats.misses + cache.stats.hits).toBe(0);
+  });
+});
+
+describe('the query API with the cache on (the default)', () => {
+  it('answers a refresh from cache and a late write through the write path invalidates it', async () => {
+    engine.cache = serverCache;
+    const cache = serverCache!;
+    expect(cache.enabled).toBe(true);
+    const expr = 'sum by (instance) (rate(reqs_total[1m]))';
+    const range = { query: expr, start: (B + H) / 1000, end: (B + 2 * H) / 1000, step: 15 };
+    const first = await promGet(srv.url, '/api/v1/query_range', range);
+    const hits = cache.stats.hits;
+    const again = await promGet(srv.url, '/api/v1/query_range', range);
+    expect(again.body).toEqual(first.body);
+    expect(cache.stats.hits).toBe(hits + 1);
+    // Rule queries never use it.
+    await engine.range(expr, B + H, B + 2 * H, STEP, { priority: 'rule' });
+    expect(cache.stats.hits).toBe(hits + 1);
+    // A late series, 90 minutes into the data, through POST /write.
+    const late = B + 90 * 60_000 + 4_000;
+    const w = await postJson(`${srv.url}/write`, heroic('reqs_total', { job: 'api', instance: 'late-api' }, samples(late, STEP, [0, 10, 20, 30])));
+    expect(w.status).toBe(200);
+    const after = await promGet(srv.url, '/api/v1/query_range', range);
+    engine.cache = undefined;
+    const bare = await promGet(srv.url, '/api/v1/query_range', range);
+    engine.cache = serverCache;
+    expect(after.body).toEqual(bare.body);
+    expect(after.body.data.result.map((s: any) => s.metric.instance)).toContain('late-api');
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    expect(metrics).toMatch(/metronome_query_cache_requests_total\{result="hit"\} [1-9]/);
+    expect(metrics).toMatch(/metronome_query_cache_invalidations_total [1-9]/);
   });
 });

@@ -12,6 +12,7 @@ import { Evaluator } from './eval.js';
 import { formatAnswer } from './format.js';
 import { gridTime, sortByLabelOrder, type EvalValue, type Grid } from './matrix.js';
 import { parseExpr } from './parse.js';
+import { cacheable, type ResultCache } from './result-cache.js';
 import { StoreSource } from './source.js';
 import type { GridPlan } from './sql.js';
 import {
@@ -183,6 +184,8 @@ export class Engine implements QueryEngine {
   readonly #memory: MemoryPool;
   /** Observes every leaf's plan (resolution, SQL form): for tests and the bench. */
   onPlan?: (plan: GridPlan) => void;
+  /** Range results of API queries, reused across refreshes (QUERY_CACHE_BYTES; none: no cache). */
+  cache?: ResultCache;
   /** Observes every finished query's budget (peak samples and bytes): for tests and the bench. */
   onBudget?: (budget: QueryBudget) => void;
 
@@ -220,12 +223,26 @@ export class Engine implements QueryEngine {
 
   async range(expr: string, startMs: number, endMs: number, stepMs: number, opts: QueryOptions = {}): Promise<QueryValue> {
     const q = this.#prepare({ kind: 'range', expr, start: startMs, end: endMs, step: stepMs });
-    return this.#run(opts, (budget) => this.#evaluate(q, opts, budget));
+    return this.#run(opts, (budget) => this.#cached(expr, q, opts, budget));
   }
 
   async answer(spec: QuerySpec, opts: QueryOptions = {}): Promise<Buffer> {
     const q = this.#prepare(spec);
-    return this.#run(opts, async (budget) => formatAnswer(await this.#evaluate(q, opts, budget), budget));
+    return this.#run(opts, async (budget) => formatAnswer(await this.#cached(spec.expr, q, opts, budget), budget));
+  }
+
+  /**
+   * A range query through the result cache when one is set (server/promql/result-cache.ts): API
+   * queries only (rules are instant and must see every write), expressions that never look
+   * past their step. Only the steps the cache has not settled are evaluated, in this budget.
+   */
+  #cached(expr: string, q: Prepared, opts: QueryOptions, budget: QueryBudget): Promise<QueryValue> {
+    const cache = this.cache;
+    if (!cache?.enabled || q.kind !== 'range' || (opts.priority ?? 'api') !== 'api' || !cacheable(q.ast)) return this.#evaluate(q, opts, budget);
+    const step = q.g.step;
+    return cache.range(`${opts.raw ? 'raw' : 'any'}|${expr}`, q.start, q.end, step, (from, to) =>
+      this.#evaluate({ ...q, g: { start: from, step, n: Math.floor((to - from) / step) + 1 }, start: from, end: to }, opts, budget),
+    );
   }
 
   /** Parse and check the parameters: bad input is refused before it takes a slot. */

@@ -147,6 +147,14 @@ export function compareLabels(a: Labels, b: Labels): number {
   return an.length - bn.length;
 }
 
+/** The key answers are ordered by (see sortByLabelOrder): sorted name/value pairs, as one string. */
+export function labelOrderKey(labels: Labels): string {
+  const names = Object.keys(labels).sort();
+  let k = '';
+  for (const n of names) k += `${n}\x00${labels[n]}\x01`;
+  return k;
+}
+
 /**
  * Sort in compareLabels' order by one key string per label set (names and values joined with
  * \x00 and \x01, which order before any other character, so the order is the same for labels
@@ -156,9 +164,7 @@ export function compareLabels(a: Labels, b: Labels): number {
 export async function sortByLabelOrder<T extends { labels: Labels }>(items: T[], m: Meter): Promise<T[]> {
   const keyed: { item: T; k: string }[] = [];
   for (const item of items) {
-    const names = Object.keys(item.labels).sort();
-    let k = '';
-    for (const n of names) k += `${n}\x00${item.labels[n]}\x01`;
+    const k = labelOrderKey(item.labels);
     m.hold(0, COST.char * k.length);
     keyed.push({ item, k });
     if (m.tick(8 + (k.length >> 4))) await m.pause();

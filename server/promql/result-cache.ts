@@ -14,8 +14,11 @@
  * the steps from the newest request's start, and are evicted least recently used beyond
  * maxBytes. Per process: in a cluster, each node invalidates on its own writes only.
  */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { PointColumns } from '../../ingest/types.js';
+import type { Store } from '../store/index.js';
 import type { Expr } from './ast.js';
-import { compareLabels, labelsKey } from './matrix.js';
+import { labelOrderKey } from './matrix.js';
 import type { Labels, QueryValue, RangeSeries } from './types.js';
 
 export interface ResultCacheOptions {
@@ -213,12 +216,12 @@ function lowerBound(t: ArrayLike<number>, x: number): number {
   return lo;
 }
 
-/** Cached steps followed by computed ones, per label set, in label order (as the engine answers). */
+/** Cached steps followed by computed ones, per label set, in the engine's answer order. */
 function merge(cached: CachedSeries[], computed: RangeSeries[]): RangeSeries[] {
   const byKey = new Map<string, RangeSeries>();
-  for (const s of cached) byKey.set(labelsKey(s.labels), { labels: s.labels, t: Array.from(s.t), v: Array.from(s.v) });
+  for (const s of cached) byKey.set(labelOrderKey(s.labels), { labels: s.labels, t: Array.from(s.t), v: Array.from(s.v) });
   for (const s of computed) {
-    const k = labelsKey(s.labels);
+    const k = labelOrderKey(s.labels);
     const have = byKey.get(k);
     if (!have) byKey.set(k, { labels: s.labels, t: s.t.slice(), v: s.v.slice() });
     else {
@@ -228,7 +231,7 @@ function merge(cached: CachedSeries[], computed: RangeSeries[]): RangeSeries[] {
       }
     }
   }
-  return [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+  return [...byKey.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
 }
 
 function sizeOf(series: readonly CachedSeries[]): number {
@@ -238,4 +241,79 @@ function sizeOf(series: readonly CachedSeries[]): number {
     for (const k in s.labels) n += (k.length + s.labels[k].length) * 2 + 32;
   }
   return n;
+}
+
+/**
+ * The store, telling `written` the oldest sample time of every insert that changes query answers
+ * (points, and series ends: staleness markers), once it is committed. Every writer goes through
+ * the store: the write path, alerting's own series, tests loading data directly.
+ */
+export function watchWrites(store: Store, written: (oldest: number) => void): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'insertPoints') {
+        return async (points: PointColumns, token: string) => {
+          await target.insertPoints(points, token);
+          let oldest = Infinity;
+          for (let i = 0; i < points.length; i++) if (points.ts[i] < oldest) oldest = points.ts[i];
+          if (oldest !== Infinity) written(oldest);
+        };
+      }
+      if (prop === 'insertRows') {
+        return async (table: string, rows: readonly Record<string, unknown>[]) => {
+          await target.insertRows(table, rows);
+          if (table !== 'series_ends') return;
+          let oldest = Infinity;
+          for (const r of rows) oldest = Math.min(oldest, Date.parse(`${String(r.ts).replace(' ', 'T')}Z`));
+          if (Number.isFinite(oldest)) written(oldest);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+/** The cache's counters on /metrics: requests by result, steps by source, its size. */
+export function registerCacheMetrics(registry: Registry, cache: ResultCache): void {
+  const stats = cache.stats;
+  new Counter({
+    name: 'metronome_query_cache_requests_total',
+    help: 'Range queries through the result cache: hit (some steps reused) or miss.',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'hit' }, stats.hits);
+      this.inc({ result: 'miss' }, stats.misses);
+    },
+  });
+  new Counter({
+    name: 'metronome_query_cache_steps_total',
+    help: 'Range-query steps answered from the result cache (cached) or evaluated (computed).',
+    labelNames: ['source'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ source: 'cached' }, stats.stepsCached);
+      this.inc({ source: 'computed' }, stats.stepsComputed);
+    },
+  });
+  new Counter({
+    name: 'metronome_query_cache_invalidations_total',
+    help: 'Writes older than QUERY_CACHE_FRESHNESS_MS that truncated cached results.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats.invalidations);
+    },
+  });
+  new Gauge({
+    name: 'metronome_query_cache_bytes',
+    help: 'Estimated bytes held by the result cache (QUERY_CACHE_BYTES caps it).',
+    registers: [registry],
+    collect() {
+      this.set(stats.bytes);
+    },
+  });
 }
