@@ -126,7 +126,7 @@ async function startMetronome(dir: string, profDir: string | undefined): Promise
   if (profDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${resolve(profDir)}`);
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, DEMO: '0', LOG_LEVEL: 'info' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, DEMO: '0', LOG_LEVEL: 'info', QUERY_CACHE_BYTES: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
