@@ -61,7 +61,11 @@ async function startServer(cacheBytes: string): Promise<{ url: string; child: Ch
   });
   let errors = '';
   child.stderr!.on('data', (d) => (errors += d));
-  const url = await listeningUrl(child, 90_000, () => errors);
+  const url = await listeningUrl(child, 90_000, () => errors).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
   child.stdout!.resume(); // the log is not read past the listening line
   return { url, child, dir };
 }
