@@ -146,9 +146,10 @@ const DECODED_PER_CH_BYTE = 5;
  * once decoded (max_result_bytes: what is left of MAX_QUERY_BYTES and of QUERY_MEMORY_BYTES,
  * over DECODED_PER_CH_BYTE). The decoded rows are short-lived and not charged, so this is what
  * bounds them. A result over that limit is refused by ClickHouse (TOO_MANY_ROWS_OR_BYTES) and
- * answered with the limit that was the tighter one.
+ * answered with the limit that was the tighter one. Rule queries' reads carry their priority to
+ * the store, which runs them before waiting API reads where it reads one at a time.
  */
-function leafStore(store: Store, budget: QueryBudget, pool: MemoryPool): Store {
+function leafStore(store: Store, budget: QueryBudget, pool: MemoryPool, priority: QueryPriority): Store {
   const seconds = Math.max(1, Math.ceil(budget.limits.timeoutMs / 1000));
   return new Proxy(store, {
     get(target, prop) {
@@ -162,7 +163,7 @@ function leafStore(store: Store, budget: QueryBudget, pool: MemoryPool): Store {
             max_memory_usage: budget.limits.maxBytes,
           };
           try {
-            return await target.query(q, { ...opts, settings: { ...opts.settings, ...settings } });
+            return await target.query(q, { ...opts, priority, settings: { ...opts.settings, ...settings } });
           } catch (e) {
             if (clickHouseCode(e) !== 396) throw e;
             throw shared < own
@@ -304,7 +305,7 @@ export class Engine implements QueryEngine {
 
   async #evaluate(q: Prepared, opts: QueryOptions, budget: QueryBudget): Promise<QueryValue> {
     const ev = new Evaluator({
-      source: new StoreSource(leafStore(this.store, budget, this.#memory), {
+      source: new StoreSource(leafStore(this.store, budget, this.#memory, opts.priority ?? 'api'), {
         signal: budget.signal,
         maxSeries: this.limits.maxSeries,
         maxSamples: this.limits.maxSamples,

@@ -25,7 +25,9 @@ export class EmbeddedStore extends ClientStore {
   readonly #session: InstanceType<typeof chdb.Session>;
   /** Engine reads in binary formats (queryRowBinary), one at a time. */
   readonly #reads: InstanceType<typeof chdb.Session>;
-  #readChain: Promise<void> = Promise.resolve();
+  /** Reads waiting for #reads: rule evaluation's first, then the rest in arrival order. */
+  readonly #waiting: Record<'rule' | 'api', (() => void)[]> = { rule: [], api: [] };
+  #reading = false;
   #seq = 0;
   #closed = false;
 
@@ -83,19 +85,20 @@ export class EmbeddedStore extends ClientStore {
     });
     const text = settings.length ? `${sql}\nSETTINGS ${settings.join(', ')}` : sql;
     opts.signal?.throwIfAborted();
-    const run = this.#readChain.then(async () => {
-      if (opts.signal?.aborted) throw opts.signal.reason;
+    const run = (async () => {
+      const done = await this.#readTurn(opts.priority ?? 'api');
       try {
-        return (await this.#reads.queryBindAsync(text, params, { format: 'RowBinaryWithNamesAndTypes' })).bytes();
-      } catch (e) {
-        await this.#reads.queryAsync('SELECT 1', { format: 'RowBinary' }).catch(() => undefined);
-        throw e;
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        try {
+          return (await this.#reads.queryBindAsync(text, params, { format: 'RowBinaryWithNamesAndTypes' })).bytes();
+        } catch (e) {
+          await this.#reads.queryAsync('SELECT 1', { format: 'RowBinary' }).catch(() => undefined);
+          throw e;
+        }
+      } finally {
+        done();
       }
-    });
-    this.#readChain = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    })();
     if (!opts.signal) return run;
     const signal = opts.signal;
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -103,6 +106,17 @@ export class EmbeddedStore extends ClientStore {
       signal.addEventListener('abort', onAbort, { once: true });
       run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
+  }
+
+  /** Wait for the read session; call the returned function to hand it to the next reader. */
+  async #readTurn(priority: 'rule' | 'api'): Promise<() => void> {
+    if (this.#reading) await new Promise<void>((resolve) => this.#waiting[priority].push(resolve));
+    this.#reading = true;
+    return () => {
+      const next = this.#waiting.rule.shift() ?? this.#waiting.api.shift();
+      if (next) next();
+      else this.#reading = false;
+    };
   }
 
   override async ping(): Promise<boolean> {
@@ -113,8 +127,10 @@ export class EmbeddedStore extends ClientStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.client.close();
-    await this.#readChain;
+    // Last in line: the reads already waiting finish first.
+    const done = await this.#readTurn('api');
     this.#reads.close();
     this.#session.close();
+    done();
   }
 }

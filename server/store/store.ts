@@ -11,6 +11,11 @@ export interface QueryOptions {
    * (rowbinary.ts), less to parse. For large results (the query engine's leaves).
    */
   binary?: boolean;
+  /**
+   * 'rule' (alerting's queries) goes before waiting 'api' reads where the store runs reads one
+   * at a time (the embedded store's binary reads), so dashboards cannot queue ahead of alerts.
+   */
+  priority?: 'rule' | 'api';
 }
 
 /**
