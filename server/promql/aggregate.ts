@@ -159,7 +159,11 @@ async function countValues(spec: AggregateSpec, input: StepSeries[], n: number, 
           const labels = { ...g.labels, [label]: v };
           const k = labelsKey(labels);
           s = out.get(k);
-          if (!s) out.set(k, (s = allocSeries(labels, n, meter)));
+          if (!s) {
+            out.set(k, (s = allocSeries(labels, n, meter)));
+            // A new series is n steps to allocate: thousands of new values in one step add up.
+            if (meter.tick(n)) await meter.pause();
+          }
           byValue.set(v, s);
         }
         s.v[i] = c;
@@ -241,16 +245,21 @@ export function heapSelect(members: readonly StepSeries[], k: number, i: number,
 async function selectK(spec: AggregateSpec, input: StepSeries[], n: number, meter: Meter): Promise<StepSeries[]> {
   const param = spec.param as Float64Array;
   const selected = new Map<StepSeries, StepSeries>();
+  let allocated = 0;
   const pick = (s: StepSeries, i: number) => {
     let o = selected.get(s);
-    if (!o) selected.set(s, (o = allocSeries(s.labels, n, meter)));
+    if (!o) {
+      selected.set(s, (o = allocSeries(s.labels, n, meter)));
+      allocated += n;
+    }
     o.v[i] = s.v[i];
     o.has[i] = 1;
   };
   for (const g of await groupSeries(input, spec.grouping, spec.without, meter)) {
     for (let i = 0; i < n; i++) {
-      // limit_ratio hashes every member's labels at every step.
-      if (meter.tick(spec.op === 'limit_ratio' ? 16 * g.members.length : 2 * g.members.length)) await meter.pause();
+      // limit_ratio hashes every member's labels at every step; a first pick allocates n steps.
+      if (meter.tick(allocated + (spec.op === 'limit_ratio' ? 16 * g.members.length : 2 * g.members.length))) await meter.pause();
+      allocated = 0;
       const present = g.members.filter((m) => m.has[i]);
       if (present.length === 0) continue;
       if (spec.op === 'limit_ratio') {

@@ -205,6 +205,7 @@ export async function vectorVector(
         if (!r) {
           out.set(rl.key, (r = allocSeries(rl.labels, n, meter)));
           order.push(r);
+          if (meter.tick(n)) await meter.pause();
         }
         if (r.has[i]) {
           throw new ExecError(

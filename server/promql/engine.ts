@@ -163,7 +163,7 @@ function leafStore(store: Store, budget: QueryBudget, pool: MemoryPool, priority
             max_memory_usage: budget.limits.maxBytes,
           };
           try {
-            return await target.query(q, { ...opts, priority, settings: { ...opts.settings, ...settings } });
+            return await target.query(q, { ...opts, priority, pace: budget, settings: { ...opts.settings, ...settings } });
           } catch (e) {
             if (clickHouseCode(e) !== 396) throw e;
             throw shared < own
@@ -312,6 +312,7 @@ export class Engine implements QueryEngine {
         raw: opts.raw ?? false,
         rawRetentionStart: Date.now() - this.limits.rawRetentionMs,
         onPlan: this.onPlan,
+        meter: budget,
       }),
       queryStart: q.start,
       queryEnd: q.end,

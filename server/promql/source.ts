@@ -4,7 +4,8 @@
  */
 import { MetronomeError } from '../errors.js';
 import type { Store } from '../store/index.js';
-import { chFloat, cleanLabels, compareLabels, newSeries, type SampleSeries, type StepSeries } from './matrix.js';
+import { UNMETERED, type Meter } from './budget.js';
+import { chFloat, cleanLabels, newSeries, sortByLabelOrder, type SampleSeries, type StepSeries } from './matrix.js';
 import type { Matcher } from './selector.js';
 import { chooseResolution, type PlanOptions } from './plan.js';
 import {
@@ -42,6 +43,8 @@ export interface SourceOptions extends PlanOptions {
   maxSamples: number;
   /** Called with each leaf's resolution (tests and the bench look at what the planner chose). */
   onPlan?: (plan: GridPlan) => void;
+  /** The query's budget: loops over rows count their work and yield to the event loop (budget.ts). */
+  meter?: Meter;
 }
 
 /** Reads raw points from the store. */
@@ -72,7 +75,11 @@ export class StoreSource implements DataSource {
     );
     if (rows.length > this.opts.maxSeries) throw new MetronomeError('MTR_QUERY_TOO_MANY_SERIES', [this.opts.maxSeries]);
     const out = new Map<string, Labels>();
-    for (const r of rows) out.set(r.id, cleanLabels({ __name__: r.key, ...r.tags }));
+    const m = this.opts.meter ?? UNMETERED;
+    for (const r of rows) {
+      if (m.tick(16)) await m.pause();
+      out.set(r.id, cleanLabels({ __name__: r.key, ...r.tags }));
+    }
     return out;
   }
 
@@ -108,18 +115,20 @@ export class StoreSource implements DataSource {
       sampleTimes = new Map(times.map((r) => [r.id, r]));
     }
     this.charge(rows.length * n);
+    const m = this.opts.meter ?? UNMETERED;
     const out: StepSeries[] = [];
     for (const r of rows) {
+      if (m.tick(n)) await m.pause();
       const l = labels.get(r.id);
       if (!l) continue;
       const s = toSeries(l, r, n);
       if (!s) continue;
-      const m = marks.get(r.id);
-      if (m && sampleTimes) hideStale(s, toSeries({}, sampleTimes.get(r.id) ?? { reset: 0 }, n), m, plan);
+      const ends = marks.get(r.id);
+      if (ends && sampleTimes) hideStale(s, toSeries({}, sampleTimes.get(r.id) ?? { reset: 0 }, n), ends, plan);
       if (s.has.some((x) => x)) out.push(s);
     }
     // Prometheus hands series on in label order; ties in topk/bottomk depend on it.
-    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+    return sortByLabelOrder(out, m);
   }
 
   /** Staleness markers (series_ends) of the selection in the lookback of the grid, per series id. */
@@ -139,15 +148,17 @@ export class StoreSource implements DataSource {
     if (Number(count[0]?.n ?? 0) > this.opts.maxSeries) throw new MetronomeError('MTR_QUERY_TOO_MANY_SERIES', [this.opts.maxSeries]);
     if (marks.size > 0) return null;
     this.charge(rows.length * n);
+    const m = this.opts.meter ?? UNMETERED;
     const out: StepSeries[] = [];
     for (const r of rows) {
+      if (m.tick(n)) await m.pause();
       const labels: Labels = {};
       if (agg.without) for (const [k, v] of r.k as [string, string][]) labels[k] = v;
       else agg.grouping.forEach((name, i) => (labels[name] = (r.k as string[])[i]));
       const s = toSeries(cleanLabels(labels), r, n);
       if (s) out.push(s);
     }
-    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+    return sortByLabelOrder(out, m);
   }
 
   async samples(sel: Selection): Promise<SampleSeries[]> {
@@ -156,13 +167,15 @@ export class StoreSource implements DataSource {
       this.query<{ id: string; pts: [number, unknown][] }>(samplesSql(sel)),
     ]);
     this.charge(rows.reduce((sum, r) => sum + r.pts.length, 0));
+    const m = this.opts.meter ?? UNMETERED;
     const out: SampleSeries[] = [];
     for (const r of rows) {
+      if (m.tick(2 * r.pts.length)) await m.pause();
       const l = labels.get(r.id);
       if (!l || r.pts.length === 0) continue;
       out.push({ labels: l, t: r.pts.map((p) => Number(p[0])), v: r.pts.map((p) => chFloat(p[1])) });
     }
-    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+    return sortByLabelOrder(out, m);
   }
 }
 

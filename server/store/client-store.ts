@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { NewSeries, PointColumns } from '../../ingest/types.js';
-import { decodeRowBinary } from './rowbinary.js';
+import { decodeRowBinary, decodeRowBinaryPaced } from './rowbinary.js';
 import { compile, ident, type Sql } from './sql.js';
 import { seriesRows, type QueryOptions, type Store } from './store.js';
 
@@ -21,7 +21,10 @@ export abstract class ClientStore implements Store {
 
   async query<T>(q: Sql, opts: QueryOptions = {}): Promise<T[]> {
     const { sql, params } = compile(q);
-    if (opts.binary) return decodeRowBinary<T>(await this.queryRowBinary(sql, params, opts));
+    if (opts.binary) {
+      const bytes = await this.queryRowBinary(sql, params, opts);
+      return opts.pace ? decodeRowBinaryPaced<T>(bytes, opts.pace) : decodeRowBinary<T>(bytes);
+    }
     const rs = await this.client.query({
       query: sql,
       query_params: params,

@@ -156,20 +156,57 @@ export function readerFor(type: string): Reader {
 
 /** Rows (objects by column name) of a RowBinaryWithNamesAndTypes result. */
 export function decodeRowBinary<T = Record<string, unknown>>(buf: Uint8Array): T[] {
-  if (buf.length === 0) return [];
-  const r = new Cursor(buf);
-  const cols = r.varint();
-  const names: string[] = [];
-  for (let i = 0; i < cols; i++) names.push(r.string());
-  const reads: Reader[] = [];
-  for (let i = 0; i < cols; i++) reads.push(readerFor(r.string()));
   const rows: T[] = [];
-  while (r.pos < buf.length) {
-    const row: Record<string, unknown> = {};
-    for (let i = 0; i < cols; i++) row[names[i]] = reads[i](r);
-    rows.push(row as T);
-  }
-  // Fixed-width reads past the end come back as undefined from a Uint8Array: check once per result.
-  if (r.pos !== buf.length) throw new Error('RowBinary: truncated or malformed result');
+  const reader = new RowReader<T>(buf);
+  for (let row = reader.next(); row !== undefined; row = reader.next()) rows.push(row);
   return rows;
+}
+
+/**
+ * decodeRowBinary for large results: counts the bytes decoded with `pace.tick` after each row
+ * and awaits `pace.pause()` when it asks, so a leaf of a million samples does not stop the event
+ * loop while it is decoded (issue 10).
+ */
+export async function decodeRowBinaryPaced<T = Record<string, unknown>>(buf: Uint8Array, pace: { tick(units: number): boolean; pause(): Promise<void> }): Promise<T[]> {
+  const rows: T[] = [];
+  const reader = new RowReader<T>(buf);
+  let at = reader.pos;
+  for (let row = reader.next(); row !== undefined; row = reader.next()) {
+    rows.push(row);
+    if (pace.tick(1 + ((reader.pos - at) >> 2))) await pace.pause();
+    at = reader.pos;
+  }
+  return rows;
+}
+
+/** Reads a result's header, then one row at a time. */
+class RowReader<T> {
+  readonly #r: Cursor;
+  readonly #names: string[] = [];
+  readonly #reads: Reader[] = [];
+
+  constructor(readonly buf: Uint8Array) {
+    this.#r = new Cursor(buf);
+    if (buf.length === 0) return;
+    const cols = this.#r.varint();
+    for (let i = 0; i < cols; i++) this.#names.push(this.#r.string());
+    for (let i = 0; i < cols; i++) this.#reads.push(readerFor(this.#r.string()));
+  }
+
+  get pos(): number {
+    return this.#r.pos;
+  }
+
+  /** The next row, or undefined after the last. */
+  next(): T | undefined {
+    const r = this.#r;
+    if (r.pos >= this.buf.length) {
+      // Fixed-width reads past the end come back as undefined from a Uint8Array: check once per result.
+      if (r.pos !== this.buf.length) throw new Error('RowBinary: truncated or malformed result');
+      return undefined;
+    }
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < this.#names.length; i++) row[this.#names[i]] = this.#reads[i](r);
+    return row as T;
+  }
 }

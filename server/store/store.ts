@@ -16,6 +16,11 @@ export interface QueryOptions {
    * at a time (the embedded store's binary reads), so dashboards cannot queue ahead of alerts.
    */
   priority?: 'rule' | 'api';
+  /**
+   * Decoding a large binary result counts its work here and yields when asked (the query
+   * engine's budget: tick about every row, pause to let the event loop run).
+   */
+  pace?: { tick(units: number): boolean; pause(): Promise<void> };
 }
 
 /**
