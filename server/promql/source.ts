@@ -10,10 +10,12 @@ import type { Matcher } from './selector.js';
 import { chooseResolution, type PlanOptions } from './plan.js';
 import {
   aggregateSql,
+  endsSpanSql,
   gridSql,
   QUERY_SETTINGS,
   samplesSql,
   seriesCountSql,
+  seriesRowsSql,
   seriesSql,
   staleMarksSql,
   stepCount,
@@ -21,6 +23,7 @@ import {
   type GridPlan,
   type Selection,
 } from './sql.js';
+import { LAST_SEEN_MARGIN_MS } from '../series/lookup.js';
 import type { Labels } from './types.js';
 
 /** The leaf operations the evaluator needs. */
@@ -68,8 +71,58 @@ export class StoreSource implements DataSource {
     return this.store.query<T>(q, { signal: this.opts.signal, settings: QUERY_SETTINGS, binary: true });
   }
 
+  /**
+   * The series a selection reads, from the store's series cache (series-cache.ts): the rows of
+   * every series the matchers match at any time are read once and kept until a series row is
+   * written, and the time filter of seriesWhere is applied here. Null where the store keeps no
+   * cache (a remote ClickHouse other nodes write to) or the matchers match more rows than it
+   * holds: then the leaf looks the series up itself. Throws past MAX_SERIES.
+   */
+  async resolve(matchers: Matcher[], from: number, to: number): Promise<Resolved | null> {
+    const cache = this.store.seriesCache;
+    if (!cache) return null;
+    const key = JSON.stringify(matchers.map((m) => [m.name, m.op, m.value]).sort());
+    let all = cache.get<CachedSeries[] | 'too many'>(key);
+    if (all === undefined) {
+      const generation = cache.generation;
+      const cap = cache.limits.maxRows;
+      const rows = await this.query<{ id: string; key: string; tags: Record<string, string>; f: string; l: string }>(seriesRowsSql(matchers, cap + 1));
+      if (rows.length > cap) all = 'too many';
+      else {
+        const byId = new Map<string, CachedSeries>();
+        for (const r of rows) {
+          let s = byId.get(r.id);
+          if (!s) byId.set(r.id, (s = { id: r.id, name: r.key, tags: r.tags, spans: [] }));
+          s.spans.push(Number(r.f), Number(r.l));
+        }
+        all = [...byId.values()];
+      }
+      cache.set(key, all, all === 'too many' ? 1 : rows.length, generation);
+    }
+    if (all === 'too many') return null;
+    // seriesWhere's time filter: some row of the series was last seen at or after the start
+    // (less the margin) and first seen at or before the end.
+    const lo = Math.floor(from - LAST_SEEN_MARGIN_MS);
+    const hi = Math.ceil(to);
+    const out: CachedSeries[] = [];
+    for (const s of all) {
+      for (let i = 0; i < s.spans.length; i += 2) {
+        if (s.spans[i + 1] >= lo && s.spans[i] <= hi) {
+          out.push(s);
+          break;
+        }
+      }
+    }
+    if (out.length > this.opts.maxSeries) throw new MetronomeError('MTR_QUERY_TOO_MANY_SERIES', [this.opts.maxSeries]);
+    return { series: out, ids: out.map((s) => s.id) };
+  }
+
   /** Labels by series id, for the series a selection reads; throws when there are too many. */
-  async labels(matchers: Matcher[], from: number, to: number): Promise<Map<string, Labels>> {
+  async labels(matchers: Matcher[], from: number, to: number, resolved?: Resolved | null): Promise<Map<string, Labels>> {
+    if (resolved) {
+      // Fresh objects: the evaluator may change a series' labels in place.
+      return new Map(resolved.series.map((s) => [s.id, cleanLabels({ __name__: s.name, ...s.tags })]));
+    }
     const rows = await this.query<{ id: string; key: string; tags: Record<string, string> }>(
       seriesSql({ matchers, from, to }, this.opts.maxSeries + 1),
     );
@@ -94,11 +147,14 @@ export class StoreSource implements DataSource {
     return run(again);
   }
 
-  async grid(plan: GridPlan): Promise<StepSeries[]> {
-    const n = stepCount(plan);
+  async grid(plan0: GridPlan): Promise<StepSeries[]> {
+    const n = stepCount(plan0);
+    const resolved = await this.resolve(plan0.matchers, plan0.start - plan0.window, plan0.end);
+    if (resolved?.ids.length === 0) return [];
+    const plan = resolved ? { ...plan0, ids: resolved.ids } : plan0;
     const stale = isSelection(plan) ? this.staleMarks(plan) : Promise.resolve(new Map<string, number[]>());
     const [labels, rows0, marks] = await Promise.all([
-      this.labels(plan.matchers, plan.start - plan.window, plan.end),
+      this.labels(plan.matchers, plan.start - plan.window, plan.end, resolved),
       this.#leaf(plan, (p) => this.query<LeafRow & { id: string }>(gridSql(p))),
       stale,
     ]);
@@ -133,12 +189,35 @@ export class StoreSource implements DataSource {
 
   /** Staleness markers (series_ends) of the selection in the lookback of the grid, per series id. */
   async staleMarks(plan: GridPlan): Promise<Map<string, number[]>> {
-    const rows = await this.query<{ id: string; t: number[] }>(staleMarksSql({ matchers: plan.matchers, from: plan.start - plan.window, to: plan.end }));
+    const from = plan.start - plan.window;
+    if (!(await this.#endsMayOverlap(from, plan.end))) return new Map();
+    const rows = await this.query<{ id: string; t: number[] }>(staleMarksSql({ matchers: plan.matchers, ids: plan.ids, from, to: plan.end }));
     return new Map(rows.map((r) => [r.id, r.t.map(Number)]));
   }
 
-  async aggregate(plan: GridPlan, agg: AggregatePlan): Promise<StepSeries[] | null> {
-    const n = stepCount(plan);
+  /**
+   * Whether series_ends may hold a row in (from, to]: the store's cache knows where its rows lie
+   * (read once, then kept from the store's own writes), so most leaves skip the staleness query.
+   */
+  async #endsMayOverlap(from: number, to: number): Promise<boolean> {
+    const cache = this.store.seriesCache;
+    if (!cache) return true;
+    let may = cache.endsMayOverlap(from, to);
+    if (may === undefined) {
+      const generation = cache.endsGeneration;
+      const [r] = await this.query<{ min: string; max: string; n: string }>(endsSpanSql());
+      const count = Number(r?.n ?? 0);
+      cache.setEnds(count ? { min: Number(r.min), max: Number(r.max), count } : { min: Infinity, max: -Infinity, count: 0 }, generation);
+      may = count > 0 && Number(r.max) > from && Number(r.min) <= to;
+    }
+    return may;
+  }
+
+  async aggregate(plan0: GridPlan, agg: AggregatePlan): Promise<StepSeries[] | null> {
+    const n = stepCount(plan0);
+    const resolved = await this.resolve(plan0.matchers, plan0.start - plan0.window, plan0.end);
+    if (resolved) return this.#aggregateResolved({ ...plan0, ids: resolved.ids }, agg, resolved, n);
+    const plan = plan0;
     const sel = { matchers: plan.matchers, from: plan.start - plan.window, to: plan.end };
     const [count, rows, marks] = await Promise.all([
       this.query<{ n: string }>(seriesCountSql(sel, this.opts.maxSeries + 1)),
@@ -161,9 +240,56 @@ export class StoreSource implements DataSource {
     return sortByLabelOrder(out, m);
   }
 
-  async samples(sel: Selection): Promise<SampleSeries[]> {
+  /**
+   * aggregate() over series known in process: each series' group is computed here from its
+   * labels and handed to ClickHouse by id, so the leaf needs no join with the series table.
+   */
+  async #aggregateResolved(plan: GridPlan & { ids: readonly string[] }, agg: AggregatePlan, resolved: Resolved, n: number): Promise<StepSeries[] | null> {
+    if (resolved.ids.length === 0) return [];
+    const groups: Labels[] = [];
+    const byKey = new Map<string, number>();
+    const group: number[] = [];
+    const names = new Set(agg.grouping);
+    for (const s of resolved.series) {
+      // The labels aggregateSql's join computes: `by` values in order (the name only while the
+      // leaf keeps it), or for `without` the non-empty tags not named.
+      const labels: Labels = {};
+      if (agg.without) {
+        for (const k of Object.keys(s.tags).sort()) if (s.tags[k] !== '' && !names.has(k)) labels[k] = s.tags[k];
+      } else {
+        for (const l of agg.grouping) labels[l] = l === '__name__' ? (agg.keepsName ? s.name : '') : (s.tags[l] ?? '');
+      }
+      const clean = cleanLabels(labels);
+      const key = JSON.stringify(agg.without ? Object.entries(clean) : agg.grouping.map((l) => labels[l]));
+      let g = byKey.get(key);
+      if (g === undefined) {
+        byKey.set(key, (g = groups.length));
+        groups.push(clean);
+      }
+      group.push(g);
+    }
+    const [rows, marks] = await Promise.all([
+      this.#leaf(plan, (p) => this.query<LeafRow & { k: number }>(aggregateSql(p, agg, { ids: resolved.ids, group }))),
+      isSelection(plan) ? this.staleMarks(plan) : Promise.resolve(new Map<string, number[]>()),
+    ]);
+    if (marks.size > 0) return null;
+    this.charge(rows.length * n);
+    const m = this.opts.meter ?? UNMETERED;
+    const out: StepSeries[] = [];
+    for (const r of rows) {
+      if (m.tick(n)) await m.pause();
+      const s = toSeries({ ...groups[Number(r.k)] }, r, n);
+      if (s) out.push(s);
+    }
+    return sortByLabelOrder(out, m);
+  }
+
+  async samples(sel0: Selection): Promise<SampleSeries[]> {
+    const resolved = await this.resolve(sel0.matchers, sel0.from, sel0.to);
+    if (resolved?.ids.length === 0) return [];
+    const sel = resolved ? { ...sel0, ids: resolved.ids } : sel0;
     const [labels, rows] = await Promise.all([
-      this.labels(sel.matchers, sel.from, sel.to),
+      this.labels(sel.matchers, sel.from, sel.to, resolved),
       this.query<{ id: string; pts: [number, unknown][] }>(samplesSql(sel)),
     ]);
     this.charge(rows.reduce((sum, r) => sum + r.pts.length, 0));
@@ -177,6 +303,20 @@ export class StoreSource implements DataSource {
     }
     return sortByLabelOrder(out, m);
   }
+}
+
+/** A series as the store's series cache keeps it: name, tags, and its rows' [first, last seen] (ms) in pairs. */
+interface CachedSeries {
+  id: string;
+  name: string;
+  tags: Record<string, string>;
+  spans: number[];
+}
+
+/** The series a selection reads, known in process. */
+export interface Resolved {
+  series: readonly CachedSeries[];
+  ids: readonly string[];
 }
 
 /** A leaf row: a value per step (`v`), or [step, value] pairs (`pts`). */

@@ -4,6 +4,8 @@ import { createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { PointColumns } from '../../ingest/types.js';
 import { ClientStore, CLIENT_SETTINGS } from './client-store.js';
+import { SeriesCache } from './series-cache.js';
+import type { Sql } from './sql.js';
 import { checkToken, type QueryOptions } from './store.js';
 
 // chdb's ESM entry does not re-export the Arrow input API; its CommonJS entry does.
@@ -30,6 +32,11 @@ export class EmbeddedStore extends ClientStore {
   #reading = false;
   #seq = 0;
   #closed = false;
+  /**
+   * This process is the database's only writer (chdb holds the directory), so series lookups
+   * can be kept until a series row is written: every write below tells the cache.
+   */
+  readonly seriesCache = new SeriesCache();
 
   constructor(readonly path: string) {
     mkdirSync(path, { recursive: true });
@@ -117,6 +124,25 @@ export class EmbeddedStore extends ClientStore {
       if (next) next();
       else this.#reading = false;
     };
+  }
+
+  /** Every write of rows, insertSeries' included, comes through here. */
+  override async insertRows(table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
+    try {
+      await super.insertRows(table, rows);
+    } finally {
+      if (table === 'series') this.seriesCache.seriesWritten();
+      if (table === 'series_ends') this.seriesCache.endsWritten(rows.map((r) => Date.parse(`${String(r.ts).replace(' ', 'T')}Z`)));
+    }
+  }
+
+  /** DDL, migrations, INSERT ... SELECT: not parsed, so every cached lookup is dropped. */
+  override async command(q: Sql, opts: QueryOptions = {}): Promise<void> {
+    try {
+      await super.command(q, opts);
+    } finally {
+      this.seriesCache.reset();
+    }
   }
 
   override async ping(): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { NewSeries, PointColumns } from '../../ingest/types.js';
+import type { SeriesCache } from './series-cache.js';
 import type { Sql } from './sql.js';
 
 export interface QueryOptions {
@@ -29,6 +30,11 @@ export interface QueryOptions {
  */
 export interface Store {
   readonly kind: 'embedded' | 'remote';
+  /**
+   * Series lookups and series_ends' time span kept from this store's own writes, for the query
+   * engine (series-cache.ts). Only on a store no other process writes to.
+   */
+  readonly seriesCache?: SeriesCache;
   /** Run a SELECT and return its rows as objects (UInt64/Int64 come back as strings, as in JSONEachRow). */
   query<T = Record<string, unknown>>(q: Sql, opts?: QueryOptions): Promise<T[]>;
   /** Run a statement that returns nothing (DDL, INSERT ... SELECT). */
