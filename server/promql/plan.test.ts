@@ -34,6 +34,16 @@ describe('chooseResolution', () => {
     expect(chooseResolution(plan({ fn: 'max_over_time', window: H }), opts).resolution).toBe('raw');
   });
 
+  it('reads the newest sample of a window from buckets\' last samples with the grid function, at any window size', () => {
+    expect(chooseResolution(plan({ fn: 'sample' }), opts)).toMatchObject({ resolution: '1m', form: 'grid' });
+    expect(chooseResolution(plan({ fn: 'last_over_time', window: H }), opts)).toMatchObject({ resolution: '1m', form: 'grid' });
+    expect(chooseResolution(plan({ fn: 'timestamp', step: H, window: H }), opts)).toMatchObject({ resolution: '1h', form: 'grid' });
+    const q = compile(gridSql(chooseResolution(plan({ fn: 'sample' }), opts))).sql;
+    expect(q).toContain('timeSeriesResampleToGridWithStaleness');
+    expect(q).toMatch(/\(last\.1, last\.2\)\s+AS v/);
+    expect(q).toContain('FROM rollup_1m');
+  });
+
   it('reads hourly rollups when they are whole hours', () => {
     expect(chooseResolution(plan({ step: H, window: H }), opts).resolution).toBe('1h');
     expect(chooseResolution(plan({ step: H, window: 30 * M }), opts).resolution).toBe('1m');

@@ -270,9 +270,17 @@ export function alignedTo(p: GridPlan, r: number): boolean {
   return (p.start - p.window) % r === 0 && p.window % r === 0 && (p.step % r === 0 || p.start === p.end);
 }
 
+/**
+ * Grid functions that need only the newest sample of a window, so they run over rollup buckets
+ * fed with each bucket's last sample: with windows aligned to buckets, the newest sample in
+ * (t - range, t] is the last sample of the newest bucket there.
+ */
+export const LAST_SAMPLE_FUNCTIONS = new Set<LeafFunction>(['sample', 'timestamp', 'last_over_time']);
+
 /** Whether a plan runs as a grid function (dense arrays per series) rather than window rows. */
 export function isGridForm(p: GridPlan): boolean {
-  return (p.resolution ?? 'raw') === 'raw' && (p.form ?? 'grid') === 'grid' && p.fn in GRID_FUNCTIONS;
+  if ((p.form ?? 'grid') !== 'grid' || !(p.fn in GRID_FUNCTIONS)) return false;
+  return (p.resolution ?? 'raw') === 'raw' || LAST_SAMPLE_FUNCTIONS.has(p.fn);
 }
 
 /**
@@ -297,12 +305,15 @@ function rawGridSql(p: GridPlan): Sql {
     p.fn === 'predict_linear'
       ? sql`${ms(p.start)}, ${ms(p.end)}, ${secs(p.step)}, ${secs(p.window)}, ${param('Float64', p.arg ?? 0)}`
       : sql`${ms(p.start)}, ${ms(p.end)}, ${secs(p.step)}, ${secs(p.window)}`;
-  const input = p.fn === 'timestamp' ? raw('toFloat64(toUnixTimestamp64Milli(ts)) / 1000') : raw('value');
-  let value = sql`${fn}(${params})(ts, ${input})`;
+  const res = p.resolution ?? 'raw';
+  // Over rollups (LAST_SAMPLE_FUNCTIONS only): each bucket's last sample stands for the bucket.
+  const [time, val, table] = res === 'raw' ? ['ts', 'value', raw('points')] : ['last.1', 'last.2', rollupTable(res)];
+  const input = p.fn === 'timestamp' ? raw(`toFloat64(toUnixTimestamp64Milli(${time})) / 1000`) : raw(val);
+  let value = sql`${fn}(${params})(${raw(time)}, ${input})`;
   // ClickHouse's deriv is per millisecond of DateTime64(3); Prometheus' is per second.
   if (p.fn === 'deriv') value = sql`arrayMap(x -> x * 1000, ${value})`;
   return sql`SELECT series_id, ${value} AS v, toUInt8(0) AS reset
-    FROM points
+    FROM ${table}
     WHERE ${rowsWhere(p, p.start - p.window, p.end)}${inSomeWindow(p)}
     GROUP BY series_id`;
 }
