@@ -3,9 +3,10 @@
  * through the store (in process, no HTTP), then each panel query run through the engine with
  * the store wrapped to time every ClickHouse call. Per query: the engine's total, the wall time
  * spent waiting on the store (overlapping calls counted once), the number of store calls, and
- * the Prometheus JSON formatting; the rest is evaluation in TypeScript. Each captured SQL is run
- * once more on a second chdb session to split the store time into ClickHouse's own elapsed time
- * and the result's size.
+ * the Prometheus JSON formatting; the rest is evaluation in TypeScript. The store time is split
+ * as the store reports it (QueryOptions.onRead): waiting for the read session, ClickHouse's own
+ * elapsed time, the rest of chdb's call (binding, result copy), and decoding. Each captured SQL
+ * is run once more on a second chdb session for the result's size (and --sql prints it).
  *
  *   npx tsx bench/query-profile.ts                 # every query, 3 runs, median
  *   npx tsx bench/query-profile.ts --only "sum(up)" --sql   # print each SQL too
@@ -24,7 +25,7 @@ import { QUERY_SETTINGS } from '../server/promql/sql.js';
 import { EmbeddedStore } from '../server/store/embedded.js';
 import { migrate } from '../server/store/migrate.js';
 import { compile, type Sql } from '../server/store/sql.js';
-import type { QueryOptions, Store } from '../server/store/store.js';
+import type { QueryOptions, ReadTiming, Store } from '../server/store/store.js';
 import { generate, QUERIES } from './dashboard.js';
 
 const { values: args } = parseArgs({
@@ -46,6 +47,7 @@ interface Call {
   opts?: QueryOptions;
   t0: number;
   t1: number;
+  read?: ReadTiming;
 }
 
 /** The real store with every query timed (a wrapper, never a fake). */
@@ -59,7 +61,7 @@ function timed(store: Store, calls: Call[]): Store {
       return async (q: Sql, opts?: QueryOptions) => {
         const call: Call = { sql: q, opts, t0: performance.now(), t1: 0 };
         try {
-          return await target.query(q, opts);
+          return await target.query(q, { ...opts, onRead: (r) => (call.read = r) });
         } finally {
           call.t1 = performance.now();
           calls.push(call);
@@ -127,10 +129,12 @@ async function main(): Promise<void> {
     const side = new chdb.Session(dir);
     // Settings stick to a chdb session (ChdbConnection sends them as SET statements too).
     for (const [k, v] of Object.entries({ ...QUERY_SETTINGS, output_format_json_quote_64bit_integers: 1 })) await side.queryAsync(`SET ${k} = ${v}`);
-    const out: { query: string; totalMs: number; storeWallMs: number; evalMs: number; formatMs: number; calls: number; clickhouseMs: number; resultKiB: number }[] = [];
+    const out: { query: string; totalMs: number; storeWallMs: number; evalMs: number; formatMs: number; calls: number; clickhouseMs: number; queuedMs: number; chdbMs: number; decodeMs: number; sideClickhouseMs: number; resultKiB: number }[] = [];
     for (const q of QUERIES.filter((x) => !args.only || x.includes(args.only))) {
       const totals: number[] = [];
       const storeWall: number[] = [];
+      /** Per run, summed over its reads: queued, chdb's call less ClickHouse's elapsed, ClickHouse's elapsed, decoding. */
+      const split: { queued: number[]; native: number[]; ch: number[]; decode: number[] } = { queued: [], native: [], ch: [], decode: [] };
       const formats: number[] = [];
       let last: Call[] = [];
       for (let r = 0; r <= runs; r++) {
@@ -144,6 +148,11 @@ async function main(): Promise<void> {
         totals.push(t2 - t0);
         formats.push(t2 - t1);
         storeWall.push(covered(calls));
+        const sum = (f: (r: ReadTiming) => number) => calls.reduce((a, c) => a + (c.read ? f(c.read) : 0), 0);
+        split.queued.push(sum((r) => r.queuedMs));
+        split.native.push(sum((r) => r.nativeMs - r.clickhouseMs));
+        split.ch.push(sum((r) => r.clickhouseMs));
+        split.decode.push(sum((r) => r.decodeMs));
         last = [...calls];
       }
       // ClickHouse's own time and the result size of each call, on a second session.
@@ -163,18 +172,35 @@ async function main(): Promise<void> {
         evalMs: +(median(totals) - median(storeWall) - median(formats)).toFixed(1),
         formatMs: +median(formats).toFixed(1),
         calls: last.length,
-        clickhouseMs: +chMs.toFixed(1),
+        clickhouseMs: +median(split.ch).toFixed(1),
+        queuedMs: +median(split.queued).toFixed(1),
+        chdbMs: +median(split.native).toFixed(1),
+        decodeMs: +median(split.decode).toFixed(1),
+        sideClickhouseMs: +chMs.toFixed(1),
         resultKiB: +(bytes / 1024).toFixed(1),
       };
       out.push(row);
+      const f = (x: number, w = 7) => x.toFixed(1).padStart(w);
       console.log(
-        `${row.totalMs.toFixed(1).padStart(7)} ${row.storeWallMs.toFixed(1).padStart(7)} ${row.clickhouseMs.toFixed(1).padStart(7)} ${row.evalMs.toFixed(1).padStart(6)} ${row.formatMs.toFixed(1).padStart(6)} ${String(row.calls).padStart(5)} ${row.resultKiB.toFixed(0).padStart(6)}  ${q}`,
+        `${f(row.totalMs)} ${f(row.storeWallMs)} ${f(row.clickhouseMs)} ${f(row.chdbMs, 6)} ${f(row.queuedMs, 6)} ${f(row.decodeMs, 6)} ${f(row.evalMs, 6)} ${f(row.formatMs, 6)} ${String(row.calls).padStart(5)} ${row.resultKiB.toFixed(0).padStart(6)}  ${q}`,
       );
     }
     side.close();
     const sum = (k: keyof (typeof out)[number]) => +out.reduce((a, r) => a + (r[k] as number), 0).toFixed(1);
-    const totals = { totalMs: sum('totalMs'), storeWallMs: sum('storeWallMs'), clickhouseMs: sum('clickhouseMs'), evalMs: sum('evalMs'), formatMs: sum('formatMs'), calls: sum('calls') };
-    console.log(`(columns: total, store wall, ClickHouse elapsed (sum over calls), eval, format ms; store calls; result KiB)`);
+    const totals = {
+      totalMs: sum('totalMs'),
+      storeWallMs: sum('storeWallMs'),
+      clickhouseMs: sum('clickhouseMs'),
+      chdbMs: sum('chdbMs'),
+      queuedMs: sum('queuedMs'),
+      decodeMs: sum('decodeMs'),
+      evalMs: sum('evalMs'),
+      formatMs: sum('formatMs'),
+      calls: sum('calls'),
+    };
+    console.log(
+      `(columns, ms: total, store wall, ClickHouse's elapsed, chdb's call beyond it, queued for the read session, decoding, evaluation, JSON; store calls; result KiB. Medians over runs, summed over a run's calls)`,
+    );
     console.log(`sums: ${JSON.stringify(totals)}; load average ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
     console.log(`RESULT ${JSON.stringify({ bench: 'query-profile', runs, totals, rows: out })}`);
   } finally {

@@ -2,7 +2,10 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { NewSeries, PointColumns } from '../../ingest/types.js';
 import { decodeRowBinary, decodeRowBinaryPaced } from './rowbinary.js';
 import { compile, ident, type Sql } from './sql.js';
-import { seriesRows, type QueryOptions, type Store } from './store.js';
+import { seriesRows, type QueryOptions, type ReadTiming, type Store } from './store.js';
+
+/** Where a read's time went before decoding, by its result (set by a transport that knows, when asked with onRead). */
+export const READ_TIMING = new WeakMap<Uint8Array, Omit<ReadTiming, 'decodeMs' | 'bytes'>>();
 
 /** Settings both transports set on their client. */
 export const CLIENT_SETTINGS = { date_time_input_format: 'best_effort', output_format_json_quote_64bit_integers: 1 } as const;
@@ -23,7 +26,11 @@ export abstract class ClientStore implements Store {
     const { sql, params } = compile(q);
     if (opts.binary) {
       const bytes = await this.queryRowBinary(sql, params, opts);
-      return opts.pace ? decodeRowBinaryPaced<T>(bytes, opts.pace) : decodeRowBinary<T>(bytes);
+      if (!opts.onRead) return opts.pace ? decodeRowBinaryPaced<T>(bytes, opts.pace) : decodeRowBinary<T>(bytes);
+      const t0 = performance.now();
+      const rows = opts.pace ? await decodeRowBinaryPaced<T>(bytes, opts.pace) : decodeRowBinary<T>(bytes);
+      opts.onRead({ ...(READ_TIMING.get(bytes) ?? { queuedMs: 0, nativeMs: 0, clickhouseMs: 0 }), decodeMs: performance.now() - t0, bytes: bytes.length });
+      return rows;
     }
     const rs = await this.client.query({
       query: sql,

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { PointColumns } from '../../ingest/types.js';
-import { ClientStore, CLIENT_SETTINGS } from './client-store.js';
+import { ClientStore, CLIENT_SETTINGS, READ_TIMING } from './client-store.js';
 import { SeriesCache } from './series-cache.js';
 import type { Sql } from './sql.js';
 import { checkToken, type QueryOptions } from './store.js';
@@ -93,11 +93,17 @@ export class EmbeddedStore extends ClientStore {
     const text = settings.length ? `${sql}\nSETTINGS ${settings.join(', ')}` : sql;
     opts.signal?.throwIfAborted();
     const run = (async () => {
+      const t0 = opts.onRead ? performance.now() : 0;
       const done = await this.#readTurn(opts.priority ?? 'api');
       try {
         if (opts.signal?.aborted) throw opts.signal.reason;
         try {
-          return (await this.#reads.queryBindAsync(text, params, { format: 'RowBinaryWithNamesAndTypes' })).bytes();
+          if (!opts.onRead) return (await this.#reads.queryBindAsync(text, params, { format: 'RowBinaryWithNamesAndTypes' })).bytes();
+          const t1 = performance.now();
+          const res = await this.#reads.queryBindAsync(text, params, { format: 'RowBinaryWithNamesAndTypes' });
+          const bytes = res.bytes();
+          READ_TIMING.set(bytes, { queuedMs: t1 - t0, nativeMs: performance.now() - t1, clickhouseMs: res.elapsed * 1000 });
+          return bytes;
         } catch (e) {
           await this.#reads.queryAsync('SELECT 1', { format: 'RowBinary' }).catch(() => undefined);
           throw e;

@@ -22,6 +22,17 @@ export interface QueryOptions {
    * engine's budget: tick about every row, pause to let the event loop run).
    */
   pace?: { tick(units: number): boolean; pause(): Promise<void> };
+  /** Told where a binary read's time went (bench/query-profile.ts); costs nothing when absent. */
+  onRead?: (r: ReadTiming) => void;
+}
+
+/** A binary read's time, ms: waiting for the read session, in chdb's call, of that ClickHouse's own, decoding. */
+export interface ReadTiming {
+  queuedMs: number;
+  nativeMs: number;
+  clickhouseMs: number;
+  decodeMs: number;
+  bytes: number;
 }
 
 /**
