@@ -28,10 +28,14 @@ describe('chooseResolution', () => {
     expect(chooseResolution(plan({}), opts)).toMatchObject({ resolution: 'raw', form: 'grid' });
   });
 
-  it('reads buckets for other functions when a bucket lands in a few windows, raw beyond that', () => {
+  it('reads buckets for delta when a bucket lands in a few windows, raw beyond that', () => {
+    expect(chooseResolution(plan({ fn: 'delta' }), opts).resolution).toBe('1m');
+    expect(chooseResolution(plan({ fn: 'delta', window: H }), opts)).toMatchObject({ resolution: 'raw', form: 'grid' });
+  });
+
+  it('reads buckets for *_over_time without a grid function however many windows hold a bucket', () => {
     expect(chooseResolution(plan({ fn: 'avg_over_time' }), opts).resolution).toBe('1m');
-    expect(chooseResolution(plan({ fn: 'sample' }), opts).resolution).toBe('1m');
-    expect(chooseResolution(plan({ fn: 'max_over_time', window: H }), opts).resolution).toBe('raw');
+    expect(chooseResolution(plan({ fn: 'max_over_time', window: H }), opts)).toMatchObject({ resolution: '1m', form: 'window' });
   });
 
   it('reads the newest sample of a window from buckets\' last samples with the grid function, at any window size', () => {

@@ -24,7 +24,12 @@ export interface PlanOptions {
   rawRetentionStart: number;
 }
 
-/** Most windows one bucket may be copied to before raw samples are cheaper (bench/query.ts). */
+/**
+ * Most windows one bucket may be copied to before raw samples are cheaper, for `delta`, which
+ * has a grid function over raw samples (bench/query.ts, 10 s data). Functions without one
+ * (sum/avg/min/max/count/first/present_over_time) have no such limit: over raw points they fold
+ * samples into the same slices first (sql.ts) and copy those, so buckets only save the folding.
+ */
 const MAX_BUCKET_COPIES = 8;
 
 /** Functions computed per leaf in ClickHouse; the others run in TypeScript over samples. */
@@ -45,7 +50,7 @@ export function chooseResolution(p: GridPlan, opts: PlanOptions): GridPlan {
   // costs more than ClickHouse's grid functions over the samples, so they read buckets only when
   // windows do not overlap; other functions gain up to a few copies per bucket.
   const copies = p.start === p.end ? 1 : Math.ceil(p.window / p.step);
-  const affordable = copies <= (p.fn === 'rate' || p.fn === 'increase' ? 1 : MAX_BUCKET_COPIES);
+  const affordable = p.fn === 'rate' || p.fn === 'increase' ? copies <= 1 : hasGrid ? copies <= MAX_BUCKET_COPIES : true;
   for (const res of ['1h', '1m'] as const) {
     if (!alignedTo(p, RESOLUTION_MS[res])) continue;
     // Selection, timestamp() and last_over_time need a window's newest sample only: the grid
@@ -54,8 +59,11 @@ export function chooseResolution(p: GridPlan, opts: PlanOptions): GridPlan {
     // 9.2 vs 10.4 raw vs 16.6 buckets in windows; 120 series 13.3 vs 27.1 vs 34.5;
     // last_over_time(x[10m]) over 24 series 9.7 vs 12.8 raw vs 17.4.
     if (LAST_SAMPLE_FUNCTIONS.has(p.fn)) return { ...p, resolution: res, form: 'grid' };
-    // Other *_over_time at a 60 s step stay on buckets: cheaper than raw in the same run
-    // (avg_over_time [5m] 12 gauges 14.8 vs 17.6 raw; min_over_time [10m] 24 series 16.5 vs 23.4).
+    // Other *_over_time stay on buckets at any number of copies: cheaper than raw in the same
+    // runs at a 60 s step over 15 s samples (avg_over_time [5m] 12 gauges 14.8 vs 17.6 raw;
+    // min_over_time [10m] 24 series 16.5 vs 23.4; max_over_time over 12 series, [5m] to [60m]
+    // (5 to 60 copies): 16.9-20.7 vs 20.0-25.5; avg_over_time over 24, [5m] to [60m]: 22.7-32.1
+    // vs 31.8-51.5).
     if (affordable) return { ...p, resolution: res, form: 'window' };
   }
   if (from < opts.rawRetentionStart) {
