@@ -175,3 +175,36 @@ describe('parseExpr', () => {
     expect(checkExpr('rate(x[5m]')).toMatchObject({ position: 10 });
   });
 });
+
+describe('keywords and grouping as Prometheus reads them', () => {
+  it('reads aggregation operators and modifiers in any letter case', () => {
+    expect(show(parseExpr('SUM BY (job) (rate(x[5m]))'))).toBe(show(parseExpr('sum by (job) (rate(x[5m]))')));
+    expect(show(parseExpr('Avg WITHOUT (i) (x)'))).toBe('avg without(i)(x)');
+    expect(show(parseExpr('TopK(3, x)'))).toBe('topk(3, x)');
+    expect(show(parseExpr('a > BOOL 2'))).toBe('(a > bool 2)');
+    expect(show(parseExpr('a AND b OR c UNLESS d'))).toBe(show(parseExpr('a and b or c unless d')));
+    expect(show(parseExpr('x OFFSET 10m'))).toBe('x offset 600000');
+    const e = parseExpr('a * On (k) Group_Left (j) b');
+    expect(e.kind === 'binary' && e.matching).toEqual({ card: 'many-to-one', on: true, labels: ['k'], include: ['j'] });
+  });
+
+  it('treats a range selector in parentheses as the range selector', () => {
+    expect(show(parseExpr('resets((errors_total[10m]))'))).toBe('resets(errors_total[600000])');
+    expect(show(parseExpr('max_over_time(((load[3m:30s])))'))).toBe('max_over_time((load)[180000:30000])');
+  });
+
+  it('binds an operator after an @ on the right of a matched binary to that operand, as Go does', () => {
+    expect(show(parseExpr('a @ 30 + on(k) group_left(j) b @ 30 * 0'))).toBe('(a @ 30000 + (b @ 30000 * 0))');
+    expect(show(parseExpr('a + b offset 1m / 2'))).toBe('(a + (b offset 60000 / 2))');
+    expect(show(parseExpr('a * b @ 5 + 1'))).toBe('((a * b @ 5000) + 1)');
+  });
+});
+
+describe('number literals', () => {
+  it('reads a number with a trailing point, as Go does', () => {
+    expect(show(parseExpr('3.'))).toBe('3');
+    expect(show(parseExpr('1./4. * x'))).toBe('((1 / 4) * x)');
+    const sel = parseExpr('x{a="1."}');
+    expect(sel.kind === 'vector' && sel.matchers.find((m) => m.name === 'a')?.value).toBe('1.');
+  });
+});

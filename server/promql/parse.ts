@@ -72,7 +72,7 @@ const PARAM_TYPE: Partial<Record<AggregateOp, 'scalar' | 'string'>> = {
 /** Parse a PromQL expression. Throws PromQLError with the position of the first problem. */
 export function parseExpr(text: string): Expr {
   if (text.trim() === '') throw new PromQLError('parse error: no expression found in input', 0);
-  const tree = parser.parse(text);
+  const tree = parser.parse(trailingDots(text));
   let errorNode: { from: number; to: number } | null = null;
   tree.iterate({
     enter(n) {
@@ -86,6 +86,33 @@ export function parseExpr(text: string): Expr {
   const expr = p.expr(top);
   check(expr);
   return expr;
+}
+
+/**
+ * Go reads `2.` as the number 2; lezer's number token needs a digit after the point. The point
+ * becomes a space (same length, so positions stay), outside quoted strings only.
+ */
+function trailingDots(text: string): string {
+  if (!text.includes('.')) return text;
+  let out = '';
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\' && quote !== '`') {
+        out += c + (text[i + 1] ?? '');
+        i++;
+        continue;
+      }
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'" || c === '`') quote = c;
+    else if (c === '.' && /[0-9]/.test(text[i - 1] ?? '') && !/[0-9a-zA-Z_.]/.test(text[i + 1] ?? '') && !/[a-zA-Z_:]\w*\d$/.test(out)) {
+      out += ' ';
+      continue;
+    }
+    out += c;
+  }
+  return out;
 }
 
 function syntaxError(text: string, at: number): PromQLError {
@@ -167,8 +194,13 @@ class Builder {
           target.at = at;
         });
       }
-      case 'ParenExpr':
-        return { kind: 'paren', expr: this.expr(n.getChild('Expr')!), ...span };
+      case 'ParenExpr': {
+        const inner = this.expr(n.getChild('Expr')!);
+        // `changes((x[5m]))`: parentheses around a range vector change nothing; the evaluator
+        // reads range arguments as selectors or subqueries, so they are dropped here.
+        if (inner.kind === 'matrix' || inner.kind === 'subquery') return inner;
+        return { kind: 'paren', expr: inner, ...span };
+      }
       case 'UnaryExpr': {
         const op = this.src(n.getChild('UnaryOp')!) as '-' | '+';
         const inner = this.expr(n.getChild('Expr')!);
@@ -186,7 +218,8 @@ class Builder {
         return { kind: 'call', func, args, ...span };
       }
       case 'AggregateExpr': {
-        const op = this.src(n.getChild('AggregateOp')!) as AggregateOp;
+        // Keywords are case-insensitive in PromQL (`SUM`, `Sum`); lezer accepts them as written.
+        const op = this.src(n.getChild('AggregateOp')!).toLowerCase() as AggregateOp;
         const args = this.children(n.getChild('FunctionCallBody')!).filter((c) => c.type.is('Expr')).map((c) => this.expr(c));
         const mod = n.getChild('AggregateModifier');
         const without = !!mod?.getChild('Without');
@@ -257,6 +290,11 @@ class Builder {
       lhs = { ...lhs, value: -lhs.value, pos: lhs.pos + 1 };
       const inner: Expr = { kind: 'binary', op, lhs, rhs, bool, matching, pos: lhs.pos, end: n.to };
       return { kind: 'unary', op: '-', expr: inner, pos, end: n.to };
+    }
+    // lezer reads `a + b @ 60 * 0` as `((a + b) @ 60) * 0`; modify() moved the @ onto b, and Go
+    // binds `* 0` to it too: `a + (b @ 60 * 0)`. Rotate the tighter operator down to where Go puts it.
+    if (lhs.kind === 'binary' && (exprs[0].name === 'OffsetExpr' || exprs[0].name === 'StepInvariantExpr')) {
+      return rotate(lhs, { kind: 'binary', op, lhs, rhs, bool, matching, pos: n.from, end: n.to });
     }
     return { kind: 'binary', op, lhs, rhs, bool, matching, pos: n.from, end: n.to };
   }
@@ -350,6 +388,33 @@ class Builder {
     if (kids.length === 1) return this.duration(kids[0]);
     return this.duration(n);
   }
+}
+
+const PRECEDENCE: Record<BinaryOp, number> = {
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '>': 3,
+  '<': 3,
+  '>=': 3,
+  '<=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  atan2: 5,
+  '^': 6,
+};
+
+/** `outer` is `lhs op rhs` with lhs a binary that binds looser: give op lhs's right operand instead. */
+function rotate(lhs: Extract<Expr, { kind: 'binary' }>, outer: Extract<Expr, { kind: 'binary' }>): Expr {
+  const looser = PRECEDENCE[lhs.op] < PRECEDENCE[outer.op] || (lhs.op === '^' && outer.op === '^');
+  if (!looser) return outer;
+  const inner = lhs.rhs.kind === 'binary' ? rotate(lhs.rhs, { ...outer, lhs: lhs.rhs, pos: lhs.rhs.pos }) : { ...outer, lhs: lhs.rhs, pos: lhs.rhs.pos };
+  return { ...lhs, rhs: inner, end: outer.end };
 }
 
 /** Prometheus' type checks over the whole tree. */
