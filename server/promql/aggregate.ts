@@ -4,7 +4,7 @@
  */
 import type { AggregateOp } from './ast.js';
 import { formatValue } from './format.js';
-import { quantile } from './functions.js';
+import { compensatedMean, quantile } from './functions.js';
 import type { Meter } from './budget.js';
 import { allocSeries, labelsKey, type StepSeries } from './matrix.js';
 import type { Labels } from './types.js';
@@ -22,7 +22,8 @@ export interface AggregateSpec {
 export function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
   const out: Labels = {};
   if (without) {
-    for (const k in labels) if (k !== '__name__' && !grouping.includes(k)) out[k] = labels[k];
+    // `without` drops the metric name, and with it __type__ and __unit__ (they describe the name).
+    for (const k in labels) if (k !== '__name__' && k !== '__type__' && k !== '__unit__' && !grouping.includes(k)) out[k] = labels[k];
   } else {
     for (const k of grouping) if (labels[k] !== undefined && labels[k] !== '') out[k] = labels[k];
   }
@@ -91,14 +92,8 @@ function reduce(op: AggregateOp, vals: number[], q: number): number {
   switch (op) {
     case 'sum':
       return kahanSum(vals);
-    case 'avg': {
-      const s = kahanSum(vals);
-      if (Number.isFinite(s) || Number.isNaN(s)) return s / vals.length;
-      // Overflow: fall back to the incremental mean, as Prometheus does.
-      let mean = 0;
-      vals.forEach((x, i) => (mean += x / (i + 1) - mean / (i + 1)));
-      return mean;
-    }
+    case 'avg':
+      return compensatedMean(vals);
     case 'count':
       return vals.length;
     case 'group':
@@ -244,6 +239,8 @@ export function heapSelect(members: readonly StepSeries[], k: number, i: number,
 /** topk, bottomk, limitk, limit_ratio: keep whole input series, selected per step. */
 async function selectK(spec: AggregateSpec, input: StepSeries[], n: number, meter: Meter): Promise<StepSeries[]> {
   const param = spec.param as Float64Array;
+  // Refused even over an empty vector, as Prometheus does.
+  if (param.some(Number.isNaN)) throw new ExecError(spec.op === 'limit_ratio' ? 'Ratio value is NaN' : 'Parameter value is NaN');
   const selected = new Map<StepSeries, StepSeries>();
   let allocated = 0;
   const pick = (s: StepSeries, i: number) => {
@@ -264,7 +261,7 @@ async function selectK(spec: AggregateSpec, input: StepSeries[], n: number, mete
       if (present.length === 0) continue;
       if (spec.op === 'limit_ratio') {
         const r = param[i];
-        if (Number.isNaN(r)) throw new ExecError('ratio value is NaN in limit_ratio');
+        if (Number.isNaN(r)) throw new ExecError('Ratio value is NaN');
         const ratio = Math.max(-1, Math.min(1, r));
         for (const m of present) {
           const x = labelsHash(m.labels) / 2 ** 32;
@@ -273,7 +270,7 @@ async function selectK(spec: AggregateSpec, input: StepSeries[], n: number, mete
         continue;
       }
       const kf = param[i];
-      if (Number.isNaN(kf)) throw new ExecError(`Parameter value is NaN in ${spec.op}`);
+      if (Number.isNaN(kf)) throw new ExecError('Parameter value is NaN');
       const k = Math.min(Math.trunc(Math.max(kf, -1e18)), present.length);
       if (k < 1) continue;
       if (spec.op === 'limitk') {
@@ -283,6 +280,29 @@ async function selectK(spec: AggregateSpec, input: StepSeries[], n: number, mete
       heapSelect(present, k, i, spec.op === 'topk').forEach((m) => pick(m, i));
     }
   }
+  if (n === 1 && (spec.op === 'topk' || spec.op === 'bottomk')) return byValue(spec, input, selected, meter);
   // Keep input order for a stable output.
   return input.filter((s) => selected.has(s)).map((s) => selected.get(s)!);
+}
+
+/**
+ * An instant topk/bottomk answers as Prometheus does: group by group (in order of first
+ * appearance), each group's series by value, best first and NaN last; equal values keep input
+ * order. Which series are kept is heapSelect's business; this only orders them.
+ */
+async function byValue(spec: AggregateSpec, input: StepSeries[], selected: Map<StepSeries, StepSeries>, meter: Meter): Promise<StepSeries[]> {
+  const out: StepSeries[] = [];
+  const top = spec.op === 'topk';
+  for (const g of await groupSeries(input, spec.grouping, spec.without, meter)) {
+    const kept = g.members.filter((m) => selected.has(m)).map((m) => selected.get(m)!);
+    if (meter.tick(4 * kept.length)) await meter.pause();
+    kept.sort((a, b) => {
+      const x = a.v[0];
+      const y = b.v[0];
+      if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
+      return top ? y - x : x - y;
+    });
+    out.push(...kept);
+  }
+  return out;
 }

@@ -86,13 +86,16 @@ export async function vectorScalar(op: BinaryOp, vec: StepSeries[], s: Float64Ar
   return mergeSameLabels(out, (l) => new ExecError(`vector cannot contain metrics with the same labelset ${labelsString(l)}`), m);
 }
 
+/** The metric name and what describes it (Prometheus 3's type-and-unit labels): never compared. */
+const NAME_LABELS = new Set(['__name__', '__type__', '__unit__']);
+
 /** The labels vector matching compares. */
 export function signature(labels: Labels, m: VectorMatching): string {
   const out: Labels = {};
   if (m.on) {
     for (const k of m.labels) if (labels[k] !== undefined && labels[k] !== '') out[k] = labels[k];
   } else {
-    for (const k in labels) if (k !== '__name__' && !m.labels.includes(k)) out[k] = labels[k];
+    for (const k in labels) if (!NAME_LABELS.has(k) && !m.labels.includes(k)) out[k] = labels[k];
   }
   return labelsKey(out);
 }
@@ -102,7 +105,7 @@ function sigLabels(labels: Labels, m: VectorMatching): Labels {
   if (m.on) {
     for (const k of m.labels) if (labels[k] !== undefined && labels[k] !== '') out[k] = labels[k];
   } else {
-    for (const k in labels) if (k !== '__name__' && !m.labels.includes(k)) out[k] = labels[k];
+    for (const k in labels) if (!NAME_LABELS.has(k) && !m.labels.includes(k)) out[k] = labels[k];
   }
   return out;
 }

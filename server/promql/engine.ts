@@ -10,6 +10,7 @@ import { typeOf, typeName, type Expr } from './ast.js';
 import { COST, MemoryPool, QueryBudget, labelsBytes } from './budget.js';
 import { Evaluator } from './eval.js';
 import { formatAnswer } from './format.js';
+import { Annotations } from './annotations.js';
 import { gridTime, sortByLabelOrder, type EvalValue, type Grid } from './matrix.js';
 import { parseExpr } from './parse.js';
 import { cacheable, type ResultCache } from './result-cache.js';
@@ -251,7 +252,7 @@ export class Engine implements QueryEngine {
     const ast = parseExpr(spec.expr);
     if (spec.kind === 'instant') {
       const t = Math.round(spec.time);
-      return { kind: 'instant', ast, g: { start: t, step: 1, n: 1 }, start: t, end: t };
+      return { kind: 'instant', expr: spec.expr, ast, g: { start: t, step: 1, n: 1 }, start: t, end: t };
     }
     const type = typeOf(ast);
     if (type !== 'scalar' && type !== 'vector') {
@@ -264,7 +265,7 @@ export class Engine implements QueryEngine {
     if (!(step > 0)) throw new MetronomeError('MTR_QUERY_BAD_PARAM', ['step', 'zero or negative query resolution step widths are not accepted. Try a positive integer']);
     const n = Math.floor((end - start) / step) + 1;
     if (n > this.limits.maxPoints) throw new MetronomeError('MTR_QUERY_TOO_MANY_POINTS', [this.limits.maxPoints, n]);
-    return { kind: 'range', ast, g: { start, step, n }, start, end };
+    return { kind: 'range', expr: spec.expr, ast, g: { start, step, n }, start, end };
   }
 
   /** Take a slot of the query's priority, run `work` within a fresh budget, and name what stopped it. */
@@ -304,6 +305,7 @@ export class Engine implements QueryEngine {
   }
 
   async #evaluate(q: Prepared, opts: QueryOptions, budget: QueryBudget): Promise<QueryValue> {
+    const notes = new Annotations(q.expr);
     const ev = new Evaluator({
       source: new StoreSource(leafStore(this.store, budget, this.#memory, opts.priority ?? 'api'), {
         signal: budget.signal,
@@ -321,14 +323,21 @@ export class Engine implements QueryEngine {
       maxSubquerySteps: this.limits.maxPoints * 100,
       maxLabelBytes: this.limits.maxLabelBytes,
       budget,
+      notes,
+      range: q.kind === 'range',
     });
     const v = await ev.eval(q.ast, q.g);
-    return q.kind === 'instant' ? instantValue(v, q.g.start, budget) : rangeValue(v, q.g, budget);
+    const value = q.kind === 'instant' ? await instantValue(v, q.g.start, budget) : await rangeValue(v, q.g, budget);
+    if (notes.warnings.size) value.warnings = [...notes.warnings];
+    if (notes.infos.size) value.infos = [...notes.infos];
+    return value;
   }
 }
 
 interface Prepared {
   kind: 'instant' | 'range';
+  /** The query text, for the positions annotations quote. */
+  expr: string;
   ast: Expr;
   g: Grid;
   start: number;

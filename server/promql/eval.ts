@@ -7,7 +7,7 @@ import { aggregate } from './aggregate.js';
 import { COST, Frame, labelsBytes, sampleSeriesBytes, stepSeriesBytes, type Meter, type QueryBudget } from './budget.js';
 import { typeOf, type Aggregate, type AtModifier, type Call, type Expr, type MatrixSelector, type Subquery, type VectorSelector } from './ast.js';
 import { scalarScalar, vectorScalar, vectorVector } from './binary.js';
-import { DATE_FUNCTIONS, KEEPS_NAME, RANGE_FUNCTIONS, bucketQuantile, compareFloat, roundTo, unaryMath, type Bucket, type Window } from './functions.js';
+import { DATE_FUNCTIONS, KEEPS_NAME, RANGE_FUNCTIONS, bucketFraction, bucketQuantile, compareFloat, roundTo, unaryMath, type Bucket, type Window } from './functions.js';
 import {
   allocSeries,
   broadcast,
@@ -29,6 +29,7 @@ import type { GridPlan, LeafFunction } from './sql.js';
 import { MetronomeError } from '../errors.js';
 import { ExecError, type Labels } from './types.js';
 import { compileRegex, type Regex } from '../regex.js';
+import { Annotations, formatG } from './annotations.js';
 
 export interface EvalContext {
   source: DataSource;
@@ -49,9 +50,15 @@ export interface EvalContext {
   maxLabelBytes: number;
   /** The query's memory and time (budget.ts): every loop below ticks it, every value is charged. */
   budget: QueryBudget;
+  /** Where warnings and infos go (Prometheus' annotations); none are kept when absent. */
+  notes?: Annotations;
+  /** A range query (sort functions warn that they change nothing there). */
+  range?: boolean;
 }
 
 const sameLabelset = (l: Labels) => new ExecError(`vector cannot contain metrics with the same labelset ${labelsString(l)}`);
+/** label_replace and label_join say it without the label set, as Prometheus does. */
+const sameLabelsetPlain = () => new ExecError('vector cannot contain metrics with the same labelset');
 
 /**
  * One Evaluator per node being evaluated: `m` is that node's frame, which holds its children's
@@ -146,6 +153,7 @@ export class Evaluator {
           const p = await this.eval(e.param, g);
           param = p.type === 'string' ? p.s : p.type === 'scalar' ? p.v : undefined;
         }
+        if (e.op === 'quantile' && param instanceof Float64Array) this.checkQuantile(param, e.param!);
         const pushed = await this.pushedAggregate(e, g);
         if (pushed) return { type: 'vector', series: pushed };
         const input = await this.vector(e.expr, g);
@@ -349,21 +357,48 @@ export class Evaluator {
       case 'absent':
         return { type: 'vector', series: await this.absent(await this.vector(e.args[0], g), e.args[0], g) };
       case 'histogram_quantile':
-        return { type: 'vector', series: await this.histogramQuantile(await this.scalar(e.args[0], g), await this.vector(e.args[1], g), g.n) };
+        return { type: 'vector', series: await this.histogramQuantile(e, g) };
+      case 'histogram_quantiles':
+        return { type: 'vector', series: await this.histogramQuantiles(e, g) };
+      case 'histogram_fraction':
+        return { type: 'vector', series: await this.histogramFraction(e, g) };
       case 'label_replace':
         return { type: 'vector', series: await this.labelReplace(await this.vector(e.args[0], g), e.args.slice(1).map(str)) };
       case 'label_join':
         return { type: 'vector', series: await this.labelJoin(await this.vector(e.args[0], g), e.args.slice(1).map(str)) };
       case 'sort':
       case 'sort_desc':
+        this.sortWarning(e);
         return { type: 'vector', series: await sortByValue(await this.vector(e.args[0], g), f === 'sort_desc', this.m) };
       case 'sort_by_label':
       case 'sort_by_label_desc':
+        this.sortWarning(e);
         return { type: 'vector', series: await sortByLabels(await this.vector(e.args[0], g), e.args.slice(1).map(str), f === 'sort_by_label_desc', this.m) };
       case 'double_exponential_smoothing':
         return { type: 'vector', series: await this.rangeCall(e, g) };
       default:
         throw new ExecError(`function ${JSON.stringify(f)} is not implemented`);
+    }
+  }
+
+  sortWarning(e: Call): void {
+    if (this.ctx.range) this.ctx.notes?.warn('sort is ineffective for range queries since results are always ordered by labels', e.pos);
+  }
+
+  /** rate and increase over a series whose name or __type__ says it may not be a counter: Prometheus' info. */
+  counterInfo(series: readonly { labels: Labels }[], arg: Expr): void {
+    const notes = this.ctx.notes;
+    if (!notes) return;
+    for (const s of series) {
+      const name = s.labels.__name__;
+      const type = s.labels.__type__;
+      if (type !== undefined) {
+        if (type !== 'counter' && type !== 'histogram') {
+          notes.info(`metric might not be a counter, __type__ label is not set to "counter" or "histogram", got ${JSON.stringify(type)}: ${JSON.stringify(name ?? '')}`, arg.pos);
+        }
+      } else if (name !== undefined && !/(_total|_sum|_count|_bucket)$/.test(name)) {
+        notes.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, arg.pos);
+      }
     }
   }
 
@@ -401,10 +436,13 @@ export class Evaluator {
     let second: Float64Array | null = null;
     if (f === 'double_exponential_smoothing') second = await this.scalar(e.args[2], g);
     if (f === 'absent_over_time') return this.absentOverTime(e, m, g);
+    if (f === 'quantile_over_time' && argValues) this.checkQuantile(argValues, scalarArg!);
     const keepName = KEEPS_NAME.has(f);
+    const counter = f === 'rate' || f === 'increase';
     const constArg = await this.constScalarArg(e, g);
     if (m.kind === 'matrix' && f !== 'quantile_over_time' && this.leafCapable(f, m, constArg)) {
       const series = await this.leafGrid(f as LeafFunction, m.vector, m.range, g, leafArg(f, m, constArg ?? undefined));
+      if (counter) this.counterInfo(series, m);
       return keepName ? series : mergeSameLabels(series.map((s) => ({ ...s, labels: withoutName(s.labels) })), sameLabelset, this.m);
     }
     // In TypeScript: raw samples (or subquery points) slid over each step's window.
@@ -412,6 +450,7 @@ export class Evaluator {
     const at = m.kind === 'matrix' ? m.vector.at : m.at;
     const sg = this.shifted(offset, at, g);
     const samples = m.kind === 'matrix' ? await this.matrixSamples(m, g) : await this.subquerySamples(m, g);
+    if (counter) this.counterInfo(samples, m);
     const fn = f === 'double_exponential_smoothing' ? smoothing(second!) : RANGE_FUNCTIONS[f];
     const out: StepSeries[] = [];
     for (const s of samples) {
@@ -463,36 +502,101 @@ export class Evaluator {
     return this.mapSteps(input, (_x, i) => gridTime(g, i) / 1000);
   }
 
-  async histogramQuantile(q: Float64Array, input: StepSeries[], n: number): Promise<StepSeries[]> {
-    const groups = new Map<string, { labels: Labels; buckets: { upper: number; s: StepSeries }[] }>();
+  /**
+   * Classic histograms in a vector: bucket series grouped by their labels but `le` (the name
+   * included, as Prometheus groups them); the output labels drop the name, so two histograms
+   * that differ only by name collide afterwards. A missing or malformed `le` is a warning.
+   */
+  async bucketGroups(input: StepSeries[], arg: Expr): Promise<BucketGroup[]> {
+    const groups = new Map<string, BucketGroup>();
     for (const s of input) {
       if (this.m.tick(16)) await this.m.pause();
       const le = s.labels.le;
-      if (le === undefined) continue;
-      const upper = parseLe(le);
-      if (Number.isNaN(upper)) continue;
-      const { le: _le, ...rest } = withoutName(s.labels);
+      const upper = le === undefined ? NaN : parseLe(le);
+      if (Number.isNaN(upper)) {
+        const name = s.labels.__name__ ? ` for metric name ${JSON.stringify(s.labels.__name__)}` : '';
+        this.ctx.notes?.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(le ?? '')}${name}`, arg.pos);
+        continue;
+      }
+      const { le: _le, ...rest } = s.labels;
       const k = labelsKey(rest);
       let grp = groups.get(k);
-      if (!grp) groups.set(k, (grp = { labels: rest, buckets: [] }));
+      if (!grp) groups.set(k, (grp = { labels: withoutName(rest), name: rest.__name__ ?? '', buckets: [] }));
       grp.buckets.push({ upper, s });
     }
+    return [...groups.values()];
+  }
+
+  /** One value per classic histogram and step from its buckets; series that collide without their name fail. */
+  async perHistogram(groups: BucketGroup[], n: number, labels: (g: BucketGroup) => Labels, fn: (b: Bucket[], i: number, g: BucketGroup) => number): Promise<StepSeries[]> {
     const out: StepSeries[] = [];
-    for (const grp of groups.values()) {
-      const r = allocSeries(grp.labels, n, this.m);
+    for (const grp of groups) {
+      const r = allocSeries(labels(grp), n, this.m);
       let any = false;
       for (let i = 0; i < n; i++) {
         if (this.m.tick(4 * grp.buckets.length)) await this.m.pause();
         const buckets: Bucket[] = [];
         for (const b of grp.buckets) if (b.s.has[i]) buckets.push({ upper: b.upper, count: b.s.v[i] });
         if (buckets.length === 0) continue;
-        r.v[i] = bucketQuantile(q[i], buckets);
+        r.v[i] = fn(buckets, i, grp);
         r.has[i] = 1;
         any = true;
       }
       if (any) out.push(r);
     }
-    return out;
+    return mergeSameLabels(out, sameLabelset, this.m);
+  }
+
+  /** Warn (once per value) about a quantile outside [0, 1], as Prometheus does. */
+  checkQuantile(q: Float64Array, arg: Expr): void {
+    for (const x of q) if (!(x >= 0 && x <= 1)) this.ctx.notes?.warn(`quantile value should be between 0 and 1, got ${formatG(x)}`, arg.pos);
+  }
+
+  /** bucketQuantile, with Prometheus' info when decreasing bucket counts had to be flattened. */
+  quantileOf(q: number, buckets: Bucket[], g: BucketGroup, arg: Expr): number {
+    const out = { forced: false };
+    const v = bucketQuantile(q, buckets, out);
+    if (out.forced) {
+      const name = g.name ? ` for metric name ${JSON.stringify(g.name)}` : '';
+      this.ctx.notes?.info(
+        `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)${name}`,
+        arg.pos,
+      );
+    }
+    return v;
+  }
+
+  async histogramQuantile(e: Call, g: Grid): Promise<StepSeries[]> {
+    const q = await this.scalar(e.args[0], g);
+    this.checkQuantile(q, e.args[0]);
+    const groups = await this.bucketGroups(await this.vector(e.args[1], g), e.args[1]);
+    return this.perHistogram(groups, g.n, (grp) => grp.labels, (b, i, grp) => this.quantileOf(q[i], b, grp, e.args[1]));
+  }
+
+  /** histogram_quantiles(v, label, φ...): one series per histogram and φ, the φ in `label`. */
+  async histogramQuantiles(e: Call, g: Grid): Promise<StepSeries[]> {
+    const label = str(e.args[1]);
+    const qs: Float64Array[] = [];
+    for (const a of e.args.slice(2)) {
+      const q = await this.scalar(a, g);
+      this.checkQuantile(q, a);
+      qs.push(q);
+    }
+    const groups = await this.bucketGroups(await this.vector(e.args[0], g), e.args[0]);
+    const out: StepSeries[] = [];
+    for (const q of qs) {
+      // The label holds the φ of the first step (φ is a constant in practice), in OpenMetrics form.
+      const value = openMetricsFloat(q[0]);
+      out.push(...(await this.perHistogram(groups, g.n, (grp) => ({ ...grp.labels, [label]: value }), (b, i, grp) => this.quantileOf(q[i], b, grp, e.args[0]))));
+    }
+    return mergeSameLabels(out, sameLabelset, this.m);
+  }
+
+  async histogramFraction(e: Call, g: Grid): Promise<StepSeries[]> {
+    const lower = await this.scalar(e.args[0], g);
+    const upper = await this.scalar(e.args[1], g);
+    const groups = await this.bucketGroups(await this.vector(e.args[2], g), e.args[2]);
+    return this.perHistogram(groups, g.n, (grp) => grp.labels, (b, i) => bucketFraction(lower[i], upper[i], b));
   }
 
   /**
@@ -524,7 +628,7 @@ export class Evaluator {
       else labels[dst] = value;
       out.push({ ...s, labels });
     }
-    return mergeSameLabels(out, sameLabelset, this.m);
+    return mergeSameLabels(out, sameLabelsetPlain, this.m);
   }
 
   /** Refuse a label value longer than MAX_QUERY_LABEL_BYTES (a character count above it needs no encoding). */
@@ -552,7 +656,7 @@ export class Evaluator {
       else labels[dst] = value;
       out.push({ ...s, labels });
     }
-    return mergeSameLabels(out, sameLabelset, this.m);
+    return mergeSameLabels(out, sameLabelsetPlain, this.m);
   }
 }
 
@@ -583,6 +687,19 @@ function absentSeries(present: Uint8Array, sel: VectorSelector | null, n: number
     any = true;
   }
   return any ? [r] : [];
+}
+
+interface BucketGroup {
+  /** Output labels: the bucket series' labels without `le` and the name. */
+  labels: Labels;
+  name: string;
+  buckets: { upper: number; s: StepSeries }[];
+}
+
+/** A float as OpenMetrics writes it (`0.0`, `1.0`, `0.25`, `+Inf`): histogram_quantiles' label values. */
+function openMetricsFloat(x: number): string {
+  if (Number.isInteger(x) && Math.abs(x) < 1e21) return `${x}.0`;
+  return formatG(x);
 }
 
 function parseLe(le: string): number {

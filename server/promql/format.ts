@@ -96,10 +96,10 @@ export async function formatAnswer(value: QueryValue, budget: Pick<QueryBudget, 
   };
   switch (value.type) {
     case 'scalar':
-      put(`{"status":"success","data":{"resultType":"scalar","result":[${formatTime(value.t)},"${formatValue(value.v)}"]}}`);
+      put(`{"status":"success","data":{"resultType":"scalar","result":[${formatTime(value.t)},"${formatValue(value.v)}"]}`);
       break;
     case 'string':
-      put(`{"status":"success","data":{"resultType":"string","result":[${formatTime(value.t)},${JSON.stringify(value.v)}]}}`);
+      put(`{"status":"success","data":{"resultType":"string","result":[${formatTime(value.t)},${JSON.stringify(value.v)}]}`);
       break;
     case 'vector':
       put('{"status":"success","data":{"resultType":"vector","result":[');
@@ -110,7 +110,7 @@ export async function formatAnswer(value: QueryValue, budget: Pick<QueryBudget, 
         put(JSON.stringify(s.labels));
         put(`,"value":[${formatTime(s.t)},"${formatValue(s.v)}"]}`);
       }
-      put(']}}');
+      put(']}');
       break;
     case 'matrix':
       put('{"status":"success","data":{"resultType":"matrix","result":[');
@@ -125,9 +125,12 @@ export async function formatAnswer(value: QueryValue, budget: Pick<QueryBudget, 
         }
         put(']}');
       }
-      put(']}}');
+      put(']}');
       break;
   }
+  if (value.warnings?.length) put(`,"warnings":${JSON.stringify(value.warnings)}`);
+  if (value.infos?.length) put(`,"infos":${JSON.stringify(value.infos)}`);
+  put('}');
   flush();
   return Buffer.concat(pieces);
 }

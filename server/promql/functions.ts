@@ -30,6 +30,39 @@ function kahanInc(inc: number, sum: number, c: number): [number, number] {
   return [t, c];
 }
 
+/**
+ * Mean of values as Prometheus 3 takes it: a compensated sum divided by the count while the sum
+ * stays finite; once it would overflow, an incremental mean (each value enters as x / k, the
+ * mean so far scaled by (k - 1) / k), still compensated. So avg of values near the float
+ * maximum stays finite instead of becoming +Inf.
+ */
+export function compensatedMean(values: ArrayLike<number>, lo = 0, hi = values.length): number {
+  let sum = 0;
+  let c = 0;
+  let k = 0;
+  let incremental = false;
+  let mean = 0;
+  for (let i = lo; i < hi; i++) {
+    const x = values[i];
+    k++;
+    if (!incremental) {
+      const [t, tc] = kahanInc(x, sum, c);
+      if (Number.isFinite(t) || Number.isNaN(t) || !Number.isFinite(x)) {
+        sum = t;
+        c = tc;
+        continue;
+      }
+      incremental = true;
+      mean = sum / (k - 1);
+      c /= k - 1;
+    }
+    const q = (k - 1) / k;
+    [mean, c] = kahanInc(x / k, q * mean, q * c);
+  }
+  if (incremental) return mean + c;
+  return Number.isFinite(sum) ? sum / k + c / k : sum / k;
+}
+
 /** Prometheus' extrapolatedRate: rate, increase (counter) and delta (gauge). */
 function extrapolated(w: Window, isCounter: boolean, isRate: boolean): number | undefined {
   const n = w.hi - w.lo;
@@ -193,13 +226,7 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
     for (let i = w.lo + 1; i < w.hi; i++) if (w.v[i] < w.v[i - 1]) n++;
     return n;
   },
-  avg_over_time: (w) => {
-    if (w.hi === w.lo) return undefined;
-    let sum = 0, c = 0;
-    for (let i = w.lo; i < w.hi; i++) [sum, c] = kahanInc(w.v[i], sum, c);
-    const total = sum + c;
-    return total / (w.hi - w.lo);
-  },
+  avg_over_time: (w) => (w.hi === w.lo ? undefined : compensatedMean(w.v, w.lo, w.hi)),
   sum_over_time: (w) => {
     if (w.hi === w.lo) return undefined;
     let sum = 0, c = 0;
@@ -309,35 +336,77 @@ function almostEqual(a: number, b: number, epsilon: number): boolean {
  * differ in the last bits) is taken as equal to it, and a real decrease (scrape skew) is
  * flattened; neither moves the reference count, so noise cannot accumulate.
  */
-function ensureMonotonic(buckets: Bucket[]): void {
-  if (buckets.length === 0) return;
+function ensureMonotonic(buckets: Bucket[]): boolean {
+  if (buckets.length === 0) return false;
+  let forced = false;
   let prev = buckets[0].count;
   for (let i = 1; i < buckets.length; i++) {
     const curr = buckets[i].count;
     if (curr === prev) continue;
     if (almostEqual(prev, curr, SMALL_DELTA) || curr < prev) {
+      // Only a real decrease is reported (Prometheus' info annotation), not float noise.
+      if (curr < prev && !almostEqual(prev, curr, SMALL_DELTA)) forced = true;
       buckets[i].count = prev;
       continue;
     }
     prev = curr;
   }
+  return forced;
 }
 
-/** Prometheus' classic-histogram quantile over `le` buckets (promql/quantile.go). */
-export function bucketQuantile(q: number, input: Bucket[]): number {
-  if (Number.isNaN(q)) return NaN;
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
+/** Sorted by bound, same bounds added up; null unless the last bound is +Inf. */
+function classicBuckets(input: Bucket[]): Bucket[] | null {
   const sorted = [...input].sort((a, b) => a.upper - b.upper);
-  if (sorted.length === 0 || sorted[sorted.length - 1].upper !== Infinity) return NaN;
-  // Coalesce buckets with the same upper bound.
+  if (sorted.length === 0 || sorted[sorted.length - 1].upper !== Infinity) return null;
   const buckets: Bucket[] = [];
   for (const b of sorted) {
     const last = buckets[buckets.length - 1];
     if (last && last.upper === b.upper) last.count += b.count;
     else buckets.push({ ...b });
   }
-  ensureMonotonic(buckets);
+  return buckets;
+}
+
+/**
+ * histogram_fraction over classic buckets: the share of observations between lower and upper,
+ * interpolating linearly inside the bucket each falls in (Prometheus 3's semantics, see its
+ * functions documentation). The first bucket starts at 0 when its bound is positive, else at
+ * -Inf; nothing is interpolated inside a bucket with an infinite side.
+ */
+export function bucketFraction(lower: number, upper: number, input: Bucket[]): number {
+  const buckets = classicBuckets(input);
+  if (!buckets) return NaN;
+  const total = buckets[buckets.length - 1].count;
+  if (total === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
+  if (lower >= upper) return 0;
+  // Cumulative count at value x: the count below the bucket x falls in, plus its share of that bucket.
+  const rankAt = (x: number): number => {
+    let below = 0;
+    let from = buckets[0].upper > 0 ? 0 : -Infinity;
+    for (let i = 0; i < buckets.length; i++) {
+      if (i > 0) from = buckets[i - 1].upper;
+      const to = buckets[i].upper;
+      if (from >= x) return below;
+      if (x < to) {
+        if (from === -Infinity) return buckets[i].count;
+        return below + ((buckets[i].count - below) * (x - from)) / (to - from);
+      }
+      below = buckets[i].count;
+    }
+    return total;
+  };
+  return (Math.min(rankAt(upper), total) - Math.min(rankAt(lower), total)) / total;
+}
+
+/** Prometheus' classic-histogram quantile over `le` buckets (promql/quantile.go). */
+export function bucketQuantile(q: number, input: Bucket[], report?: { forced: boolean }): number {
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const buckets = classicBuckets(input);
+  if (!buckets) return NaN;
+  const forced = ensureMonotonic(buckets);
+  if (report) report.forced = forced;
   if (buckets.length < 2) return NaN;
   const observations = buckets[buckets.length - 1].count;
   if (observations === 0) return NaN;

@@ -63,8 +63,9 @@ export function labelsString(labels: Labels): string {
 }
 
 export function withoutName(labels: Labels): Labels {
-  if (!('__name__' in labels)) return labels;
-  const { __name__: _drop, ...rest } = labels;
+  if (!('__name__' in labels) && !('__type__' in labels) && !('__unit__' in labels)) return labels;
+  // __type__ and __unit__ (Prometheus 3's type-and-unit labels) describe the metric name and go with it.
+  const { __name__: _name, __type__: _type, __unit__: _unit, ...rest } = labels;
   return rest;
 }
 

@@ -121,7 +121,8 @@ export class ResultCache {
     else this.stats.misses++;
     const merged = usable && cachedTo >= start ? merge(slice(e.series, start, cachedTo), fresh.series) : fresh.series;
     this.#store(id, seq, start, end, step, merged);
-    return { type: 'matrix', series: merged };
+    // Annotations come from the steps just computed (cached steps keep none).
+    return { type: 'matrix', series: merged, warnings: fresh.warnings, infos: fresh.infos };
   }
 
   /**

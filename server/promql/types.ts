@@ -19,11 +19,19 @@ export interface RangeSeries {
   v: number[];
 }
 
-export type QueryValue =
+export type QueryValue = (
   | { type: 'scalar'; t: number; v: number }
   | { type: 'string'; t: number; v: string }
   | { type: 'vector'; samples: InstantSample[] }
-  | { type: 'matrix'; series: RangeSeries[] };
+  | { type: 'matrix'; series: RangeSeries[] }
+) &
+  QueryNotes;
+
+/** Prometheus' annotations of an answer ("PromQL warning: ... (1:5)"); absent when there are none. */
+export interface QueryNotes {
+  warnings?: string[];
+  infos?: string[];
+}
 
 export interface QueryOptions {
   signal?: AbortSignal;
