@@ -45,7 +45,7 @@ describe('remote write WriteRequest decoding', () => {
     ]);
   });
 
-  it('drops staleness markers and returns them as series ends, and drops other NaN and Inf values', () => {
+  it('returns staleness markers as series ends and keeps other NaN and Inf values as samples', () => {
     const bytes = writeRequestBytes({
       timeseries: [
         { labels: promLabels('g', { i: 'a' }), samples: [{ value: 3, timestamp: 1000 }, { value: STALE_NAN, timestamp: 2000 }] },
@@ -55,9 +55,13 @@ describe('remote write WriteRequest decoding', () => {
     // The encoder kept the exact staleness bits.
     expect(bytes.includes(Buffer.from('020000000000f07f', 'hex'))).toBe(true);
     const r = new RemoteWriteDecoder().decode(bytes);
-    expect(flat(r)).toEqual([{ key: 'g', tags: { i: 'a' }, ts: 1000, value: 3 }]);
+    expect(flat(r)).toEqual([
+      { key: 'g', tags: { i: 'a' }, ts: 1000, value: 3 },
+      { key: 'g', tags: { i: 'b' }, ts: 1000, value: NaN },
+      { key: 'g', tags: { i: 'b' }, ts: 1000, value: Infinity },
+      { key: 'g', tags: { i: 'b' }, ts: 1000, value: -Infinity },
+    ]);
     expect(r.staleMarks).toEqual([{ key: 'g', tags: { i: 'a' }, ts: 2000 }]);
-    expect(r.droppedNonFinite).toBe(3);
   });
 
   it('reads metric metadata with its type names', () => {

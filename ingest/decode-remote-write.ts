@@ -13,12 +13,11 @@ import type { SeriesSamples, WriteBatch } from './types.js';
  *
  * Mapping: label `__name__` -> key, every other label -> a tag of the same name.
  *
- * Values that are not finite are dropped, not stored, and counted:
- * - staleness markers (NaN with bits 0x7ff0000000000002, sent when a series disappears) are
- *   returned in `staleMarks` so the route can record where each series ended; storing the
- *   NaN itself would put NaN into every sum, rate and comparison over the series;
- * - other NaN and +-Inf values: Metronome's store rule is "finite numbers only", and Prometheus
- *   drops a whole batch on a 400, so one NaN quantile would lose thousands of good samples.
+ * Staleness markers (NaN with bits 0x7ff0000000000002, sent when a series disappears) are not
+ * samples: they are returned in `staleMarks` so the route can record where each series ended;
+ * storing them would put NaN into every sum, rate and comparison over the series. Any other NaN
+ * and +-Inf is a value like any other and is stored (a summary quantile with no observations is
+ * NaN, a ratio over zero is Inf; PromQL gives them meaning), as Prometheus stores them.
  * Native histograms and exemplars are not stored: they are counted (`unsupported`) and the
  * route rejects the request with a message saying how to turn them off in Prometheus.
  *
@@ -45,8 +44,6 @@ export interface RemoteWriteResult {
   batch: WriteBatch;
   metadata: MetricMetadata[];
   staleMarks: StaleMark[];
-  /** Non-finite values dropped (stale markers counted in staleMarks). */
-  droppedNonFinite: number;
   /** Native histograms and exemplars found, and the first metric that had one. */
   unsupported: { histograms: number; exemplars: number; firstMetric: string };
 }
@@ -113,7 +110,6 @@ export class RemoteWriteDecoder {
     const staleMarks: StaleMark[] = [];
     const unsupported = { histograms: 0, exemplars: 0, firstMetric: '' };
     let points = 0;
-    let droppedNonFinite = 0;
     const r = new ProtoReader(buf);
     const view = r.view;
     const requestEnd = r.end;
@@ -185,9 +181,8 @@ export class RemoteWriteDecoder {
               else r.skip(st & 7);
             }
             r.end = tsEnd;
-            if ((hiWord & 0x7ff00000) === 0x7ff00000) {
-              if (hiWord === 0x7ff00000 && loWord === 2) staleMarks.push({ key: set.key, tags: set.tags, ts });
-              else droppedNonFinite++;
+            if (hiWord === 0x7ff00000 && loWord === 2) {
+              staleMarks.push({ key: set.key, tags: set.tags, ts });
               continue;
             }
             if (out === null) {
@@ -212,7 +207,7 @@ export class RemoteWriteDecoder {
         r.skip(tag & 7);
       }
     }
-    return { batch: { series, points }, metadata, staleMarks, droppedNonFinite, unsupported };
+    return { batch: { series, points }, metadata, staleMarks, unsupported };
   }
 
   #labelSet(

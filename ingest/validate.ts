@@ -160,13 +160,14 @@ export function validateBatch(
           message: `timestamp ${t} is outside the accepted window [${minTs}, ${maxTs}] (retention to now + ${limits.maxFutureMs} ms)`,
         });
       }
-      if (typeof v !== 'number' || !Number.isFinite(v)) {
+      // NaN and +-Inf are values (Prometheus stores them); staleness markers never get here.
+      if (typeof v !== 'number') {
         issues.add({
           code: ISSUE.VALUE_TYPE,
           series: s,
           point: p,
           field: 'value',
-          message: `value ${typeof v === 'number' ? String(v) : JSON.stringify(v) ?? 'undefined'} must be a finite number`,
+          message: `value ${JSON.stringify(v) ?? 'undefined'} must be a number`,
         });
       }
     }

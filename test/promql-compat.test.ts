@@ -199,3 +199,11 @@ describe('syntax read as Go reads it', () => {
     expect(await one('vector(1./4.)')).toBe(0.25);
   });
 });
+
+describe('NaN in a window', () => {
+  it('makes mad_over_time NaN', async () => {
+    await loadSeries(srv.ctx.store, [{ labels: { __name__: 'has_nan' }, samples: samples(T - 50_000, 10_000, [1, NaN, 3, 4]) }]);
+    expect(await one('mad_over_time(has_nan[1m])')).toBeNaN();
+    expect(await one('max_over_time(has_nan[1m])')).toBe(4);
+  });
+});

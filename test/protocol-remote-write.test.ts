@@ -63,14 +63,40 @@ describe('POST /api/v1/write (Prometheus remote write 1.0)', () => {
     );
     expect(r.status).toBe(204);
     expect(await exportSeries(srv.url, 'gone')).toEqual([{ metric: { __name__: 'gone', job: 'j' }, values: [7], timestamps: [t] }]);
-    expect((await exportSeries(srv.url, 'weird'))[0].values).toEqual([2]);
+    // An ordinary NaN is a sample (export's JSON writes it as null); only the marker ends a series.
+    expect((await exportSeries(srv.url, 'weird'))[0].values).toEqual([null, 2]);
     const ends = await srv.ctx.store.query<{ series_id: string; ms: string }>(
       sql`SELECT toString(series_id) AS series_id, toString(toUnixTimestamp64Milli(ts)) AS ms FROM series_ends`,
     );
     expect(ends).toContainEqual({ series_id: seriesId('gone', { job: 'j' }), ms: String(t + 15_000) });
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
     expect(metrics).toMatch(/metronome_points_dropped_total\{protocol="prom-remote-write",reason="stale_marker"\} 1/);
-    expect(metrics).toMatch(/metronome_points_dropped_total\{protocol="prom-remote-write",reason="non_finite"\} 1/);
+    expect(metrics).not.toMatch(/reason="non_finite"/);
+  });
+
+  it('stores NaN and infinities as values that queries answer, apart from staleness markers', async () => {
+    const t = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    const r = await send(
+      encodeWriteRequest({
+        timeseries: [
+          { labels: promLabels('ratio', { i: 'nan' }), samples: [{ value: NaN, timestamp: t }] },
+          { labels: promLabels('ratio', { i: 'inf' }), samples: [{ value: Infinity, timestamp: t }] },
+          { labels: promLabels('ratio', { i: 'neg' }), samples: [{ value: -Infinity, timestamp: t }] },
+          { labels: promLabels('ratio', { i: 'one' }), samples: [{ value: 1, timestamp: t }, { value: STALE_NAN, timestamp: t + 30_000 }] },
+        ],
+      }),
+    );
+    expect(r.status).toBe(204);
+    const q = async (query: string, at: number) => {
+      const res = await fetch(`${srv.url}/api/v1/query?${new URLSearchParams({ query, time: String(at / 1000) })}`);
+      const body = (await res.json()) as { data: { result: { metric: { i?: string }; value: [number, string] }[] } };
+      return Object.fromEntries(body.data.result.map((s) => [s.metric.i ?? '', s.value[1]]));
+    };
+    expect(await q('ratio', t + 10_000)).toEqual({ nan: 'NaN', inf: '+Inf', neg: '-Inf', one: '1' });
+    // The marker hides `one` from then on; the stored NaN is a sample and stays visible.
+    expect(await q('ratio', t + 40_000)).toEqual({ nan: 'NaN', inf: '+Inf', neg: '-Inf' });
+    expect(await q('sum(ratio)', t + 10_000)).toEqual({ '': 'NaN' });
+    expect(await q('max(ratio{i!="nan"})', t + 10_000)).toEqual({ '': '+Inf' });
   });
 
   it('records metric metadata once per change', async () => {

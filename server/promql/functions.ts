@@ -245,6 +245,8 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   mad_over_time: (w) => {
     if (w.hi === w.lo) return undefined;
     const vals = values(w);
+    // A NaN makes the median meaningless: Prometheus answers NaN.
+    if (vals.some(Number.isNaN)) return NaN;
     const median = quantileInPlace(0.5, vals);
     return quantileInPlace(
       0.5,

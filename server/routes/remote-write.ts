@@ -47,7 +47,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
         if (e instanceof ProtoError) throw new MetronomeError('MTR_WRITE_BODY', [`protobuf WriteRequest: ${e.message}`]);
         throw e;
       }
-      const { batch, metadata, staleMarks, droppedNonFinite, unsupported } = decoded;
+      const { batch, metadata, staleMarks, unsupported } = decoded;
       if (unsupported.histograms > 0 || unsupported.exemplars > 0) {
         const what = [
           unsupported.histograms ? `${unsupported.histograms} native histogram sample(s)` : '',
@@ -62,7 +62,6 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
         ]);
       }
       if (staleMarks.length) ctx.metrics.pointsDropped.inc({ protocol: PROTOCOL, reason: 'stale_marker' }, staleMarks.length);
-      if (droppedNonFinite) ctx.metrics.pointsDropped.inc({ protocol: PROTOCOL, reason: 'non_finite' }, droppedNonFinite);
       const issues = new IssueList(ctx.writer.limits.maxIssues);
       await commitWrite(shared, PROTOCOL, batch, issues, {
         metadata,
