@@ -3,7 +3,7 @@ import { compile } from '../store/sql.js';
 import type { Aggregate } from './ast.js';
 import { parseExpr } from './parse.js';
 import { chooseResolution, pushableAggregate } from './plan.js';
-import { aggregateSql, gridSql, leafSql, type GridPlan } from './sql.js';
+import { aggregateSql, gridSql, leafSql, unionLeavesSql, type GridPlan } from './sql.js';
 
 const M = 60_000;
 const H = 60 * M;
@@ -141,6 +141,31 @@ describe('SQL', () => {
     // Counters: a drop between two buckets of a window is found by sorting its few buckets.
     expect(q).toContain('arraySort(groupArray((fts, fv, lv)))');
     expect(compile(leafSql({ ...plan({ fn: 'avg_over_time' }), resolution: 'raw', form: 'window' })).sql).toContain('FROM points');
+  });
+
+  it('filters on known series ids as one parameter, and groups by numbers given per id without a join', () => {
+    const p = { ...plan({ ids: ['1', '18446744073709551615'] }), resolution: 'raw' as const };
+    const g = compile(gridSql(p));
+    expect(g.sql).not.toContain('FROM series');
+    expect(g.sql).toMatch(/series_id IN \{p\d+:Array\(UInt64\)\}/);
+    expect(Object.values(g.params)).toContainEqual([1n, 18446744073709551615n]);
+    const a = compile(aggregateSql(p, { op: 'sum', grouping: ['job'], without: false, keepsName: false }, { ids: ['1', '18446744073709551615'], group: [0, 0] }));
+    expect(a.sql).not.toContain('JOIN');
+    expect(a.sql).toMatch(/transform\(series_id, \{p\d+:Array\(UInt64\)\}, \{p\d+:Array\(UInt32\)\}, toUInt32\(0\)\) AS k/);
+  });
+
+  it('sends several leaves as one UNION ALL statement, each in one shape and tagged with its position', () => {
+    const p = { ...plan({ ids: ['1'] }), resolution: 'raw' as const };
+    const q = compile(
+      unionLeavesSql([
+        { sql: gridSql(p), shape: { values: 'v', key: 'id' } },
+        { sql: aggregateSql({ ...p, fn: 'avg_over_time', resolution: '1m', form: 'window' }, { op: 'sum', grouping: [], without: false, keepsName: false }, { ids: ['1'], group: [0] }), shape: { values: 'pts', key: 'k' } },
+      ]),
+    ).sql;
+    const branches = q.split('\nUNION ALL\n');
+    expect(branches).toHaveLength(2);
+    expect(branches[0]).toMatch(/^SELECT toUInt32\(0\) AS q, id AS id, toUInt32\(0\) AS k, CAST\(v, 'Array\(Nullable\(Float64\)\)'\) AS v/);
+    expect(branches[1]).toMatch(/^SELECT toUInt32\(1\) AS q, '' AS id, toUInt32\(k\) AS k, CAST\(\[\], 'Array\(Nullable\(Float64\)\)'\) AS v,\s+CAST\(pts, 'Array\(Tuple\(UInt64, Nullable\(Float64\)\)\)'\) AS pts/);
   });
 
   it('groups a pushed-down aggregation by the by-labels, joined from the series table', () => {

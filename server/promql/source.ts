@@ -11,6 +11,7 @@ import { chooseResolution, type PlanOptions } from './plan.js';
 import {
   aggregateSql,
   endsSpanSql,
+  isGridForm,
   gridSql,
   QUERY_SETTINGS,
   samplesSql,
@@ -21,8 +22,11 @@ import {
   stepCount,
   type AggregatePlan,
   type GridPlan,
+  type LeafShape,
   type Selection,
+  unionLeavesSql,
 } from './sql.js';
+import type { Sql } from '../store/index.js';
 import { LAST_SEEN_MARGIN_MS } from '../series/lookup.js';
 import type { Labels } from './types.js';
 
@@ -69,6 +73,50 @@ export class StoreSource implements DataSource {
   async query<T>(q: Parameters<Store['query']>[0]): Promise<T[]> {
     // Binary rows: a leaf's values are most of what a query moves (bench/query-profile.ts).
     return this.store.query<T>(q, { signal: this.opts.signal, settings: QUERY_SETTINGS, binary: true });
+  }
+
+  /** Leaves asked for in the same turn of the event loop, sent as one statement (unionLeavesSql). */
+  #batch: { sql: Sql; shape: LeafShape; resolve: (rows: unknown[]) => void; reject: (e: unknown) => void }[] | null = null;
+
+  /**
+   * A leaf's rows. The leaves of one expression (both sides of `a / b`) are asked for in the same
+   * turn; they go to ClickHouse as one UNION ALL statement instead of one after another (chdb
+   * runs a process's parameterized queries one at a time). Alone, a leaf runs as it is.
+   */
+  #leafQuery<T>(q: Sql, shape: LeafShape): Promise<T[]> {
+    return new Promise<T[]>((resolve, reject) => {
+      if (!this.#batch) {
+        this.#batch = [];
+        setImmediate(() => void this.#flush());
+      }
+      this.#batch.push({ sql: q, shape, resolve: resolve as (rows: unknown[]) => void, reject });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#batch ?? [];
+    this.#batch = null;
+    if (batch.length === 1) {
+      const [one] = batch;
+      return this.query(one.sql).then(one.resolve, one.reject);
+    }
+    try {
+      const rows = await this.query<{ q: number; id: string; k: number; v: unknown[]; pts: [string, unknown][]; reset: number }>(unionLeavesSql(batch));
+      const out: Record<string, unknown>[][] = batch.map(() => []);
+      // Back in each leaf's own shape: toSeries reads `v` when present.
+      for (const r of rows) {
+        const shape = batch[r.q].shape;
+        const row: Record<string, unknown> = { reset: r.reset };
+        if (shape.key === 'id') row.id = r.id;
+        else row.k = r.k;
+        if (shape.values === 'v') row.v = r.v;
+        else row.pts = r.pts;
+        out[r.q].push(row);
+      }
+      batch.forEach((b, i) => b.resolve(out[i]));
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+    }
   }
 
   /**
@@ -155,7 +203,7 @@ export class StoreSource implements DataSource {
     const stale = isSelection(plan) ? this.staleMarks(plan) : Promise.resolve(new Map<string, number[]>());
     const [labels, rows0, marks] = await Promise.all([
       this.labels(plan.matchers, plan.start - plan.window, plan.end, resolved),
-      this.#leaf(plan, (p) => this.query<LeafRow & { id: string }>(gridSql(p))),
+      this.#leaf(plan, (p) => this.#leafQuery<LeafRow & { id: string }>(gridSql(p), { values: isGridForm(p) ? 'v' : 'pts', key: 'id' })),
       stale,
     ]);
     let rows = rows0;
@@ -269,7 +317,7 @@ export class StoreSource implements DataSource {
       group.push(g);
     }
     const [rows, marks] = await Promise.all([
-      this.#leaf(plan, (p) => this.query<LeafRow & { k: number }>(aggregateSql(p, agg, { ids: resolved.ids, group }))),
+      this.#leaf(plan, (p) => this.#leafQuery<LeafRow & { k: number }>(aggregateSql(p, agg, { ids: resolved.ids, group }), { values: isGridForm(p) ? 'v' : 'pts', key: 'k' })),
       isSelection(plan) ? this.staleMarks(plan) : Promise.resolve(new Map<string, number[]>()),
     ]);
     if (marks.size > 0) return null;

@@ -470,6 +470,30 @@ export interface SeriesGroups {
   group: readonly number[];
 }
 
+/** How a leaf's rows look: a dense array `v` or sparse `pts`, keyed by series `id` or group `k`. */
+export interface LeafShape {
+  values: 'v' | 'pts';
+  key: 'id' | 'k';
+}
+
+/**
+ * Several leaves as one statement: each leaf's rows in one shape, tagged with the leaf's
+ * position `q`, under UNION ALL. ClickHouse runs the branches side by side, and the statement
+ * pays the fixed cost of one (bench/query-profile.ts data, two `sum by (job) (rate(...))` leaves:
+ * 42.5 ms as two statements, 33.5 ms as one).
+ */
+export function unionLeavesSql(leaves: readonly { sql: Sql; shape: LeafShape }[]): Sql {
+  const branches = leaves.map(({ sql: q, shape }, i) => {
+    const id = shape.key === 'id' ? raw('id') : raw("''");
+    const k = shape.key === 'k' ? raw('toUInt32(k)') : raw('toUInt32(0)');
+    const v = shape.values === 'v' ? raw('v') : raw('[]');
+    const pts = shape.values === 'pts' ? raw('pts') : raw('[]');
+    return sql`SELECT toUInt32(${raw(String(i))}) AS q, ${id} AS id, ${k} AS k, CAST(${v}, 'Array(Nullable(Float64))') AS v,
+        CAST(${pts}, 'Array(Tuple(UInt64, Nullable(Float64)))') AS pts, toUInt8(reset) AS reset FROM (${q})`;
+  });
+  return join(branches, '\nUNION ALL\n');
+}
+
 /**
  * Where series of a selection ended (Prometheus staleness markers, table series_ends written by
  * the remote-write path): rows (id, t Array(Float64) ms, ascending) for marks in (from, to].
