@@ -1,3 +1,4 @@
+import { DecodeBudget, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 import { ISSUE, IssueList } from './validate.js';
 import type { SeriesSamples, WriteBatch } from './types.js';
 
@@ -8,9 +9,16 @@ import type { SeriesSamples, WriteBatch } from './types.js';
  * The envelope is checked by hand rather than with zod: this runs once per series on the
  * ingest hot path (5,000 series per sparse body), where a schema walk per object costs more
  * than the rest of the request. Per-point rules live in validate.ts.
+ *
+ * The body is already parsed (JSON.parse, msgpack), so `limits` are checked before this
+ * function copies anything: the item count before the series array, each item's point count
+ * and tag count before its arrays. msgpack int64/uint64 numbers arrive as BigInt: converted
+ * exactly when within +-2^53, an issue otherwise.
  */
-export function decodeHeroic(body: unknown, issues: IssueList): WriteBatch {
+export function decodeHeroic(body: unknown, issues: IssueList, limits: DecodeLimits = NO_DECODE_LIMITS): WriteBatch {
   const items = Array.isArray(body) ? body : [body];
+  const budget = new DecodeBudget(limits);
+  budget.addSeries(items.length, `[${items.length - 1}]`);
   const series: SeriesSamples[] = new Array(items.length);
   let points = 0;
   for (let s = 0; s < items.length; s++) {
@@ -47,6 +55,9 @@ export function decodeHeroic(body: unknown, issues: IssueList): WriteBatch {
     }
     const pairs = data.data as unknown[];
     const n = pairs.length;
+    budget.addSamples(n, `[${s}].data.data`);
+    let tagCount = 1;
+    for (const _ in tags) if (++tagCount > limits.maxLabels) budget.labels(tagCount, `[${s}].series.tags`);
     const timestamps = new Array<number>(n);
     const values = new Array<number>(n);
     for (let p = 0; p < n; p++) {
@@ -57,11 +68,25 @@ export function decodeHeroic(body: unknown, issues: IssueList): WriteBatch {
         values[p] = 0;
         continue;
       }
-      timestamps[p] = pair[0];
-      values[p] = pair[1];
+      const t: unknown = pair[0];
+      const v: unknown = pair[1];
+      if (typeof t === 'bigint' || typeof v === 'bigint') {
+        const exact = (x: bigint, field: string, code: string) => {
+          if (x >= -MAX_EXACT && x <= MAX_EXACT) return Number(x);
+          issues.add({ code, series: s, point: p, field, message: `${field} ${x} is a 64-bit integer beyond +-2^53, which a double cannot hold exactly` });
+          return 0;
+        };
+        timestamps[p] = typeof t === 'bigint' ? exact(t, 'timestamp', ISSUE.TIMESTAMP_RANGE) : (t as number);
+        values[p] = typeof v === 'bigint' ? exact(v, 'value', ISSUE.VALUE_TYPE) : (v as number);
+        continue;
+      }
+      timestamps[p] = t as number;
+      values[p] = v as number;
     }
     series[s] = { key: meta.key as string, tags: tags as Record<string, string>, timestamps, values };
     points += n;
   }
   return { series, points };
 }
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);

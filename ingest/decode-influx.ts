@@ -1,3 +1,4 @@
+import { DecodeBudget, DecodeLimitError, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 import type { IssueList } from './validate.js';
 import type { SeriesSamples, WriteBatch } from './types.js';
 
@@ -74,6 +75,8 @@ interface FieldKey {
 
 interface SeriesEntry {
   tags: Record<string, string>;
+  /** Tags in the series part (the labels limit is checked on every use of a cached entry). */
+  tagCount: number;
   measurement: string;
   /** Problem with the series part, reported for each line that uses it. */
   problem: string | null;
@@ -121,9 +124,21 @@ export class InfluxDecoder {
   /**
    * Decode a body. Problems are added to `issues` with their line number; lines with problems
    * contribute no points (the caller rejects the whole request when `issues` is not empty).
-   * With `trackLines`, the result says which line each point came from.
+   * With `trackLines`, the result says which line each point came from. Throws
+   * DecodeLimitError as soon as the request passes `limits` (fields are counted as samples when
+   * parsed, tags while a series part is parsed).
    */
-  decode(text: string, precision: Precision, now: number, issues: IssueList, trackLines = false): InfluxResult {
+  decode(
+    text: string,
+    precision: Precision,
+    now: number,
+    issues: IssueList,
+    trackLines = false,
+    limits: DecodeLimits = NO_DECODE_LIMITS,
+  ): InfluxResult {
+    const budget = new DecodeBudget(limits);
+    const maxSamples = limits.maxSamples;
+    let samples = 0;
     const epoch = ++this.#epoch;
     const series: SeriesSamples[] = [];
     const lines: number[][] | null = trackLines ? [] : null;
@@ -162,10 +177,12 @@ export class InfluxDecoder {
       const seriesText = text.slice(start, i);
       let entry = this.#cache.get(seriesText);
       if (entry === undefined) {
-        entry = parseSeries(seriesText);
+        entry = parseSeries(seriesText, limits.maxLabels, lineNo);
         if (this.#cache.size >= this.#max) this.#cache.clear();
         this.#cache.set(seriesText, entry);
       }
+      // `__name__` counts as a label, as on the other protocols.
+      if (entry.tagCount + 1 > limits.maxLabels) budget.labels(entry.tagCount + 1, `line ${lineNo}`);
       if (entry.problem !== null) {
         issues.add({ code: entry.problemCode, line: lineNo, message: `line ${lineNo}: ${entry.problem}` });
         continue;
@@ -238,6 +255,7 @@ export class InfluxDecoder {
           bad = true;
           break;
         }
+        if (++samples > maxSamples) budget.addSamples(samples, `line ${lineNo}`);
         pendKeys.push(fk);
         pendValues.push(value);
         if (i < end && text.charCodeAt(i) === COMMA) {
@@ -277,6 +295,7 @@ export class InfluxDecoder {
         } else {
           fk.epoch = epoch;
           fk.index = series.length;
+          budget.addSeries(1, `line ${lineNo}`);
           series.push({ key: fk.key, tags: entry.tags, timestamps: [ts], values: [v] });
           if (lines) lines.push([lineNo]);
         }
@@ -292,9 +311,12 @@ function fieldName(raw: string): string {
   return raw.includes('\\') ? unescape(raw) : raw;
 }
 
-/** Parse `measurement[,tag=value...]`. Problems are recorded on the entry. */
-function parseSeries(s: string): SeriesEntry {
-  const entry: SeriesEntry = { tags: {}, measurement: '', problem: null, problemCode: INFLUX_ISSUE.SYNTAX, fields: new Map(), layout: [] };
+/**
+ * Parse `measurement[,tag=value...]`. Problems are recorded on the entry; more than `maxLabels`
+ * labels (tags + the name) throw DecodeLimitError before the rest is parsed.
+ */
+function parseSeries(s: string, maxLabels: number, lineNo: number): SeriesEntry {
+  const entry: SeriesEntry = { tags: {}, tagCount: 0, measurement: '', problem: null, problemCode: INFLUX_ISSUE.SYNTAX, fields: new Map(), layout: [] };
   let i = 0;
   const n = s.length;
   let escaped = false;
@@ -313,6 +335,7 @@ function parseSeries(s: string): SeriesEntry {
   }
   const original = new Map<string, string>();
   while (i < n) {
+    if (++entry.tagCount + 1 > maxLabels) throw new DecodeLimitError('maxLabels', maxLabels, `line ${lineNo}`);
     i++; // ','
     const ks = i;
     let kEsc = false;

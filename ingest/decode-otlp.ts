@@ -1,5 +1,8 @@
 import protobuf from 'protobufjs';
 import type { MetricMetadata, StaleMark } from './decode-remote-write.js';
+import { DecodeBudget, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
+import { checkOtlpJson, checkOtlpProtobuf } from './otlp-limits.js';
+import { ProtoError } from './protobuf.js';
 import type { IssueList } from './validate.js';
 import type { SeriesSamples, WriteBatch } from './types.js';
 
@@ -171,8 +174,19 @@ export class OtlpDecodeError extends Error {
   override name = 'OtlpDecodeError';
 }
 
-/** Parse a protobuf body. Throws OtlpDecodeError for bytes that are not a request. */
-export function parseOtlpProtobuf(body: Uint8Array): Request {
+/**
+ * Parse a protobuf body. Throws OtlpDecodeError for bytes that are not a request, and
+ * DecodeLimitError (before protobufjs allocates anything) for a request past `limits`.
+ */
+export function parseOtlpProtobuf(body: Uint8Array, limits: DecodeLimits = NO_DECODE_LIMITS): Request {
+  if (limits !== NO_DECODE_LIMITS) {
+    try {
+      checkOtlpProtobuf(body, limits);
+    } catch (e) {
+      if (e instanceof ProtoError) throw new OtlpDecodeError(`protobuf: ${e.message}`);
+      throw e;
+    }
+  }
   try {
     return RequestType.decode(body) as unknown as Request;
   } catch (e) {
@@ -181,7 +195,7 @@ export function parseOtlpProtobuf(body: Uint8Array): Request {
 }
 
 /** Parse a JSON body (OTLP/JSON: lowerCamelCase keys, 64-bit integers as strings or numbers). */
-export function parseOtlpJson(text: string): Request {
+export function parseOtlpJson(text: string, limits: DecodeLimits = NO_DECODE_LIMITS): Request {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -191,6 +205,7 @@ export function parseOtlpJson(text: string): Request {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new OtlpDecodeError('JSON: expected an ExportMetricsServiceRequest object');
   }
+  if (limits !== NO_DECODE_LIMITS) checkOtlpJson(obj as Record<string, unknown>, limits);
   try {
     return RequestType.fromObject(obj as Record<string, unknown>) as unknown as Request;
   } catch (e) {
@@ -211,8 +226,9 @@ export function otlpStatus(json: boolean, grpcCode: number, message: string): Ui
   return StatusType.encode(StatusType.fromObject({ code: grpcCode, message })).finish();
 }
 
-/** Map a parsed request to series. Malformed points are added to `issues`. */
-export function decodeOtlp(req: Request, now: number, issues: IssueList): OtlpResult {
+/** Map a parsed request to series. Malformed points are added to `issues`; more series than `limits` allow throw DecodeLimitError. */
+export function decodeOtlp(req: Request, now: number, issues: IssueList, limits: DecodeLimits = NO_DECODE_LIMITS): OtlpResult {
+  const budget = new DecodeBudget(limits);
   const series: SeriesSamples[] = [];
   const origins: string[] = [];
   const metadata: MetricMetadata[] = [];
@@ -232,6 +248,7 @@ export function decodeOtlp(req: Request, now: number, issues: IssueList): OtlpRe
       staleMarks.push({ key, tags, ts });
       return;
     }
+    budget.addSeries(1, origin);
     series.push({ key, tags, timestamps: [ts], values: [value] });
     origins.push(origin);
     points++;

@@ -1,4 +1,5 @@
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf.js';
+import { DecodeBudget, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 import type { SeriesSamples, WriteBatch } from './types.js';
 
 /**
@@ -101,8 +102,15 @@ export class RemoteWriteDecoder {
     return this.#size;
   }
 
-  /** Decode a WriteRequest. Throws ProtoError for bytes that are not a valid WriteRequest. */
-  decode(input: Uint8Array): RemoteWriteResult {
+  /**
+   * Decode a WriteRequest. Throws ProtoError for bytes that are not a valid WriteRequest, and
+   * DecodeLimitError as soon as a count passes `limits`: labels are counted in the first pass
+   * over a TimeSeries (no strings made yet), samples before the second pass reads them.
+   */
+  decode(input: Uint8Array, limits: DecodeLimits = NO_DECODE_LIMITS): RemoteWriteResult {
+    const budget = new DecodeBudget(limits);
+    const maxLabels = limits.maxLabels;
+    let tsIndex = -1;
     const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const epoch = ++this.#epoch;
     const series: SeriesSamples[] = [];
@@ -117,6 +125,7 @@ export class RemoteWriteDecoder {
     while (r.pos < requestEnd) {
       const tag = r.uint32();
       if (tag === TAG_TIMESERIES) {
+        tsIndex++;
         const tsEnd = r.lenEnd();
         const tsStart = r.pos;
         r.end = tsEnd;
@@ -127,10 +136,12 @@ export class RemoteWriteDecoder {
         let samples = 0;
         let exemplars = 0;
         let histograms = 0;
+        let labels = 0;
         while (r.pos < tsEnd) {
           const fieldStart = r.pos;
           const t = r.uint32();
           if (t === TAG_LABEL) {
+            if (++labels > maxLabels) budget.labels(labels, `timeseries[${tsIndex}].labels`);
             if (labelStart === -1) labelStart = fieldStart;
             else if (labelEnd !== fieldStart) contiguous = false;
             r.pos = r.lenEnd();
@@ -153,6 +164,7 @@ export class RemoteWriteDecoder {
           if (!unsupported.firstMetric) unsupported.firstMetric = set.key || '(no __name__)';
         }
         if (samples > 0) {
+          budget.addSamples(samples, `timeseries[${tsIndex}].samples`);
           // The set's series in this request, created with its first kept sample.
           let out: SeriesSamples | null = set.epoch === epoch ? series[set.index] : null;
           // Pass 2: the samples.
@@ -186,6 +198,7 @@ export class RemoteWriteDecoder {
               continue;
             }
             if (out === null) {
+              budget.addSeries(1, `timeseries[${tsIndex}]`);
               set.epoch = epoch;
               set.index = series.length;
               out = { key: set.key, tags: set.tags, timestamps: [ts], values: [value] };
@@ -201,6 +214,7 @@ export class RemoteWriteDecoder {
         r.end = requestEnd;
       } else if (tag === TAG_METADATA) {
         const mEnd = r.lenEnd();
+        budget.addSeries(1, `metadata[${metadata.length}]`);
         metadata.push(readMetadata(new ProtoReader(buf, r.pos, mEnd, view)));
         r.pos = mEnd;
       } else {

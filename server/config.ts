@@ -118,6 +118,19 @@ export const configSchema = z.object({
   MAX_TAGS_PER_SERIES: int(32, 1),
   MAX_TAG_NAME_LENGTH: int(256, 1),
   MAX_TAG_VALUE_BYTES: int(1024, 1),
+  /**
+   * Per-request limits checked while a body is decoded, before its cost is paid (ingest/decode-limits.ts).
+   * Above what clients send (Prometheus: 2,000 samples per request by default, 10,000 tuned; an
+   * OTLP exporter batch: ~8,000 points; Telegraf: 1,000 lines; TSBS: 10,000 lines x 10 fields) and
+   * low enough that a whole request stays short on the event loop: a valid 100,000-sample Influx
+   * request held it 30-50 ms, a 250,000-sample one 110-200 ms (test/write-decode-limits.test.ts).
+   */
+  MAX_SERIES_PER_REQUEST: int(50_000, 1),
+  MAX_SAMPLES_PER_REQUEST: int(100_000, 1),
+  /** Labels one series may carry on the wire (`__name__` included); MAX_TAGS_PER_SERIES then applies to what is stored. */
+  MAX_LABELS_PER_SERIES: int(128, 1),
+  /** Buckets (explicit bounds + 1) of one OTLP histogram point. */
+  MAX_BUCKETS_PER_HISTOGRAM: int(1_000, 1),
   /** New series per service (the service or job tag) per UTC day (0 = unlimited). */
   MAX_SERIES_PER_SERVICE: int(100_000, 0),
   /** New series per metric name (key) per UTC day (0 = unlimited). */

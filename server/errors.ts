@@ -19,6 +19,11 @@ export const ERRORS = {
   MTR_WRITE_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
   MTR_WRITE_UNSUPPORTED: { status: 400, message: '%s' },
   MTR_WRITE_PROTOCOL_ENCODING: { status: 415, message: 'unsupported content encoding %s for %s; send %s' },
+  // Limits checked while decoding (ingest/decode-limits.ts): 413 for a request too big as a whole, 400 for one item
+  MTR_WRITE_TOO_MANY_SERIES: { status: 413, message: 'the request holds more than %d series (MAX_SERIES_PER_REQUEST), past %s; split it into smaller requests; nothing was stored' },
+  MTR_WRITE_TOO_MANY_SAMPLES: { status: 413, message: 'the request holds more than %d samples (MAX_SAMPLES_PER_REQUEST), past %s; split it into smaller requests; nothing was stored' },
+  MTR_WRITE_TOO_MANY_LABELS: { status: 400, message: 'a series has more than %d labels (MAX_LABELS_PER_SERIES) at %s; nothing was stored' },
+  MTR_WRITE_TOO_MANY_BUCKETS: { status: 400, message: 'a histogram has more than %d buckets (MAX_BUCKETS_PER_HISTOGRAM) at %s; nothing was stored' },
   // Read path (foundation)
   MTR_READ_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
   // Query engine (PromQL)

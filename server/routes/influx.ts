@@ -4,7 +4,7 @@ import { IssueList } from '../../ingest/validate.js';
 import { toMetronomeError } from '../app.js';
 import { MetronomeError } from '../errors.js';
 import { acceptCompressedBodies } from './body.js';
-import { commitWrite, counted, type ProtocolShared } from './protocol-common.js';
+import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
 
 const PROTOCOL = 'influx';
 
@@ -19,6 +19,7 @@ const PROTOCOL = 'influx';
 export async function influxRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
   const { ctx } = shared;
   const decoder = new InfluxDecoder();
+  const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
   acceptCompressedBodies(app);
   // Clients send text/plain, nothing, or (curl --data-binary) a form type: the body is the same.
@@ -59,13 +60,19 @@ export async function influxRoutes(app: FastifyInstance, { shared }: { shared: P
     const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
     const issues = new IssueList(ctx.writer.limits.maxIssues);
     const now = Date.now();
-    const { batch, lineCount } = decoder.decode(text, precision, now, issues);
+    let decoded;
+    try {
+      decoded = decoder.decode(text, precision, now, issues, false, limits);
+    } catch (e) {
+      throw fromDecodeLimit(e);
+    }
+    const { batch, lineCount } = decoded;
     if (lineCount === 0) throw new MetronomeError('MTR_WRITE_BODY', ['no lines in the body (line protocol expected)']);
     await commitWrite(shared, PROTOCOL, batch, issues, {
       onInvalid: (list) => {
         // Validation issues point at (series, point) of the batch: say which line instead. The
         // line of each point is worked out only now, by decoding the same text again.
-        const lines = decoder.decode(text, precision, now, new IssueList(), true).lines!;
+        const lines = decoder.decode(text, precision, now, new IssueList(), true, limits).lines!;
         for (const issue of list) {
           if (issue.line !== undefined || typeof issue.series !== 'number') continue;
           const line = lines[issue.series]?.[typeof issue.point === 'number' ? issue.point : 0];

@@ -4,7 +4,7 @@ import { IssueList } from '../../ingest/validate.js';
 import { toMetronomeError } from '../app.js';
 import { MetronomeError } from '../errors.js';
 import { acceptCompressedBodies, rejectOtherContentTypes } from './body.js';
-import { commitWrite, counted, type ProtocolShared } from './protocol-common.js';
+import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
 
 const PROTOCOL = 'otlp';
 
@@ -28,6 +28,7 @@ function isJson(req: FastifyRequest): boolean {
  */
 export async function otlpRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
   const { ctx } = shared;
+  const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
   acceptCompressedBodies(app);
   app.addContentTypeParser(['application/x-protobuf', 'application/json'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -52,13 +53,18 @@ export async function otlpRoutes(app: FastifyInstance, { shared }: { shared: Pro
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let parsed;
       try {
-        parsed = json ? parseOtlpJson(body.toString('utf8')) : parseOtlpProtobuf(body);
+        parsed = json ? parseOtlpJson(body.toString('utf8'), limits) : parseOtlpProtobuf(body, limits);
       } catch (e) {
         if (e instanceof OtlpDecodeError) throw new MetronomeError('MTR_WRITE_BODY', [e.message]);
-        throw e;
+        throw fromDecodeLimit(e);
       }
       const issues = new IssueList(ctx.writer.limits.maxIssues);
-      const decoded = decodeOtlp(parsed, Date.now(), issues);
+      let decoded;
+      try {
+        decoded = decodeOtlp(parsed, Date.now(), issues, limits);
+      } catch (e) {
+        throw fromDecodeLimit(e);
+      }
       const { batch, origins, metadata, staleMarks, rejected, rejectedReasons } = decoded;
       if (staleMarks.length) ctx.metrics.pointsDropped.inc({ protocol: PROTOCOL, reason: 'no_recorded_value' }, staleMarks.length);
       if (rejected) ctx.metrics.pointsDropped.inc({ protocol: PROTOCOL, reason: 'unsupported' }, rejected);

@@ -1,8 +1,10 @@
+import { DecodeLimitError, type DecodeLimits } from '../../ingest/decode-limits.js';
 import type { MetricMetadata, StaleMark } from '../../ingest/decode-remote-write.js';
 import type { WriteBatch } from '../../ingest/types.js';
 import type { IssueList } from '../../ingest/validate.js';
 import type { AppContext } from '../app.js';
-import { MetronomeError } from '../errors.js';
+import type { Config } from '../config.js';
+import { MetronomeError, type ErrorCode } from '../errors.js';
 import { recordSeriesEnds } from '../series/ends.js';
 import type { MetadataRecorder } from '../series/metadata.js';
 import type { WriteResult } from '../writer.js';
@@ -70,4 +72,31 @@ export async function counted<T>(ctx: AppContext, protocol: string, fn: () => Pr
     ctx.metrics.writeRequests.inc({ protocol, outcome: e instanceof MetronomeError ? e.code : 'error' });
     throw e;
   }
+}
+
+/** The decoders' per-request limits from the configuration. */
+export function decodeLimits(config: Config): DecodeLimits {
+  return Object.freeze({
+    maxSeries: config.MAX_SERIES_PER_REQUEST,
+    maxSamples: config.MAX_SAMPLES_PER_REQUEST,
+    maxLabels: config.MAX_LABELS_PER_SERIES,
+    maxBuckets: config.MAX_BUCKETS_PER_HISTOGRAM,
+  });
+}
+
+const LIMIT_CODES: Record<DecodeLimitError['limit'], ErrorCode> = {
+  maxSeries: 'MTR_WRITE_TOO_MANY_SERIES',
+  maxSamples: 'MTR_WRITE_TOO_MANY_SAMPLES',
+  maxLabels: 'MTR_WRITE_TOO_MANY_LABELS',
+  maxBuckets: 'MTR_WRITE_TOO_MANY_BUCKETS',
+};
+
+/**
+ * A decoder's limit refusal as its catalogue error (413 or 400), naming the limit and the field;
+ * anything else unchanged. Counted in metronome_write_requests_total{outcome=<code>} by `counted`.
+ */
+export function fromDecodeLimit(e: unknown): unknown {
+  if (!(e instanceof DecodeLimitError)) return e;
+  const code = LIMIT_CODES[e.limit];
+  return new MetronomeError(code, [e.max, e.field], { details: { limit: e.limit, max: e.max, field: e.field } });
 }

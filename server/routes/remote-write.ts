@@ -5,7 +5,7 @@ import { ProtoError } from '../../ingest/protobuf.js';
 import { IssueList } from '../../ingest/validate.js';
 import { MetronomeError } from '../errors.js';
 import { rejectOtherContentTypes } from './body.js';
-import { commitWrite, counted, type ProtocolShared } from './protocol-common.js';
+import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
 
 const PROTOCOL = 'prom-remote-write';
 
@@ -18,6 +18,7 @@ const PROTOCOL = 'prom-remote-write';
 export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
   const { ctx } = shared;
   const decoder = new RemoteWriteDecoder();
+  const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer' }, (req, body, done) => {
     const proto = /proto=([^;\s]+)/.exec(String(req.headers['content-type']))?.[1];
@@ -42,10 +43,10 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
       const raw = await uncompress(body, String(req.headers['content-encoding'] ?? 'snappy'), ctx.config.BODY_LIMIT_BYTES);
       let decoded;
       try {
-        decoded = decoder.decode(raw);
+        decoded = decoder.decode(raw, limits);
       } catch (e) {
         if (e instanceof ProtoError) throw new MetronomeError('MTR_WRITE_BODY', [`protobuf WriteRequest: ${e.message}`]);
-        throw e;
+        throw fromDecodeLimit(e);
       }
       const { batch, metadata, staleMarks, unsupported } = decoded;
       if (unsupported.histograms > 0 || unsupported.exemplars > 0) {

@@ -5,7 +5,9 @@ import type { WriteBatch } from '../../ingest/types.js';
 import { IssueList } from '../../ingest/validate.js';
 import type { AppContext } from '../app.js';
 import { MetronomeError } from '../errors.js';
+import type { DecodeLimits } from '../../ingest/decode-limits.js';
 import { acceptCompressedBodies, rejectOtherContentTypes } from './body.js';
+import { decodeLimits, fromDecodeLimit } from './protocol-common.js';
 
 const MSGPACK = ['application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack'];
 
@@ -15,7 +17,7 @@ const MSGPACK = ['application/msgpack', 'application/x-msgpack', 'application/vn
  * JSON.parse + decodeHeroic on both dense and sparse bodies, so it was dropped. fastify's own
  * JSON parser is skipped: its __proto__ scan costs time and bodies are never merged into objects.
  */
-function decodeBody(body: Buffer, msgpack: boolean, issues: IssueList): WriteBatch {
+function decodeBody(body: Buffer, msgpack: boolean, issues: IssueList, limits: DecodeLimits): WriteBatch {
   if (body.length === 0) throw new MetronomeError('MTR_WRITE_BODY', ['empty body']);
   let tree: unknown;
   try {
@@ -23,11 +25,16 @@ function decodeBody(body: Buffer, msgpack: boolean, issues: IssueList): WriteBat
   } catch (e) {
     throw new MetronomeError('MTR_WRITE_BODY', [`${msgpack ? 'msgpack' : 'JSON'}: ${(e as Error).message}`]);
   }
-  return decodeHeroic(tree, issues);
+  try {
+    return decodeHeroic(tree, issues, limits);
+  } catch (e) {
+    throw fromDecodeLimit(e);
+  }
 }
 
 /** POST /write: Heroic's write API, JSON or msgpack bodies, optionally gzip-compressed. */
 export async function writeRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
   acceptCompressedBodies(app);
   const raw = (_req: unknown, body: Buffer, done: (e: null, b: Buffer) => void) => done(null, body);
@@ -41,7 +48,7 @@ export async function writeRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     try {
       if (!Buffer.isBuffer(req.body)) throw new MetronomeError('MTR_WRITE_BODY', ['empty body']);
       const issues = new IssueList(ctx.writer.limits.maxIssues);
-      const batch = decodeBody(req.body, msgpack, issues);
+      const batch = decodeBody(req.body, msgpack, issues, limits);
       const r = await ctx.writer.write(batch, protocol, issues);
       ctx.metrics.writeRequests.inc({ protocol, outcome: 'ok' });
       return reply.send({ ok: true, series: r.series, points: r.points });
