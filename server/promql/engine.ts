@@ -250,6 +250,12 @@ export class Engine implements QueryEngine {
   /** Parse and check the parameters: bad input is refused before it takes a slot. */
   #prepare(spec: QuerySpec): Prepared {
     const ast = parseExpr(spec.expr);
+    // A time or duration the store cannot hold exactly is bad input, whether or not the query
+    // reaches the store (series lookups may be answered in process).
+    const times = spec.kind === 'instant' ? [spec.time] : [spec.start, spec.end];
+    for (const t of [...times, ...astDurations(ast)]) {
+      if (!Number.isSafeInteger(Math.round(t))) throw new MetronomeError('MTR_VALUE_OUT_OF_RANGE', [String(t / 1000)]);
+    }
     if (spec.kind === 'instant') {
       const t = Math.round(spec.time);
       return { kind: 'instant', expr: spec.expr, ast, g: { start: t, step: 1, n: 1 }, start: t, end: t };
@@ -384,4 +390,39 @@ async function rangeValue(v: EvalValue, g: Grid, budget: QueryBudget): Promise<Q
     }
   }
   return { type: 'matrix', series: await sortByLabelOrder(series, budget) };
+}
+
+/** Every time and duration written in the expression (ms): @ times, offsets, ranges, subquery steps. */
+function astDurations(e: Expr, out: number[] = []): number[] {
+  switch (e.kind) {
+    case 'vector':
+      out.push(e.offset);
+      if (e.at && typeof e.at === 'object') out.push(e.at.time);
+      break;
+    case 'matrix':
+      out.push(e.range);
+      astDurations(e.vector, out);
+      break;
+    case 'subquery':
+      out.push(e.range, e.step, e.offset);
+      if (e.at && typeof e.at === 'object') out.push(e.at.time);
+      astDurations(e.expr, out);
+      break;
+    case 'call':
+      for (const a of e.args) astDurations(a, out);
+      break;
+    case 'aggregate':
+      astDurations(e.expr, out);
+      if (e.param) astDurations(e.param, out);
+      break;
+    case 'binary':
+      astDurations(e.lhs, out);
+      astDurations(e.rhs, out);
+      break;
+    case 'unary':
+    case 'paren':
+      astDurations(e.expr, out);
+      break;
+  }
+  return out;
 }
