@@ -74,7 +74,8 @@ export function decodeHeroic(body: unknown, issues: IssueList, limits: DecodeLim
         const exact = (x: bigint, field: string, code: string) => {
           if (x >= -MAX_EXACT && x <= MAX_EXACT) return Number(x);
           issues.add({ code, series: s, point: p, field, message: `${field} ${x} is a 64-bit integer beyond +-2^53, which a double cannot hold exactly` });
-          return 0;
+          // A placeholder validation accepts, so the point's one issue is this one (the request is refused anyway).
+          return field === 'timestamp' ? Date.now() : 0;
         };
         timestamps[p] = typeof t === 'bigint' ? exact(t, 'timestamp', ISSUE.TIMESTAMP_RANGE) : (t as number);
         values[p] = typeof v === 'bigint' ? exact(v, 'value', ISSUE.VALUE_TYPE) : (v as number);

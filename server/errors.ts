@@ -61,7 +61,7 @@ export const ERRORS = {
   MTR_AUTH_REQUIRED: { status: 401, message: 'a token is required for %s %s; send Authorization: Bearer <token>' },
   MTR_AUTH_INVALID: { status: 401, message: 'the token is not valid' },
   MTR_AUTH_FORBIDDEN: { status: 403, message: 'token %s lacks the %s scope that %s %s needs' },
-  MTR_AUTH_SERVICE_FORBIDDEN: { status: 403, message: 'token %s may write only to service(s) %s; series %d (%s) belongs to service %s' },
+  MTR_AUTH_SERVICE_FORBIDDEN: { status: 403, message: 'token %s may write only to service(s) %s; %s (%s) belongs to service %s (a series belongs to the services its service and job labels name)' },
   // Limits (server/limits)
   MTR_LIMIT_SERIES_PER_SERVICE: { status: 400, message: 'service %s would exceed MAX_SERIES_PER_SERVICE=%d new series today (%d so far, %d more in this request); nothing was stored' },
   MTR_LIMIT_SERIES_PER_KEY: { status: 400, message: 'metric %s would exceed MAX_SERIES_PER_KEY=%d new series today (%d so far, %d more in this request); nothing was stored' },

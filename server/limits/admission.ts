@@ -5,13 +5,15 @@ import type { Config } from '../config.js';
 import { isMetronomeError, MetronomeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { CardinalityTracker } from './cardinality.js';
+import { checkSeriesScope } from './scope.js';
 
 /** The writer's admission check (Writer.admit): runs after validation, before anything is buffered. */
 export type Admission = (batch: WriteBatch, fresh: readonly NewSeries[]) => void | Promise<void>;
 
 /**
  * What a valid batch must still pass before it is accepted, in order:
- * 1. a token limited to services writes only series of those services (403),
+ * 1. a token limited to services writes only series of those services, by both their service and
+ *    job labels (403; scope.ts),
  * 2. the token's point rate (429 + Retry-After),
  * 3. the new-series limits per service and per metric name (400 naming the limit and offender).
  * Writes made outside a request (alerting, the demo) skip 1 and 2. Synchronous unless series new
@@ -23,20 +25,8 @@ export function createAdmission(config: Config, access: Access, cardinality: Car
     let charged = 0;
     let key = '';
     if (p) {
-      if (p.services) {
-        for (let s = 0; s < batch.series.length; s++) {
-          const tags = batch.series[s].tags;
-          const svc = tags.service ?? tags.job ?? '';
-          if (!p.services.has(svc)) {
-            access.fail('service', { method: 'POST', url: '(write)' }, { token: p.name, service: svc });
-            throw new MetronomeError(
-              'MTR_AUTH_SERVICE_FORBIDDEN',
-              [JSON.stringify(p.name), [...p.services].join(', '), s, batch.series[s].key, JSON.stringify(svc)],
-              { details: { token: p.name, series: s, service: svc } },
-            );
-          }
-        }
-      }
+      // Every service the series' `service` and `job` labels name must be the token's (scope.ts).
+      if (p.services) checkSeriesScope(p, access, batch.series, 'series');
       const rate = p.pointsPerSecond ?? config.RATE_LIMIT_POINTS;
       if (rate > 0) {
         key = `points:${p.name}`;

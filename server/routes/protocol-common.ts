@@ -4,7 +4,9 @@ import type { WriteBatch } from '../../ingest/types.js';
 import type { IssueList } from '../../ingest/validate.js';
 import type { AppContext } from '../app.js';
 import type { Config } from '../config.js';
+import { currentPrincipal } from '../auth/context.js';
 import { MetronomeError, type ErrorCode } from '../errors.js';
+import { checkSeriesScope, metadataInScope } from '../limits/scope.js';
 import { recordSeriesEnds } from '../series/ends.js';
 import type { MetadataRecorder } from '../series/metadata.js';
 import type { WriteResult } from '../writer.js';
@@ -24,7 +26,9 @@ export interface CommitExtras {
 
 /**
  * Store a decoded batch through the shared write path, then the metadata and series ends that
- * came with it. Metadata and ends are written after the points are committed; if that fails
+ * came with it. A service-limited token's staleness markers are checked like its series (403
+ * before anything is stored); metadata it may not set is left out, logged and counted as a
+ * `service` auth failure (server/limits/scope.ts). Metadata and ends are written after the points are committed; if that fails
  * the client gets a retryable 503 (re-sent points deduplicate).
  */
 export async function commitWrite(
@@ -35,6 +39,9 @@ export async function commitWrite(
   extras: CommitExtras = {},
 ): Promise<WriteResult> {
   const { ctx } = shared;
+  const principal = currentPrincipal();
+  // Staleness markers end a series: the same scope as its samples (the writer checks those).
+  if (extras.staleMarks?.length) checkSeriesScope(principal, ctx.access, extras.staleMarks, 'staleness marker');
   let result: WriteResult;
   try {
     result = await ctx.writer.write(batch, protocol, issues);
@@ -47,7 +54,13 @@ export async function commitWrite(
   try {
     const marks = extras.staleMarks ? inWindow(ctx, extras.staleMarks) : [];
     if (marks.length) await recordSeriesEnds(ctx.store, marks);
-    if (extras.metadata?.length) await shared.metadata.record(extras.metadata);
+    if (extras.metadata?.length) {
+      const { allowed, refused } = await metadataInScope(principal, ctx.store, extras.metadata, batch.series);
+      for (const m of refused) {
+        ctx.access?.fail('service', { method: 'POST', url: '(metadata)' }, { token: principal?.name, metric: m.metric });
+      }
+      if (allowed.length) await shared.metadata.record(allowed);
+    }
   } catch (e) {
     throw new MetronomeError('MTR_WRITE_STORE_FAILED', [], { cause: e, headers: { 'retry-after': '1' } });
   }
