@@ -19,9 +19,10 @@ const HOUR = 3_600_000;
 beforeAll(async () => {
   srv = await startAlertingServer(clock, { QUERY_TIMEOUT_MS: '3000', MAX_CONCURRENT_QUERIES: '8', ALERT_MAX_CONCURRENT_QUERIES: '2' });
   const t = clock.now();
-  for (let part = 0; part < 4; part++) {
+  // 250 series of 361 samples a request: under MAX_SAMPLES_PER_REQUEST (100,000).
+  for (let part = 0; part < 8; part++) {
     const body = [];
-    for (let i = part * 500; i < (part + 1) * 500; i++) body.push(heroic('big', { i: String(i), group: String(i % 10) }, series(t - HOUR, t, 10_000, (x) => i * 1000 + (x - t + HOUR) / 10_000)));
+    for (let i = part * 250; i < (part + 1) * 250; i++) body.push(heroic('big', { i: String(i), group: String(i % 10) }, series(t - HOUR, t, 10_000, (x) => i * 1000 + (x - t + HOUR) / 10_000)));
     expect((await postJson(`${srv.url}/write`, body)).status).toBe(200);
   }
   await push(srv.url, 'fast_metric', { job: 'api' }, series(t - 600_000, t + 1_200_000, 10_000, () => 1));

@@ -120,9 +120,10 @@ beforeAll(async () => {
   // at 10 s whose values are all distinct.
   const lr = Array.from({ length: 32 }, (_, i) => heroic('lr', { i: String(i), x: 'v'.repeat(1000) + i }, [[T, i]]));
   expect((await postJson(`${srv.url}/write`, lr)).status).toBe(200);
-  for (let part = 0; part < 4; part++) {
+  // 250 series of 361 samples a request: under MAX_SAMPLES_PER_REQUEST (100,000).
+  for (let part = 0; part < 8; part++) {
     const body = [];
-    for (let i = part * 500; i < (part + 1) * 500; i++) {
+    for (let i = part * 250; i < (part + 1) * 250; i++) {
       const pts: [number, number][] = [];
       for (let t = T - HOUR, k = 0; t <= T; t += 10_000, k++) pts.push([t, i * 1000 + k]);
       body.push(heroic('big', { i: String(i), group: String(i % 10) }, pts));
