@@ -89,6 +89,9 @@ const SURFACES: Surface[] = [
 ];
 
 async function run(s: Surface, v: string): Promise<{ status: number; statements: typeof captured }> {
+  // Every request does its own lookups: the embedded store's series cache would otherwise
+  // answer a selection seen before in process, and the statement lists would differ by history.
+  (srv.ctx.store as { seriesCache?: { reset(): void } }).seriesCache?.reset();
   captured.length = 0;
   const { path, init } = s.request(v);
   const res = await fetch(`${srv.url}${path}`, init);
