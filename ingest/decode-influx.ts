@@ -1,4 +1,5 @@
 import { DecodeBudget, DecodeLimitError, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
+import { drain } from './slices.js';
 import type { IssueList } from './validate.js';
 import type { SeriesSamples, WriteBatch } from './types.js';
 
@@ -136,6 +137,18 @@ export class InfluxDecoder {
     trackLines = false,
     limits: DecodeLimits = NO_DECODE_LIMITS,
   ): InfluxResult {
+    return drain(this.steps(text, precision, now, issues, trackLines, limits));
+  }
+
+  /** `decode` in slices: yields every 1,024 lines (see slices.ts). */
+  *steps(
+    text: string,
+    precision: Precision,
+    now: number,
+    issues: IssueList,
+    trackLines = false,
+    limits: DecodeLimits = NO_DECODE_LIMITS,
+  ): Generator<void, InfluxResult> {
     const budget = new DecodeBudget(limits);
     const maxSamples = limits.maxSamples;
     let samples = 0;
@@ -152,7 +165,7 @@ export class InfluxDecoder {
     const pendValues: number[] = [];
 
     while (pos < n) {
-      lineNo++;
+      if ((++lineNo & 1023) === 0) yield;
       let eol = text.indexOf('\n', pos);
       if (eol === -1) eol = n;
       let start = pos;

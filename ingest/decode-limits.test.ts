@@ -4,7 +4,8 @@ import { promLabels, writeRequestBytes } from '../bench/wire.js';
 import { decodeHeroic } from './decode-heroic.js';
 import { DecodeLimitError, type DecodeLimits } from './decode-limits.js';
 import { InfluxDecoder, precisionOf } from './decode-influx.js';
-import { decodeOtlp, parseOtlpJson, parseOtlpProtobuf } from './decode-otlp.js';
+import { decodeOtlp, decodeOtlpSteps, parseOtlpJson, parseOtlpProtobuf, parseOtlpProtobufSteps } from './decode-otlp.js';
+import { drain } from './slices.js';
 import { RemoteWriteDecoder } from './decode-remote-write.js';
 import { ISSUE, IssueList } from './validate.js';
 
@@ -76,6 +77,9 @@ describe('limits while decoding', () => {
     expect(decodeOtlp(parseOtlpProtobuf(otlpHistogram(3), limits), T, new IssueList(), limits).batch.points).toBe(5);
     expect(refusal(() => parseOtlpProtobuf(otlpHistogram(4), limits))).toEqual({ limit: 'maxBuckets', field });
     expect(refusal(() => parseOtlpProtobuf(otlpHistogram(4_000_000), limits))).toEqual({ limit: 'maxBuckets', field });
+    // The sliced decoder the route uses counts each point as it reaches it.
+    expect(refusal(() => drain(parseOtlpProtobufSteps(otlpHistogram(4_000_000), limits)))).toEqual({ limit: 'maxBuckets', field });
+    expect(refusal(() => drain(parseOtlpProtobufSteps(otlpHistogram(3), { ...limits, maxSamples: 3 })))).toEqual({ limit: 'maxSamples', field: field.replace('.explicitBounds', '') });
     // Buckets fit, samples do not: 4 buckets + count (no sum) > 3.
     expect(refusal(() => parseOtlpProtobuf(otlpHistogram(3), { ...limits, maxSamples: 3 }))).toEqual({ limit: 'maxSamples', field: field.replace('.explicitBounds', '') });
     // Series are counted as decodeOtlp makes them.
@@ -108,6 +112,48 @@ describe('limits while decoding', () => {
       { code: ISSUE.VALUE_TYPE, series: 0, point: 0, field: 'value' },
     ]);
     expect(issues.items[0].message).toContain('9223372036854775808');
+  });
+});
+
+describe('decoding in slices', () => {
+  it('decodes OTLP protobuf point by point to the same request and series as a whole-message decode', () => {
+    const attrs = (i: number) => [{ key: 'host', value: { stringValue: `h${i % 7}` } }, { key: 'n', value: { intValue: String(i) } }];
+    const t = String(T * 1e6);
+    const json = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'api' } }] },
+          scopeMetrics: [
+            {
+              scope: { name: 's', version: '1' },
+              metrics: [
+                { name: 'g', unit: 'ms', description: 'G.', gauge: { dataPoints: Array.from({ length: 3000 }, (_, i) => ({ attributes: attrs(i), timeUnixNano: t, asDouble: i / 2 })) } },
+                { name: 'c', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [{ timeUnixNano: t, asInt: '5' }, { timeUnixNano: t, flags: 1 }] } },
+                { name: 'd', sum: { aggregationTemporality: 1, dataPoints: [{ timeUnixNano: t, asDouble: 1 }] } },
+                { name: 'h', histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: t, count: '3', sum: 4.5, bucketCounts: ['1', '1', '1'], explicitBounds: [1, 2] }] } },
+                { name: 's', summary: { dataPoints: [{ timeUnixNano: t, count: '2', sum: 3, quantileValues: [{ quantile: 0.5, value: 1 }] }] } },
+                { name: 'e', exponentialHistogram: { dataPoints: [{ timeUnixNano: t }] } },
+              ],
+            },
+          ],
+        },
+        { scopeMetrics: [{ metrics: [{ name: 'empty' }] }] },
+      ],
+    };
+    const msg = parseOtlpJson(JSON.stringify(json)) as unknown as { $type: { encode(m: unknown): { finish(): Uint8Array } } };
+    const bytes = msg.$type.encode(msg).finish();
+    const whole = parseOtlpProtobuf(bytes);
+    const sliced = drain(parseOtlpProtobufSteps(bytes));
+    // The instrumentation scope is not read, so not decoded.
+    expect(JSON.parse(JSON.stringify(sliced))).toEqual(JSON.parse(JSON.stringify(whole, (k, v: unknown) => (k === 'scope' ? undefined : v))));
+    const a = decodeOtlp(whole, T, new IssueList());
+    const b = drain(decodeOtlpSteps(sliced, T, new IssueList()));
+    expect(b).toEqual(a);
+    expect(a.batch.points).toBe(3000 + 1 + 4 + 2 + 1 + 1);
+  });
+
+  it('refuses broken protobuf bytes with a decode error, not a crash', () => {
+    expect(() => drain(parseOtlpProtobufSteps(Uint8Array.from([0x0a, 0x05, 0x12, 0x03, 0x12, 0x09])))).toThrow(/protobuf/);
   });
 });
 

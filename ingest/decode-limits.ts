@@ -6,7 +6,7 @@
  * which the route turns into a catalogue error naming the limit and the field.
  */
 export interface DecodeLimits {
-  /** Most distinct series (label sets, Influx series-field pairs, OTLP series) in one request. */
+  /** Most series in one request: label sets (remote write, metadata entries included), Influx series-field pairs, Heroic items, OTLP data points (each its own entry of the batch). */
   maxSeries: number;
   /** Most samples (points, staleness markers, histogram and summary series points) in one request. */
   maxSamples: number;

@@ -1,5 +1,6 @@
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf.js';
 import { DecodeBudget, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
+import { drain } from './slices.js';
 import type { SeriesSamples, WriteBatch } from './types.js';
 
 /**
@@ -108,6 +109,11 @@ export class RemoteWriteDecoder {
    * over a TimeSeries (no strings made yet), samples before the second pass reads them.
    */
   decode(input: Uint8Array, limits: DecodeLimits = NO_DECODE_LIMITS): RemoteWriteResult {
+    return drain(this.steps(input, limits));
+  }
+
+  /** `decode` in slices: yields every 1,024 time series (see slices.ts). */
+  *steps(input: Uint8Array, limits: DecodeLimits = NO_DECODE_LIMITS): Generator<void, RemoteWriteResult> {
     const budget = new DecodeBudget(limits);
     const maxLabels = limits.maxLabels;
     let tsIndex = -1;
@@ -125,7 +131,7 @@ export class RemoteWriteDecoder {
     while (r.pos < requestEnd) {
       const tag = r.uint32();
       if (tag === TAG_TIMESERIES) {
-        tsIndex++;
+        if ((++tsIndex & 1023) === 1023) yield;
         const tsEnd = r.lenEnd();
         const tsStart = r.pos;
         r.end = tsEnd;

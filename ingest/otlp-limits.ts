@@ -45,7 +45,8 @@ export function checkOtlpProtobuf(body: Uint8Array, limits: DecodeLimits): void 
           let pi = 0;
           each(r, end4, (f5, end5) => {
             if (f5 !== 1) return false;
-            point(r, end5, kind, `${mPath}.${kind}.dataPoints[${pi++}]`, budget);
+            const at = pi++;
+            point(r, end5, kind, () => `${mPath}.${kind}.dataPoints[${at}]`, budget);
             return true;
           });
           return true;
@@ -90,7 +91,18 @@ function countField(r: ProtoReader, end: number, field: number): number {
   return n;
 }
 
-function point(r: ProtoReader, end: number, kind: string, path: string, budget: DecodeBudget): void {
+/** Count one data point's attributes, buckets and samples (the reader at its payload); throws DecodeLimitError. */
+export function checkOtlpPoint(r: ProtoReader, end: number, kind: string, path: () => string, budget: DecodeBudget): void {
+  point(r, end, kind, path, budget);
+}
+
+/** Count a Resource's attributes (the reader at its payload). */
+export function checkOtlpResource(r: ProtoReader, end: number, path: () => string, budget: DecodeBudget): void {
+  const n = countField(r, end, 1);
+  if (n > budget.limits.maxLabels) budget.labels(n, `${path()}.resource.attributes`);
+}
+
+function point(r: ProtoReader, end: number, kind: string, path: () => string, budget: DecodeBudget): void {
   const attrField = kind === 'histogram' ? 9 : kind === 'exponentialHistogram' ? 1 : 7;
   const maxLabels = budget.limits.maxLabels;
   const maxBuckets = budget.limits.maxBuckets;
@@ -105,20 +117,21 @@ function point(r: ProtoReader, end: number, kind: string, path: string, budget: 
     const f = tag >>> 3;
     const w = tag & 7;
     if (f === attrField) {
-      if (++attrs + 1 > maxLabels) budget.labels(attrs + 1, `${path}.attributes`);
+      if (++attrs + 1 > maxLabels) budget.labels(attrs + 1, `${path()}.attributes`);
     } else if (kind === 'histogram' && (f === 6 || f === 7)) {
       // Packed (the proto3 default) or one element per field.
       const n = w === WIRE_LEN ? Math.ceil((peekLen(r) ?? 0) / 8) : w === WIRE_FIXED64 ? 1 : 0;
       if (f === 7) bounds += n;
       else counts += n;
       const buckets = Math.max(bounds + 1, counts);
-      if (buckets > maxBuckets) budget.buckets(buckets, `${path}.${f === 7 ? 'explicitBounds' : 'bucketCounts'}`);
+      if (buckets > maxBuckets) budget.buckets(buckets, `${path()}.${f === 7 ? 'explicitBounds' : 'bucketCounts'}`);
     } else if (kind === 'summary' && f === 6) quantiles++;
     r.skip(w);
   }
   r.end = outer;
   const samples = kind === 'histogram' ? Math.max(bounds + 1, counts) + 2 : kind === 'summary' ? quantiles + 2 : 1;
-  budget.addSamples(samples, path);
+  if (budget.samples + samples > budget.limits.maxSamples) budget.addSamples(samples, path());
+  else budget.samples += samples;
 }
 
 /** The length prefix at `pos`, without moving past it. */

@@ -122,11 +122,13 @@ export const configSchema = z.object({
    * Per-request limits checked while a body is decoded, before its cost is paid (ingest/decode-limits.ts).
    * Above what clients send (Prometheus: 2,000 samples per request by default, 10,000 tuned; an
    * OTLP exporter batch: ~8,000 points; Telegraf: 1,000 lines; TSBS: 10,000 lines x 10 fields) and
-   * low enough that a whole request stays short on the event loop: a valid 100,000-sample Influx
-   * request held it 30-50 ms, a 250,000-sample one 110-200 ms (test/write-decode-limits.test.ts).
+   * low enough to bound a request's memory and time; decoders yield to the event loop in slices
+   * (ingest/slices.ts), so valid 200,000-sample remote-write, Influx and Heroic requests held it
+   * at most 50-80 ms at a time (docs/ARCHITECTURE.md, "Limits while decoding").
    */
+  /** Series entries of the batch: the writer validates and hashes each one synchronously (an OTLP data point is one entry). */
   MAX_SERIES_PER_REQUEST: int(50_000, 1),
-  MAX_SAMPLES_PER_REQUEST: int(100_000, 1),
+  MAX_SAMPLES_PER_REQUEST: int(200_000, 1),
   /** Labels one series may carry on the wire (`__name__` included); MAX_TAGS_PER_SERIES then applies to what is stored. */
   MAX_LABELS_PER_SERIES: int(128, 1),
   /** Buckets (explicit bounds + 1) of one OTLP histogram point. */

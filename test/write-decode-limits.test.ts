@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import snappy from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeWriteRequest, lineProtocol, remoteWriteRequest, type WireSeries } from '../bench/wire.js';
 import { tempDir } from './helpers.js';
 import { startServerProcess, stopServerProcess, type ServerProcess } from './server-process.js';
 
@@ -222,6 +223,30 @@ describe('limits while decoding', () => {
     bounded(run, 'OTLP + Influx at once', 2 * STALL_MS);
     report('OTLP + Influx at once', run);
     await stillServing();
+  }, 120_000);
+});
+
+describe('valid requests at the limits', () => {
+  // What the limits let through must not hold the event loop either: the decoders yield in slices.
+  const t = Date.now() - 3_600_000;
+  const series: WireSeries[] = Array.from({ length: 2000 }, (_, i) => ({
+    key: 'at_limit',
+    tags: { instance: `host-${i}:9100`, job: 'node', mode: `m${i % 8}` },
+    timestamps: Array.from({ length: 100 }, (_, k) => t + k * 10_000),
+    values: Array.from({ length: 100 }, (_, k) => k + i),
+  }));
+
+  it('stores 200,000 samples by remote write and by line protocol without holding /readyz', async () => {
+    const rw = encodeWriteRequest(remoteWriteRequest(series, true));
+    const run = await measure([remote(rw)]);
+    expect(run.outcomes[0].status).toBe(204);
+    bounded(run, 'remote write, 200,000 samples');
+    report('valid remote write 200,000 samples', run);
+    const lines = lineProtocol(series.map((s) => ({ ...s, key: 'at_limit_influx' })));
+    const run2 = await measure([() => send('/influx/write?precision=ns', lines, { 'content-type': 'text/plain' })]);
+    expect(run2.outcomes[0].status).toBe(204);
+    bounded(run2, 'Influx, 200,000 samples');
+    report('valid Influx 200,000 samples', run2);
   }, 120_000);
 });
 

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { InfluxDecoder, precisionOf, V2_PRECISIONS } from '../../ingest/decode-influx.js';
+import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
 import { toMetronomeError } from '../app.js';
 import { MetronomeError } from '../errors.js';
@@ -62,7 +63,7 @@ export async function influxRoutes(app: FastifyInstance, { shared }: { shared: P
     const now = Date.now();
     let decoded;
     try {
-      decoded = decoder.decode(text, precision, now, issues, false, limits);
+      decoded = await drainSliced(decoder.steps(text, precision, now, issues, false, limits));
     } catch (e) {
       throw fromDecodeLimit(e);
     }

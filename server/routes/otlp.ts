@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
-import { decodeOtlp, OtlpDecodeError, otlpResponse, otlpStatus, parseOtlpJson, parseOtlpProtobuf } from '../../ingest/decode-otlp.js';
+import { decodeOtlpSteps, OtlpDecodeError, otlpResponse, otlpStatus, parseOtlpJson, parseOtlpProtobufSteps } from '../../ingest/decode-otlp.js';
+import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
 import { toMetronomeError } from '../app.js';
 import { MetronomeError } from '../errors.js';
@@ -53,7 +54,7 @@ export async function otlpRoutes(app: FastifyInstance, { shared }: { shared: Pro
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let parsed;
       try {
-        parsed = json ? parseOtlpJson(body.toString('utf8'), limits) : parseOtlpProtobuf(body, limits);
+        parsed = json ? parseOtlpJson(body.toString('utf8'), limits) : await drainSliced(parseOtlpProtobufSteps(body, limits));
       } catch (e) {
         if (e instanceof OtlpDecodeError) throw new MetronomeError('MTR_WRITE_BODY', [e.message]);
         throw fromDecodeLimit(e);
@@ -61,7 +62,7 @@ export async function otlpRoutes(app: FastifyInstance, { shared }: { shared: Pro
       const issues = new IssueList(ctx.writer.limits.maxIssues);
       let decoded;
       try {
-        decoded = decodeOtlp(parsed, Date.now(), issues, limits);
+        decoded = await drainSliced(decodeOtlpSteps(parsed, Date.now(), issues, limits));
       } catch (e) {
         throw fromDecodeLimit(e);
       }

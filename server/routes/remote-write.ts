@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import snappy from 'snappy';
 import { RemoteWriteDecoder, snappyDeclaredLength } from '../../ingest/decode-remote-write.js';
 import { ProtoError } from '../../ingest/protobuf.js';
+import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
 import { MetronomeError } from '../errors.js';
 import { rejectOtherContentTypes } from './body.js';
@@ -43,7 +44,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
       const raw = await uncompress(body, String(req.headers['content-encoding'] ?? 'snappy'), ctx.config.BODY_LIMIT_BYTES);
       let decoded;
       try {
-        decoded = decoder.decode(raw, limits);
+        decoded = await drainSliced(decoder.steps(raw, limits));
       } catch (e) {
         if (e instanceof ProtoError) throw new MetronomeError('MTR_WRITE_BODY', [`protobuf WriteRequest: ${e.message}`]);
         throw fromDecodeLimit(e);
