@@ -117,6 +117,8 @@ export class InfluxDecoder {
   readonly #cache = new Map<string, SeriesEntry>();
   readonly #max: number;
   #epoch = 0;
+  /** Epochs of decodes in progress (sliced decodes of concurrent requests interleave). */
+  readonly #active = new Set<number>();
 
   constructor(opts: InfluxDecoderOptions = {}) {
     this.#max = opts.maxCachedSeries ?? 100_000;
@@ -149,10 +151,28 @@ export class InfluxDecoder {
     trackLines = false,
     limits: DecodeLimits = NO_DECODE_LIMITS,
   ): Generator<void, InfluxResult> {
+    const epoch = ++this.#epoch;
+    this.#active.add(epoch);
+    try {
+      return yield* this.#lines(text, precision, now, issues, trackLines, limits, epoch);
+    } finally {
+      this.#active.delete(epoch);
+    }
+  }
+
+  *#lines(
+    text: string,
+    precision: Precision,
+    now: number,
+    issues: IssueList,
+    trackLines: boolean,
+    limits: DecodeLimits,
+    epoch: number,
+  ): Generator<void, InfluxResult> {
     const budget = new DecodeBudget(limits);
     const maxSamples = limits.maxSamples;
     let samples = 0;
-    const epoch = ++this.#epoch;
+    let mine: Map<FieldKey, number> | undefined;
     const series: SeriesSamples[] = [];
     const lines: number[][] | null = trackLines ? [] : null;
     let points = 0;
@@ -300,14 +320,21 @@ export class InfluxDecoder {
       for (let f = 0; f < pendKeys.length; f++) {
         const fk = pendKeys[f];
         const v = pendValues[f];
-        if (fk.epoch === epoch) {
-          const s = series[fk.index];
+        const at = fk.epoch === epoch ? fk.index : (mine?.get(fk) ?? -1);
+        if (at >= 0) {
+          const s = series[at];
           (s.timestamps as number[]).push(ts);
           (s.values as number[]).push(v);
-          if (lines) lines[fk.index].push(lineNo);
+          if (lines) lines[at].push(lineNo);
         } else {
-          fk.epoch = epoch;
-          fk.index = series.length;
+          // A key another decode in progress has marked keeps its mark: this one notes its own
+          // index aside, so each decode's batch is the same as alone (the route's second pass
+          // for line numbers relies on it).
+          if (this.#active.has(fk.epoch)) (mine ??= new Map()).set(fk, series.length);
+          else {
+            fk.epoch = epoch;
+            fk.index = series.length;
+          }
           budget.addSeries(1, `line ${lineNo}`);
           series.push({ key: fk.key, tags: entry.tags, timestamps: [ts], values: [v] });
           if (lines) lines.push([lineNo]);

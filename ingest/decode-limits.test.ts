@@ -152,6 +152,25 @@ describe('decoding in slices', () => {
     expect(a.batch.points).toBe(3000 + 1 + 4 + 2 + 1 + 1);
   });
 
+  it('gives each of two interleaved Influx decodes the batch it would get alone', () => {
+    const ns = precisionOf('ns')!;
+    const body = (n: number, offset: number) => Array.from({ length: n }, (_, i) => `m,h=h${(i + offset) % 50} a=${i},b=${i} ${T + i}`).join('\n');
+    const x = body(5000, 0);
+    const y = body(4000, 25);
+    const alone = (text: string) => new InfluxDecoder().decode(text, ns, T, new IssueList(), true);
+    const d = new InfluxDecoder();
+    const gx = d.steps(x, ns, T, new IssueList(), true);
+    const gy = d.steps(y, ns, T, new IssueList(), true);
+    let rx, ry;
+    while (!rx?.done || !ry?.done) {
+      if (!rx?.done) rx = gx.next();
+      if (!ry?.done) ry = gy.next();
+    }
+    expect(rx.value).toEqual(alone(x));
+    expect(ry.value).toEqual(alone(y));
+    expect(rx.value.batch.series).toHaveLength(100);
+  });
+
   it('refuses broken protobuf bytes with a decode error, not a crash', () => {
     expect(() => drain(parseOtlpProtobufSteps(Uint8Array.from([0x0a, 0x05, 0x12, 0x03, 0x12, 0x09])))).toThrow(/protobuf/);
   });

@@ -69,22 +69,24 @@ export async function influxRoutes(app: FastifyInstance, { shared }: { shared: P
     }
     const { batch, lineCount } = decoded;
     if (lineCount === 0) throw new MetronomeError('MTR_WRITE_BODY', ['no lines in the body (line protocol expected)']);
-    await commitWrite(shared, PROTOCOL, batch, issues, {
-      onInvalid: (list) => {
-        // Validation issues point at (series, point) of the batch: say which line instead. The
-        // line of each point is worked out only now, by decoding the same text again.
-        const lines = decoder.decode(text, precision, now, new IssueList(), true, limits).lines!;
-        for (const issue of list) {
-          if (issue.line !== undefined || typeof issue.series !== 'number') continue;
-          const line = lines[issue.series]?.[typeof issue.point === 'number' ? issue.point : 0];
-          if (line === undefined) continue;
-          issue.line = line;
-          issue.message = `line ${line}: ${String(issue.message)}`;
-          delete issue.series;
-          delete issue.point;
-        }
-      },
-    });
+    try {
+      await commitWrite(shared, PROTOCOL, batch, issues);
+    } catch (e) {
+      if (!(e instanceof MetronomeError) || e.code !== 'MTR_WRITE_INVALID') throw e;
+      // Validation issues point at (series, point) of the batch: say which line instead. The
+      // line of each point is worked out only now, by decoding the same text again (in slices).
+      const { lines } = await drainSliced(decoder.steps(text, precision, now, new IssueList(), true, limits));
+      for (const issue of (e.details?.issues ?? []) as Record<string, unknown>[]) {
+        if (issue.line !== undefined || typeof issue.series !== 'number') continue;
+        const line = lines![issue.series]?.[typeof issue.point === 'number' ? issue.point : 0];
+        if (line === undefined) continue;
+        issue.line = line;
+        issue.message = `line ${line}: ${String(issue.message)}`;
+        delete issue.series;
+        delete issue.point;
+      }
+      throw e;
+    }
   };
 
   app.post('/influx/write', async (req, reply) => {
