@@ -127,6 +127,28 @@ describe('write scope', () => {
     expect(await help('checkout_orders_total')).toBe('Orders.');
   });
 
+  it("stores an OTLP export's points but not the metadata of a metric another service shares", async () => {
+    const help = async (metric: string) =>
+      (await srv.ctx.store.query<{ help: string }>(sql`SELECT help FROM metric_metadata FINAL WHERE metric = ${{ __param: true, type: 'String', value: metric }}`))[0]?.help;
+    const body = (service: string, name: string, description: string) =>
+      JSON.stringify({
+        resourceMetrics: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+            scopeMetrics: [{ metrics: [{ name, description, gauge: { dataPoints: [{ timeUnixNano: String(now * 1e6), asDouble: 1 }] } }] }],
+          },
+        ],
+      });
+    const otlp = (token: string, service: string, name: string, description: string) =>
+      post('/v1/metrics', token, { 'content-type': 'application/json' }, body(service, name, description));
+    expect((await otlp(T.writer, 'authsvc', 'queue_depth', 'Depth.')).status).toBe(200);
+    expect((await otlp(T.checkout, 'checkout', 'queue_depth', 'EVIL')).status).toBe(200);
+    expect(await help('queue_depth')).toBe('Depth.');
+    expect((await exportSeries('queue_depth{service="checkout"}'))).toHaveLength(1);
+    expect((await otlp(T.checkout, 'checkout', 'cart_size', 'Items in the cart.')).status).toBe(200);
+    expect(await help('cart_size')).toBe('Items in the cart.');
+  });
+
   it('stores Heroic msgpack points whose timestamps are int64 or uint64, and names one beyond 2^53', async () => {
     const int64 = (n: bigint) => Buffer.concat([Buffer.from([0xd3]), Buffer.from(BigInt.asUintN(64, n).toString(16).padStart(16, '0'), 'hex')]);
     const uint64 = (n: bigint) => Buffer.concat([Buffer.from([0xcf]), Buffer.from(n.toString(16).padStart(16, '0'), 'hex')]);
