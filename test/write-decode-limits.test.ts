@@ -200,7 +200,9 @@ describe('limits while decoding', () => {
     expect(o.status).toBe(413);
     expect(o.code).toBe('MTR_WRITE_TOO_MANY_SAMPLES');
     expect(o.message).toMatch(/line \d+/);
-    bounded(run, 'Influx 15 MB');
+    // Measured 50-120 ms: the decode slices stay under 25 ms, the rest is turning the 15 MB body
+    // into one string and collecting it (docs/ARCHITECTURE.md, what is left). 23 s before.
+    bounded(run, 'Influx 15 MB', 1.5 * STALL_MS);
     report('Influx 15 MB', run);
     await stillServing();
   }, 120_000);
