@@ -4,10 +4,8 @@ import { ManualClock } from '../server/alerting/clock.js';
 import { loadConfig } from '../server/config.js';
 import type { Engine } from '../server/promql/engine.js';
 import { startMetronome, type Running } from '../server/start.js';
-import { compile } from '../server/store/sql.js';
-import type { Store } from '../server/store/index.js';
 import { createRule, nextEval, push, series, testEpoch, until } from './alerting-helpers.js';
-import { getJson, tempDir } from './helpers.js';
+import { getJson, QueryHold, tempDir } from './helpers.js';
 
 /**
  * Issue 10, "Alerts keep their share": eight slow dashboard queries hold every one of
@@ -19,30 +17,7 @@ import { getJson, tempDir } from './helpers.js';
  */
 let srv: Running;
 const clock = new ManualClock(testEpoch(1));
-const held = { n: 0, release: () => {} };
-let released = new Promise<void>((resolve) => (held.release = resolve));
-
-function holdDashboards(store: Store): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'query') {
-        return async (q: Parameters<Store['query']>[0], opts: Parameters<Store['query']>[1] = {}) => {
-          if (Object.values(compile(q).params).some((v) => typeof v === 'string' && v.includes('dash_metric'))) {
-            held.n++;
-            try {
-              await Promise.race([released, new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason)))]);
-            } finally {
-              held.n--;
-            }
-          }
-          return target.query(q, opts);
-        };
-      }
-      const v = Reflect.get(target, prop);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
+const held = new QueryHold('dash_metric');
 
 beforeAll(async () => {
   const config = loadConfig({
@@ -55,7 +30,7 @@ beforeAll(async () => {
     QUERY_QUEUE_MS: '300',
     QUERY_TIMEOUT_MS: '60000',
   });
-  srv = await startMetronome(config, pino({ level: 'silent' }), { alertingClock: clock, wrapStore: holdDashboards });
+  srv = await startMetronome(config, pino({ level: 'silent' }), { alertingClock: clock, wrapStore: held.wrap });
 });
 afterAll(async () => {
   held.release();
@@ -105,7 +80,7 @@ describe('slots reserved for rule evaluation', () => {
   });
 
   it('keeps rule queries in their own slots: a third waits for one while a dashboard query past QUERY_QUEUE_MS gets 503', async () => {
-    released = new Promise<void>((resolve) => (held.release = resolve));
+    held.rearm();
     const engine = srv.ctx.engine as Engine;
     const t = clock.now();
     // Two rule queries reading the held metric take both rule slots; a third waits for one.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig, type Config } from '../server/config.js';
 import { startMetronome, type Running, type StartOptions } from '../server/start.js';
+import { compile, type Store } from '../server/store/index.js';
 
 export interface TestServer extends Running {
   config: Config;
@@ -81,4 +82,48 @@ export async function exportSeries(base: string, selector: string, range: { star
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { metric: Record<string, string>; values: number[]; timestamps: number[] });
+}
+
+/**
+ * Holds queries in flight without replacing the store: `wrap` (a StartOptions.wrapStore) makes
+ * every query with a parameter naming `marker` wait until release() (or until its own signal
+ * aborts). `n` counts the queries held now; rearm() holds the next ones again.
+ */
+export class QueryHold {
+  n = 0;
+  #released!: Promise<void>;
+  #release!: () => void;
+
+  constructor(readonly marker: string) {
+    this.rearm();
+  }
+
+  release(): void {
+    this.#release();
+  }
+
+  rearm(): void {
+    this.#released = new Promise<void>((resolve) => (this.#release = resolve));
+  }
+
+  readonly wrap = (store: Store): Store =>
+    new Proxy(store, {
+      get: (target, prop) => {
+        if (prop === 'query') {
+          return async (q: Parameters<Store['query']>[0], opts: Parameters<Store['query']>[1] = {}) => {
+            if (Object.values(compile(q).params).some((v) => typeof v === 'string' && v.includes(this.marker))) {
+              this.n++;
+              try {
+                await Promise.race([this.#released, new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason)))]);
+              } finally {
+                this.n--;
+              }
+            }
+            return target.query(q, opts);
+          };
+        }
+        const v = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
 }

@@ -3,10 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../server/config.js';
 import type { Engine } from '../server/promql/engine.js';
 import { startMetronome, type Running } from '../server/start.js';
-import { compile } from '../server/store/sql.js';
-import type { Store } from '../server/store/index.js';
 import { until } from './alerting-helpers.js';
-import { tempDir } from './helpers.js';
+import { QueryHold, tempDir } from './helpers.js';
 import { baseTime, loadSeries, promGet } from './promql-helpers.js';
 
 /**
@@ -17,30 +15,7 @@ import { baseTime, loadSeries, promGet } from './promql-helpers.js';
  * needs two queries holding memory at once).
  */
 let srv: Running;
-const held = { n: 0, release: () => {} };
-let released = new Promise<void>((resolve) => (held.release = resolve));
-
-function holdMarked(store: Store): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'query') {
-        return async (q: Parameters<Store['query']>[0], opts: Parameters<Store['query']>[1] = {}) => {
-          if (Object.values(compile(q).params).some((v) => typeof v === 'string' && v.includes('held_metric'))) {
-            held.n++;
-            try {
-              await Promise.race([released, new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason)))]);
-            } finally {
-              held.n--;
-            }
-          }
-          return target.query(q, opts);
-        };
-      }
-      const v = Reflect.get(target, prop);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
+const held = new QueryHold('held_metric');
 
 const B = baseTime();
 const T = B + 600_000;
@@ -59,7 +34,7 @@ beforeAll(async () => {
     MAX_RESULT_BYTES: String(16 * 1024),
     MAX_QUERY_LABEL_BYTES: String(60_000),
   });
-  srv = await startMetronome(config, pino({ level: 'silent' }), { wrapStore: holdMarked });
+  srv = await startMetronome(config, pino({ level: 'silent' }), { wrapStore: held.wrap });
   // 32 series with a 1,000-character label x.
   await loadSeries(
     srv.ctx.store,
@@ -143,6 +118,6 @@ describe('the query budget', () => {
     const r = await first;
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(engine.memoryHeld).toBe(0);
-    released = new Promise<void>((resolve) => (held.release = resolve));
+    held.rearm();
   });
 });
