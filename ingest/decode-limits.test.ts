@@ -8,6 +8,7 @@ import { decodeOtlp, decodeOtlpSteps, parseOtlpJson, parseOtlpProtobuf, parseOtl
 import { drain } from './slices.js';
 import { RemoteWriteDecoder } from './decode-remote-write.js';
 import { ISSUE, IssueList } from './validate.js';
+import { otlpHistogram } from '../test/protobuf-wire.js';
 
 const LIMITS: DecodeLimits = { maxSeries: 3, maxSamples: 5, maxLabels: 4, maxBuckets: 4 };
 const T = 1_700_000_000_000;
@@ -74,16 +75,16 @@ describe('limits while decoding', () => {
       });
     expect(refusal(() => parseOtlpJson(json(4), LIMITS))).toEqual({ limit: 'maxBuckets', field });
     const limits = { ...LIMITS, maxSamples: 100, maxSeries: 100 };
-    expect(decodeOtlp(parseOtlpProtobuf(otlpHistogram(3), limits), T, new IssueList(), limits).batch.points).toBe(5);
-    expect(refusal(() => parseOtlpProtobuf(otlpHistogram(4), limits))).toEqual({ limit: 'maxBuckets', field });
-    expect(refusal(() => parseOtlpProtobuf(otlpHistogram(4_000_000), limits))).toEqual({ limit: 'maxBuckets', field });
+    expect(decodeOtlp(parseOtlpProtobuf(otlpHistogram(3, T), limits), T, new IssueList(), limits).batch.points).toBe(5);
+    expect(refusal(() => parseOtlpProtobuf(otlpHistogram(4, T), limits))).toEqual({ limit: 'maxBuckets', field });
+    expect(refusal(() => parseOtlpProtobuf(otlpHistogram(4_000_000, T), limits))).toEqual({ limit: 'maxBuckets', field });
     // The sliced decoder the route uses counts each point as it reaches it.
-    expect(refusal(() => drain(parseOtlpProtobufSteps(otlpHistogram(4_000_000), limits)))).toEqual({ limit: 'maxBuckets', field });
-    expect(refusal(() => drain(parseOtlpProtobufSteps(otlpHistogram(3), { ...limits, maxSamples: 3 })))).toEqual({ limit: 'maxSamples', field: field.replace('.explicitBounds', '') });
+    expect(refusal(() => drain(parseOtlpProtobufSteps(otlpHistogram(4_000_000, T), limits)))).toEqual({ limit: 'maxBuckets', field });
+    expect(refusal(() => drain(parseOtlpProtobufSteps(otlpHistogram(3, T), { ...limits, maxSamples: 3 })))).toEqual({ limit: 'maxSamples', field: field.replace('.explicitBounds', '') });
     // Buckets fit, samples do not: 4 buckets + count (no sum) > 3.
-    expect(refusal(() => parseOtlpProtobuf(otlpHistogram(3), { ...limits, maxSamples: 3 }))).toEqual({ limit: 'maxSamples', field: field.replace('.explicitBounds', '') });
+    expect(refusal(() => parseOtlpProtobuf(otlpHistogram(3, T), { ...limits, maxSamples: 3 }))).toEqual({ limit: 'maxSamples', field: field.replace('.explicitBounds', '') });
     // Series are counted as decodeOtlp makes them.
-    expect(refusal(() => decodeOtlp(parseOtlpProtobuf(otlpHistogram(3), limits), T, new IssueList(), { ...limits, maxSeries: 4 }))).toMatchObject({ limit: 'maxSeries' });
+    expect(refusal(() => decodeOtlp(parseOtlpProtobuf(otlpHistogram(3, T), limits), T, new IssueList(), { ...limits, maxSeries: 4 }))).toMatchObject({ limit: 'maxSeries' });
   });
 
   it('refuses a Heroic body past a limit before copying its points', () => {
@@ -175,30 +176,3 @@ describe('decoding in slices', () => {
     expect(() => drain(parseOtlpProtobufSteps(Uint8Array.from([0x0a, 0x05, 0x12, 0x03, 0x12, 0x09])))).toThrow(/protobuf/);
   });
 });
-
-// Protobuf by hand: bodies no encoder would build cheaply (4 M bounds).
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
-const len = (field: number, payload: Buffer) => Buffer.concat([varint((field << 3) | 2), varint(payload.length), payload]);
-const fixed64 = (field: number, n: number) => {
-  const b = Buffer.alloc(9);
-  b[0] = (field << 3) | 1;
-  b.writeBigUInt64LE(BigInt(n), 1);
-  return b;
-};
-
-/** An ExportMetricsServiceRequest with one cumulative histogram point of `bounds` explicit bounds (packed). */
-function otlpHistogram(bounds: number): Buffer {
-  const doubles = Buffer.alloc(bounds * 8);
-  for (let i = 0; i < bounds; i++) doubles.writeDoubleLE(i, i * 8);
-  const point = Buffer.concat([fixed64(3, T * 1e6), fixed64(4, 1), len(7, doubles)]);
-  const metric = Buffer.concat([len(1, Buffer.from('h')), len(9, Buffer.concat([len(1, point), Buffer.from([0x10, 0x02])]))]);
-  return len(1, len(2, len(2, metric)));
-}

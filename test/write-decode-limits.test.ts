@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWriteRequest, lineProtocol, remoteWriteRequest, type WireSeries } from '../bench/wire.js';
 import { tempDir } from './helpers.js';
 import { startServerProcess, stopServerProcess, type ServerProcess } from './server-process.js';
+import { len, otlpHistogram, str, varint } from './protobuf-wire.js';
 
 /**
  * Issue 11, "Limits while decoding": the bodies that used to cost tens of seconds and gigabytes
@@ -44,34 +45,6 @@ function loopCpuMs(pid: number): number {
 function status(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
-}
-
-// Protobuf wire helpers: enough to build bodies no real encoder would let us build cheaply.
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
-const len = (field: number, payload: Buffer) => Buffer.concat([varint((field << 3) | 2), varint(payload.length), payload]);
-const str = (field: number, s: string) => len(field, Buffer.from(s));
-const fixed64 = (field: number, n: number) => {
-  const b = Buffer.alloc(9);
-  b[0] = (field << 3) | 1;
-  b.writeBigUInt64LE(BigInt(n), 1);
-  return b;
-};
-
-/** An ExportMetricsServiceRequest with one histogram point of `bounds` explicit bounds (packed doubles). */
-function otlpHistogram(bounds: number): Buffer {
-  const doubles = Buffer.alloc(bounds * 8);
-  for (let i = 0; i < bounds; i++) doubles.writeDoubleLE(i, i * 8);
-  const point = Buffer.concat([fixed64(3, Date.now() * 1e6), fixed64(4, 1), len(7, doubles)]);
-  const metric = Buffer.concat([str(1, 'huge_histogram'), len(9, len(1, point))]);
-  return len(1, len(2, len(2, metric)));
 }
 
 /** A remote-write WriteRequest with one series of `labels` labels and one sample, snappy-compressed. */
@@ -179,7 +152,7 @@ const remote = (body: Buffer) => () =>
   send('/api/v1/write', body, { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' });
 
 describe('limits while decoding', () => {
-  const histogram = otlpHistogram(4_000_000);
+  const histogram = otlpHistogram(4_000_000, Date.now(), 'huge_histogram');
   const lines = influxBody(15 * 1024 * 1024);
 
   it('refuses an OTLP histogram with 4 M bounds with 400 MTR_WRITE_TOO_MANY_BUCKETS, without stalling /readyz', async () => {
