@@ -140,6 +140,9 @@ export default function PromqlEditor({ value, onChange, onRun, errorPos, id = 'p
     onChange(next);
     setOpen(false);
     requestAnimationFrame(() => {
+      // Typed again before this frame: that input already asked for its own completions, and
+      // completing the text as it was would replace them (e.g. labels after "metric{").
+      if (el.value !== next) return;
       el.focus();
       el.setSelectionRange(at, at);
       refresh(next, at);
