@@ -315,4 +315,14 @@ describe('evaluation with the real engine and store', () => {
     expect(metrics).toMatch(/metronome_notifications_total\{integration="webhook",outcome="ok"\} [1-9]/);
     expect(nextEval(srv.alerting, 'recording')).toBe(at + 15_000);
   });
+
+  it('writes NaN and infinite results of a recording rule as Prometheus does', async () => {
+    const t = clock.now();
+    await push(srv.url, 'ratio_input', { k: 'x' }, series(t - 60_000, t + 120_000, 10_000, () => 0));
+    await createRule(srv.url, { group: 'nonfinite', interval: '15s', record: 'x:zero_by_zero', expr: 'ratio_input / ratio_input' });
+    await createRule(srv.url, { group: 'nonfinite', interval: '15s', record: 'x:one_by_zero', expr: '(ratio_input + 1) / ratio_input' });
+    const at = await evalNext(srv, 'nonfinite');
+    expect(await query(srv.url, 'x:zero_by_zero', at)).toEqual([{ metric: { __name__: 'x:zero_by_zero', k: 'x' }, value: [at / 1000, 'NaN'] }]);
+    expect(await query(srv.url, 'x:one_by_zero', at)).toEqual([{ metric: { __name__: 'x:one_by_zero', k: 'x' }, value: [at / 1000, '+Inf'] }]);
+  });
 });

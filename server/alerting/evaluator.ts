@@ -407,8 +407,8 @@ export class Evaluator {
       const fp = fingerprint(tags);
       if (seen.has(fp)) return 'vector contains metrics with the same labelset after applying rule labels';
       seen.add(fp);
-      // The store holds finite values only; NaN/Inf results are skipped (a gap).
-      if (Number.isFinite(s.v)) rows.push({ key: rule.name, tags, timestamps: [ts], values: [s.v] });
+      // NaN and ±Inf are written as Prometheus writes them (the store holds them).
+      rows.push({ key: rule.name, tags, timestamps: [ts], values: [s.v] });
     }
     if (limit > 0 && seen.size > limit) return `exceeded limit of ${limit} with ${seen.size} series`;
     for (const row of rows) {
