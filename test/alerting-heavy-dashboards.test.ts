@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../server/alerting/clock.js';
-import { createRule, nextEval, push, series, startAlertingServer, testEpoch, until, type AlertingServer } from './alerting-helpers.js';
-import { getJson, heroic, postJson } from './helpers.js';
+import { createRule, expectHealthyCycle, push, series, startAlertingServer, testEpoch, until, type AlertingServer } from './alerting-helpers.js';
+import { heroic, postJson } from './helpers.js';
 
 /**
  * Issue 10, "Alerts keep their share", with dashboards that are slow for real: eight clients
@@ -53,14 +53,7 @@ describe('rule evaluation under real dashboard load', () => {
       // The dashboards are running (and ClickHouse warm) before the first cycle.
       await until(() => answered.length >= 1, 60_000, 'a first dashboard answer');
       for (let cycle = 0; cycle < 10; cycle++) {
-        const ts = nextEval(srv.alerting, 'g');
-        await clock.advanceTo(ts);
-        const rules = (await getJson(`${srv.url}/api/v1/rules`)).body.data.groups[0].rules as { name: string; health: string; lastError?: string; lastEvaluation: string }[];
-        expect(rules).toHaveLength(3);
-        for (const r of rules) {
-          expect({ rule: r.name, cycle, health: r.health, lastError: r.lastError ?? '' }).toEqual({ rule: r.name, cycle, health: 'ok', lastError: '' });
-          expect(Date.parse(r.lastEvaluation)).toBe(ts);
-        }
+        await expectHealthyCycle(srv.url, srv.alerting, clock, 'g', 3, cycle);
       }
     } finally {
       stop = true;

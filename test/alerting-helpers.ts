@@ -142,3 +142,19 @@ export async function query(base: string, q: string, timeMs: number) {
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body.data.result as { metric: Record<string, string>; value: [number, string] }[];
 }
+
+/**
+ * Run a rule group's next evaluation on the clock and check that each of its `count` rules was
+ * evaluated at that time and is healthy. Returns the evaluation time.
+ */
+export async function expectHealthyCycle(base: string, alerting: Alerting, clock: ManualClock, group: string, count: number, cycle: number): Promise<number> {
+  const ts = nextEval(alerting, group);
+  await clock.advanceTo(ts);
+  const rules = (await getJson(`${base}/api/v1/rules`)).body.data.groups[0].rules as { name: string; health: string; lastError?: string; lastEvaluation: string }[];
+  expect(rules).toHaveLength(count);
+  for (const r of rules) {
+    expect({ rule: r.name, cycle, health: r.health, lastError: r.lastError ?? '' }).toEqual({ rule: r.name, cycle, health: 'ok', lastError: '' });
+    expect(Date.parse(r.lastEvaluation)).toBe(ts);
+  }
+  return ts;
+}

@@ -4,8 +4,8 @@ import { ManualClock } from '../server/alerting/clock.js';
 import { loadConfig } from '../server/config.js';
 import type { Engine } from '../server/promql/engine.js';
 import { startMetronome, type Running } from '../server/start.js';
-import { createRule, nextEval, push, series, testEpoch, until } from './alerting-helpers.js';
-import { getJson, QueryHold, tempDir } from './helpers.js';
+import { createRule, expectHealthyCycle, push, series, testEpoch, until } from './alerting-helpers.js';
+import { QueryHold, tempDir } from './helpers.js';
 
 /**
  * Issue 10, "Alerts keep their share": eight slow dashboard queries hold every one of
@@ -61,14 +61,7 @@ describe('slots reserved for rule evaluation', () => {
     expect(ninth.body.error).toContain('MAX_CONCURRENT_QUERIES=8');
 
     for (let cycle = 0; cycle < 10; cycle++) {
-      const ts = nextEval(srv.ctx.alerting!, 'g');
-      await clock.advanceTo(ts);
-      const rules = (await getJson(`${srv.url}/api/v1/rules`)).body.data.groups[0].rules as { name: string; health: string; lastError?: string; lastEvaluation: string }[];
-      expect(rules).toHaveLength(3);
-      for (const r of rules) {
-        expect({ rule: r.name, cycle, health: r.health, lastError: r.lastError ?? '' }).toEqual({ rule: r.name, cycle, health: 'ok', lastError: '' });
-        expect(Date.parse(r.lastEvaluation)).toBe(ts);
-      }
+      await expectHealthyCycle(srv.url, srv.ctx.alerting!, clock, 'g', 3, cycle);
       // The dashboards are still holding their slots.
       expect(engine.running().api).toBe(8);
     }
