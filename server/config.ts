@@ -78,6 +78,10 @@ export const configSchema = z.object({
   MAX_QUERY_LABEL_BYTES: int(64 * 1024, 1),
   /** Range-query results kept for dashboard refreshes (server/promql/result-cache.ts); 0 turns the cache off. */
   QUERY_CACHE_BYTES: int(128 * 1024 * 1024, 0),
+  /** Memory for recent raw points kept in process, read by queries instead of ClickHouse (server/store/head.ts; embedded engine only); 0 turns it off. */
+  HEAD_BYTES: int(256 * 1024 * 1024, 0),
+  /** How far back (data time) the head keeps points, at most: a duration such as 6h or 24h. */
+  HEAD_WINDOW: promDuration('24h', 60_000),
   /** Steps newer than this are recomputed on every refresh; an older write invalidates what it reaches. */
   QUERY_CACHE_FRESHNESS_MS: int(300_000, 0),
   /** Start the demo traffic generator: 'auto' runs it when the data directory starts empty. */

@@ -2,7 +2,8 @@ import pino, { type Logger } from 'pino';
 import { buildApp, type AppContext } from './app.js';
 import type { Config } from './config.js';
 import { createMetrics } from './metrics.js';
-import { openStore, type Store } from './store/index.js';
+import { registerHeadMetrics } from './store/head.js';
+import { openHead, openStore, type Store } from './store/index.js';
 import { applyRetention, migrate } from './store/migrate.js';
 import { Writer } from './writer.js';
 import { createAlerting } from './alerting/wiring.js';
@@ -51,6 +52,7 @@ export async function startMetronome(
   await applyRetention(store, 'points', 'ts', config.RETENTION_DAYS);
   await applyRetention(store, 'rollup_1m', 'ts', config.ROLLUP_1M_DAYS);
   await applyRetention(store, 'rollup_1h', 'ts', config.ROLLUP_1H_DAYS);
+  await openHead(opened);
   const engine = new Engine(store, {
     timeoutMs: config.QUERY_TIMEOUT_MS,
     maxSeries: config.MAX_SERIES,
@@ -69,6 +71,7 @@ export async function startMetronome(
   engine.cache = cache;
   const metrics = createMetrics();
   registerCacheMetrics(metrics.registry, cache);
+  if (opened.head) registerHeadMetrics(metrics.registry, opened.head);
   const writer = new Writer(store, config, metrics, log);
   const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, storeHealth };
   // Alerting loads its rule files and notification config now: a bad one stops the start.

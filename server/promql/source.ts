@@ -27,6 +27,8 @@ import {
   unionLeavesSql,
 } from './sql.js';
 import type { Sql } from '../store/index.js';
+import type { Head } from '../store/head.js';
+import { headGrid, headSamples } from './head-leaf.js';
 import { LAST_SEEN_MARGIN_MS } from '../series/lookup.js';
 import type { Labels } from './types.js';
 
@@ -195,10 +197,18 @@ export class StoreSource implements DataSource {
     return run(again);
   }
 
+  /** The store's head when it holds every sample after `from` (head.ts), else null. */
+  #head(from: number): Head | null {
+    const head = this.store.head;
+    return head?.covers(from) ? head : null;
+  }
+
   async grid(plan0: GridPlan): Promise<StepSeries[]> {
     const n = stepCount(plan0);
     const resolved = await this.resolve(plan0.matchers, plan0.start - plan0.window, plan0.end);
     if (resolved?.ids.length === 0) return [];
+    const head = this.#head(plan0.start - plan0.window);
+    if (resolved && head) return this.#headGrid({ ...plan0, ids: resolved.ids }, resolved, head, n);
     const plan = resolved ? { ...plan0, ids: resolved.ids } : plan0;
     const stale = isSelection(plan) ? this.staleMarks(plan) : Promise.resolve(new Map<string, number[]>());
     const [labels, rows0, marks] = await Promise.all([
@@ -235,6 +245,22 @@ export class StoreSource implements DataSource {
     return sortByLabelOrder(out, m);
   }
 
+  /** grid() over the head's samples: no ClickHouse read but the staleness markers' (mostly skipped). */
+  async #headGrid(plan: GridPlan, resolved: Resolved, head: Head, n: number): Promise<StepSeries[]> {
+    const marks = isSelection(plan) ? await this.staleMarks(plan) : new Map<string, number[]>();
+    const m = this.opts.meter ?? UNMETERED;
+    const times = marks.size > 0 ? new Map<string, StepSeries>() : undefined;
+    const rows = await headGrid(plan, resolved.series, head, m, times);
+    this.charge(rows.length * n);
+    const out: StepSeries[] = [];
+    for (const { id, s } of rows) {
+      const ends = marks.get(id);
+      if (ends && times) hideStale(s, times.get(id) ?? null, ends, plan);
+      if (s.has.some((x) => x)) out.push(s);
+    }
+    return sortByLabelOrder(out, m);
+  }
+
   /** Staleness markers (series_ends) of the selection in the lookback of the grid, per series id. */
   async staleMarks(plan: GridPlan): Promise<Map<string, number[]>> {
     const from = plan.start - plan.window;
@@ -264,6 +290,8 @@ export class StoreSource implements DataSource {
   async aggregate(plan0: GridPlan, agg: AggregatePlan): Promise<StepSeries[] | null> {
     const n = stepCount(plan0);
     const resolved = await this.resolve(plan0.matchers, plan0.start - plan0.window, plan0.end);
+    // Over the head, the evaluator aggregates grid()'s series itself: cheaper than any statement.
+    if (resolved && this.#head(plan0.start - plan0.window)) return null;
     if (resolved) return this.#aggregateResolved({ ...plan0, ids: resolved.ids }, agg, resolved, n);
     const plan = plan0;
     const sel = { matchers: plan.matchers, from: plan.start - plan.window, to: plan.end };
@@ -335,6 +363,13 @@ export class StoreSource implements DataSource {
   async samples(sel0: Selection): Promise<SampleSeries[]> {
     const resolved = await this.resolve(sel0.matchers, sel0.from, sel0.to);
     if (resolved?.ids.length === 0) return [];
+    const head = this.#head(sel0.from);
+    if (resolved && head) {
+      const m = this.opts.meter ?? UNMETERED;
+      const out = await headSamples(sel0, resolved.series, head, m);
+      this.charge(out.reduce((sum, r) => sum + r.t.length, 0));
+      return sortByLabelOrder(out, m);
+    }
     const sel = resolved ? { ...sel0, ids: resolved.ids } : sel0;
     const [labels, rows] = await Promise.all([
       this.labels(sel.matchers, sel.from, sel.to, resolved),

@@ -4,14 +4,22 @@ import { createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { PointColumns } from '../../ingest/types.js';
 import { ClientStore, CLIENT_SETTINGS, READ_TIMING } from './client-store.js';
+import { Head, type HeadOptions } from './head.js';
 import { SeriesCache } from './series-cache.js';
-import type { Sql } from './sql.js';
+import { param, sql, type Sql } from './sql.js';
 import { checkToken, type QueryOptions } from './store.js';
 
 // chdb's ESM entry does not re-export the Arrow input API; its CommonJS entry does.
 const chdb = createRequire(import.meta.url)('chdb') as typeof import('chdb') & {
   registerArrowTable: typeof import('chdb').registerArrowTable;
 };
+
+/** How much data time one read of the head's background load takes (head.ts). */
+const HEAD_LOAD_SLICE_MS = 10 * 60_000;
+
+function ms(v: number): Sql {
+  return sql`fromUnixTimestamp64Milli(${param('Int64', Math.floor(v))}, 'UTC')`;
+}
 
 /**
  * The embedded engine: ClickHouse in this process (chdb), bound to one data directory.
@@ -37,8 +45,13 @@ export class EmbeddedStore extends ClientStore {
    * can be kept until a series row is written: every write below tells the cache.
    */
   readonly seriesCache = new SeriesCache();
+  /** Recent points in process for the query engine (head.ts); open() starts it. */
+  readonly head: Head;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    head: HeadOptions = { maxBytes: 0, windowMs: 0 },
+  ) {
     mkdirSync(path, { recursive: true });
     super(
       createClient({
@@ -48,6 +61,51 @@ export class EmbeddedStore extends ClientStore {
     );
     this.#session = new chdb.Session(path);
     this.#reads = new chdb.Session(path);
+    this.head = new Head(head);
+  }
+
+  /**
+   * Start the head: it holds every point written from now on, and covers the span after the
+   * newest point already stored (looked for in the head's window only: partitions are by day).
+   * Then, in the background, it reads back what is stored before that, newest first, a slice at
+   * a time, until its window or three quarters of its bytes are full: after a restart the
+   * dashboards' recent hours are answered from memory again within seconds.
+   */
+  async openHead(): Promise<void> {
+    if (!this.head.enabled) return;
+    const from = Date.now() - this.head.opts.windowMs;
+    const [r] = await this.query<{ t: string; n: string }>(
+      sql`SELECT toUnixTimestamp64Milli(max(ts)) AS t, count() AS n FROM points WHERE ts > ${ms(from)}`,
+    );
+    const newest = Number(r?.n ?? 0) > 0 ? Number(r.t) : null;
+    this.head.open(newest);
+    if (newest !== null) this.headLoaded = this.#loadHead(newest);
+  }
+
+  /** The background read of stored points into the head (tests wait for it). */
+  headLoaded: Promise<void> = Promise.resolve();
+
+  async #loadHead(through: number): Promise<void> {
+    let hi = through;
+    while (!this.#closed && hi > this.head.keptFrom && this.head.bytes < this.head.opts.maxBytes * 0.75) {
+      const lo = Math.max(hi - HEAD_LOAD_SLICE_MS, this.head.keptFrom);
+      let rows: { id: string; t: number[]; v: number[] }[];
+      try {
+        rows = await this.query(
+          sql`SELECT toString(series_id) AS id, groupArray(toFloat64(toUnixTimestamp64Milli(ts))) AS t, groupArray(value) AS v
+            FROM points WHERE ts > ${ms(lo)} AND ts <= ${ms(hi)} GROUP BY series_id`,
+          { binary: true },
+        );
+      } catch {
+        return; // closed, or the store failed: the head keeps covering what it covers
+      }
+      if (this.#closed) return;
+      this.head.load(lo, function* () {
+        for (const row of rows) yield { id: BigInt.asIntN(64, BigInt(row.id)), t: row.t, v: row.v };
+      }());
+      hi = lo;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   async insertPoints(points: PointColumns, token: string): Promise<void> {
@@ -73,6 +131,7 @@ export class EmbeddedStore extends ClientStore {
     } finally {
       table.close();
     }
+    this.head.append(points);
   }
 
   /**

@@ -18,5 +18,14 @@ export async function openStore(config: Config): Promise<Store> {
     await RemoteStore.ensureDatabase(opts);
     return new RemoteStore(opts);
   }
-  return new EmbeddedStore(config.DATA_DIR);
+  return new EmbeddedStore(config.DATA_DIR, {
+    maxBytes: config.HEAD_BYTES,
+    // Never longer than retention: ClickHouse drops what is older.
+    windowMs: Math.min(config.HEAD_WINDOW, config.RETENTION_DAYS * 86_400_000),
+  });
+}
+
+/** Start the store's head of recent points, where it keeps one (after migrations). */
+export async function openHead(store: Store): Promise<void> {
+  if (store instanceof EmbeddedStore) await store.openHead();
 }

@@ -1,5 +1,6 @@
 import type { NewSeries, PointColumns } from '../../ingest/types.js';
 import type { SeriesCache } from './series-cache.js';
+import type { Head } from './head.js';
 import type { Sql } from './sql.js';
 
 export interface QueryOptions {
@@ -46,6 +47,8 @@ export interface Store {
    * engine (series-cache.ts). Only on a store no other process writes to.
    */
   readonly seriesCache?: SeriesCache;
+  /** Recent points kept in process (head.ts). Only on a store no other process writes to. */
+  readonly head?: Head;
   /** Run a SELECT and return its rows as objects (UInt64/Int64 come back as strings, as in JSONEachRow). */
   query<T = Record<string, unknown>>(q: Sql, opts?: QueryOptions): Promise<T[]>;
   /** Run a statement that returns nothing (DDL, INSERT ... SELECT). */
