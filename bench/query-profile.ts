@@ -10,6 +10,7 @@
  *
  *   npx tsx bench/query-profile.ts                 # every query, 3 runs, median
  *   npx tsx bench/query-profile.ts --only "sum(up)" --sql   # print each SQL too
+ *   npx tsx bench/query-profile.ts --head          # with the head of recent points, as the server runs
  *
  * Prints a table and one JSON line prefixed "RESULT ".
  */
@@ -36,6 +37,8 @@ const { values: args } = parseArgs({
     sql: { type: 'boolean', default: false },
     /** Load into (or reuse) this directory instead of a temporary one. */
     dir: { type: 'string' },
+    /** Keep the head of recent points, as the server does (server/store/head.ts): leaves skip ClickHouse. */
+    head: { type: 'boolean', default: false },
   },
 });
 
@@ -117,9 +120,11 @@ async function main(): Promise<void> {
   let end = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
   const dir = args.dir ?? mkdtempSync(join(tmpdir(), 'metronome-query-profile-'));
   const reuse = args.dir !== undefined && existsSync(join(dir, 'profile.json'));
-  const store = new EmbeddedStore(dir);
+  const store = new EmbeddedStore(dir, args.head ? { maxBytes: 256 * 1024 ** 2, windowMs: 24 * HOUR } : undefined);
   try {
     await migrate(store);
+    await store.openHead();
+    await store.headLoaded;
     if (reuse) end = JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8')).end;
     else await load(store, end);
     if (args.dir) writeFileSync(join(dir, 'profile.json'), JSON.stringify({ end }));

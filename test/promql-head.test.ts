@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriesId } from '../ingest/series-id.js';
 import type { Head } from '../server/store/head.js';
-import { compile, type Sql, type Store } from '../server/store/index.js';
+import { compile, param, sql, type Sql, type Store } from '../server/store/index.js';
 import { chTime } from '../server/store/store.js';
 import { startTestServer, type TestServer } from './helpers.js';
 import { baseTime, loadSeries, promGet, type TestSeries } from './promql-helpers.js';
@@ -184,6 +184,18 @@ describe('the head of recent points', () => {
     for (let i = 0; i < 3; i++) await loadSeries(srv.ctx.store, series);
     const r = await promGet(srv.url, '/api/v1/query', { query: 'count_over_time(resent[1m])', time: sec(t + 20_000) });
     expect(r.body.data.result[0].value[1]).toBe('2');
+  });
+
+  it('starts over when points are deleted behind it', async () => {
+    const id = seriesId('reqs_total', { job: 'db', instance: 'i1' });
+    const count = async () => {
+      // Raw points only (a deletion of points leaves rollups as they are).
+      const r = await promGet(srv.url, '/api/v1/query', { query: 'reqs_total{job="db"}', time: sec(B + HOUR), raw: 'true' });
+      return r.body.data.result.map((s: any) => s.metric.instance).sort();
+    };
+    expect(await count()).toEqual(['i0', 'i1']);
+    await srv.ctx.store.command(sql`DELETE FROM points WHERE series_id = ${param('UInt64', BigInt(id))}`);
+    expect(await count()).toEqual(['i0']);
   });
 
   it('leaves a span it does not cover to ClickHouse', async () => {

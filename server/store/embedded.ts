@@ -6,13 +6,16 @@ import type { PointColumns } from '../../ingest/types.js';
 import { ClientStore, CLIENT_SETTINGS, READ_TIMING } from './client-store.js';
 import { Head, type HeadOptions } from './head.js';
 import { SeriesCache } from './series-cache.js';
-import { param, sql, type Sql } from './sql.js';
+import { compile, param, sql, type Sql } from './sql.js';
 import { checkToken, type QueryOptions } from './store.js';
 
 // chdb's ESM entry does not re-export the Arrow input API; its CommonJS entry does.
 const chdb = createRequire(import.meta.url)('chdb') as typeof import('chdb') & {
   registerArrowTable: typeof import('chdb').registerArrowTable;
 };
+
+/** Statements that change the points table. */
+const CHANGES_POINTS = /\b(DELETE\s+FROM|ALTER\s+TABLE|TRUNCATE(\s+TABLE)?|INSERT\s+INTO|DROP\s+TABLE(\s+IF\s+EXISTS)?|EXCHANGE\s+TABLES)\s+points\b/i;
 
 /** How much data time one read of the head's background load takes (head.ts). */
 const HEAD_LOAD_SLICE_MS = 10 * 60_000;
@@ -79,15 +82,19 @@ export class EmbeddedStore extends ClientStore {
     );
     const newest = Number(r?.n ?? 0) > 0 ? Number(r.t) : null;
     this.head.open(newest);
-    if (newest !== null) this.headLoaded = this.#loadHead(newest);
+    const epoch = ++this.#headEpoch;
+    if (newest !== null) this.headLoaded = this.#loadHead(newest, epoch);
   }
 
   /** The background read of stored points into the head (tests wait for it). */
   headLoaded: Promise<void> = Promise.resolve();
 
-  async #loadHead(through: number): Promise<void> {
+  /** Counts openHead() calls: a load started before the head was cleared stops. */
+  #headEpoch = 0;
+
+  async #loadHead(through: number, epoch: number): Promise<void> {
     let hi = through;
-    while (!this.#closed && hi > this.head.keptFrom && this.head.bytes < this.head.opts.maxBytes * 0.75) {
+    while (!this.#closed && epoch === this.#headEpoch && hi > this.head.keptFrom && this.head.bytes < this.head.opts.maxBytes * 0.75) {
       const lo = Math.max(hi - HEAD_LOAD_SLICE_MS, this.head.keptFrom);
       let rows: { id: string; t: number[]; v: number[] }[];
       try {
@@ -99,7 +106,7 @@ export class EmbeddedStore extends ClientStore {
       } catch {
         return; // closed, or the store failed: the head keeps covering what it covers
       }
-      if (this.#closed) return;
+      if (this.#closed || epoch !== this.#headEpoch) return;
       this.head.load(lo, function* () {
         for (const row of rows) yield { id: BigInt.asIntN(64, BigInt(row.id)), t: row.t, v: row.v };
       }());
@@ -201,12 +208,20 @@ export class EmbeddedStore extends ClientStore {
     }
   }
 
-  /** DDL, migrations, INSERT ... SELECT: not parsed, so every cached lookup is dropped. */
+  /**
+   * DDL, migrations, INSERT ... SELECT: not parsed, so every cached lookup is dropped. A
+   * statement that changes `points` other than by insertPoints (a deletion) empties the head,
+   * which then starts over as after a restart.
+   */
   override async command(q: Sql, opts: QueryOptions = {}): Promise<void> {
     try {
       await super.command(q, opts);
     } finally {
       this.seriesCache.reset();
+      if (this.head.enabled && CHANGES_POINTS.test(compile(q).sql)) {
+        this.head.clear();
+        if (!this.#closed) await this.openHead();
+      }
     }
   }
 

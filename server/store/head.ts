@@ -105,7 +105,8 @@ export class Head {
    * timestamp held keeps its value (it was written later than the row read).
    */
   load(from: number, series: Iterable<{ id: bigint; t: ArrayLike<number>; v: ArrayLike<number> }>): void {
-    if (this.#keepFrom === Infinity) return;
+    // Not open, or cleared: a load extends a covered span only.
+    if (this.#keepFrom === Infinity || this.#coveredFrom === Infinity) return;
     for (const r of series) {
       const ts = Float64Array.from(r.t);
       const vs = Float64Array.from(r.v);
@@ -119,6 +120,16 @@ export class Head {
     }
     this.#coveredFrom = Math.max(this.#keepFrom, Math.min(this.#coveredFrom, from));
     if (this.#bytes > this.opts.maxBytes) this.#shrink();
+  }
+
+  /**
+   * Forget every sample and cover nothing: points changed behind the head's back (a deletion).
+   * Appends go on; open() again to cover a span.
+   */
+  clear(): void {
+    this.#series.clear();
+    this.#bytes = 0;
+    this.#coveredFrom = Infinity;
   }
 
   /** Whether every committed sample in (from, +inf) is here. */
