@@ -17,6 +17,7 @@ import { queryRoutes } from './routes/query.js';
 import { heroicMetadataRoutes } from './routes/heroic-metadata.js';
 import type { QueryEngine } from './promql/types.js';
 import { Access, installAccessControl } from './auth/access.js';
+import { installSurface } from './auth/surface.js';
 import { installLimits } from './limits/install.js';
 import type { CardinalityTracker } from './limits/cardinality.js';
 import type { StoreHealth } from './store-health.js';
@@ -82,9 +83,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     },
   });
 
+  app.server.maxConnections = ctx.config.MAX_CONNECTIONS;
   // Tokens and scopes for every route, then the write path's limits (server/auth, server/limits).
   ctx.access ??= Access.fromConfig(ctx.config);
   ctx.access.attach(ctx.metrics, ctx.log);
+  // First: which hosts and sites may talk to this server at all (server/auth/surface.ts).
+  installSurface(app, ctx.config, !ctx.access.enforced);
   installAccessControl(app, ctx.access);
 
   app.addHook('onResponse', (req, reply, done) => {

@@ -112,6 +112,11 @@ export const configSchema = z.object({
   AUTH_TOKENS: z.string().optional(),
   /** A YAML or JSON file listing tokens: [{name, token | sha256, scopes, services}]. */
   AUTH_TOKENS_FILE: z.string().optional(),
+  /**
+   * Host names requests may name besides loopback ones, comma-separated (`*`: any). Without
+   * tokens only loopback names are served (DNS rebinding); with tokens, any unless this is set.
+   */
+  ALLOWED_HOSTS: z.string().default(''),
   /** Requests per second per token (0 = unlimited); bursts up to RATE_LIMIT_BURST_SECONDS worth. */
   RATE_LIMIT_REQUESTS: z.coerce.number().min(0).default(0),
   /** Points written per second per token (0 = unlimited). */
@@ -149,6 +154,8 @@ export const configSchema = z.object({
   HTTP_IDLE_TIMEOUT_MS: int(60_000, 100),
   /** An idle keep-alive connection is closed after this long. */
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(65_000, 100),
+  /** Most client connections open at once; more are closed as they arrive. */
+  MAX_CONNECTIONS: int(1024, 1),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

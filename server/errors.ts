@@ -61,6 +61,8 @@ export const ERRORS = {
   MTR_AUTH_REQUIRED: { status: 401, message: 'a token is required for %s %s; send Authorization: Bearer <token>' },
   MTR_AUTH_INVALID: { status: 401, message: 'the token is not valid' },
   MTR_AUTH_FORBIDDEN: { status: 403, message: 'token %s lacks the %s scope that %s %s needs' },
+  MTR_HOST_NOT_ALLOWED: { status: 421, message: 'Host %s is not served here: without tokens Metronome answers loopback names only; add the name to ALLOWED_HOSTS' },
+  MTR_CROSS_SITE: { status: 403, message: '%s %s from another site is refused (%s): a browser page elsewhere may not change anything here' },
   MTR_AUTH_SERVICE_FORBIDDEN: { status: 403, message: 'token %s may write only to service(s) %s; %s (%s) belongs to service %s (a series belongs to the services its service and job labels name)' },
   // Limits (server/limits)
   MTR_LIMIT_SERIES_PER_SERVICE: { status: 400, message: 'service %s would exceed MAX_SERIES_PER_SERVICE=%d new series today (%d so far, %d more in this request); nothing was stored' },

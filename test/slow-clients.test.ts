@@ -64,7 +64,7 @@ function trickle(c: Conn, chunk: string, everyMs: number): void {
 describe('slow and oversized clients', () => {
   it('disconnects a client that trickles its headers, within HTTP_HEADERS_TIMEOUT_MS', async () => {
     const c = await open();
-    c.socket.write('POST /write HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    c.socket.write('POST /write HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
     trickle(c, 'a', 100);
     const ms = await c.closed;
     expect(ms).toBeGreaterThanOrEqual(HEADERS_MS - 50);
@@ -74,7 +74,7 @@ describe('slow and oversized clients', () => {
 
   it('disconnects a client that trickles its body, within HTTP_REQUEST_TIMEOUT_MS', async () => {
     const c = await open();
-    c.socket.write('POST /write HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n[');
+    c.socket.write('POST /write HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n[');
     trickle(c, ' ', 100);
     const ms = await c.closed;
     expect(ms).toBeGreaterThanOrEqual(REQUEST_MS - 50);
@@ -89,7 +89,7 @@ describe('slow and oversized clients', () => {
 
   it('closes an idle keep-alive connection after HTTP_KEEP_ALIVE_TIMEOUT_MS', async () => {
     const c = await open();
-    c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    c.socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
     const ms = await c.closed;
     expect(c.received()).toMatch(/^HTTP\/1\.1 200/);
     expect(ms).toBeGreaterThanOrEqual(KEEP_ALIVE_MS - 50);
@@ -98,7 +98,7 @@ describe('slow and oversized clients', () => {
 
   it('answers 413 to a declared oversized upload before its body is sent', async () => {
     const c = await open();
-    c.socket.write('POST /write HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n');
+    c.socket.write('POST /write HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n');
     const t0 = Date.now();
     while (!c.received().includes('\r\n\r\n') && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
     expect(c.received()).toMatch(/^HTTP\/1\.1 413/);
@@ -114,7 +114,7 @@ describe('slow and oversized clients', () => {
       ['/api/v1/write', 'application/x-protobuf'],
     ]) {
       const c = await open();
-      c.socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      c.socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${type}\r\nTransfer-Encoding: chunked\r\n\r\n`);
       const chunk = 'x'.repeat(16_384);
       let sent = 0;
       // Keep sending (up to 10 MB) until the server answers.
@@ -134,7 +134,7 @@ describe('slow and oversized clients', () => {
   it('keeps serving other clients while 200 slow clients hold connections', async () => {
     const slow = await Promise.all(Array.from({ length: 200 }, () => open()));
     for (const [i, c] of slow.entries()) {
-      c.socket.write(i % 2 ? 'POST /write HTTP/1.1\r\nHost: x\r\nX-Slow: ' : 'POST /write HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n\r\n');
+      c.socket.write(i % 2 ? 'POST /write HTTP/1.1\r\nHost: localhost\r\nX-Slow: ' : 'POST /write HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50000\r\n\r\n');
       trickle(c, 'a', 200);
     }
     const latencies: number[] = [];

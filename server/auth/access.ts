@@ -103,7 +103,8 @@ export class Access {
     let p: Principal;
     if (!this.enforced) p = ANONYMOUS;
     else {
-      const presented = presentedToken(req.headers, req.url);
+      // Influx 1.x clients can put the token only in the URL (?u=&p=); nothing else may.
+      const presented = presentedToken(req.headers, req.url, req.routeOptions.url?.startsWith('/influx/') ?? false);
       const path = req.url.split('?')[0];
       if (presented.kind === 'none') {
         this.fail('missing', req);

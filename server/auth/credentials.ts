@@ -6,11 +6,12 @@ import type { IncomingHttpHeaders } from 'node:http';
  * - `Authorization: Basic base64(user:token)` (Prometheus remote_write `basic_auth`, Influx 1.x
  *   clients): the password is the token (the user name is ignored, or used when the password is empty),
  * - `Authorization: Token <token>` (Influx 2.x clients, Telegraf outputs.influxdb_v2),
- * - `?u=<user>&p=<token>` query parameters (Influx 1.x line-protocol clients).
+ * - `?u=<user>&p=<token>` query parameters (Influx 1.x line-protocol clients), on the routes
+ *   that speak that protocol only (`inQuery`): a token in a URL ends up in logs and histories.
  */
 export type Presented = { kind: 'none' } | { kind: 'malformed'; scheme: string } | { kind: 'token'; token: string; via: string };
 
-export function presentedToken(headers: IncomingHttpHeaders, url: string): Presented {
+export function presentedToken(headers: IncomingHttpHeaders, url: string, inQuery = false): Presented {
   const h = headers.authorization;
   if (typeof h === 'string' && h.length > 0) {
     const space = h.indexOf(' ');
@@ -31,7 +32,7 @@ export function presentedToken(headers: IncomingHttpHeaders, url: string): Prese
     return { kind: 'malformed', scheme: scheme.slice(0, 20) };
   }
   const q = url.indexOf('?');
-  if (q >= 0 && url.includes('p=', q)) {
+  if (inQuery && q >= 0 && url.includes('p=', q)) {
     const p = new URLSearchParams(url.slice(q + 1)).get('p');
     if (p) return { kind: 'token', token: p, via: 'query' };
   }

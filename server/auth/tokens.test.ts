@@ -54,7 +54,9 @@ describe('credentials', () => {
     const basic = (s: string) => h(`Basic ${Buffer.from(s).toString('base64')}`);
     expect(presentedToken(basic('prom:secret:with:colons'), '/x')).toEqual({ kind: 'token', token: 'secret:with:colons', via: 'basic' });
     expect(presentedToken(basic('onlyuser:'), '/x')).toEqual({ kind: 'token', token: 'onlyuser', via: 'basic' });
-    expect(presentedToken(h(), '/influx/write?db=x&u=me&p=s3cret')).toEqual({ kind: 'token', token: 's3cret', via: 'query' });
+    expect(presentedToken(h(), '/influx/write?db=x&u=me&p=s3cret', true)).toEqual({ kind: 'token', token: 's3cret', via: 'query' });
+    // Only where the route speaks Influx 1.x: elsewhere a token in the URL is not one.
+    expect(presentedToken(h(), '/api/v1/query?query=up&p=s3cret')).toEqual({ kind: 'none' });
     expect(presentedToken(h(), '/influx/write?db=x')).toEqual({ kind: 'none' });
   });
   it('calls an empty or unknown scheme malformed rather than absent', () => {

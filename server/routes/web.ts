@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -64,6 +65,7 @@ export async function webRoutes(app: FastifyInstance, { ctx, root = WEB_DIST }: 
   }
 
   function send(req: FastifyRequest, reply: FastifyReply, file: Cached, type: string, cacheControl: string) {
+    if (type.startsWith('text/html')) reply.header('content-security-policy', contentSecurityPolicy(file.body)).header('x-frame-options', 'DENY');
     reply.header('content-type', type).header('cache-control', cacheControl).header('etag', file.etag).header('vary', 'accept-encoding');
     reply.header('x-content-type-options', 'nosniff');
     if (req.headers['if-none-match'] === file.etag) return reply.status(304).send();
@@ -101,9 +103,41 @@ export async function webRoutes(app: FastifyInstance, { ctx, root = WEB_DIST }: 
       const index = await load('index.html');
       if (!index) {
         ctx.log.debug('web/dist/index.html is missing: serving the build hint');
-        return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(notBuilt);
+        return reply
+          .type('text/html; charset=utf-8')
+          .header('cache-control', 'no-cache')
+          .header('content-security-policy', contentSecurityPolicy(Buffer.from(notBuilt)))
+          .header('x-frame-options', 'DENY')
+          .send(notBuilt);
       }
       return send(req, reply, index, MIME['.html'], 'no-cache');
     },
   });
+}
+
+const policies = new WeakMap<Buffer, string>();
+
+/**
+ * The UI's Content-Security-Policy: scripts from this origin and the page's own inline script
+ * (the theme switch before first paint, by its hash), no framing by any site, requests to this
+ * origin only. Styles may be inline (charts and layout set style attributes).
+ */
+export function contentSecurityPolicy(html: Buffer): string {
+  let csp = policies.get(html);
+  if (csp) return csp;
+  const hashes = [...html.toString('utf8').matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`);
+  csp = [
+    "default-src 'self'",
+    `script-src 'self'${hashes.map((h) => ' ' + h).join('')}`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  policies.set(html, csp);
+  return csp;
 }
