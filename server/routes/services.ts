@@ -40,7 +40,7 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
   const inputs = async (name: string) => {
     const svc = await dir.get(name);
     if (!svc) throw new MetronomeError('MTR_SERVICE_NOT_FOUND', [name]);
-    const metrics = svc.discovered ? await dir.metrics(name) : [];
+    const metrics = svc.discovered ? await dir.metrics(name, svc.series) : [];
     return { svc, input: { service: name, label: svc.label ?? 'service', metrics, slo: svc.slo } };
   };
 
