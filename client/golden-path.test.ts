@@ -8,7 +8,8 @@ import { getJson, startTestServer, type TestServer } from '../test/helpers.js';
  * The golden path end to end: a fresh Metronome, the example app (client/example/app.ts, started
  * as `tsx client/example/app.ts` is) pushing through @metronome/client, traffic on its routes.
  * Within 60 s the service must be registered with its package.json's owner, show a request rate,
- * get the HTTP and runtime sections of its generated dashboard, and have proposed alerts. The
+ * get the HTTP, runtime and probe (its health link) sections of its generated dashboard, and
+ * have proposed alerts. The
  * app pushes every 500 ms (METRONOME_PUSH_INTERVAL_MS) so the test waits for data, not for a
  * 10 s production interval.
  */
@@ -98,7 +99,8 @@ describe('the example app on the golden path', () => {
         dash = (await getJson(`${srv.url}/api/v1/services/${SERVICE}/dashboard`)).body.data;
         alerts = (await getJson(`${srv.url}/api/v1/services/${SERVICE}/alerts/proposed`)).body.data;
         const ids = new Set(dash.rows.flatMap((r: any) => r.panels.map((p: any) => p.id)));
-        done = ['traffic-rate', 'traffic-errors', 'traffic-latency', 'runtime-cpu', 'runtime-memory', 'runtime-gc', 'runtime-eventloop'].every((id) => ids.has(id));
+        // probe-success: the app registered its health link, which Metronome probes.
+        done = ['traffic-rate', 'traffic-errors', 'traffic-latency', 'runtime-cpu', 'runtime-memory', 'runtime-gc', 'runtime-eventloop', 'probe-success'].every((id) => ids.has(id));
         last = `panels: ${[...ids].join(', ')}`;
       } else last = `service: ${s.status} ${JSON.stringify(svc?.health ?? s.body)}`;
       if (!done) await new Promise((r) => setTimeout(r, 250));
@@ -127,7 +129,7 @@ describe('the example app on the golden path', () => {
     expect(routes.body.data).not.toContain('/api/items/1');
 
     const names = alerts.map((a: any) => a.alert).sort();
-    expect(names).toEqual(['ShopGoldenHighErrorRatio', 'ShopGoldenHighLatency', 'ShopGoldenNoData']);
+    expect(names).toEqual(['ShopGoldenHighErrorRatio', 'ShopGoldenHighLatency', 'ShopGoldenNoData', 'ShopGoldenProbeErrorBudgetBurn', 'ShopGoldenProbeFailing']);
     expect(alerts.find((a: any) => a.alert === 'ShopGoldenHighErrorRatio').annotations.runbook_url).toBe('https://runbooks.example.com/shop');
     expect(traffic.sent).toBeGreaterThan(0);
   }, 90_000);

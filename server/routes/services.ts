@@ -60,6 +60,7 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
     const existed = (await registeredServices(ctx.store, parsed.data.name)).length > 0;
     await putService(ctx.store, parsed.data);
     dir.invalidate();
+    await ctx.probes?.reload().catch((err) => req.log.warn({ err }, 'probes: reload after a registration failed')); // its health link is probed
     const svc = await dir.get(parsed.data.name);
     return reply.status(existed ? 200 : 201).send({ data: svc });
   });
@@ -75,6 +76,7 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
     const name = nameParam(req);
     if (!(await deleteService(ctx.store, name))) throw new MetronomeError('MTR_SERVICE_NOT_FOUND', [name]);
     dir.invalidate();
+    await ctx.probes?.reload().catch((err) => req.log.warn({ err }, 'probes: reload after a registration failed'));
     return reply.status(204).send();
   });
 
