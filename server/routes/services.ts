@@ -4,7 +4,8 @@ import { MetronomeError } from '../errors.js';
 import type { QueryEngine } from '../promql/types.js';
 import { proposeAlerts, type ProposedRule } from '../services/alerts.js';
 import { resetDashboard, saveDashboard, serveDashboard } from '../services/dashboards.js';
-import { ServiceDirectory, type ActiveAlert } from '../services/directory.js';
+import { mapLimit, ServiceDirectory, type ActiveAlert } from '../services/directory.js';
+import { cardinalityOf, scorecard, type Scorecard } from '../services/scorecard.js';
 import { dashboardSchema, issuesOf, SERVICE_NAME, serviceSchema } from '../services/model.js';
 import { deleteService, putService, registeredServices } from '../services/registry.js';
 import { serverStatus, StatusSampler } from '../services/status.js';
@@ -111,6 +112,30 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
     const { svc, input } = await inputs(name);
     const rules = proposeAlerts({ ...input, def: svc });
     return { data: await markEnabled(app, rules) };
+  });
+
+  // The golden-path scorecard (server/services/scorecard.ts): one service, or every service (the UI's column).
+  const scoreOf = async (name: string, e: Existing | null): Promise<Scorecard> => {
+    const { svc, input } = await inputs(name);
+    const proposed = proposeAlerts({ ...input, def: svc });
+    return scorecard({
+      service: name,
+      def: svc,
+      metrics: input.metrics,
+      probes: ctx.probes ? ctx.probes.list().filter((p) => p.service === name).length : 0,
+      alerts: e ? { proposed: proposed.map((r) => r.alert), enabled: proposed.filter((r) => isEnabled(e, r)).map((r) => r.alert) } : null,
+      cardinality: svc.discovered ? await cardinalityOf(ctx.store, name) : { topMetric: null, topLabel: null },
+    });
+  };
+
+  app.get('/api/v1/services/:name/scorecard', async (req) => {
+    const name = nameParam(req);
+    return { data: await scoreOf(name, await existing(app).catch(() => null)) };
+  });
+
+  app.get('/api/v1/scorecards', async () => {
+    const [list, e] = await Promise.all([dir.list(), existing(app).catch(() => null)]);
+    return { data: await mapLimit(list, 2, (s) => scoreOf(s.name, e)) };
   });
 
   app.post('/api/v1/services/:name/alerts/enable', async (req) => {

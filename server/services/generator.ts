@@ -396,6 +396,12 @@ const RUNTIME: { id: string; title: string; unit: Unit; queries: RuntimeQuery[];
   },
 ];
 
+/** Ids of the runtime panels (runtime-cpu, runtime-memory...) these families fill. */
+export function runtimePanelsOf(families: readonly Family[]): string[] {
+  const have = new Set(families.map((f) => f.name));
+  return RUNTIME.filter((spec) => spec.queries.some((x) => have.has(x.family))).map((spec) => spec.id);
+}
+
 /** Families of runtimes whose leftovers go to a collapsed section instead of one section each. */
 const RUNTIME_NAMESPACES = new Set(['process', 'go', 'nodejs', 'jvm', 'python', 'dotnet', 'runtime', 'system']);
 
