@@ -4,7 +4,7 @@ import { MetronomeError } from '../errors.js';
 import type { QueryEngine } from '../promql/types.js';
 import { proposeAlerts, type ProposedRule } from '../services/alerts.js';
 import { resetDashboard, saveDashboard, serveDashboard } from '../services/dashboards.js';
-import { mapLimit, ServiceDirectory, type ActiveAlert } from '../services/directory.js';
+import { mapLimit, ServiceDirectory, type ActiveAlert, type ServiceSummary } from '../services/directory.js';
 import { cardinalityOf, scorecard, type Scorecard } from '../services/scorecard.js';
 import { dashboardSchema, issuesOf, SERVICE_NAME, serviceSchema } from '../services/model.js';
 import { deleteService, putService, registeredServices } from '../services/registry.js';
@@ -115,13 +115,15 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
   });
 
   // The golden-path scorecard (server/services/scorecard.ts): one service, or every service (the UI's column).
-  const scoreOf = async (name: string, e: Existing | null): Promise<Scorecard> => {
-    const { svc, input } = await inputs(name);
-    const proposed = proposeAlerts({ ...input, def: svc });
+  // Takes the service as listed (health already computed), so scoring every service costs no health queries.
+  const scoreOf = async (svc: ServiceSummary, e: Existing | null): Promise<Scorecard> => {
+    const name = svc.name;
+    const metrics = svc.discovered ? await dir.metrics(name, svc.series) : [];
+    const proposed = proposeAlerts({ service: name, label: svc.label ?? 'service', metrics, def: svc });
     return scorecard({
       service: name,
       def: svc,
-      metrics: input.metrics,
+      metrics,
       probes: ctx.probes ? ctx.probes.list().filter((p) => p.service === name).length : 0,
       alerts: e ? { proposed: proposed.map((r) => r.alert), enabled: proposed.filter((r) => isEnabled(e, r)).map((r) => r.alert) } : null,
       cardinality: svc.discovered ? await cardinalityOf(ctx.store, name) : { topMetric: null, topLabel: null },
@@ -130,12 +132,14 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
 
   app.get('/api/v1/services/:name/scorecard', async (req) => {
     const name = nameParam(req);
-    return { data: await scoreOf(name, await existing(app).catch(() => null)) };
+    const [svc, e] = await Promise.all([dir.get(name), existing(app).catch(() => null)]);
+    if (!svc) throw new MetronomeError('MTR_SERVICE_NOT_FOUND', [name]);
+    return { data: await scoreOf(svc, e) };
   });
 
   app.get('/api/v1/scorecards', async () => {
     const [list, e] = await Promise.all([dir.list(), existing(app).catch(() => null)]);
-    return { data: await mapLimit(list, 2, (s) => scoreOf(s.name, e)) };
+    return { data: await mapLimit(list, 2, (s) => scoreOf(s, e)) };
   });
 
   app.post('/api/v1/services/:name/alerts/enable', async (req) => {
