@@ -27,6 +27,8 @@ describe('remote-write encoding', () => {
           { sample: sample('http_requests_total', 42, { route: '/users/:id', code: '200', service: 'shop', 'ünïcode': 'ok ✓' }), timestamp: t },
           { sample: sample('nodejs_eventloop_lag_seconds', 0.0123), timestamp: t + 1 },
           { sample: sample('weird', -1.5e-300), timestamp: 0 },
+          // Lengths past one varint byte: a 300-byte value in a label message past 128 bytes.
+          { sample: sample('long', 1, { v: 'é'.repeat(150) }), timestamp: 2 ** 53 - 1 },
         ],
         [{ name: 'http_requests_total', type: 'counter', help: 'Requests.' }, { name: 'http_request_duration_seconds', type: 'histogram', help: 'Latency.', unit: 'seconds' }],
       ),
@@ -37,6 +39,7 @@ describe('remote-write encoding', () => {
       { key: 'http_requests_total', tags: { route: '/users/:id', code: '200', service: 'shop', 'ünïcode': 'ok ✓' }, ts: [t], v: [42] },
       { key: 'nodejs_eventloop_lag_seconds', tags: {}, ts: [t + 1], v: [0.0123] },
       { key: 'weird', tags: {}, ts: [0], v: [-1.5e-300] },
+      { key: 'long', tags: { v: 'é'.repeat(150) }, ts: [2 ** 53 - 1], v: [1] },
     ]);
     expect(out.metadata).toEqual([
       { metric: 'http_requests_total', type: 'counter', help: 'Requests.', unit: '' },
