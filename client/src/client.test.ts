@@ -102,6 +102,31 @@ describe('metrics', () => {
   });
 });
 
+describe('node:http middleware', () => {
+  it('records real requests by the route a function gives, method and status, with their latency', async () => {
+    const { createServer } = await import('node:http');
+    const reg = new Registry();
+    const mw = middleware(httpMetrics(reg), { route: (req) => (req.url?.startsWith('/users/') ? '/users/:id' : undefined) });
+    const server = createServer((req, res) => {
+      mw(req, res);
+      res.statusCode = req.url === '/users/2' ? 500 : 200;
+      setTimeout(() => res.end('x'), req.url === '/users/2' ? 30 : 0);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      for (const path of ['/users/1', '/users/2', '/nope']) await (await fetch(base + path, { method: path === '/nope' ? 'POST' : 'GET' })).text();
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    const out = reg.collect({});
+    const counts = out.filter((s) => s.labels.__name__ === 'http_requests_total').map((s) => `${s.labels.method} ${s.labels.route} ${s.labels.code} ${s.value}`);
+    expect(counts.sort()).toEqual(['GET /users/:id 200 1', 'GET /users/:id 500 1', 'POST unmatched 200 1']);
+    const sum = out.find((s) => s.labels.__name__ === 'http_request_duration_seconds_sum' && s.labels.route === '/users/:id')!;
+    expect(sum.value).toBeGreaterThanOrEqual(0.025);
+  });
+});
+
 describe('package.json', () => {
   it('gives owner, description and links, and a registration never overwrites what an operator set', () => {
     expect(repositoryUrl('github:a/b')).toBe('https://github.com/a/b');
