@@ -120,7 +120,7 @@ describe('npx metronome check', () => {
     expect(low.stdout).toMatch(/FAIL {2}slo +no SLO\n +fix: Set an SLO/);
     const json = await run('check', 'payments', '--json');
     expect(JSON.parse(json.stdout)).toMatchObject({ service: 'payments', score, min: 80, pass: score >= 80 });
-  });
+  }, 120_000); // three node processes, each reading a scorecard: slow on a loaded machine
 
   it('exits 2 with a message for an unknown service, an unreachable server or bad arguments', async () => {
     const missing = await run('check', 'nope');
@@ -132,5 +132,5 @@ describe('npx metronome check', () => {
     const bad = await run('check', 'payments', '--min', '120');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--min must be a number from 0 to 100/);
-  });
+  }, 120_000);
 });
