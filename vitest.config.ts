@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
-    include: ['server/**/*.test.ts', 'ingest/**/*.test.ts', 'test/**/*.test.ts', 'web/src/**/*.test.ts'],
+    include: ['server/**/*.test.ts', 'ingest/**/*.test.ts', 'test/**/*.test.ts', 'web/src/**/*.test.ts', 'client/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -21,6 +21,9 @@ import { installSurface } from './auth/surface.js';
 import { installLimits } from './limits/install.js';
 import type { CardinalityTracker } from './limits/cardinality.js';
 import type { StoreHealth } from './store-health.js';
+import type { Clock } from './alerting/clock.js';
+import type { ProbeScheduler } from './probes/scheduler.js';
+import { probeRoutes } from './routes/probes.js';
 
 /** What every route plugin gets: the parts of a running Metronome. */
 export interface AppContext {
@@ -41,6 +44,10 @@ export interface AppContext {
   cardinality?: CardinalityTracker;
   /** Recent insert failures (server/store-health.ts), for /readyz. */
   storeHealth?: StoreHealth;
+  /** Drives the probe scheduler's timers (tests pass a ManualClock); default wall-clock time. */
+  probeClock?: Clock;
+  /** The probe scheduler (server/probes), set by the probes routes; reloaded when services change. */
+  probes?: ProbeScheduler;
 }
 
 declare module 'fastify' {
@@ -132,6 +139,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(heroicMetadataRoutes, { ctx });
   await app.register(alertingRoutes, { ctx });
   await app.register(servicesRoutes, { ctx, alerts: async () => ctx.alerting?.activeAlerts() ?? [] });
+  await app.register(probeRoutes, { ctx });
   // Last: the UI answers GET for any path no API claimed (SPA fallback).
   await app.register(webRoutes, { ctx });
   return app;

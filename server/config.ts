@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -156,7 +157,39 @@ export const configSchema = z.object({
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(65_000, 100),
   /** Most client connections open at once; more are closed as they arrive. */
   MAX_CONNECTIONS: int(1024, 1),
+  /** Black-box probes (server/probes): networks a probe may connect to, as CIDRs (empty: any). */
+  PROBE_ALLOWED_NETWORKS: cidrList(''),
+  /** Networks a probe never connects to, checked after the allow list (default: link-local, where cloud metadata endpoints answer). */
+  PROBE_DENIED_NETWORKS: cidrList('169.254.0.0/16,fe80::/10'),
+  /** Ports a probe may target: numbers and ranges, comma-separated (`443,8000-8999`; empty: any). */
+  PROBE_ALLOWED_PORTS: z
+    .string()
+    .default('')
+    .refine((v) => v.split(',').every((p) => p.trim() === '' || /^\d{1,5}(-\d{1,5})?$/.test(p.trim())), 'must be ports and ranges like 443,8000-8999'),
+  /** Shortest probe interval a probe may ask for. */
+  PROBE_MIN_INTERVAL: promDuration('5s', 1000),
 });
+
+/** Comma-separated CIDRs (10.0.0.0/8, fd00::/8); a bare address is a /32 or /128. */
+function cidrList(def: string) {
+  return z
+    .string()
+    .default(def)
+    .refine(
+      (v) =>
+        v.split(',').every((c) => {
+          const t = c.trim();
+          if (t === '') return true;
+          const [addr, bits, extra] = t.split('/');
+          const kind = isIP(addr);
+          if (!kind || extra !== undefined) return false;
+          if (bits === undefined) return true;
+          const n = Number(bits);
+          return /^\d+$/.test(bits) && n <= (kind === 4 ? 32 : 128);
+        }),
+      'must be CIDRs like 10.0.0.0/8,fd00::/8',
+    );
+}
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 

@@ -45,6 +45,10 @@ export const ERRORS = {
   MTR_SERVICE_NOT_FOUND: { status: 404, message: 'no service named %s (neither registered nor sending metrics)' },
   MTR_DASHBOARD_INVALID: { status: 400, message: 'the dashboard is invalid: %s' },
   MTR_SERVICE_ALERTING: { status: 503, message: 'alerting could not take the rules: %s' },
+  // Probes
+  MTR_PROBE_INVALID: { status: 400, message: 'the probe is invalid: %s' },
+  MTR_PROBE_NOT_FOUND: { status: 404, message: 'no probe named %s' },
+  MTR_PROBE_DERIVED: { status: 409, message: "probe %s follows service %s's health link: change or remove the link (POST /api/v1/services), or create a probe with this name to override it" },
   // Alerting
   MTR_ALERT_RULE_INVALID: { status: 400, message: 'the rule is invalid: %s' },
   MTR_ALERT_RULE_NOT_FOUND: { status: 404, message: 'no alerting or recording rule with id %s' },

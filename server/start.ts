@@ -28,6 +28,8 @@ export interface StartOptions {
   wrapStore?: (store: Store) => Store;
   /** Drive alerting's timers (rule schedules, group_wait, retries) with this clock (tests). */
   alertingClock?: Clock;
+  /** Drive the probe scheduler's timers with this clock (tests). */
+  probeClock?: Clock;
 }
 
 /** Open the store, migrate it, and serve. Used by main.ts and by tests. */
@@ -73,7 +75,7 @@ export async function startMetronome(
   registerCacheMetrics(metrics.registry, cache);
   if (opened.head) registerHeadMetrics(metrics.registry, opened.head);
   const writer = new Writer(store, config, metrics, log);
-  const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, storeHealth };
+  const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, storeHealth, probeClock: opts.probeClock };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   ctx.alerting = await createAlerting(ctx, opts.alertingClock).catch(async (e) => {
     await writer.close();

@@ -84,6 +84,22 @@ describe('services page', () => {
     expect(new URL(page.url()).searchParams.get('q')).toBe('payments-and');
     await page.fill('#svc-search', '');
   });
+
+  it("shows each service's golden-path score, linking to its scorecard page", async () => {
+    await page.goto(srv.url);
+    const cell = 'tr[data-service="checkout"] [data-col="score"] a';
+    await page.waitForSelector(cell);
+    const api = await getJson(`${srv.url}/api/v1/services/checkout/scorecard`);
+    expect(Number(await page.textContent(cell))).toBe(api.body.data.score);
+    await page.click(cell);
+    await page.waitForSelector('tr[data-check="probe"]');
+    expect(new URL(page.url()).pathname).toBe('/services/checkout/scorecard');
+    expect(await page.$$eval('tr[data-check]', (rows) => rows.length)).toBe(api.body.data.checks.length);
+    expect(await page.getAttribute('tr[data-check="probe"]', 'data-ok')).toBe('false');
+    expect(await page.textContent('tr[data-check="probe"]')).toContain('Register a health link');
+    expect(await page.getAttribute('[data-score]', 'data-score')).toBe(String(api.body.data.score));
+    await shot('scorecard');
+  });
 });
 
 describe('service dashboard', () => {

@@ -57,6 +57,9 @@ const TABLE: Record<string, Partial<Record<string, Need>> & { '*'?: Need }> = {
   '/api/v1/services/:name': { GET: 'read', DELETE: 'admin' },
   '/api/v1/services/:name/dashboard': { GET: 'read', PUT: 'admin', DELETE: 'admin' },
   '/api/v1/services/:name/alerts/enable': { POST: 'admin' },
+  // Probes make the server connect where they say, and their targets map internal networks: admin only, reads too.
+  '/api/v1/probes': { '*': 'admin' },
+  '/api/v1/probes/:name': { '*': 'admin' },
 };
 
 /** The scope `method url` needs; `url` is the route pattern (undefined when no route matched). */

@@ -4,7 +4,8 @@ import { MetronomeError } from '../errors.js';
 import type { QueryEngine } from '../promql/types.js';
 import { proposeAlerts, type ProposedRule } from '../services/alerts.js';
 import { resetDashboard, saveDashboard, serveDashboard } from '../services/dashboards.js';
-import { ServiceDirectory, type ActiveAlert } from '../services/directory.js';
+import { mapLimit, ServiceDirectory, type ActiveAlert, type ServiceSummary } from '../services/directory.js';
+import { cardinalityOf, scorecard, type Scorecard } from '../services/scorecard.js';
 import { dashboardSchema, issuesOf, SERVICE_NAME, serviceSchema } from '../services/model.js';
 import { deleteService, putService, registeredServices } from '../services/registry.js';
 import { serverStatus, StatusSampler } from '../services/status.js';
@@ -40,7 +41,7 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
   const inputs = async (name: string) => {
     const svc = await dir.get(name);
     if (!svc) throw new MetronomeError('MTR_SERVICE_NOT_FOUND', [name]);
-    const metrics = svc.discovered ? await dir.metrics(name) : [];
+    const metrics = svc.discovered ? await dir.metrics(name, svc.series) : [];
     return { svc, input: { service: name, label: svc.label ?? 'service', metrics, slo: svc.slo } };
   };
 
@@ -60,6 +61,7 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
     const existed = (await registeredServices(ctx.store, parsed.data.name)).length > 0;
     await putService(ctx.store, parsed.data);
     dir.invalidate();
+    await ctx.probes?.reload().catch((err) => req.log.warn({ err }, 'probes: reload after a registration failed')); // its health link is probed
     const svc = await dir.get(parsed.data.name);
     return reply.status(existed ? 200 : 201).send({ data: svc });
   });
@@ -75,6 +77,7 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
     const name = nameParam(req);
     if (!(await deleteService(ctx.store, name))) throw new MetronomeError('MTR_SERVICE_NOT_FOUND', [name]);
     dir.invalidate();
+    await ctx.probes?.reload().catch((err) => req.log.warn({ err }, 'probes: reload after a registration failed'));
     return reply.status(204).send();
   });
 
@@ -109,6 +112,34 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
     const { svc, input } = await inputs(name);
     const rules = proposeAlerts({ ...input, def: svc });
     return { data: await markEnabled(app, rules) };
+  });
+
+  // The golden-path scorecard (server/services/scorecard.ts): one service, or every service (the UI's column).
+  // Takes the service as listed (health already computed), so scoring every service costs no health queries.
+  const scoreOf = async (svc: ServiceSummary, e: Existing | null): Promise<Scorecard> => {
+    const name = svc.name;
+    const metrics = svc.discovered ? await dir.metrics(name, svc.series) : [];
+    const proposed = proposeAlerts({ service: name, label: svc.label ?? 'service', metrics, def: svc });
+    return scorecard({
+      service: name,
+      def: svc,
+      metrics,
+      probes: ctx.probes ? ctx.probes.list().filter((p) => p.service === name).length : 0,
+      alerts: e ? { proposed: proposed.map((r) => r.alert), enabled: proposed.filter((r) => isEnabled(e, r)).map((r) => r.alert) } : null,
+      cardinality: svc.discovered ? await cardinalityOf(ctx.store, name) : { topMetric: null, topLabel: null },
+    });
+  };
+
+  app.get('/api/v1/services/:name/scorecard', async (req) => {
+    const name = nameParam(req);
+    const [svc, e] = await Promise.all([dir.get(name), existing(app).catch(() => null)]);
+    if (!svc) throw new MetronomeError('MTR_SERVICE_NOT_FOUND', [name]);
+    return { data: await scoreOf(svc, e) };
+  });
+
+  app.get('/api/v1/scorecards', async () => {
+    const [list, e] = await Promise.all([dir.list(), existing(app).catch(() => null)]);
+    return { data: await mapLimit(list, 2, (s) => scoreOf(s, e)) };
   });
 
   app.post('/api/v1/services/:name/alerts/enable', async (req) => {

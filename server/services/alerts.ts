@@ -101,6 +101,8 @@ export function proposeAlerts(input: ProposalInput): ProposedRule[] {
     if (sloRule) out.push(sloRule);
   }
 
+  if (families.some((f) => f.name === 'probe_success')) out.push(...probeProposals(input, prefix, sel, base, common, pageSeverity));
+
   // No data: the request counter when there is one, else any family the service sends.
   const probe = traffic?.requests ?? families[0]?.members[0];
   if (probe) {
@@ -150,5 +152,69 @@ function sloProposal(
     severity: 'page',
     annotations: common(`${service} burns its error budget too fast`, `The ${slo.window} error budget is ${+(budget * 100).toPrecision(3)}% of requests.`),
     slo: { name, service, objective: slo.objective, window: slo.window, sli },
+  };
+}
+
+/**
+ * Black-box probes (server/probes): a failing probe, a certificate about to expire, and the
+ * availability SLO template over probes: good = successful runs, total = runs, so the error
+ * budget is spent by the share of failed probe runs. Its objective is the service's availability
+ * SLO when it has one, else 99.9 %.
+ */
+function probeProposals(
+  input: ProposalInput,
+  prefix: string,
+  sel: string[],
+  base: { group: string; interval: string; service: string },
+  common: (s: string, d: string) => Record<string, string>,
+  severity: string,
+): ProposedRule[] {
+  const families = new Set(input.metrics.map((m) => m.name));
+  const out: ProposedRule[] = [
+    {
+      ...base,
+      alert: `${prefix}ProbeFailing`,
+      expr: `max by (probe, target) (${selector('probe_success', sel)}) == 0`,
+      for: '2m',
+      severity,
+      annotations: common(`${input.service}: probe {{ $labels.probe }} fails`, 'The black-box probe of {{ $labels.target }} has failed for 2 minutes.'),
+    },
+  ];
+  if (families.has('probe_ssl_earliest_cert_expiry')) {
+    out.push({
+      ...base,
+      alert: `${prefix}CertificateExpiresSoon`,
+      expr: `min by (probe, target) (${selector('probe_ssl_earliest_cert_expiry', sel)}) - time() < 14 * 86400`,
+      for: '1h',
+      severity: 'warning',
+      annotations: common(`${input.service}: the certificate of {{ $labels.target }} expires in {{ $value | humanizeDuration }}`, 'Renew it: it expires within 14 days.'),
+    });
+  }
+  const slo = probeAvailabilitySlo(input.service, sel, input.def?.slo);
+  out.push({
+    ...base,
+    group: `slo:${slo.name}`,
+    alert: `${prefix}ProbeErrorBudgetBurn`,
+    expr: `SLO ${slo.name}: burn rate above 14.4 over 1h and 5m, or 6 over 6h and 30m (page); 3 over 1d and 2h, or 1 over 3d and 6h (ticket)`,
+    for: '0s',
+    severity: 'page',
+    annotations: common(`${input.service}'s probes fail too often for ${+(slo.objective * 100).toPrecision(6)}% availability`, `The ${slo.window} error budget of the probe availability SLO burns too fast.`),
+    slo,
+  });
+  return out;
+}
+
+/** The availability SLO template over a service's probes (POST /api/v1/alerting/slos body). */
+export function probeAvailabilitySlo(service: string, sel: string[], slo?: Slo): SloBody {
+  const objective = slo && slo.indicator === 'availability' ? slo.objective : 0.999;
+  return {
+    name: `${service}-probe-availability`,
+    service,
+    objective,
+    window: slo?.window ?? '30d',
+    sli: {
+      good: `sum(sum_over_time(${selector('probe_success', sel)}[$window]))`,
+      total: `sum(count_over_time(${selector('probe_success', sel)}[$window]))`,
+    },
   };
 }

@@ -44,7 +44,7 @@ const ACTIVITY_WINDOW_MS = 15 * 60_000;
 
 export class ServiceDirectory {
   #list: { at: number; value: Promise<ServiceSummary[]> } | null = null;
-  readonly #metrics = new Map<string, { at: number; value: Promise<MetricInfo[]> }>();
+  readonly #metrics = new Map<string, { at: number; series: number | undefined; value: Promise<MetricInfo[]> }>();
 
   constructor(readonly deps: DirectoryDeps) {}
 
@@ -57,13 +57,16 @@ export class ServiceDirectory {
     this.#list = null;
   }
 
-  /** The metric names and label names a service sends (cached for a minute). */
-  metrics(name: string): Promise<MetricInfo[]> {
+  /**
+   * The metric names and label names a service sends (cached for a minute, or until its series
+   * count changes: a service that just started sending a new family gets it on the next load).
+   */
+  metrics(name: string, series?: number): Promise<MetricInfo[]> {
     const hit = this.#metrics.get(name);
     const now = this.#now();
-    if (hit && now - hit.at < METRICS_TTL_MS) return hit.value;
+    if (hit && now - hit.at < METRICS_TTL_MS && (series === undefined || hit.series === undefined || hit.series === series)) return hit.value;
     const value = serviceMetrics(this.deps.store, name);
-    this.#metrics.set(name, { at: now, value });
+    this.#metrics.set(name, { at: now, series, value });
     value.catch(() => this.#metrics.delete(name));
     return value;
   }
@@ -103,7 +106,7 @@ export class ServiceDirectory {
         const d = disc.get(n);
         const lastSeen = recent.get(n) ?? d?.lastSeen ?? null;
         const signals =
-          engine && d ? await goldenSignals(engine, { service: n, label: d.label, metrics: await this.metrics(n) }, now) : { requestRate: null, errorRatio: null, p99: null };
+          engine && d ? await goldenSignals(engine, { service: n, label: d.label, metrics: await this.metrics(n, d.series) }, now) : { requestRate: null, errorRatio: null, p99: null };
         const a = alerts.get(n) ?? NO_ALERTS;
         const { status, reason } = healthStatus({ ...signals, alerts: a }, d ? lastSeen : null, now, r?.slo);
         const { updatedAt: _u, ...def } = r ?? { name: n, updatedAt: 0 };

@@ -235,3 +235,35 @@ describe('healthStatus', () => {
     expect(healthStatus({ ...base, errorRatio: 0.002 }, now, now, { objective: 0.999, window: '30d', indicator: 'availability' }).status).toBe('warning');
   });
 });
+
+describe('probes on the dashboard and in the proposals', () => {
+  const PROBED = [...PROM_HTTP, m('probe_success', 'probe', 'kind', 'target'), m('probe_duration_seconds', 'probe', 'kind', 'target'), m('probe_http_status_code', 'probe', 'kind', 'target'), m('probe_ssl_earliest_cert_expiry', 'probe', 'kind', 'target')];
+
+  it('gives probe families a Probes row (availability, success, duration, status, certificate) instead of a generic section', () => {
+    const d = generateDashboard({ service: 'api', label: 'service', metrics: PROBED });
+    const row = d.rows.find((r) => r.title === 'Probes')!;
+    expect(row.panels.map((p) => p.id)).toEqual(['probe-availability', 'probe-success', 'probe-duration', 'probe-http-status', 'probe-cert-expiry']);
+    expect(panel(d, 'probe-success').queries[0].expr).toBe('avg by (probe) (avg_over_time(probe_success{service="api"}[$__rate_interval]))');
+    expect(panel(d, 'probe-cert-expiry').queries[0].expr).toBe('min by (probe) (probe_ssl_earliest_cert_expiry{service="api"}) - time()');
+    expect(d.rows.some((r) => r.title === 'probe metrics')).toBe(false);
+    expect(generateDashboard({ service: 'api', label: 'service', metrics: PROM_HTTP }).rows.some((r) => r.title === 'Probes')).toBe(false);
+    expect(dashboardSchema.safeParse(d).success).toBe(true);
+  });
+
+  it('proposes a failing-probe alert, a certificate alert and the probe availability SLO (the service objective when it has one)', () => {
+    const rules = proposeAlerts({ service: 'api', label: 'service', metrics: PROBED, def: { slo: { objective: 0.995, window: '28d', indicator: 'availability' } } });
+    const byName = Object.fromEntries(rules.map((r) => [r.alert, r]));
+    expect(byName.ApiProbeFailing.expr).toBe('max by (probe, target) (probe_success{service="api"}) == 0');
+    expect(byName.ApiCertificateExpiresSoon.expr).toBe('min by (probe, target) (probe_ssl_earliest_cert_expiry{service="api"}) - time() < 14 * 86400');
+    expect(byName.ApiProbeErrorBudgetBurn.slo).toEqual({
+      name: 'api-probe-availability',
+      service: 'api',
+      objective: 0.995,
+      window: '28d',
+      sli: { good: 'sum(sum_over_time(probe_success{service="api"}[$window]))', total: 'sum(count_over_time(probe_success{service="api"}[$window]))' },
+    });
+    const plain = proposeAlerts({ service: 'api', label: 'service', metrics: PROBED.filter((x) => x.name !== 'probe_ssl_earliest_cert_expiry') });
+    expect(plain.map((r) => r.alert)).not.toContain('ApiCertificateExpiresSoon');
+    expect(plain.find((r) => r.alert === 'ApiProbeErrorBudgetBurn')!.slo!.objective).toBe(0.999);
+  });
+});

@@ -42,6 +42,11 @@ export function generateDashboard(input: GenerateInput): Dashboard {
     rows.push(trafficRow(traffic, sel, input.slo));
     for (const f of traffic.families) used.add(f);
   }
+  const probes = probeRow(families, sel);
+  if (probes) {
+    rows.push(probes.row);
+    for (const f of probes.used) used.add(f);
+  }
   const runtime = runtimeRows(families, sel);
   for (const f of runtime.used) used.add(f);
   rows.push(...runtime.rows);
@@ -246,6 +251,65 @@ function sloRow(t: Traffic | null, sel: string[], slo: Slo): Row | null {
   };
 }
 
+// ---- Black-box probes (server/probes) ----
+
+/** The probe families Metronome writes; their row replaces a generic "probe metrics" section. */
+export const PROBE_FAMILIES = ['probe_success', 'probe_duration_seconds', 'probe_http_status_code', 'probe_ssl_earliest_cert_expiry'];
+
+function probeRow(families: readonly Family[], sel: string[]): { row: Row; used: string[] } | null {
+  const have = new Set(families.map((f) => f.name));
+  if (!have.has('probe_success')) return null;
+  const s = (m: string) => selector(m, sel);
+  const panels: Panel[] = [
+    panel({
+      id: 'probe-availability',
+      title: 'Probe availability (24 h)',
+      description: 'Share of probe runs that succeeded over the last day, across all probes of the service.',
+      kind: 'stat',
+      queries: q(`avg(avg_over_time(${s('probe_success')}[1d]))`),
+      unit: 'percentunit',
+      thresholds: [
+        { value: 0.999, severity: 'warning', direction: 'below' },
+        { value: 0.99, severity: 'critical', direction: 'below' },
+      ],
+      width: 3,
+    }),
+    panel({
+      id: 'probe-success',
+      title: 'Probe success',
+      description: 'Black-box probes (GET /api/v1/probes): the share of runs that succeeded in each step.',
+      queries: q(`avg by (probe) (avg_over_time(${s('probe_success')}[${RI}]))`, '{{probe}}'),
+      unit: 'percentunit',
+      thresholds: [{ value: 1, severity: 'critical', direction: 'below' }],
+      min: 0,
+      max: 1,
+      width: 5,
+    }),
+  ];
+  if (have.has('probe_duration_seconds')) {
+    panels.push(panel({ id: 'probe-duration', title: 'Probe duration', queries: q(`max by (probe) (${s('probe_duration_seconds')})`, '{{probe}}'), unit: 'seconds', min: 0, width: 4 }));
+  }
+  if (have.has('probe_http_status_code')) {
+    panels.push(panel({ id: 'probe-http-status', title: 'Probe HTTP status', description: '0: no answer.', queries: q(`max by (probe) (${s('probe_http_status_code')})`, '{{probe}}'), unit: 'short', width: 6 }));
+  }
+  if (have.has('probe_ssl_earliest_cert_expiry')) {
+    panels.push(
+      panel({
+        id: 'probe-cert-expiry',
+        title: 'Certificate expires in',
+        queries: q(`min by (probe) (${s('probe_ssl_earliest_cert_expiry')}) - time()`, '{{probe}}'),
+        unit: 'seconds',
+        thresholds: [
+          { value: 14 * 86_400, severity: 'warning', direction: 'below' },
+          { value: 3 * 86_400, severity: 'critical', direction: 'below' },
+        ],
+        width: 6,
+      }),
+    );
+  }
+  return { row: { title: 'Probes', panels }, used: PROBE_FAMILIES.filter((f) => have.has(f)) };
+}
+
 // ---- Runtime and process ----
 
 interface RuntimeQuery {
@@ -331,6 +395,12 @@ const RUNTIME: { id: string; title: string; unit: Unit; queries: RuntimeQuery[];
     queries: [gauge('process_open_fds', 'sum', '{{instance}}')],
   },
 ];
+
+/** Ids of the runtime panels (runtime-cpu, runtime-memory...) these families fill. */
+export function runtimePanelsOf(families: readonly Family[]): string[] {
+  const have = new Set(families.map((f) => f.name));
+  return RUNTIME.filter((spec) => spec.queries.some((x) => have.has(x.family))).map((spec) => spec.id);
+}
 
 /** Families of runtimes whose leftovers go to a collapsed section instead of one section each. */
 const RUNTIME_NAMESPACES = new Set(['process', 'go', 'nodejs', 'jvm', 'python', 'dotnet', 'runtime', 'system']);

@@ -35,6 +35,7 @@ const ServicePage = lazyPage<{ name: string }>(() => import('./pages/Service.js'
 const ExplorePage = lazyPage<object>(() => import('./pages/Explore.js'));
 const AlertsPage = lazyPage<{ path: string }>(() => import('./pages/Alerts.js'));
 const StatusPage = lazyPage<object>(() => import('./pages/Status.js'));
+const ScorecardPage = lazyPage<{ name: string }>(() => import('./pages/Scorecard.js'));
 
 const NAV = [
   { href: '/', label: 'Services', key: 's', active: (p: string) => p === '/' || p.startsWith('/services') },
@@ -45,6 +46,8 @@ const NAV = [
 
 function route(path: string) {
   if (path === '/' || path === '/services') return <ServicesPage />;
+  const card = matchPath('/services/:name/scorecard', path);
+  if (card) return <ScorecardPage key={card.name} name={card.name} />;
   const svc = matchPath('/services/:name', path);
   if (svc) return <ServicePage key={svc.name} name={svc.name} />;
   if (path === '/explore') return <ExplorePage />;

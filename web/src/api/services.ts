@@ -96,3 +96,22 @@ export const enableAlerts = (name: string, alerts?: string[]) =>
   sendJSON<{ data: { created: string[]; alreadyEnabled: string[] } }>('POST', `/api/v1/services/${encodeURIComponent(name)}/alerts/enable`, alerts ? { alerts } : {}).then(
     (r) => r.data,
   );
+
+/** GET /api/v1/services/<name>/scorecard (server/services/scorecard.ts). */
+export interface Scorecard {
+  service: string;
+  /** Share of checks passed, 0-100. */
+  score: number;
+  checks: { name: string; ok: boolean; detail: string; fix: string }[];
+}
+
+export const getScorecard = (name: string, signal?: AbortSignal) =>
+  getJSON<{ data: Scorecard }>(`/api/v1/services/${encodeURIComponent(name)}/scorecard`, undefined, signal).then((r) => r.data);
+export const listScorecards = (signal?: AbortSignal) => getJSON<{ data: Scorecard[] }>('/api/v1/scorecards', undefined, signal).then((r) => r.data);
+
+/** The badge class of a score: the same cut as `npx metronome check`'s default minimum (80). */
+export function scoreClass(score: number): 'ok' | 'warning' | 'critical' {
+  if (score >= 80) return 'ok';
+  if (score >= 50) return 'warning';
+  return 'critical';
+}

@@ -91,6 +91,9 @@ export default function ServicePage({ name }: { name: string }) {
           / {name}
         </h1>
         {svc.data ? <HealthBadge status={svc.data.health.status} reason={svc.data.health.reason} /> : null}
+        <Link href={`/services/${encodeURIComponent(name)}/scorecard`} class="subtle">
+          Scorecard
+        </Link>
         <div class="spacer" />
         <TimeRangePicker value={time.spec} onChange={time.setSpec} />
         <RefreshPicker value={time.refresh} onChange={time.setRefresh} disabled={!isRelative(time.spec)} />

@@ -1,5 +1,5 @@
 import { useMemo } from 'preact/hooks';
-import { listServices, type Service } from '../api/services.js';
+import { listScorecards, listServices, scoreClass, type Service } from '../api/services.js';
 import { formatValue } from '../chart/units.js';
 import { HealthBadge } from '../components/HealthBadge.js';
 import { Link } from '../components/Link.js';
@@ -9,7 +9,7 @@ import { setQuery, useLocation } from '../router.js';
 
 /** The home page: every service, its owner and its health at a glance. */
 
-type SortKey = 'health' | 'name' | 'rate' | 'errors' | 'p99' | 'alerts' | 'seen';
+type SortKey = 'health' | 'name' | 'rate' | 'errors' | 'p99' | 'alerts' | 'seen' | 'score';
 
 const HEALTH_RANK = { critical: 0, warning: 1, stale: 2, unknown: 3, ok: 4 } as const;
 
@@ -21,10 +21,13 @@ const COLUMNS: { key: SortKey; label: string; num?: boolean }[] = [
   { key: 'p99', label: 'p99', num: true },
   { key: 'alerts', label: 'Alerts', num: true },
   { key: 'seen', label: 'Last seen', num: true },
+  { key: 'score', label: 'Score', num: true },
 ];
 
-function sortValue(s: Service, k: SortKey): number | string {
+function sortValue(s: Service, k: SortKey, scores: Map<string, number>): number | string {
   switch (k) {
+    case 'score':
+      return scores.get(s.name) ?? -1;
     case 'health':
       return HEALTH_RANK[s.health.status];
     case 'name':
@@ -57,16 +60,19 @@ export default function ServicesPage() {
   const sort = (loc.query.get('sort') as SortKey) || 'health';
   const dir = loc.query.get('dir') === 'desc' ? -1 : 1;
   const res = useAsync((signal) => listServices(signal), [], 30_000);
+  // Scores come separately (each reads alert rules and cardinality): the list shows first.
+  const cards = useAsync((signal) => listScorecards(signal), [], 60_000);
+  const scores = useMemo(() => new Map((cards.data ?? []).map((c) => [c.service, c.score])), [cards.data]);
 
   const rows = useMemo(() => {
     const list = filterServices(res.data ?? [], q);
     return [...list].sort((a, b) => {
-      const va = sortValue(a, sort);
-      const vb = sortValue(b, sort);
+      const va = sortValue(a, sort, scores);
+      const vb = sortValue(b, sort, scores);
       const c = typeof va === 'string' ? va.localeCompare(vb as string) : va - (vb as number);
       return c !== 0 ? c * dir : a.name.localeCompare(b.name);
     });
-  }, [res.data, q, sort, dir]);
+  }, [res.data, q, sort, dir, scores]);
 
   const toggleSort = (k: SortKey) => {
     const numeric = k !== 'name' && k !== 'health';
@@ -137,6 +143,15 @@ export default function ServicesPage() {
                 </td>
                 <td class="num" title={s.lastSeen ? new Date(s.lastSeen).toISOString() : undefined}>
                   {ago(s.lastSeen)}
+                </td>
+                <td class="num" data-col="score">
+                  {scores.has(s.name) ? (
+                    <Link href={`/services/${encodeURIComponent(s.name)}/scorecard`} class={`badge plain ${scoreClass(scores.get(s.name)!)}`} title="Golden-path scorecard">
+                      {scores.get(s.name)}
+                    </Link>
+                  ) : (
+                    <span class="subtle">{cards.error ? '?' : '…'}</span>
+                  )}
                 </td>
                 <td>
                   {s.owner ? (
