@@ -111,6 +111,12 @@ export function createMetrics() {
       labelNames: ['integration', 'outcome'],
       registers: [registry],
     }),
+    notificationsDropped: new Counter({
+      name: 'metronome_notifications_dropped_total',
+      help: 'Notifications dropped because their integration was not keeping up (queue_full) or they waited past their flush (deadline).',
+      labelNames: ['integration', 'reason'],
+      registers: [registry],
+    }),
     notificationSeconds: new Histogram({
       name: 'metronome_notification_latency_seconds',
       help: 'Time to deliver a notification, retries included.',

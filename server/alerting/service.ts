@@ -13,6 +13,7 @@ import type { Store } from '../store/index.js';
 import { applyRetention } from '../store/migrate.js';
 import { systemClock, type Clock } from './clock.js';
 import { Evaluator, type EvaluatorMetrics, type RuleWriter } from './evaluator.js';
+import { maskSecrets, restoreSecrets } from './config-secrets.js';
 import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type ConfigProblem } from './notify-config.js';
 import { Notifier } from './notifier.js';
 import { AlertingStore } from './persistence.js';
@@ -46,7 +47,10 @@ export interface AlertingDeps {
   log: Logger;
   clock?: Clock;
   check?: PromqlCheck;
-  metrics?: EvaluatorMetrics & { notification?: (e: { receiver: string; integration: string; ok: boolean; attempts: number; seconds: number }) => void };
+  metrics?: EvaluatorMetrics & {
+    notification?: (e: { receiver: string; integration: string; ok: boolean; attempts: number; seconds: number }) => void;
+    notificationDropped?: (e: { receiver: string; integration: string; reason: string }) => void;
+  };
 }
 
 /** A failed validation: issues keyed by code and path, for a 400. */
@@ -105,6 +109,7 @@ export class Alerting {
       silences: this.silences,
       externalURL: deps.settings.externalURL,
       onSend: deps.metrics?.notification,
+      onDrop: deps.metrics?.notificationDropped,
     });
     this.evaluator = new Evaluator({
       engine: deps.engine,
@@ -213,12 +218,16 @@ export class Alerting {
     this.#notify = view;
   }
 
+  /** The config as readers see it: every credential shown as `<secret>`. */
   notifyConfig(): NotifyConfigView {
-    return this.#notify;
+    return { ...this.#notify, yaml: maskSecrets(this.#notify.yaml) };
   }
 
   /** Replace the notification config (YAML text). Returns its warnings. */
-  async putNotifyConfig(yaml: string): Promise<NotifyConfigView> {
+  async putNotifyConfig(sent: string): Promise<NotifyConfigView> {
+    // `<secret>` where a credential was keeps the stored one (the text a reader got back can be PUT as is).
+    const { yaml, problems } = restoreSecrets(sent, this.#notify.yaml);
+    if (problems.length) throw new AlertingInputError('notify_config', problems);
     let parsed;
     try {
       parsed = parseNotifyConfig(yaml);
@@ -231,7 +240,7 @@ export class Alerting {
     this.notifier.setConfig(parsed.config);
     for (const w of parsed.warnings) this.deps.log.warn({ path: w.path }, `notification config: ${w.message}`);
     this.#notify = { source: 'api', yaml, warnings: parsed.warnings, updatedAt: new Date(now).toISOString() };
-    return this.#notify;
+    return this.notifyConfig();
   }
 
   // ---- rules ----

@@ -48,6 +48,9 @@ export async function createAlerting(ctx: AppContext, clock?: Clock): Promise<Al
         m.notifications.inc({ integration: e.integration, outcome: e.ok ? 'ok' : 'failed' });
         if (e.ok) m.notificationSeconds.observe({ integration: e.integration }, e.seconds);
       },
+      notificationDropped(e) {
+        m.notificationsDropped.inc({ integration: e.integration, reason: e.reason });
+      },
     },
   });
 }
