@@ -117,6 +117,24 @@ export function createMetrics() {
       labelNames: ['integration', 'reason'],
       registers: [registry],
     }),
+    alertmanagerAlertsSent: new Counter({
+      name: 'metronome_alertmanager_alerts_sent_total',
+      help: "Alerts of Metronome's rules sent to ALERTMANAGER_URLS (Prometheus' prometheus_notifications_sent_total).",
+      labelNames: ['alertmanager'],
+      registers: [registry],
+    }),
+    alertmanagerErrors: new Counter({
+      name: 'metronome_alertmanager_errors_total',
+      help: 'Failed requests to ALERTMANAGER_URLS.',
+      labelNames: ['alertmanager'],
+      registers: [registry],
+    }),
+    alertmanagerAlertsDropped: new Counter({
+      name: 'metronome_alertmanager_alerts_dropped_total',
+      help: 'Alerts not delivered to ALERTMANAGER_URLS (failed request or full queue); the next evaluation sends them again.',
+      labelNames: ['alertmanager'],
+      registers: [registry],
+    }),
     notificationSeconds: new Histogram({
       name: 'metronome_notification_latency_seconds',
       help: 'Time to deliver a notification, retries included.',

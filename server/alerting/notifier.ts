@@ -25,6 +25,8 @@ export interface NotifierOptions {
   /** First retry delay after a failed send; doubles up to maxRetryMs. */
   retryInitialMs?: number;
   maxRetryMs?: number;
+  /** Alerts of Metronome's own rules as they are pushed (forwarded to ALERTMANAGER_URLS). */
+  onRuleAlerts?: (alerts: readonly NotifierAlert[]) => void;
   /** Sends in flight to one integration at once (also its most sockets). */
   sendConcurrency?: number;
   /** Notifications waiting for one integration before new ones are dropped. */
@@ -131,9 +133,14 @@ export class Notifier {
     for (const a of this.#alerts.values()) this.#route(a);
   }
 
-  /** Receive alerts from the evaluator (firing ones, and resolved ones with endsAt set). */
-  push(alerts: readonly NotifierAlert[]): void {
+  /**
+   * Receive alerts (firing ones, and resolved ones with endsAt set) from the evaluator, or from
+   * clients of POST /api/v2/alerts (`source: 'api'`). Only the evaluator's are forwarded to
+   * ALERTMANAGER_URLS, as Prometheus forwards only its own.
+   */
+  push(alerts: readonly NotifierAlert[], source: 'rules' | 'api' = 'rules'): void {
     if (this.#stopped) return;
+    if (source === 'rules') this.opts.onRuleAlerts?.(alerts);
     const now = this.opts.clock.now();
     for (const a of alerts) {
       const old = this.#alerts.get(a.fingerprint);
@@ -339,6 +346,36 @@ export class Notifier {
       }
     }
     return [];
+  }
+
+  /** The held alert with this fingerprint. */
+  alert(fp: string): NotifierAlert | undefined {
+    return this.#alerts.get(fp);
+  }
+
+  /** Whether an alert is resolved at `now`. */
+  isResolved(a: NotifierAlert, now = this.opts.clock.now()): boolean {
+    return this.#resolved(a, now);
+  }
+
+  /** The receivers the route tree sends these labels to. */
+  receiversFor(labels: Labels): string[] {
+    return [...new Set(matchRoutes(this.#config.route, labels).map((r) => r.receiver))];
+  }
+
+  /** Every alert not yet resolved, with its receivers and why it is muted (Alertmanager's GET /api/v2/alerts). */
+  activeAlerts(now = this.opts.clock.now()) {
+    const out = [];
+    for (const a of this.#alerts.values()) {
+      if (this.#resolved(a, now)) continue;
+      out.push({ alert: a, receivers: this.receiversFor(a.labels), ...this.mutedBy(a.labels, now) });
+    }
+    return out;
+  }
+
+  /** The aggregation groups with their route (for Alertmanager's GET /api/v2/alerts/groups). */
+  groupsWithAlerts(): { labels: Labels; receiver: string; alerts: NotifierAlert[] }[] {
+    return [...this.#groups.values()].map((g) => ({ labels: g.labels, receiver: g.route.receiver, alerts: [...g.alerts.values()] }));
   }
 
   /** The aggregation groups and their alerts (for the API). */

@@ -15,8 +15,10 @@ import { systemClock, type Clock } from './clock.js';
 import { Evaluator, type EvaluatorMetrics, type RuleWriter } from './evaluator.js';
 import { maskSecrets, restoreSecrets } from './config-secrets.js';
 import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type ConfigProblem } from './notify-config.js';
+import { AlertForwarder } from './forwarder.js';
 import { Notifier } from './notifier.js';
-import { AlertingStore } from './persistence.js';
+import { parsePostedAlerts, type PostedIssue } from './posted-alerts.js';
+import { AlertingStore, type HistoryRow } from './persistence.js';
 import { engineCheck, type PromqlCheck } from './promql-check.js';
 import { loadRuleFiles } from './rule-files.js';
 import { apiToRule, validateApiRule, type ApiRuleSpec, type RuleGroup, type RuleIssue } from './rules.js';
@@ -37,6 +39,8 @@ export interface AlertingSettings {
   minIntervalMs?: number;
   /** Rule queries in flight at once across groups. */
   maxConcurrentQueries?: number;
+  /** Alertmanagers that also get Metronome's own alerts (base URLs). */
+  alertmanagerURLs?: string[];
 }
 
 export interface AlertingDeps {
@@ -50,13 +54,14 @@ export interface AlertingDeps {
   metrics?: EvaluatorMetrics & {
     notification?: (e: { receiver: string; integration: string; ok: boolean; attempts: number; seconds: number }) => void;
     notificationDropped?: (e: { receiver: string; integration: string; reason: string }) => void;
+    forwarded?: (e: { alertmanager: string; sent: number; failed: number; dropped: number }) => void;
   };
 }
 
 /** A failed validation: issues keyed by code and path, for a 400. */
 export class AlertingInputError extends Error {
   override name = 'AlertingInputError';
-  constructor(readonly kind: 'rule' | 'slo' | 'notify_config', readonly issues: (RuleIssue | ConfigProblem)[]) {
+  constructor(readonly kind: 'rule' | 'slo' | 'notify_config' | 'alerts', readonly issues: (RuleIssue | ConfigProblem | PostedIssue)[]) {
     super(issues.map((i) => `${Array.isArray((i as RuleIssue).path) ? (i as RuleIssue).path.join('.') : (i as ConfigProblem).path}: ${i.message}`).join('; '));
   }
 }
@@ -89,6 +94,8 @@ export class Alerting {
   readonly notifier: Notifier;
   readonly evaluator: Evaluator;
   readonly check: PromqlCheck;
+  readonly forwarder: AlertForwarder | null;
+  readonly startedAt = Date.now();
   #fileGroups: RuleGroup[] = [];
   #apiRules = new Map<string, StoredRule & { parsed: ApiRuleSpec }>();
   #slos = new Map<string, { spec: SloSpec; raw: unknown; createdAt: number }>();
@@ -102,7 +109,11 @@ export class Alerting {
     this.check = deps.check ?? engineCheck;
     this.db = new AlertingStore(deps.store);
     this.silences = new Silences(this.db, this.clock);
+    const urls = deps.settings.alertmanagerURLs ?? [];
+    const forwarder = urls.length ? new AlertForwarder({ urls, log: deps.log.child({ component: 'forwarder' }), onResult: deps.metrics?.forwarded }) : null;
+    this.forwarder = forwarder;
     this.notifier = new Notifier({
+      onRuleAlerts: forwarder ? (alerts) => forwarder.send(alerts) : undefined,
       clock: this.clock,
       log: deps.log.child({ component: 'notifier' }),
       store: this.db,
@@ -178,6 +189,7 @@ export class Alerting {
     await this.#lock.catch(() => undefined);
     await this.evaluator.stop();
     await this.notifier.stop();
+    await this.forwarder?.stop();
   }
 
   /** Pending and firing alerts with their labels (the services directory counts them per service). */
@@ -241,6 +253,37 @@ export class Alerting {
     for (const w of parsed.warnings) this.deps.log.warn({ path: w.path }, `notification config: ${w.message}`);
     this.#notify = { source: 'api', yaml, warnings: parsed.warnings, updatedAt: new Date(now).toISOString() };
     return this.notifyConfig();
+  }
+
+  // ---- alerts from other systems (POST /api/v2/alerts) ----
+
+  /**
+   * Take alerts as Alertmanager does: checked, then routed, inhibited, silenced and notified with
+   * Metronome's own. Each one that starts firing or resolves is recorded in the alert history
+   * (rule id `api`, rule name its alertname).
+   */
+  async receiveAlerts(body: unknown): Promise<number> {
+    const now = this.clock.now();
+    const { alerts, issues } = parsePostedAlerts(body, now, this.notifier.config.resolveTimeoutMs);
+    if (issues.length) throw new AlertingInputError('alerts', issues);
+    const history: HistoryRow[] = [];
+    for (const a of alerts) {
+      const old = this.notifier.alert(a.fingerprint);
+      const was = old && !this.notifier.isResolved(old, now) ? 'firing' : 'inactive';
+      const is = a.endsAt <= now ? 'resolved' : 'firing';
+      if ((was === 'firing') === (is === 'firing')) continue;
+      if (was === 'inactive' && is === 'resolved') continue;
+      history.push({ fingerprint: a.fingerprint, labels: a.labels, annotations: a.annotations, from: was, to: is, value: NaN, ts: now, ruleId: 'api', ruleName: a.labels.alertname ?? '', groupKey: 'api/v2/alerts' });
+    }
+    this.notifier.push(alerts, 'api');
+    if (history.length) {
+      try {
+        await this.db.appendHistory(history);
+      } catch (err) {
+        this.deps.log.error({ err }, 'could not record posted alerts in the history');
+      }
+    }
+    return alerts.length;
   }
 
   // ---- rules ----

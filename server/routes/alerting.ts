@@ -199,12 +199,12 @@ function idParam(req: FastifyRequest): string {
 }
 
 /** Alerting's errors as catalogue errors (400 with every issue, 404, 409). */
-async function mapErrors<T>(fn: () => Promise<T> | T): Promise<T> {
+export async function mapErrors<T>(fn: () => Promise<T> | T): Promise<T> {
   try {
     return await fn();
   } catch (e) {
     if (e instanceof AlertingInputError) {
-      const code = e.kind === 'rule' ? 'MTR_ALERT_RULE_INVALID' : e.kind === 'slo' ? 'MTR_SLO_INVALID' : 'MTR_NOTIFY_CONFIG_INVALID';
+      const code = e.kind === 'rule' ? 'MTR_ALERT_RULE_INVALID' : e.kind === 'slo' ? 'MTR_SLO_INVALID' : e.kind === 'alerts' ? 'MTR_ALERTS_INVALID' : 'MTR_NOTIFY_CONFIG_INVALID';
       throw new MetronomeError(code, [e.message], { details: { issues: e.issues } });
     }
     if (e instanceof AlertingStateError) {
