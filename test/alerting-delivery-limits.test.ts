@@ -178,3 +178,31 @@ async function dropped(): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+
+describe('templates files', () => {
+  it('are loaded from the config and used by receiver fields; a bad one is refused with file:line:column', async () => {
+    const hook = await startReceiver();
+    try {
+      const tdir = join(dir, 'tmpl');
+      mkdirSync(tdir);
+      writeFileSync(join(tdir, 'team.tmpl'), '{{ define "team.title" }}{{ .Status | toUpper }}: {{ range .Alerts.Firing }}{{ .Labels.alertname }}@{{ .Labels.host }} {{ end }}{{ end }}\n');
+      const cfg = (extra = '') =>
+        `templates: ['${tdir}/*.tmpl']\nroute:\n  receiver: l\n  group_by: [alertname]\n  group_wait: 0s\n  routes: [{ matchers: ['alertname="Templated"'], receiver: s }]\nreceivers:\n  - name: l\n    log_configs: [{}]\n  - name: s\n    slack_configs: [{ api_url: '${hook.url}/slack', channel: '#ops', title: '{{ template "team.title" . }}', text: '{{ .CommonLabels.host | toUpper }}${extra}' }]\n`;
+      expect((await putConfig(cfg())).status).toBe(200);
+      srv.alerting.notifier.push([alert({ alertname: 'Templated', host: 'db1' })]);
+      await advance(srv, 1000);
+      await until(() => hook.received.length === 1, 10_000, 'the slack call');
+      expect(hook.received[0].body.attachments[0]).toMatchObject({ title: 'FIRING: Templated@db1 ', text: 'DB1' });
+
+      writeFileSync(join(tdir, 'broken.tmpl'), '{{ define "x" }}\n  {{ if .Status }}\n{{ end }}\n');
+      const bad = await putConfig(cfg());
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.issues[0].message).toBe(`${join(tdir, 'broken.tmpl')}:1:1: unclosed define "x"`);
+      const badField = await putConfig(cfg('{{ .Nope'));
+      expect(badField.status).toBe(400);
+      expect(badField.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['receivers[1].slack_configs[0].text']);
+    } finally {
+      await hook.close();
+    }
+  });
+});

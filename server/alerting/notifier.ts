@@ -263,6 +263,7 @@ export class Notifier {
         alerts: toSend.map((alert) => ({ alert, status: resolved.has(alert.fingerprint) ? 'resolved' : 'firing' })),
         externalURL: this.opts.externalURL,
         now,
+        templates: this.#config.templates,
       };
       const r = await queue.run(() => this.#sendWithRetry(integ, n, receiverKey, deadline), deadline - this.opts.clock.now(), this.#sleepAbort.signal);
       if (!r.ok) {

@@ -8,6 +8,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { parsePromDuration } from '../promql/time.js';
 import { regexProblem } from '../regex.js';
 import type { Integration } from './receivers.js';
+import { NotifyTemplates } from './notify-templates.js';
 import { HTTP_CONFIG_UNSUPPORTED } from './receivers/http.js';
 import { RECEIVER_KINDS, receiverKind, UNSUPPORTED_RECEIVER_KEYS, type IntegrationContext } from './receivers/registry.js';
 import { formatMatcher, MatcherError, matches as matchOne, parseMatchers, type LabelMatcher } from './labels.js';
@@ -57,6 +58,10 @@ export interface NotifyConfig {
   resolveTimeoutMs: number;
   /** The YAML text it was parsed from. */
   source: string;
+  /** `templates:` paths and globs, as written (the service loads them: notify-templates.ts). */
+  templateFiles: string[];
+  /** The templates in effect: the defaults until the files are loaded. */
+  templates: NotifyTemplates;
 }
 
 export interface ConfigProblem {
@@ -164,12 +169,17 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
     return out;
   };
 
-  known(root, [], ['global', 'route', 'receivers', 'inhibit_rules'], {
-    templates: 'templates are not supported: notifications use the built-in webhook payload and log format',
+  known(root, [], ['global', 'route', 'receivers', 'inhibit_rules', 'templates'], {
     time_intervals: 'time intervals are not supported: routes referring to them notify at all times',
     mute_time_intervals: 'mute_time_intervals are not supported: routes referring to them notify at all times',
     tracing: 'tracing is not supported',
   });
+
+  const templateFiles: string[] = [];
+  if (root.templates !== undefined) {
+    if (!Array.isArray(root.templates) || root.templates.some((t) => typeof t !== 'string' || t === '')) err(['templates'], 'must be a list of file paths or globs');
+    else templateFiles.push(...(root.templates as string[]));
+  }
 
   let resolveTimeoutMs = 5 * 60_000;
   // Globals that default a field of some integration (e.g. slack_api_url -> slack_configs[].api_url).
@@ -330,7 +340,7 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
   }
 
   if (errors.length || !route) throw new NotifyConfigError(errors);
-  return { config: { route, receivers, inhibitRules, resolveTimeoutMs, source: text }, warnings };
+  return { config: { route, receivers, inhibitRules, resolveTimeoutMs, source: text, templateFiles, templates: new NotifyTemplates() }, warnings };
 }
 
 /**

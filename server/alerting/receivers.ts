@@ -4,6 +4,7 @@
  * integrations themselves live in receivers/<name>/, assembled in receivers/registry.ts.
  */
 import type { Labels } from './labels.js';
+import type { NotifyTemplates } from './notify-templates.js';
 
 /** An alert as the notifier holds it (Alertmanager's types.Alert). */
 export interface NotifierAlert {
@@ -25,6 +26,8 @@ export interface Notification {
   alerts: { alert: NotifierAlert; status: 'firing' | 'resolved' }[];
   externalURL: string;
   now: number;
+  /** The config's templates, for receiver fields written as Go templates. */
+  templates?: NotifyTemplates;
 }
 
 export interface SendResult {

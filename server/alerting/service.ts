@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { recordSeriesEnds } from '../series/ends.js';
 import type { QueryEngine } from '../promql/types.js';
@@ -14,13 +15,14 @@ import { applyRetention } from '../store/migrate.js';
 import { systemClock, type Clock } from './clock.js';
 import { Evaluator, type EvaluatorMetrics, type RuleWriter } from './evaluator.js';
 import { maskSecrets, restoreSecrets } from './config-secrets.js';
-import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type ConfigProblem } from './notify-config.js';
+import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type ConfigProblem, type NotifyConfig } from './notify-config.js';
+import { loadTemplateFiles } from './notify-templates.js';
 import { AlertForwarder } from './forwarder.js';
 import { Notifier } from './notifier.js';
 import { parsePostedAlerts, type PostedIssue } from './posted-alerts.js';
 import { AlertingStore, type HistoryRow } from './persistence.js';
 import { engineCheck, type PromqlCheck } from './promql-check.js';
-import { loadRuleFiles } from './rule-files.js';
+import { expandRuleFiles, loadRuleFiles } from './rule-files.js';
 import { apiToRule, validateApiRule, type ApiRuleSpec, type RuleGroup, type RuleIssue } from './rules.js';
 import { Silences } from './silences.js';
 import { sloRuleGroup, validateSlo, type SloSpec } from './slo.js';
@@ -224,10 +226,31 @@ export class Alerting {
       if (e instanceof NotifyConfigError && view.source === 'file') throw new NotifyConfigError(e.problems, `NOTIFY_CONFIG (${path})`);
       throw e;
     }
-    view.warnings = parsed.warnings;
-    for (const w of parsed.warnings) this.deps.log.warn({ path: w.path, line: w.line }, `notification config: ${w.message}`);
+    const tp = await this.#loadTemplates(parsed.config, view.source === 'file' && path ? dirname(resolve(path)) : process.cwd());
+    if (tp.errors.length) throw new NotifyConfigError(tp.errors, view.source === 'file' ? `NOTIFY_CONFIG (${path})` : 'notification config');
+    view.warnings = [...parsed.warnings, ...tp.warnings];
+    for (const w of view.warnings) this.deps.log.warn({ path: w.path, line: w.line }, `notification config: ${w.message}`);
     this.notifier.setConfig(parsed.config);
     this.#notify = view;
+  }
+
+  /**
+   * Load the config's `templates:` files (relative paths from `baseDir`, as Alertmanager takes
+   * them from the config file's directory). Read asynchronously, regular files only.
+   */
+  async #loadTemplates(config: NotifyConfig, baseDir: string): Promise<{ errors: ConfigProblem[]; warnings: ConfigProblem[] }> {
+    const errors: ConfigProblem[] = [];
+    const warnings: ConfigProblem[] = [];
+    const files: string[] = [];
+    config.templateFiles.forEach((pattern, i) => {
+      const { files: found } = expandRuleFiles(pattern, baseDir);
+      if (found.length === 0) warnings.push({ path: `templates[${i}]`, message: `no file matches ${JSON.stringify(pattern)}` });
+      files.push(...found);
+    });
+    const { templates, problems } = await loadTemplateFiles([...new Set(files)]);
+    for (const p of problems) errors.push({ path: 'templates', message: p.message });
+    config.templates = templates;
+    return { errors, warnings };
   }
 
   /** The config as readers see it: every credential shown as `<secret>`. */
@@ -247,11 +270,14 @@ export class Alerting {
       if (e instanceof NotifyConfigError) throw new AlertingInputError('notify_config', e.problems);
       throw e;
     }
+    const tp = await this.#loadTemplates(parsed.config, process.cwd());
+    if (tp.errors.length) throw new AlertingInputError('notify_config', tp.errors);
+    const warnings = [...parsed.warnings, ...tp.warnings];
     const now = Date.now();
     await this.db.putObject('notify_config', 'current', yaml, now);
     this.notifier.setConfig(parsed.config);
-    for (const w of parsed.warnings) this.deps.log.warn({ path: w.path }, `notification config: ${w.message}`);
-    this.#notify = { source: 'api', yaml, warnings: parsed.warnings, updatedAt: new Date(now).toISOString() };
+    for (const w of warnings) this.deps.log.warn({ path: w.path }, `notification config: ${w.message}`);
+    this.#notify = { source: 'api', yaml, warnings, updatedAt: new Date(now).toISOString() };
     return this.notifyConfig();
   }
 

@@ -397,7 +397,7 @@ export function humanize(v: number): string {
   return goG(v, 4) + prefix;
 }
 
-function humanize1024(v: number): string {
+export function humanize1024(v: number): string {
   if (Math.abs(v) <= 1 || !Number.isFinite(v)) return goG(v, 4);
   let prefix = '';
   for (const p of ['ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'Zi', 'Yi']) {
@@ -434,7 +434,7 @@ export function humanizeDuration(v: number): string {
 }
 
 /** Go's time.Time String() in UTC: "2006-01-02 15:04:05.999999999 +0000 UTC". */
-function humanizeTimestamp(v: number): string {
+export function humanizeTimestamp(v: number): string {
   if (!Number.isFinite(v)) return goG(v, 4);
   const ms = Math.round(v * 1000);
   const iso = new Date(ms).toISOString();
@@ -443,7 +443,7 @@ function humanizeTimestamp(v: number): string {
 }
 
 /** Go's fmt for the verbs alert templates use: %s %v %d %f %e %g %q %x %%, with width/precision. */
-function sprintf(format: string, args: Value[]): string {
+export function sprintf(format: string, args: Value[]): string {
   const problem = printfProblem(format);
   if (problem) throw new TemplateError(problem, 0);
   let ai = 0;

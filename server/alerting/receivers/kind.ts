@@ -1,7 +1,8 @@
 /** What every receiver integration is made of (see registry.ts for the table of them). */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Integration } from '../receivers.js';
+import type { Integration, Notification } from '../receivers.js';
+import { NotifyTemplates } from '../notify-templates.js';
 import { httpConfigSchema } from './http.js';
 
 export interface IntegrationContext {
@@ -46,21 +47,30 @@ export const durationMs = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, 'must be 
 
 
 /**
- * A text field of a message: the configured text, or the default content. Go templates in
- * these fields are not expanded yet: a value with `{{` is reported by `templateWarnings` and the
- * default is used instead.
+ * A text field of a message: the configured text (a Go template when it holds `{{`, expanded
+ * with the notification's data and the config's templates), or the default content.
  */
-export function textField<N>(value: string | undefined, def: (n: N) => string): (n: N) => string {
-  if (value === undefined || value.includes('{{')) return def;
-  return () => value;
+export function textField(value: string | undefined, def: (n: Notification) => string, html = false): (n: Notification) => string {
+  if (value === undefined) return def;
+  if (!value.includes('{{')) return () => value;
+  return (n) => (n.templates ? n.templates.expand(value, n, html) : def(n));
 }
 
-/** Warnings for the fields whose value is a Go template. */
-export function templateWarnings(cfg: Record<string, unknown>, fields: string[]): CheckIssue[] {
+/** Expand one configured value (no default: empty when unset). */
+export const expandValue = (value: string | undefined, n: Notification, html = false): string => textField(value, () => '', html)(n);
+
+/** Syntax errors of the fields that are Go templates (checked when the config is loaded). */
+export function templateErrors(cfg: Record<string, unknown>, fields: string[]): CheckIssue[] {
   const out: CheckIssue[] = [];
+  const check = (path: (string | number)[], v: unknown) => {
+    if (typeof v !== 'string' || !v.includes('{{')) return;
+    const problem = NotifyTemplates.check(v);
+    if (problem) out.push([path, `invalid template: ${problem}`]);
+  };
   for (const f of fields) {
     const v = cfg[f];
-    if (typeof v === 'string' && v.includes('{{')) out.push([[f], `Go templates in ${f} are not supported yet: the default ${f} is sent`, 'warning']);
+    if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) check([f, k], x);
+    else check([f], v);
   }
   return out;
 }

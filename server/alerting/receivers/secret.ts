@@ -19,17 +19,22 @@ export class SecretFileError extends Error {
 
 /** Read a secret file: regular files only, never blocking, at most 64 KB, trimmed. */
 export async function readSecretFile(path: string): Promise<string> {
+  return (await readRegularFile(path, MAX_SECRET_FILE)).trim();
+}
+
+/** Read a file the config names: regular files only, never blocking, at most `max` bytes. */
+export async function readRegularFile(path: string, max: number): Promise<string> {
   let fh;
   try {
     // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
     fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = await fh.stat();
-    if (!st.isFile() || st.size > MAX_SECRET_FILE) throw new Error('not a regular file');
+    if (!st.isFile() || st.size > max) throw new Error('not a regular file');
     const buf = Buffer.alloc(st.size);
     const { bytesRead } = await fh.read(buf, 0, st.size, 0);
-    return buf.subarray(0, bytesRead).toString('utf8').trim();
+    return buf.subarray(0, bytesRead).toString('utf8');
   } catch {
-    throw new SecretFileError(`cannot read secret file ${JSON.stringify(path)}: it must be a readable regular file of at most ${MAX_SECRET_FILE} bytes`);
+    throw new SecretFileError(`cannot read file ${JSON.stringify(path)}: it must be a readable regular file of at most ${max} bytes`);
   } finally {
     await fh?.close().catch(() => undefined);
   }

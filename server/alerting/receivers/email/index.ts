@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
-import { defineReceiver, templateWarnings, textField } from '../kind.js';
+import { defineReceiver, expandValue, templateErrors, textField } from '../kind.js';
 import { emailHtml, emailText, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
@@ -51,17 +51,17 @@ function splitHostPort(s: string): { host: string; port: number } | null {
 /** The message: headers from the config, a subject, a text and an HTML part. */
 export function emailMessage(c: EmailConfig, n: Notification) {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(c.headers ?? {})) if (!v.includes('{{')) headers[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(c.headers ?? {})) headers[k.toLowerCase()] = expandValue(v, n);
   const subj = headers.subject ?? subject(n);
-  const from = headers.from ?? c.from ?? '';
-  const to = headers.to ?? c.to;
+  const from = headers.from ?? expandValue(c.from, n);
+  const to = headers.to ?? expandValue(c.to, n);
   for (const k of ['subject', 'from', 'to']) delete headers[k];
   return {
     from,
     to,
     subject: subj,
     text: textField(c.text, emailText)(n),
-    html: textField(c.html, emailHtml)(n),
+    html: textField(c.html, emailHtml, true)(n),
     headers,
   };
 }
@@ -85,8 +85,7 @@ export const email = defineReceiver({
   },
   schema: emailSchema,
   check(c) {
-    const out = templateWarnings(c, ['to', 'from', 'html', 'text']);
-    for (const [k, v] of Object.entries(c.headers ?? {})) if (v.includes('{{')) out.push([['headers', k], 'Go templates in headers are not supported yet: the default is used', 'warning']);
+    const out = templateErrors(c, ['to', 'from', 'html', 'text', 'headers']);
     if (!c.smarthost) out.push([['smarthost'], 'give smarthost (host:port) here or as global.smtp_smarthost']);
     else if (!splitHostPort(c.smarthost)) out.push([['smarthost'], `invalid smarthost ${JSON.stringify(c.smarthost)}: use host:port`]);
     if (!c.from && !c.headers?.From) out.push([['from'], 'give from here or as global.smtp_from']);

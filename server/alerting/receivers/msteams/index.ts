@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
 import { httpHeaders, post } from '../http.js';
-import { commonFields, defineReceiver, durationMs, templateWarnings, textField } from '../kind.js';
+import { commonFields, defineReceiver, durationMs, templateErrors, textField } from '../kind.js';
 import { firingResolvedText, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
@@ -38,7 +38,7 @@ export const msteams = defineReceiver({
   sendResolved: true,
   schema: msteamsSchema,
   check(c) {
-    const out = templateWarnings(c, ['title', 'summary', 'text']);
+    const out = templateErrors(c, ['title', 'summary', 'text']);
     if ((c.webhook_url === undefined) === (c.webhook_url_file === undefined)) out.push([['webhook_url'], 'give exactly one of webhook_url and webhook_url_file']);
     return out;
   },

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
 import { httpHeaders, post } from '../http.js';
-import { commonFields, defineReceiver, durationMs, templateWarnings, textField } from '../kind.js';
+import { commonFields, defineReceiver, durationMs, templateErrors, textField } from '../kind.js';
 import { alertsURL, firingResolvedText, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
@@ -51,7 +51,7 @@ export const msteamsv2 = defineReceiver({
   sendResolved: true,
   schema: msteamsv2Schema,
   check(c) {
-    const out = templateWarnings(c, ['title', 'text']);
+    const out = templateErrors(c, ['title', 'text']);
     if ((c.webhook_url === undefined) === (c.webhook_url_file === undefined)) out.push([['webhook_url'], 'give exactly one of webhook_url and webhook_url_file']);
     return out;
   },

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
 import { httpHeaders, post } from '../http.js';
-import { commonFields, defineReceiver, durationMs, templateWarnings, textField, truncate } from '../kind.js';
+import { commonFields, defineReceiver, durationMs, expandValue, templateErrors, textField, truncate } from '../kind.js';
 import { alertsURL, commonAnnotations, firingResolvedText, SENDER, status, subject } from '../messages.js';
 import { dedupKey } from '../pagerduty/index.js';
 import { resolveSecret } from '../secret.js';
@@ -42,13 +42,13 @@ const defaultDescription = (n: Notification) => {
 
 /** The create-alert body. */
 export function opsgenieAlert(c: OpsgenieConfig, n: Notification) {
-  const list = (s: string | undefined) => (s && !s.includes('{{') ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
+  const list = (s: string | undefined) => expandValue(s, n).split(',').map((x) => x.trim()).filter(Boolean);
   const body: Record<string, unknown> = {
     // Opsgenie truncates nothing itself: a message over 130 characters is refused.
     message: truncate(textField(c.message, subject)(n), 130),
     alias: dedupKey(n.groupKey),
     description: truncate(textField(c.description, defaultDescription)(n), 15000),
-    details: { ...(c.details ?? {}) },
+    details: Object.fromEntries(Object.entries(c.details ?? {}).map(([k, v]) => [k, expandValue(v, n)])),
     source: textField(c.source, () => alertsURL(n))(n),
   };
   if (c.responders?.length) body.responders = c.responders;
@@ -56,9 +56,10 @@ export function opsgenieAlert(c: OpsgenieConfig, n: Notification) {
   if (tags.length) body.tags = tags;
   const actions = list(c.actions);
   if (actions.length) body.actions = actions;
-  if (c.note && !c.note.includes('{{')) body.note = c.note;
-  if (c.priority && !c.priority.includes('{{')) body.priority = c.priority;
-  if (c.entity && !c.entity.includes('{{')) body.entity = c.entity;
+  for (const k of ['note', 'priority', 'entity'] as const) {
+    const v = expandValue(c[k], n);
+    if (v) body[k] = v;
+  }
   return body;
 }
 
@@ -69,7 +70,7 @@ export const opsgenie = defineReceiver({
   globals: { opsgenie_api_key: 'api_key', opsgenie_api_key_file: 'api_key_file', opsgenie_api_url: 'api_url' },
   schema: opsgenieSchema,
   check(c) {
-    const out = templateWarnings(c, TEMPLATED);
+    const out = templateErrors(c, [...TEMPLATED, 'details']);
     if ((c.api_key === undefined) === (c.api_key_file === undefined)) out.push([['api_key'], 'give exactly one of api_key and api_key_file (or global.opsgenie_api_key)']);
     if (c.priority && !c.priority.includes('{{') && !/^P[1-5]$/.test(c.priority)) out.push([['priority'], 'must be P1, P2, P3, P4 or P5']);
     return out;

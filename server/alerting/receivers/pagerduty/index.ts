@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
 import { httpHeaders, post } from '../http.js';
-import { commonFields, defineReceiver, durationMs, templateWarnings, textField, truncate } from '../kind.js';
+import { commonFields, defineReceiver, durationMs, expandValue, templateErrors, textField, truncate } from '../kind.js';
 import { alertList, alertsURL, firing, resolved, SENDER, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
@@ -42,7 +42,7 @@ export const dedupKey = (groupKey: string) => createHash('sha256').update(groupK
 function details(c: PagerdutyConfig, n: Notification): Record<string, string> {
   if (c.details) {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(c.details)) if (!v.includes('{{')) out[k] = v;
+    for (const [k, v] of Object.entries(c.details)) out[k] = expandValue(v, n);
     return out;
   }
   return { firing: alertList(firing(n)), resolved: alertList(resolved(n)), num_firing: String(firing(n).length), num_resolved: String(resolved(n).length) };
@@ -93,10 +93,9 @@ export const pagerduty = defineReceiver({
   globals: { pagerduty_url: 'url' },
   schema: pagerdutySchema,
   check(c) {
-    const out = templateWarnings(c, TEMPLATED);
+    const out = templateErrors(c, [...TEMPLATED, 'details']);
     const keys = [c.routing_key, c.routing_key_file, c.service_key, c.service_key_file].filter((x) => x !== undefined).length;
     if (keys !== 1) out.push([['routing_key'], 'give exactly one of routing_key, routing_key_file, service_key and service_key_file']);
-    for (const [k, v] of Object.entries(c.details ?? {})) if (v.includes('{{')) out.push([['details', k], 'Go templates in details are not supported yet: this detail is left out', 'warning']);
     return out;
   },
   create(c) {

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
 import { httpHeaders, okField, post } from '../http.js';
-import { commonFields, defineReceiver, durationMs, templateWarnings, textField, truncate } from '../kind.js';
+import { commonFields, defineReceiver, durationMs, expandValue, templateErrors, textField, truncate } from '../kind.js';
 import { alertsURL, SENDER, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
@@ -74,7 +74,7 @@ export function slackMessage(c: SlackConfig, n: Notification) {
   if (img) attachment.image_url = img;
   const thumb = textField(c.thumb_url, () => '')(n);
   if (thumb) attachment.thumb_url = thumb;
-  if (c.fields?.length) attachment.fields = c.fields.map((f) => ({ title: f.title, value: f.value, short: f.short ?? c.short_fields ?? false }));
+  if (c.fields?.length) attachment.fields = c.fields.map((f) => ({ title: expandValue(f.title, n), value: expandValue(f.value, n), short: f.short ?? c.short_fields ?? false }));
   if (c.actions?.length) attachment.actions = c.actions;
   const msg: Record<string, unknown> = {
     channel: textField(c.channel, () => '')(n),
@@ -96,7 +96,7 @@ export const slack = defineReceiver({
   globals: { slack_api_url: 'api_url', slack_api_url_file: 'api_url_file', slack_app_token: 'app_token', slack_app_token_file: 'app_token_file', slack_app_url: 'app_url' },
   schema: slackSchema,
   check(c) {
-    const out = templateWarnings(c, TEMPLATED);
+    const out = templateErrors(c, TEMPLATED);
     const hasApp = c.app_token !== undefined || c.app_token_file !== undefined;
     if (!hasApp && c.api_url === undefined && c.api_url_file === undefined) out.push([['api_url'], 'give api_url (or api_url_file, or global.slack_api_url) or app_token']);
     if (c.api_url !== undefined && c.api_url_file !== undefined) out.push([['api_url'], 'give api_url or api_url_file, not both']);

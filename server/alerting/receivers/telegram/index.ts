@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
 import { httpHeaders, okField, post } from '../http.js';
-import { commonFields, defineReceiver, durationMs, templateWarnings, textField, truncate } from '../kind.js';
+import { commonFields, defineReceiver, durationMs, templateErrors, textField, truncate } from '../kind.js';
 import { escapeHtml, firingResolvedText } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
@@ -45,7 +45,7 @@ export const telegram = defineReceiver({
   globals: { telegram_api_url: 'api_url' },
   schema: telegramSchema,
   check(c) {
-    const out = templateWarnings(c, ['message']);
+    const out = templateErrors(c, ['message']);
     if ((c.bot_token === undefined) === (c.bot_token_file === undefined)) out.push([['bot_token'], 'give exactly one of bot_token and bot_token_file']);
     return out;
   },
