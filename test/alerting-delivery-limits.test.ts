@@ -206,3 +206,25 @@ describe('templates files', () => {
     }
   });
 });
+
+describe('time intervals on routes', () => {
+  it('mute a route inside its mute intervals and outside its active ones', async () => {
+    const hook = await startReceiver();
+    try {
+      const h = new Date(clock.now()).getUTCHours();
+      const hh = (x: number) => `${String(x).padStart(2, '0')}:00`;
+      const now = `{ times: [{ start_time: '${hh(h)}', end_time: '${hh(h + 1)}' }] }`;
+      const later = `{ times: [{ start_time: '${hh((h + 2) % 22)}', end_time: '${hh(((h + 2) % 22) + 1)}' }] }`;
+      const cfg = `time_intervals:\n  - { name: now, time_intervals: [${now}] }\n  - { name: later, time_intervals: [${later}] }\nroute:\n  receiver: l\n  group_by: [alertname]\n  group_wait: 0s\n  routes:\n    - { matchers: ['alertname=~"TI.*"'], receiver: h, continue: true, mute_time_intervals: [now] }\n    - { matchers: ['alertname=~"TI.*"'], receiver: h2, continue: true, active_time_intervals: [later] }\n    - { matchers: ['alertname=~"TI.*"'], receiver: h3, active_time_intervals: [now], mute_time_intervals: [later] }\nreceivers:\n  - { name: l, log_configs: [{}] }\n  - { name: h, webhook_configs: [{ url: '${hook.url}/muted' }] }\n  - { name: h2, webhook_configs: [{ url: '${hook.url}/inactive' }] }\n  - { name: h3, webhook_configs: [{ url: '${hook.url}/open' }] }\n`;
+      const r = await putConfig(cfg);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      srv.alerting.notifier.push([alert({ alertname: 'TIAlert' })]);
+      await advance(srv, 1000);
+      await until(() => hook.received.length >= 1, 10_000, 'the open route');
+      await advance(srv, 1000);
+      expect(hook.received.map((x) => x.path)).toEqual(['/open']);
+    } finally {
+      await hook.close();
+    }
+  });
+});

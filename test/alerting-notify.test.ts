@@ -94,7 +94,7 @@ describe('notification config', () => {
     expect(r.body.data.source).toBe('file');
     const warned = r.body.data.warnings.map((w: { path: string }) => w.path);
     expect(warned).toEqual(
-      expect.arrayContaining(['templates', 'global.wechat_api_url', 'receivers[5].webhook_configs[0].http_config.tls_config', 'receivers[7].victorops_configs', 'receivers[7]']),
+      expect.arrayContaining(['templates[0]', 'global.wechat_api_url', 'receivers[5].webhook_configs[0].http_config.tls_config', 'receivers[7].victorops_configs', 'receivers[7]']),
     );
     expect(r.body.data.warnings.find((w: { path: string }) => w.path === 'receivers[7].victorops_configs').line).toBe(cfgText.split('\n').findIndex((l) => l.includes('victorops_configs')) + 1);
   });

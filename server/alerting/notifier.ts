@@ -12,6 +12,7 @@ import { sleep, type Clock, type TimerHandle } from './clock.js';
 import { fingerprint, matchesAll, type Labels } from './labels.js';
 import { matchRoutes, type InhibitRule, type NotifyConfig, type Route } from './notify-config.js';
 import type { AlertingStore, NflogEntry } from './persistence.js';
+import { anyContains } from './time-intervals.js';
 import type { Integration, Notification, NotifierAlert } from './receivers.js';
 import { SendQueue, type DropReason } from './send-queue.js';
 import type { Silences } from './silences.js';
@@ -223,8 +224,11 @@ export class Notifier {
     if (g.alerts.size === 0) return this.#dropIfEmpty(g);
     const snapshot = [...g.alerts.values()].sort(compareAlerts);
     const resolvedAtFlush = snapshot.filter((a) => this.#resolved(a, now));
+    // Time mute stages: outside its active intervals or inside its mute intervals, a route sends
+    // nothing, and the resolved alerts of the flush are forgotten (Alertmanager's TimeMuteStage).
+    const timeMuted = this.timeMuted(g.route, now);
     // Mute stage: inhibited and silenced alerts are not notified.
-    const unmuted = snapshot.filter((a) => !this.mutedBy(a.labels, now).muted);
+    const unmuted = timeMuted ? [] : snapshot.filter((a) => !this.mutedBy(a.labels, now).muted);
     let ok = true;
     if (unmuted.length) {
       const integrations = this.#integrations.get(g.route.receiver) ?? [];
@@ -325,6 +329,14 @@ export class Notifier {
         this.#sleeping--;
       }
     }
+  }
+
+  /** The time interval that mutes a route now (a mute interval active, or no active interval active), or null. */
+  timeMuted(route: Route, now = this.opts.clock.now()): string | null {
+    const ti = this.#config.timeIntervals;
+    for (const name of route.muteTimeIntervals) if (anyContains(ti.get(name) ?? [], now)) return name;
+    if (route.activeTimeIntervals.length && !route.activeTimeIntervals.some((name) => anyContains(ti.get(name) ?? [], now))) return route.activeTimeIntervals.join(',');
+    return null;
   }
 
   /** Whether an alert with these labels is silenced or inhibited now, and by what. */

@@ -80,3 +80,18 @@ describe('Alertmanager-format notification config', () => {
     expect(config.receivers.get('log')!.integrations).toMatchObject([{ kind: 'log', sendResolved: true, config: {} }]);
   });
 });
+
+describe('stock configs', () => {
+  it("load kube-prometheus' alertmanager.yaml (recent and older releases) with no warning", async () => {
+    const { readFileSync } = await import('node:fs');
+    for (const f of ['kube-prometheus-alertmanager.yaml', 'kube-prometheus-alertmanager-old.yaml']) {
+      const { config, warnings } = parseNotifyConfig(readFileSync(new URL(`../../test/fixtures/${f}`, import.meta.url), 'utf8'));
+      expect(warnings, f).toEqual([]);
+      expect(config.route.repeatIntervalMs, f).toBe(12 * 3_600_000);
+    }
+    const { config } = parseNotifyConfig(readFileSync(new URL('../../test/fixtures/kube-prometheus-alertmanager.yaml', import.meta.url), 'utf8'));
+    expect(matchRoutes(config.route, { alertname: 'Watchdog', severity: 'none' }).map((r) => r.receiver)).toEqual(['Watchdog']);
+    expect(matchRoutes(config.route, { alertname: 'KubePodCrashLooping', severity: 'critical' }).map((r) => r.receiver)).toEqual(['Critical']);
+    expect(config.inhibitRules[0].target).toEqual([{ name: 'severity', op: '=~', value: 'warning|info' }]);
+  });
+});

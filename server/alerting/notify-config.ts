@@ -9,6 +9,7 @@ import { parsePromDuration } from '../promql/time.js';
 import { regexProblem } from '../regex.js';
 import type { Integration } from './receivers.js';
 import { NotifyTemplates } from './notify-templates.js';
+import { parseTimeIntervals, type TimeInterval } from './time-intervals.js';
 import { HTTP_CONFIG_UNSUPPORTED } from './receivers/http.js';
 import { RECEIVER_KINDS, receiverKind, UNSUPPORTED_RECEIVER_KEYS, type IntegrationContext } from './receivers/registry.js';
 import { formatMatcher, MatcherError, matches as matchOne, parseMatchers, type LabelMatcher } from './labels.js';
@@ -27,6 +28,9 @@ export interface Route {
   repeatIntervalMs: number;
   continue: boolean;
   routes: Route[];
+  /** Names of time intervals that mute this route / outside of which it is muted (not inherited, as in Alertmanager). */
+  muteTimeIntervals: string[];
+  activeTimeIntervals: string[];
 }
 
 /** One integration of a receiver, checked; `create` builds the sender (receivers/registry.ts). */
@@ -58,6 +62,8 @@ export interface NotifyConfig {
   resolveTimeoutMs: number;
   /** The YAML text it was parsed from. */
   source: string;
+  /** Named time intervals (`time_intervals` and `mute_time_intervals`). */
+  timeIntervals: Map<string, TimeInterval[]>;
   /** `templates:` paths and globs, as written (the service loads them: notify-templates.ts). */
   templateFiles: string[];
   /** The templates in effect: the defaults until the files are loaded. */
@@ -169,11 +175,25 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
     return out;
   };
 
-  known(root, [], ['global', 'route', 'receivers', 'inhibit_rules', 'templates'], {
-    time_intervals: 'time intervals are not supported: routes referring to them notify at all times',
-    mute_time_intervals: 'mute_time_intervals are not supported: routes referring to them notify at all times',
+  known(root, [], ['global', 'route', 'receivers', 'inhibit_rules', 'templates', 'time_intervals', 'mute_time_intervals'], {
     tracing: 'tracing is not supported',
   });
+
+  const timeIntervals = new Map<string, TimeInterval[]>();
+  for (const key of ['time_intervals', 'mute_time_intervals'] as const) {
+    const list = root[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) {
+      err([key], 'must be a list of {name, time_intervals}');
+      continue;
+    }
+    list.forEach((ti, i) => {
+      if (!isObj(ti) || typeof ti.name !== 'string' || !ti.name) return err([key, i, 'name'], 'a time interval needs a name');
+      known(ti, [key, i], ['name', 'time_intervals']);
+      if (timeIntervals.has(ti.name)) return err([key, i, 'name'], `time interval "${ti.name}" is defined twice`);
+      timeIntervals.set(ti.name, parseTimeIntervals(ti.time_intervals ?? [], [key, i, 'time_intervals'], err));
+    });
+  }
 
   const templateFiles: string[] = [];
   if (root.templates !== undefined) {
@@ -258,10 +278,24 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
       receivers.set(name, { name, integrations });
     });
 
-  const routeKeys = ['receiver', 'group_by', 'group_wait', 'group_interval', 'repeat_interval', 'matchers', 'match', 'match_re', 'continue', 'routes'];
-  const routeUnsupported = {
-    mute_time_intervals: 'mute_time_intervals are not supported: this route notifies at all times',
-    active_time_intervals: 'active_time_intervals are not supported: this route notifies at all times',
+  const routeKeys = ['receiver', 'group_by', 'group_wait', 'group_interval', 'repeat_interval', 'matchers', 'match', 'match_re', 'continue', 'routes', 'mute_time_intervals', 'active_time_intervals'];
+  const routeUnsupported = {};
+  const intervalNames = (r: Obj, path: (string | number)[], key: string, isRoot: boolean): string[] => {
+    const v = r[key];
+    if (v === undefined) return [];
+    if (isRoot) {
+      err([...path, key], `the root route cannot have ${key}`);
+      return [];
+    }
+    if (!Array.isArray(v)) {
+      err([...path, key], 'must be a list of time interval names');
+      return [];
+    }
+    return v.map(String).filter((name, i) => {
+      if (timeIntervals.has(name)) return true;
+      err([...path, key, i], `undefined time interval "${name}"`);
+      return false;
+    });
   };
   const buildRoute = (r: unknown, path: (string | number)[], parent: Route | null, id: string): Route => {
     const fallback: Route = parent ?? {
@@ -275,6 +309,8 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
       repeatIntervalMs: 4 * 3_600_000,
       continue: false,
       routes: [],
+      muteTimeIntervals: [],
+      activeTimeIntervals: [],
     };
     if (!isObj(r)) {
       err(path, 'a route must be a mapping');
@@ -310,6 +346,8 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
       repeatIntervalMs: dur(r.repeat_interval, [...path, 'repeat_interval'], fallback.repeatIntervalMs),
       continue: r.continue === true,
       routes: [],
+      muteTimeIntervals: intervalNames(r, path, 'mute_time_intervals', !parent),
+      activeTimeIntervals: intervalNames(r, path, 'active_time_intervals', !parent),
     };
     if (route.groupIntervalMs <= 0) err([...path, 'group_interval'], 'must be greater than 0');
     if (route.repeatIntervalMs <= 0) err([...path, 'repeat_interval'], 'must be greater than 0');
@@ -340,7 +378,7 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
   }
 
   if (errors.length || !route) throw new NotifyConfigError(errors);
-  return { config: { route, receivers, inhibitRules, resolveTimeoutMs, source: text, templateFiles, templates: new NotifyTemplates() }, warnings };
+  return { config: { route, receivers, inhibitRules, resolveTimeoutMs, source: text, templateFiles, templates: new NotifyTemplates(), timeIntervals }, warnings };
 }
 
 /**
