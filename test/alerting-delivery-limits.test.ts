@@ -228,3 +228,31 @@ describe('time intervals on routes', () => {
     }
   });
 });
+
+describe('routing tree and test notifications', () => {
+  it('shows the tree and receivers without credentials, and sends a test notification to a receiver', async () => {
+    const hook = await startReceiver((_req, n) => (n === 1 ? { status: 500, body: 'boom' } : { status: 200 }));
+    try {
+      const cfg = `route:\n  receiver: web\n  group_by: [alertname]\n  routes:\n    - { matchers: ['severity="page"'], receiver: pager, continue: true }\nreceivers:\n  - { name: web, webhook_configs: [{ url: '${hook.url}/test-a?token=t0p' }, { url: '${hook.url}/test-b' }] }\n  - { name: pager, log_configs: [{}] }\n`;
+      expect((await putConfig(cfg)).status).toBe(200);
+      const routes = await fetch(`${srv.url}/api/v1/alerting/notifications/routes`).then((r) => r.json());
+      expect(JSON.stringify(routes)).not.toContain('t0p');
+      expect(routes.data).toMatchObject({
+        route: { receiver: 'web', groupBy: ['alertname'], routes: [{ receiver: 'pager', matchers: ['severity="page"'], continue: true }] },
+        receivers: [
+          { name: 'web', integrations: [{ kind: 'webhook' }, { kind: 'webhook' }] },
+          { name: 'pager', integrations: [{ kind: 'log' }] },
+        ],
+      });
+      const sent = await postJson(`${srv.url}/api/v1/alerting/notifications/test`, { receiver: 'web' });
+      expect(sent.status).toBe(200);
+      expect(sent.body.data.map((x: { ok: boolean }) => x.ok).sort()).toEqual([false, true]);
+      expect(hook.received.map((r) => r.body.alerts[0].labels.alertname)).toEqual(['TestAlert', 'TestAlert']);
+      const none = await postJson(`${srv.url}/api/v1/alerting/notifications/test`, { receiver: 'nobody' });
+      expect(none.status).toBe(404);
+      expect(none.body.error.code).toBe('MTR_RECEIVER_NOT_FOUND');
+    } finally {
+      await hook.close();
+    }
+  });
+});

@@ -15,7 +15,8 @@ import { applyRetention } from '../store/migrate.js';
 import { systemClock, type Clock } from './clock.js';
 import { Evaluator, type EvaluatorMetrics, type RuleWriter } from './evaluator.js';
 import { maskSecrets, restoreSecrets } from './config-secrets.js';
-import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type ConfigProblem, type NotifyConfig } from './notify-config.js';
+import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type ConfigProblem, type NotifyConfig, type Route } from './notify-config.js';
+import { fingerprint, formatMatcher } from './labels.js';
 import { loadTemplateFiles } from './notify-templates.js';
 import { AlertForwarder } from './forwarder.js';
 import { Notifier } from './notifier.js';
@@ -279,6 +280,49 @@ export class Alerting {
     for (const w of warnings) this.deps.log.warn({ path: w.path }, `notification config: ${w.message}`);
     this.#notify = { source: 'api', yaml, warnings, updatedAt: new Date(now).toISOString() };
     return this.notifyConfig();
+  }
+
+  /** The routing tree and the receivers with their integrations (for the UI; no credentials). */
+  notificationRoutes() {
+    const cfg = this.notifier.config;
+    const route = (r: Route): unknown => ({
+      receiver: r.receiver,
+      matchers: r.matchers.map(formatMatcher),
+      groupBy: r.groupBy ?? ['...'],
+      groupWait: r.groupWaitMs / 1000,
+      groupInterval: r.groupIntervalMs / 1000,
+      repeatInterval: r.repeatIntervalMs / 1000,
+      continue: r.continue,
+      muteTimeIntervals: r.muteTimeIntervals,
+      activeTimeIntervals: r.activeTimeIntervals,
+      timeMuted: this.notifier.timeMuted(r),
+      routes: r.routes.map(route),
+    });
+    return {
+      route: route(cfg.route),
+      receivers: [...cfg.receivers.values()].map((r) => ({ name: r.name, integrations: r.integrations.map((i) => ({ kind: i.kind, sendResolved: i.sendResolved })) })),
+      timeIntervals: [...cfg.timeIntervals.keys()],
+    };
+  }
+
+  /**
+   * Send a test notification to every integration of a receiver, now, bypassing routing,
+   * grouping, silences and the notification log. Answers each integration's outcome.
+   */
+  async testReceiver(name: string): Promise<{ integration: string; ok: boolean; error?: string }[]> {
+    const r = this.notifier.config.receivers.get(name);
+    if (!r) throw new AlertingStateError('not_found', `no receiver ${name}`, [name]);
+    const now = this.clock.now();
+    const labels = { alertname: 'TestAlert', receiver: name, instance: 'metronome' };
+    const alert = { fingerprint: fingerprint(labels), labels, annotations: { summary: 'Test notification from Metronome', description: 'Sent from the notification settings to check that this receiver works.' }, startsAt: now, endsAt: now + 5 * 60_000, generatorURL: this.deps.settings.externalURL, updatedAt: now };
+    const n = { receiver: name, groupKey: `{}/test:{receiver=${JSON.stringify(name)}}`, groupLabels: { alertname: 'TestAlert' }, alerts: [{ alert, status: 'firing' as const }], externalURL: this.deps.settings.externalURL, now, templates: this.notifier.config.templates };
+    const signal = AbortSignal.timeout(30_000);
+    return Promise.all(
+      r.integrations.map(async (c) => {
+        const res = await c.create({ log: this.deps.log.child({ component: 'notifier', test: true }) }).send(n, signal);
+        return { integration: c.kind, ok: res.ok, ...(res.error ? { error: res.error } : {}) };
+      }),
+    );
   }
 
   // ---- alerts from other systems (POST /api/v2/alerts) ----

@@ -51,6 +51,7 @@ const TABLE: Record<string, Partial<Record<string, Need>> & { '*'?: Need }> = {
   '/api/v1/alerting/slos': { GET: 'read', POST: 'admin' },
   '/api/v1/alerting/slos/:id': { GET: 'read', PUT: 'admin', DELETE: 'admin' },
   '/api/v1/alerting/notifications/config': { GET: 'read', PUT: 'admin' },
+  '/api/v1/alerting/notifications/test': { POST: 'admin' },
   '/api/v1/silences': { GET: 'read', POST: 'admin' },
   '/api/v1/silences/:id': { GET: 'read', DELETE: 'admin' },
   // Alertmanager API v2: senders of alerts (Prometheus, vmalert) need write; silences need admin.

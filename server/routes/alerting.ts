@@ -165,6 +165,19 @@ export async function alertingRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
     return { status: 'success', data };
   });
 
+  app.get('/api/v1/alerting/notifications/routes', async () => ({ status: 'success', data: svc().notificationRoutes() }));
+
+  app.post('/api/v1/alerting/notifications/test', async (req) => {
+    const receiver = (req.body as { receiver?: unknown } | null)?.receiver;
+    if (typeof receiver !== 'string' || !receiver) throw new MetronomeError('MTR_READ_BAD_PARAM', ['receiver', 'give {"receiver": "<name>"}']);
+    try {
+      return { status: 'success', data: await svc().testReceiver(receiver) };
+    } catch (e) {
+      if (e instanceof AlertingStateError && e.kind === 'not_found') throw new MetronomeError('MTR_RECEIVER_NOT_FOUND', [receiver]);
+      throw e;
+    }
+  });
+
   app.get('/api/v1/alerting/notifications/groups', async () => ({ status: 'success', data: svc().notifier.groups() }));
 
   // ---- Silences ----

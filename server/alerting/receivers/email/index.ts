@@ -4,7 +4,6 @@
  * lost connection is retried; a 5xx answer is final.
  */
 import { readFile } from 'node:fs/promises';
-import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
 import { defineReceiver, expandValue, templateErrors, textField } from '../kind.js';
@@ -108,6 +107,8 @@ export const email = defineReceiver({
           return { ok: false, retry: false, error: `email: ${(e as Error).message}` };
         }
         const implicit = c.force_implicit_tls ?? hp.port === 465;
+        // Loaded on first use: a server that sends no e-mail does not pay for the SMTP client at start.
+        const nodemailer = (await import('nodemailer')).default;
         const transport = nodemailer.createTransport({
           host: hp.host,
           port: hp.port,
