@@ -24,8 +24,19 @@ export interface ForwarderOptions {
 
 interface Target {
   url: string;
+  headers: Record<string, string>;
   queue: object[];
   busy: boolean;
+}
+
+/** A base URL's /api/v2/alerts, with `user:password@` moved into a Basic authorization header (fetch refuses credentials in URLs). */
+export function targetOf(base: string): { url: string; headers: Record<string, string> } {
+  const u = new URL(base);
+  const headers: Record<string, string> = {};
+  if (u.username || u.password) headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return { url: `${u.toString().replace(/\/+$/, '')}/api/v2/alerts`, headers };
 }
 
 /** The Alertmanager API v2 body of one alert. */
@@ -39,7 +50,7 @@ export class AlertForwarder {
   #inflight = new Set<Promise<void>>();
 
   constructor(readonly opts: ForwarderOptions) {
-    this.#targets = opts.urls.map((u) => ({ url: `${u.replace(/\/+$/, '')}/api/v2/alerts`, queue: [], busy: false }));
+    this.#targets = opts.urls.map((u) => ({ ...targetOf(u), queue: [], busy: false }));
   }
 
   /** Queue alerts for every Alertmanager and send what is queued. */
@@ -63,7 +74,7 @@ export class AlertForwarder {
     const run = (async () => {
       while (t.queue.length && !this.#abort.signal.aborted) {
         const batch = t.queue.splice(0, BATCH);
-        const r = await post({ url: t.url, body: batch, timeoutMs: this.opts.timeoutMs ?? 10_000, signal: this.#abort.signal, what: 'alertmanager' });
+        const r = await post({ url: t.url, body: batch, headers: t.headers, timeoutMs: this.opts.timeoutMs ?? 10_000, signal: this.#abort.signal, what: 'alertmanager' });
         if (r.ok) this.opts.onResult?.({ alertmanager: redactURL(t.url), sent: batch.length, failed: 0, dropped: 0 });
         else {
           this.opts.log.warn({ alertmanager: redactURL(t.url), alerts: batch.length, error: r.error }, 'could not send alerts to an Alertmanager; the next evaluation sends them again');
