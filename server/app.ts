@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health.js';
 import { seriesRoutes } from './routes/series.js';
 import { writeRoutes } from './routes/write.js';
 import { alertingRoutes } from './routes/alerting.js';
+import { alertmanagerRoutes } from './routes/alertmanager.js';
 import type { Alerting } from './alerting/service.js';
 import { servicesRoutes } from './routes/services.js';
 import { webRoutes } from './routes/web.js';
@@ -138,6 +139,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(queryRoutes, { ctx });
   await app.register(heroicMetadataRoutes, { ctx });
   await app.register(alertingRoutes, { ctx });
+  await app.register(alertmanagerRoutes, { ctx });
   await app.register(servicesRoutes, { ctx, alerts: async () => ctx.alerting?.activeAlerts() ?? [] });
   await app.register(probeRoutes, { ctx });
   // Last: the UI answers GET for any path no API claimed (SPA fallback).

@@ -103,6 +103,15 @@ export const configSchema = z.object({
   ALERT_FOR_GRACE_PERIOD: promDuration('10m', 0),
   /** Prometheus' rules.alert.for-outage-tolerance: a longer outage restarts `for` from zero. */
   ALERT_OUTAGE_TOLERANCE: promDuration('1h', 0),
+  /** Alertmanagers that also get Metronome's own alerts (comma-separated base URLs, as Prometheus' `alerting: alertmanagers`). */
+  ALERTMANAGER_URLS: z
+    .string()
+    .optional()
+    .transform((v, zc) => {
+      const urls = (v ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+      for (const u of urls) if (!/^https?:\/\/[^/]/.test(u)) zc.addIssue({ code: 'custom', message: `${JSON.stringify(u)} is not an http:// or https:// URL` });
+      return urls;
+    }),
   /** Retention of the alert history table. */
   ALERT_HISTORY_DAYS: int(90, 1),
   /** Rule queries evaluated at once across all groups, in engine slots reserved for them on top of MAX_CONCURRENT_QUERIES. */

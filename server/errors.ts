@@ -60,6 +60,9 @@ export const ERRORS = {
   MTR_SILENCE_NOT_FOUND: { status: 404, message: 'no silence with id %s' },
   MTR_SILENCE_EXPIRED: { status: 409, message: 'silence %s has expired; create a new one' },
   MTR_NOTIFY_CONFIG_INVALID: { status: 400, message: 'the notification config is invalid: %s' },
+  MTR_RECEIVER_NOT_FOUND: { status: 404, message: 'no receiver named %s in the notification config' },
+  MTR_ALERTS_INVALID: { status: 400, message: 'the alerts are invalid: %s' },
+  MTR_AM_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
   MTR_ALERTING_UNAVAILABLE: { status: 503, message: 'alerting is not running on this server' },
   // Access control (server/auth)
   MTR_AUTH_REQUIRED: { status: 401, message: 'a token is required for %s %s; send Authorization: Bearer <token>' },

@@ -111,6 +111,30 @@ export function createMetrics() {
       labelNames: ['integration', 'outcome'],
       registers: [registry],
     }),
+    notificationsDropped: new Counter({
+      name: 'metronome_notifications_dropped_total',
+      help: 'Notifications dropped because their integration was not keeping up (queue_full) or they waited past their flush (deadline).',
+      labelNames: ['integration', 'reason'],
+      registers: [registry],
+    }),
+    alertmanagerAlertsSent: new Counter({
+      name: 'metronome_alertmanager_alerts_sent_total',
+      help: "Alerts of Metronome's rules sent to ALERTMANAGER_URLS (Prometheus' prometheus_notifications_sent_total).",
+      labelNames: ['alertmanager'],
+      registers: [registry],
+    }),
+    alertmanagerErrors: new Counter({
+      name: 'metronome_alertmanager_errors_total',
+      help: 'Failed requests to ALERTMANAGER_URLS.',
+      labelNames: ['alertmanager'],
+      registers: [registry],
+    }),
+    alertmanagerAlertsDropped: new Counter({
+      name: 'metronome_alertmanager_alerts_dropped_total',
+      help: 'Alerts not delivered to ALERTMANAGER_URLS (failed request or full queue); the next evaluation sends them again.',
+      labelNames: ['alertmanager'],
+      registers: [registry],
+    }),
     notificationSeconds: new Histogram({
       name: 'metronome_notification_latency_seconds',
       help: 'Time to deliver a notification, retries included.',

@@ -86,7 +86,7 @@ export interface Received {
  * A real HTTP receiver on 127.0.0.1 recording what it is sent. `respond` decides each answer
  * (status and an optional delay), e.g. to fail the first attempts or to hang.
  */
-export async function startReceiver(respond: (req: IncomingMessage, n: number) => { status: number; delayMs?: number } = () => ({ status: 200 })) {
+export async function startReceiver(respond: (req: IncomingMessage, n: number) => { status: number; delayMs?: number; headers?: Record<string, string>; body?: string } = () => ({ status: 200 })) {
   const received: Received[] = [];
   let n = 0;
   const server: Server = createServer((req, res) => {
@@ -103,7 +103,8 @@ export async function startReceiver(respond: (req: IncomingMessage, n: number) =
         }
         received.push({ path: req.url ?? '', body, at: Date.now() });
         res.statusCode = r.status;
-        res.end();
+        for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
+        res.end(r.body);
       };
       if (r.delayMs) setTimeout(answer, r.delayMs);
       else answer();

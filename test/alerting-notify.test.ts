@@ -20,7 +20,7 @@ beforeAll(async () => {
   const cfg = join(tempDir('metronome-notify-cfg-'), 'alertmanager.yml');
   cfgText = `global:
   resolve_timeout: 5m
-  smtp_smarthost: localhost:25
+  wechat_api_url: 'http://wechat.invalid/'
 templates: ['/etc/alertmanager/*.tmpl']
 route:
   receiver: default
@@ -70,7 +70,7 @@ receivers:
   - name: inhibit
     webhook_configs: [{ url: '${hook.url}/inhibit' }]
   - name: pager
-    pagerduty_configs: [{ routing_key: abc }]
+    victorops_configs: [{ api_key: abc, routing_key: r }]
 `;
   writeFileSync(cfg, cfgText);
   srv = await startAlertingServer(clock, { NOTIFY_CONFIG: cfg });
@@ -94,9 +94,9 @@ describe('notification config', () => {
     expect(r.body.data.source).toBe('file');
     const warned = r.body.data.warnings.map((w: { path: string }) => w.path);
     expect(warned).toEqual(
-      expect.arrayContaining(['templates', 'global.smtp_smarthost', 'receivers[5].webhook_configs[0].http_config.tls_config', 'receivers[7].pagerduty_configs', 'receivers[7]']),
+      expect.arrayContaining(['templates[0]', 'global.wechat_api_url', 'receivers[5].webhook_configs[0].http_config.tls_config', 'receivers[7].victorops_configs', 'receivers[7]']),
     );
-    expect(r.body.data.warnings.find((w: { path: string }) => w.path === 'receivers[7].pagerduty_configs').line).toBe(cfgText.split('\n').findIndex((l) => l.includes('pagerduty_configs')) + 1);
+    expect(r.body.data.warnings.find((w: { path: string }) => w.path === 'receivers[7].victorops_configs').line).toBe(cfgText.split('\n').findIndex((l) => l.includes('victorops_configs')) + 1);
   });
 });
 
@@ -278,9 +278,9 @@ describe('notification config through the API', () => {
     r = await put('route:\n  receiver: nobody\n  group_wait: soon\nreceivers:\n  - name: x\n    webhook_configs: [{url: "ftp://x"}]\n');
     expect(r.status).toBe(400);
     expect(r.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['receivers[0].webhook_configs[0].url', 'route.group_wait', 'route.receiver']);
-    r = await put(`route:\n  receiver: all\nreceivers:\n  - name: all\n    webhook_configs: [{url: "${hook.url}/all"}]\n    slack_configs: [{channel: "#x"}]\n`);
+    r = await put(`route:\n  receiver: all\nreceivers:\n  - name: all\n    webhook_configs: [{url: "${hook.url}/all"}]\n    wechat_configs: [{corp_id: "x"}]\n`);
     expect(r.status).toBe(200);
-    expect(r.body.data).toMatchObject({ source: 'api', warnings: [{ path: 'receivers[0].slack_configs' }] });
+    expect(r.body.data).toMatchObject({ source: 'api', warnings: [{ path: 'receivers[0].wechat_configs' }] });
     expect((await getJson(`${srv.url}/api/v1/alerting/notifications/config`)).body.data.source).toBe('api');
     // Held alerts are regrouped under the new root route and delivered to its receiver.
     await advance(srv, 60_000);

@@ -263,11 +263,22 @@ describe('alerts pages', () => {
     await page.waitForSelector('tr[data-service="payments"] .badge.firing');
   }, 180_000);
 
+  it('shows the routing tree and sends a test notification', async () => {
+    await page.goto(`${srv.url}/alerts/notifications`);
+    await page.waitForSelector('ul[aria-label="Routing tree"] >> text=every alert');
+    await page.click('tr[data-receiver="log"] button:has-text("Send test notification")');
+    await page.waitForSelector('tr[data-receiver="log"] [role="status"]:has-text("log: delivered")');
+    await shot('alerts-notifications');
+  });
+
   it('creates a silence from a firing alert', async () => {
     await page.goto(`${srv.url}/alerts`);
     await page.click('tr[data-alert="PaymentProviderDegraded"] a:has-text("Silence")');
     await page.waitForSelector('form[aria-label="New silence"]');
     expect(await page.inputValue('form[aria-label="New silence"] input >> nth=0')).toContain('alertname="PaymentProviderDegraded"');
+    // The preview names the alerts the silence would hold, matched by the server.
+    await page.waitForSelector('[data-preview]:has-text("PaymentProviderDegraded")');
+    expect(await page.textContent('[data-preview]')).toMatch(/^Silences \d+ alerts? firing now/);
     await page.fill('form[aria-label="New silence"] input >> nth=2', 'e2e');
     await page.fill('form[aria-label="New silence"] input >> nth=3', 'known flaky provider');
     await page.click('button:has-text("Create silence")');
@@ -275,6 +286,12 @@ describe('alerts pages', () => {
     const silences = (await getJson(`${srv.url}/api/v1/silences`)).body.data;
     expect(silences.some((s: any) => s.comment === 'known flaky provider' && s.status.state === 'active')).toBe(true);
     await shot('alerts-silences');
+    // Silenced alerts are hidden on the firing page unless asked for.
+    await page.goto(`${srv.url}/alerts`);
+    await page.waitForSelector('text=silenced or inhibited hidden');
+    expect(await page.$('tr[data-alert="PaymentProviderDegraded"]')).toBeNull();
+    await page.check('text=Show silenced and inhibited');
+    await page.waitForSelector('tr[data-alert="PaymentProviderDegraded"]');
     await page.goto(`${srv.url}/alerts/history`);
     await page.waitForSelector('table[aria-label="Alert history"] tbody tr');
     await shot('alerts-history');

@@ -12,7 +12,9 @@ import { sleep, type Clock, type TimerHandle } from './clock.js';
 import { fingerprint, matchesAll, type Labels } from './labels.js';
 import { matchRoutes, type InhibitRule, type NotifyConfig, type Route } from './notify-config.js';
 import type { AlertingStore, NflogEntry } from './persistence.js';
-import { makeIntegration, type Integration, type Notification, type NotifierAlert } from './receivers.js';
+import { anyContains } from './time-intervals.js';
+import type { Integration, Notification, NotifierAlert } from './receivers.js';
+import { SendQueue, type DropReason } from './send-queue.js';
 import type { Silences } from './silences.js';
 
 export interface NotifierOptions {
@@ -24,6 +26,14 @@ export interface NotifierOptions {
   /** First retry delay after a failed send; doubles up to maxRetryMs. */
   retryInitialMs?: number;
   maxRetryMs?: number;
+  /** Alerts of Metronome's own rules as they are pushed (forwarded to ALERTMANAGER_URLS). */
+  onRuleAlerts?: (alerts: readonly NotifierAlert[]) => void;
+  /** Sends in flight to one integration at once (also its most sockets). */
+  sendConcurrency?: number;
+  /** Notifications waiting for one integration before new ones are dropped. */
+  sendQueueCapacity?: number;
+  /** Called when a notification is dropped because its integration's queue is full or it waited past its flush (for /metrics). */
+  onDrop?: (e: { receiver: string; integration: string; reason: DropReason }) => void;
   /** Called after every send attempt sequence (for /metrics). */
   onSend?: (e: { receiver: string; integration: string; ok: boolean; attempts: number; seconds: number }) => void;
 }
@@ -78,7 +88,8 @@ const isSubset = (sub: Set<string>, sup: Set<string>) => [...sub].every((x) => s
 
 export class Notifier {
   #config!: NotifyConfig;
-  readonly #integrations = new Map<string, Integration[]>();
+  readonly #integrations = new Map<string, { integ: Integration; queue: SendQueue }[]>();
+  readonly #retired = new Set<SendQueue>();
   readonly #alerts = new Map<string, NotifierAlert>();
   readonly #groups = new Map<string, AggrGroup>();
   readonly #nflog = new Map<string, NflogEntry>();
@@ -108,15 +119,29 @@ export class Notifier {
   setConfig(config: NotifyConfig): void {
     this.#config = config;
     this.#integrations.clear();
-    for (const r of config.receivers.values()) this.#integrations.set(r.name, r.integrations.map((c) => makeIntegration(c, this.opts.log)));
+    // Sends of the old config still running or waiting are counted until they end.
+    for (const list of this.#integrations.values()) for (const x of list) this.#retired.add(x.queue);
+    const concurrency = this.opts.sendConcurrency ?? 4;
+    const capacity = this.opts.sendQueueCapacity ?? 256;
+    for (const r of config.receivers.values()) {
+      this.#integrations.set(
+        r.name,
+        r.integrations.map((c) => ({ integ: c.create({ log: this.opts.log }), queue: new SendQueue(this.opts.clock, concurrency, capacity) })),
+      );
+    }
     for (const g of this.#groups.values()) if (g.timer) this.opts.clock.clearTimeout(g.timer);
     this.#groups.clear();
     for (const a of this.#alerts.values()) this.#route(a);
   }
 
-  /** Receive alerts from the evaluator (firing ones, and resolved ones with endsAt set). */
-  push(alerts: readonly NotifierAlert[]): void {
+  /**
+   * Receive alerts (firing ones, and resolved ones with endsAt set) from the evaluator, or from
+   * clients of POST /api/v2/alerts (`source: 'api'`). Only the evaluator's are forwarded to
+   * ALERTMANAGER_URLS, as Prometheus forwards only its own.
+   */
+  push(alerts: readonly NotifierAlert[], source: 'rules' | 'api' = 'rules'): void {
     if (this.#stopped) return;
+    if (source === 'rules') this.opts.onRuleAlerts?.(alerts);
     const now = this.opts.clock.now();
     for (const a of alerts) {
       const old = this.#alerts.get(a.fingerprint);
@@ -172,8 +197,10 @@ export class Notifier {
     const deadline = this.opts.clock.now() + Math.max(g.route.groupIntervalMs, MIN_FLUSH_TIMEOUT_MS);
     this.#schedule(g, g.route.groupIntervalMs);
     g.hasFlushed = true;
-    const prev = g.flushing ?? Promise.resolve();
-    const run = prev.then(() => this.#flush(g, deadline));
+    // A flush still running (a slow or dead receiver) is not queued behind: the next tick
+    // carries whatever changed, so a stuck receiver cannot pile up flushes.
+    if (g.flushing) return;
+    const run = this.#flush(g, deadline);
     g.flushing = run;
     this.#track(run.finally(() => {
       if (g.flushing === run) g.flushing = null;
@@ -197,12 +224,15 @@ export class Notifier {
     if (g.alerts.size === 0) return this.#dropIfEmpty(g);
     const snapshot = [...g.alerts.values()].sort(compareAlerts);
     const resolvedAtFlush = snapshot.filter((a) => this.#resolved(a, now));
+    // Time mute stages: outside its active intervals or inside its mute intervals, a route sends
+    // nothing, and the resolved alerts of the flush are forgotten (Alertmanager's TimeMuteStage).
+    const timeMuted = this.timeMuted(g.route, now);
     // Mute stage: inhibited and silenced alerts are not notified.
-    const unmuted = snapshot.filter((a) => !this.mutedBy(a.labels, now).muted);
+    const unmuted = timeMuted ? [] : snapshot.filter((a) => !this.mutedBy(a.labels, now).muted);
     let ok = true;
     if (unmuted.length) {
       const integrations = this.#integrations.get(g.route.receiver) ?? [];
-      const results = await Promise.all(integrations.map((integ, i) => this.#deliver(g, integ, i, unmuted, now, deadline)));
+      const results = await Promise.all(integrations.map((x, i) => this.#deliver(g, x.integ, x.queue, i, unmuted, now, deadline)));
       ok = results.every(Boolean);
     }
     if (ok) {
@@ -219,7 +249,7 @@ export class Notifier {
   }
 
   /** Dedup against the notification log, send with retries, record. Returns false if it could not deliver. */
-  async #deliver(g: AggrGroup, integ: Integration, idx: number, alerts: NotifierAlert[], now: number, deadline: number): Promise<boolean> {
+  async #deliver(g: AggrGroup, integ: Integration, queue: SendQueue, idx: number, alerts: NotifierAlert[], now: number, deadline: number): Promise<boolean> {
     const receiverKey = `${g.route.receiver}/${integ.kind}/${idx}`;
     const logKey = `${receiverKey}\u0000${g.key}`;
     const firing = new Set<string>();
@@ -237,9 +267,15 @@ export class Notifier {
         alerts: toSend.map((alert) => ({ alert, status: resolved.has(alert.fingerprint) ? 'resolved' : 'firing' })),
         externalURL: this.opts.externalURL,
         now,
+        templates: this.#config.templates,
       };
-      const ok = await this.#sendWithRetry(integ, n, receiverKey, deadline);
-      if (!ok) return false;
+      const r = await queue.run(() => this.#sendWithRetry(integ, n, receiverKey, deadline), deadline - this.opts.clock.now(), this.#sleepAbort.signal);
+      if (!r.ok) {
+        this.opts.log.warn({ receiver: receiverKey, groupKey: g.key, reason: r.reason, queued: queue.queued }, 'notification dropped: the receiver is not keeping up; the next flush will try again');
+        this.opts.onDrop?.({ receiver: g.route.receiver, integration: integ.kind, reason: r.reason });
+        return false;
+      }
+      if (!r.value) return false;
     }
     const e: NflogEntry = { receiver: receiverKey, groupKey: g.key, firing: [...firing].sort(), resolved: [...resolved].sort(), sentAt: now };
     this.#nflog.set(logKey, e);
@@ -276,9 +312,10 @@ export class Notifier {
         this.opts.onSend?.({ receiver: n.receiver, integration: integ.kind, ok: true, attempts: attempt, seconds: (performance.now() - started) / 1000 });
         return true;
       }
-      const delay = Math.min(max, initial * 2 ** (attempt - 1));
+      // A receiver that says how long to wait (429/503 Retry-After) is waited for at least that long.
+      const delay = Math.max(Math.min(max, initial * 2 ** (attempt - 1)), r.retryAfterMs ?? 0);
       const giveUp = !r.retry || this.#stopped || clock.now() + delay >= deadline;
-      log.warn({ receiver: receiverKey, groupKey: n.groupKey, attempt, error: r.error, retry: !giveUp }, giveUp ? 'notification failed; the next flush will try again' : 'notification failed; retrying');
+      log.warn({ receiver: receiverKey, groupKey: n.groupKey, attempt, error: r.error, retry: !giveUp, retryAfterMs: r.retryAfterMs }, giveUp ? 'notification failed; the next flush will try again' : 'notification failed; retrying');
       if (giveUp) {
         this.opts.onSend?.({ receiver: n.receiver, integration: integ.kind, ok: false, attempts: attempt, seconds: (performance.now() - started) / 1000 });
         return false;
@@ -292,6 +329,14 @@ export class Notifier {
         this.#sleeping--;
       }
     }
+  }
+
+  /** The time interval that mutes a route now (a mute interval active, or no active interval active), or null. */
+  timeMuted(route: Route, now = this.opts.clock.now()): string | null {
+    const ti = this.#config.timeIntervals;
+    for (const name of route.muteTimeIntervals) if (anyContains(ti.get(name) ?? [], now)) return name;
+    if (route.activeTimeIntervals.length && !route.activeTimeIntervals.some((name) => anyContains(ti.get(name) ?? [], now))) return route.activeTimeIntervals.join(',');
+    return null;
   }
 
   /** Whether an alert with these labels is silenced or inhibited now, and by what. */
@@ -316,6 +361,36 @@ export class Notifier {
     return [];
   }
 
+  /** The held alert with this fingerprint. */
+  alert(fp: string): NotifierAlert | undefined {
+    return this.#alerts.get(fp);
+  }
+
+  /** Whether an alert is resolved at `now`. */
+  isResolved(a: NotifierAlert, now = this.opts.clock.now()): boolean {
+    return this.#resolved(a, now);
+  }
+
+  /** The receivers the route tree sends these labels to. */
+  receiversFor(labels: Labels): string[] {
+    return [...new Set(matchRoutes(this.#config.route, labels).map((r) => r.receiver))];
+  }
+
+  /** Every alert not yet resolved, with its receivers and why it is muted (Alertmanager's GET /api/v2/alerts). */
+  activeAlerts(now = this.opts.clock.now()) {
+    const out = [];
+    for (const a of this.#alerts.values()) {
+      if (this.#resolved(a, now)) continue;
+      out.push({ alert: a, receivers: this.receiversFor(a.labels), ...this.mutedBy(a.labels, now) });
+    }
+    return out;
+  }
+
+  /** The aggregation groups with their route (for Alertmanager's GET /api/v2/alerts/groups). */
+  groupsWithAlerts(): { labels: Labels; receiver: string; alerts: NotifierAlert[] }[] {
+    return [...this.#groups.values()].map((g) => ({ labels: g.labels, receiver: g.route.receiver, alerts: [...g.alerts.values()] }));
+  }
+
   /** The aggregation groups and their alerts (for the API). */
   groups(now = this.opts.clock.now()) {
     return [...this.#groups.values()].map((g) => ({
@@ -333,10 +408,28 @@ export class Notifier {
    */
   async settled(timeoutMs = 15_000): Promise<void> {
     const start = Date.now();
-    while (this.#busy > this.#sleeping) {
+    while (this.#busy > this.#sleeping + this.#queuedSends()) {
       if (Date.now() - start > timeoutMs) throw new Error(`notifier not settled after ${timeoutMs} ms (${this.#busy} busy, ${this.#sleeping} backing off)`);
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  /** Sends waiting for a slot of their integration's queue (they wait on the clock too). */
+  #queuedSends(): number {
+    let n = 0;
+    for (const list of this.#integrations.values()) for (const x of list) n += x.queue.queued;
+    for (const q of this.#retired) {
+      if (q.running === 0 && q.queued === 0) this.#retired.delete(q);
+      n += q.queued;
+    }
+    return n;
+  }
+
+  /** Queue state per integration (for tests and the API). */
+  queues(): { receiver: string; integration: string; index: number; running: number; queued: number }[] {
+    const out = [];
+    for (const [receiver, list] of this.#integrations) for (const [index, x] of list.entries()) out.push({ receiver, integration: x.integ.kind, index, running: x.queue.running, queued: x.queue.queued });
+    return out;
   }
 
   /** Stop timers and retries; let in-flight sends finish for a grace period, then abort them. */

@@ -42,7 +42,7 @@ describe('Alertmanager-format notification config', () => {
     expect(pager.continue).toBe(true);
     expect(audit.matchers).toEqual([{ name: 'severity', op: '=', value: 'page' }]);
     const dbHook = config.receivers.get('db')!.integrations[0];
-    expect(dbHook).toMatchObject({ kind: 'webhook', sendResolved: false, maxAlerts: 10, headers: { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` } });
+    expect(dbHook).toMatchObject({ kind: 'webhook', sendResolved: false, config: { url: 'http://db.example/hook', max_alerts: 10, http_config: { basic_auth: { username: 'u', password: 'p' } } } });
   });
 
   it('routes like Alertmanager: deepest match, first match unless continue', () => {
@@ -77,6 +77,21 @@ describe('Alertmanager-format notification config', () => {
   it('parses its own default', () => {
     const { config } = parseNotifyConfig(DEFAULT_NOTIFY_CONFIG);
     expect(config.route.receiver).toBe('log');
-    expect(config.receivers.get('log')!.integrations).toEqual([{ kind: 'log', sendResolved: true, level: 'info' }]);
+    expect(config.receivers.get('log')!.integrations).toMatchObject([{ kind: 'log', sendResolved: true, config: {} }]);
+  });
+});
+
+describe('stock configs', () => {
+  it("load kube-prometheus' alertmanager.yaml (recent and older releases) with no warning", async () => {
+    const { readFileSync } = await import('node:fs');
+    for (const f of ['kube-prometheus-alertmanager.yaml', 'kube-prometheus-alertmanager-old.yaml']) {
+      const { config, warnings } = parseNotifyConfig(readFileSync(new URL(`../../test/fixtures/${f}`, import.meta.url), 'utf8'));
+      expect(warnings, f).toEqual([]);
+      expect(config.route.repeatIntervalMs, f).toBe(12 * 3_600_000);
+    }
+    const { config } = parseNotifyConfig(readFileSync(new URL('../../test/fixtures/kube-prometheus-alertmanager.yaml', import.meta.url), 'utf8'));
+    expect(matchRoutes(config.route, { alertname: 'Watchdog', severity: 'none' }).map((r) => r.receiver)).toEqual(['Watchdog']);
+    expect(matchRoutes(config.route, { alertname: 'KubePodCrashLooping', severity: 'critical' }).map((r) => r.receiver)).toEqual(['Critical']);
+    expect(config.inhibitRules[0].target).toEqual([{ name: 'severity', op: '=~', value: 'warning|info' }]);
   });
 });

@@ -4,10 +4,14 @@
  * types, templates, time intervals, TLS/proxy settings...) is listed as warnings with its path,
  * logged at start-up and returned by the API, never silently dropped.
  */
-import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { parsePromDuration } from '../promql/time.js';
 import { regexProblem } from '../regex.js';
+import type { Integration } from './receivers.js';
+import { NotifyTemplates } from './notify-templates.js';
+import { parseTimeIntervals, type TimeInterval } from './time-intervals.js';
+import { HTTP_CONFIG_UNSUPPORTED } from './receivers/http.js';
+import { RECEIVER_KINDS, receiverKind, UNSUPPORTED_RECEIVER_KEYS, type IntegrationContext } from './receivers/registry.js';
 import { formatMatcher, MatcherError, matches as matchOne, parseMatchers, type LabelMatcher } from './labels.js';
 
 export interface Route {
@@ -24,24 +28,20 @@ export interface Route {
   repeatIntervalMs: number;
   continue: boolean;
   routes: Route[];
+  /** Names of time intervals that mute this route / outside of which it is muted (not inherited, as in Alertmanager). */
+  muteTimeIntervals: string[];
+  activeTimeIntervals: string[];
 }
 
-export interface WebhookConfig {
-  kind: 'webhook';
-  url: string;
+/** One integration of a receiver, checked; `create` builds the sender (receivers/registry.ts). */
+export interface IntegrationConfig {
+  /** The integration's name, e.g. "slack". */
+  kind: string;
   sendResolved: boolean;
-  maxAlerts: number;
-  timeoutMs: number;
-  headers: Record<string, string>;
+  /** The checked config entry (for the API and the UI; credentials included, never shown as is). */
+  config: unknown;
+  create(ctx: IntegrationContext): Integration;
 }
-
-export interface LogConfig {
-  kind: 'log';
-  sendResolved: boolean;
-  level: 'info' | 'warn' | 'error';
-}
-
-export type IntegrationConfig = WebhookConfig | LogConfig;
 
 export interface Receiver {
   name: string;
@@ -62,6 +62,12 @@ export interface NotifyConfig {
   resolveTimeoutMs: number;
   /** The YAML text it was parsed from. */
   source: string;
+  /** Named time intervals (`time_intervals` and `mute_time_intervals`). */
+  timeIntervals: Map<string, TimeInterval[]>;
+  /** `templates:` paths and globs, as written (the service loads them: notify-templates.ts). */
+  templateFiles: string[];
+  /** The templates in effect: the defaults until the files are loaded. */
+  templates: NotifyTemplates;
 }
 
 export interface ConfigProblem {
@@ -87,25 +93,6 @@ receivers:
     log_configs:
       - {}
 `;
-
-const KNOWN_RECEIVER_TYPES = [
-  'email_configs',
-  'pagerduty_configs',
-  'slack_configs',
-  'opsgenie_configs',
-  'victorops_configs',
-  'pushover_configs',
-  'wechat_configs',
-  'telegram_configs',
-  'sns_configs',
-  'webex_configs',
-  'discord_configs',
-  'msteams_configs',
-  'msteamsv2_configs',
-  'jira_configs',
-  'rocketchat_configs',
-  'incidentio_configs',
-];
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -188,20 +175,45 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
     return out;
   };
 
-  known(root, [], ['global', 'route', 'receivers', 'inhibit_rules'], {
-    templates: 'templates are not supported: notifications use the built-in webhook payload and log format',
-    time_intervals: 'time intervals are not supported: routes referring to them notify at all times',
-    mute_time_intervals: 'mute_time_intervals are not supported: routes referring to them notify at all times',
+  known(root, [], ['global', 'route', 'receivers', 'inhibit_rules', 'templates', 'time_intervals', 'mute_time_intervals'], {
     tracing: 'tracing is not supported',
   });
 
+  const timeIntervals = new Map<string, TimeInterval[]>();
+  for (const key of ['time_intervals', 'mute_time_intervals'] as const) {
+    const list = root[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) {
+      err([key], 'must be a list of {name, time_intervals}');
+      continue;
+    }
+    list.forEach((ti, i) => {
+      if (!isObj(ti) || typeof ti.name !== 'string' || !ti.name) return err([key, i, 'name'], 'a time interval needs a name');
+      known(ti, [key, i], ['name', 'time_intervals']);
+      if (timeIntervals.has(ti.name)) return err([key, i, 'name'], `time interval "${ti.name}" is defined twice`);
+      timeIntervals.set(ti.name, parseTimeIntervals(ti.time_intervals ?? [], [key, i, 'time_intervals'], err));
+    });
+  }
+
+  const templateFiles: string[] = [];
+  if (root.templates !== undefined) {
+    if (!Array.isArray(root.templates) || root.templates.some((t) => typeof t !== 'string' || t === '')) err(['templates'], 'must be a list of file paths or globs');
+    else templateFiles.push(...(root.templates as string[]));
+  }
+
   let resolveTimeoutMs = 5 * 60_000;
+  // Globals that default a field of some integration (e.g. slack_api_url -> slack_configs[].api_url).
+  const globalDefaults = new Map<string, unknown>();
+  const globalKeys = new Set(RECEIVER_KINDS.flatMap((k) => Object.keys(k.globals ?? {})));
+  let globalHttp: unknown;
   if (root.global !== undefined) {
     if (!isObj(root.global)) err(['global'], 'must be a mapping');
     else {
       for (const [k, v] of Object.entries(root.global)) {
         if (k === 'resolve_timeout') resolveTimeoutMs = dur(v, ['global', k], resolveTimeoutMs);
-        else warn(['global', k], `global.${k} is not supported (it configures an integration or transport Metronome does not implement)`);
+        else if (k === 'http_config') globalHttp = v;
+        else if (globalKeys.has(k)) globalDefaults.set(k, v);
+        else warn(['global', k], `global.${k} is not supported (it configures an integration Metronome does not implement)`);
       }
     }
   }
@@ -217,86 +229,73 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
       const name = r.name;
       if (typeof name !== 'string' || !name) return err([...p, 'name'], 'a receiver needs a name');
       if (receivers.has(name)) err([...p, 'name'], `receiver "${name}" is defined twice`);
-      const unsupported: Record<string, string> = {};
-      for (const t of KNOWN_RECEIVER_TYPES) unsupported[t] = `${t} is not supported (Metronome sends webhook and log notifications); receiver "${name}" will not use it`;
-      known(r, p, ['name', 'webhook_configs', 'log_configs'], unsupported);
       const integrations: IntegrationConfig[] = [];
-      const wh = r.webhook_configs;
-      if (wh !== undefined) {
-        if (!Array.isArray(wh)) err([...p, 'webhook_configs'], 'must be a list');
-        else
-          wh.forEach((w, j) => {
-            const wp = [...p, 'webhook_configs', j];
-            if (!isObj(w)) return err(wp, 'must be a mapping with a url');
-            known(w, wp, ['url', 'url_file', 'send_resolved', 'max_alerts', 'timeout', 'http_config'], {});
-            let url = w.url;
-            if (url === undefined && typeof w.url_file === 'string') {
-              try {
-                url = readFileSync(w.url_file, 'utf8').trim();
-              } catch (e) {
-                err([...wp, 'url_file'], `cannot read: ${(e as Error).message}`);
-              }
+      for (const [key, list] of Object.entries(r)) {
+        if (key === 'name') continue;
+        const kind = receiverKind(key);
+        if (!kind) {
+          if (UNSUPPORTED_RECEIVER_KEYS.includes(key)) warn([...p, key], `${key} is not supported (Metronome sends ${RECEIVER_KINDS.map((k) => k.key).join(', ')}); receiver "${name}" will not use it`);
+          else err([...p, key], `unknown field "${key}"`);
+          continue;
+        }
+        if (!Array.isArray(list)) {
+          err([...p, key], 'must be a list');
+          continue;
+        }
+        list.forEach((raw, j) => {
+          const ip = [...p, key, j];
+          const entry: Obj = isObj(raw) ? { ...raw } : raw === null && kind.key === 'log_configs' ? {} : (null as unknown as Obj);
+          if (!entry) return err(ip, 'must be a mapping');
+          for (const [g, field] of Object.entries(kind.globals ?? {})) if (entry[field] === undefined && globalDefaults.has(g)) entry[field] = globalDefaults.get(g);
+          if (globalHttp !== undefined && entry.http_config === undefined && kind.key !== 'email_configs' && kind.key !== 'log_configs') entry.http_config = globalHttp;
+          const parsed = kind.schema.safeParse(entry);
+          if (!parsed.success) {
+            for (const issue of parsed.error.issues) {
+              const at = [...ip, ...(issue.path as (string | number)[])];
+              if (issue.code === 'unrecognized_keys') for (const k of issue.keys) err([...at, k], `unknown field "${k}"`);
+              else err(at, issue.message);
             }
-            if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return err([...wp, 'url'], 'a webhook needs an http:// or https:// url (or url_file)');
-            try {
-              new URL(url);
-            } catch {
-              return err([...wp, 'url'], `invalid URL ${JSON.stringify(url)}`);
+            return;
+          }
+          const hc = isObj(entry.http_config) ? entry.http_config : {};
+          for (const k of HTTP_CONFIG_UNSUPPORTED) if (hc[k] !== undefined) warn([...ip, 'http_config', k], `http_config.${k} is not supported; ${kind.name} is called without it`);
+          let bad = false;
+          for (const [path, message, severity] of kind.check?.(parsed.data) ?? []) {
+            if (severity === 'warning') warn([...ip, ...path], message);
+            else {
+              err([...ip, ...path], message);
+              bad = true;
             }
-            const headers: Record<string, string> = {};
-            if (w.http_config !== undefined) {
-              const hc = w.http_config;
-              if (!isObj(hc)) err([...wp, 'http_config'], 'must be a mapping');
-              else {
-                for (const [k, v] of Object.entries(hc)) {
-                  const hp = [...wp, 'http_config', k];
-                  if (k === 'basic_auth' && isObj(v)) {
-                    headers.authorization = `Basic ${Buffer.from(`${String(v.username ?? '')}:${String(v.password ?? '')}`).toString('base64')}`;
-                  } else if (k === 'authorization' && isObj(v)) {
-                    headers.authorization = `${String(v.type ?? 'Bearer')} ${String(v.credentials ?? '')}`;
-                  } else if (k === 'bearer_token') {
-                    headers.authorization = `Bearer ${String(v)}`;
-                  } else if (k === 'follow_redirects' || k === 'enable_http2') {
-                    // fetch follows redirects and negotiates the protocol itself.
-                  } else warn(hp, `http_config.${k} is not supported; the webhook is called without it`);
-                }
-              }
-            }
-            if (w.max_alerts !== undefined && (!Number.isInteger(w.max_alerts) || (w.max_alerts as number) < 0)) err([...wp, 'max_alerts'], 'must be a non-negative integer');
-            if (w.send_resolved !== undefined && typeof w.send_resolved !== 'boolean') err([...wp, 'send_resolved'], 'must be true or false');
-            integrations.push({
-              kind: 'webhook',
-              url,
-              sendResolved: w.send_resolved !== false,
-              maxAlerts: (w.max_alerts as number | undefined) ?? 0,
-              timeoutMs: dur(w.timeout, [...wp, 'timeout'], 0) || 10_000,
-              headers,
-            });
-          });
+          }
+          if (bad) return;
+          const cfg = parsed.data as { send_resolved?: boolean };
+          integrations.push({ kind: kind.name, sendResolved: cfg.send_resolved ?? kind.sendResolved, config: cfg, create: (ctx) => kind.create(cfg, ctx) });
+        });
       }
-      const lg = r.log_configs;
-      if (lg !== undefined) {
-        if (!Array.isArray(lg)) err([...p, 'log_configs'], 'must be a list');
-        else
-          lg.forEach((l, j) => {
-            const lp = [...p, 'log_configs', j];
-            const o = isObj(l) ? l : {};
-            known(o, lp, ['send_resolved', 'level']);
-            const level = (o.level ?? 'info') as LogConfig['level'];
-            if (!['info', 'warn', 'error'].includes(level)) err([...lp, 'level'], 'must be info, warn or error');
-            integrations.push({ kind: 'log', sendResolved: o.send_resolved !== false, level });
-          });
-      }
-      if (integrations.length === 0 && Object.keys(r).some((k) => k.endsWith('_configs'))) {
+      if (integrations.length === 0 && Object.keys(r).some((k) => k.endsWith('_configs') && receiverKind(k) === undefined)) {
         warn(p, `receiver "${name}" has no supported integration: notifications routed to it are dropped`);
       }
       receivers.set(name, { name, integrations });
     });
 
-  const routeKeys = ['receiver', 'group_by', 'group_wait', 'group_interval', 'repeat_interval', 'matchers', 'match', 'match_re', 'continue', 'routes'];
-  const routeUnsupported = {
-    mute_time_intervals: 'mute_time_intervals are not supported: this route notifies at all times',
-    active_time_intervals: 'active_time_intervals are not supported: this route notifies at all times',
+  const routeKeys = ['receiver', 'group_by', 'group_wait', 'group_interval', 'repeat_interval', 'matchers', 'match', 'match_re', 'continue', 'routes', 'mute_time_intervals', 'active_time_intervals'];
+  const routeUnsupported = {};
+  const intervalNames = (r: Obj, path: (string | number)[], key: string, isRoot: boolean): string[] => {
+    const v = r[key];
+    if (v === undefined) return [];
+    if (isRoot) {
+      err([...path, key], `the root route cannot have ${key}`);
+      return [];
+    }
+    if (!Array.isArray(v)) {
+      err([...path, key], 'must be a list of time interval names');
+      return [];
+    }
+    return v.map(String).filter((name, i) => {
+      if (timeIntervals.has(name)) return true;
+      err([...path, key, i], `undefined time interval "${name}"`);
+      return false;
+    });
   };
   const buildRoute = (r: unknown, path: (string | number)[], parent: Route | null, id: string): Route => {
     const fallback: Route = parent ?? {
@@ -310,6 +309,8 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
       repeatIntervalMs: 4 * 3_600_000,
       continue: false,
       routes: [],
+      muteTimeIntervals: [],
+      activeTimeIntervals: [],
     };
     if (!isObj(r)) {
       err(path, 'a route must be a mapping');
@@ -345,6 +346,8 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
       repeatIntervalMs: dur(r.repeat_interval, [...path, 'repeat_interval'], fallback.repeatIntervalMs),
       continue: r.continue === true,
       routes: [],
+      muteTimeIntervals: intervalNames(r, path, 'mute_time_intervals', !parent),
+      activeTimeIntervals: intervalNames(r, path, 'active_time_intervals', !parent),
     };
     if (route.groupIntervalMs <= 0) err([...path, 'group_interval'], 'must be greater than 0');
     if (route.repeatIntervalMs <= 0) err([...path, 'repeat_interval'], 'must be greater than 0');
@@ -375,7 +378,7 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
   }
 
   if (errors.length || !route) throw new NotifyConfigError(errors);
-  return { config: { route, receivers, inhibitRules, resolveTimeoutMs, source: text }, warnings };
+  return { config: { route, receivers, inhibitRules, resolveTimeoutMs, source: text, templateFiles, templates: new NotifyTemplates(), timeIntervals }, warnings };
 }
 
 /**

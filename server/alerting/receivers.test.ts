@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { evalSlot, groupOffset } from './evaluator.js';
-import { commonOf, LogIntegration, webhookPayload, type Notification } from './receivers.js';
+import { commonOf, webhookPayload, type Notification } from './receivers.js';
+import { log as logKind } from './receivers/log/index.js';
 
 const T = Date.UTC(2024, 0, 2, 3, 4, 5);
 const n: Notification = {
@@ -54,8 +55,8 @@ describe('receivers', () => {
         cb();
       },
     });
-    const log = new LogIntegration({ kind: 'log', level: 'warn', sendResolved: true }, pino({ level: 'info' }, sink));
-    expect(await log.send(n)).toEqual({ ok: true, retry: false });
+    const log = logKind.create({ level: 'warn' }, { log: pino({ level: 'info' }, sink) });
+    expect(await log.send(n, new AbortController().signal)).toEqual({ ok: true, retry: false });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 40, receiver: 'team', status: 'firing', msg: 'alert notification: firing alertname=A (2 alert(s))' });
   });

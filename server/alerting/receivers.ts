@@ -1,11 +1,10 @@
 /**
- * Receiver integrations: where a notification goes. Each takes the same notification data and
- * says whether a failure is worth retrying. New kinds plug in here without touching the
- * dispatcher.
+ * What the notifier hands to receiver integrations, and what they answer: each takes the same
+ * notification data and says whether a failure is worth retrying (and after how long). The
+ * integrations themselves live in receivers/<name>/, assembled in receivers/registry.ts.
  */
-import type { Logger } from 'pino';
 import type { Labels } from './labels.js';
-import type { IntegrationConfig, LogConfig, WebhookConfig } from './notify-config.js';
+import type { NotifyTemplates } from './notify-templates.js';
 
 /** An alert as the notifier holds it (Alertmanager's types.Alert). */
 export interface NotifierAlert {
@@ -27,6 +26,8 @@ export interface Notification {
   alerts: { alert: NotifierAlert; status: 'firing' | 'resolved' }[];
   externalURL: string;
   now: number;
+  /** The config's templates, for receiver fields written as Go templates. */
+  templates?: NotifyTemplates;
 }
 
 export interface SendResult {
@@ -34,10 +35,12 @@ export interface SendResult {
   /** Worth trying again (network error, 5xx, 429). */
   retry: boolean;
   error?: string;
+  /** The receiver asked to wait this long (429/503 Retry-After). */
+  retryAfterMs?: number;
 }
 
 export interface Integration {
-  /** "webhook" or "log": with the receiver name and index, the notification log key. */
+  /** The integration's name ("webhook", "slack"...): with the receiver name and index, the notification log key. */
   readonly kind: string;
   readonly sendResolved: boolean;
   send(n: Notification, signal: AbortSignal): Promise<SendResult>;
@@ -79,72 +82,4 @@ export function webhookPayload(n: Notification, maxAlerts = 0) {
     groupKey: n.groupKey,
     truncatedAlerts: all.length - alerts.length,
   };
-}
-
-export class WebhookIntegration implements Integration {
-  readonly kind = 'webhook';
-  constructor(readonly cfg: WebhookConfig) {}
-  get sendResolved(): boolean {
-    return this.cfg.sendResolved;
-  }
-
-  async send(n: Notification, signal: AbortSignal): Promise<SendResult> {
-    const timeout = AbortSignal.timeout(this.cfg.timeoutMs);
-    try {
-      const res = await fetch(this.cfg.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'Metronome-Alerting/1', ...this.cfg.headers },
-        body: JSON.stringify(webhookPayload(n, this.cfg.maxAlerts)),
-        signal: AbortSignal.any([signal, timeout]),
-      });
-      // Drain the body so the connection can be reused.
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) return { ok: true, retry: false };
-      return { ok: false, retry: res.status >= 500 || res.status === 429, error: `webhook ${redact(this.cfg.url)} answered ${res.status}` };
-    } catch (e) {
-      const why = timeout.aborted ? `timed out after ${this.cfg.timeoutMs} ms` : (e as Error).message;
-      return { ok: false, retry: !signal.aborted, error: `webhook ${redact(this.cfg.url)}: ${why}` };
-    }
-  }
-}
-
-/** A URL without credentials or query (it may carry tokens) for logs and errors. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '<url>';
-  }
-}
-
-/** Writes each notification as one structured log line. */
-export class LogIntegration implements Integration {
-  readonly kind = 'log';
-  constructor(
-    readonly cfg: LogConfig,
-    private readonly log: Logger,
-  ) {}
-  get sendResolved(): boolean {
-    return this.cfg.sendResolved;
-  }
-
-  async send(n: Notification): Promise<SendResult> {
-    const p = webhookPayload(n);
-    this.log[this.cfg.level](
-      {
-        receiver: p.receiver,
-        groupKey: p.groupKey,
-        status: p.status,
-        groupLabels: p.groupLabels,
-        alerts: p.alerts.map((a) => ({ status: a.status, labels: a.labels, annotations: a.annotations, startsAt: a.startsAt })),
-      },
-      `alert notification: ${p.status} ${Object.entries(p.groupLabels).map(([k, v]) => `${k}=${v}`).join(',') || '(all)'} (${p.alerts.length} alert(s))`,
-    );
-    return { ok: true, retry: false };
-  }
-}
-
-export function makeIntegration(cfg: IntegrationConfig, log: Logger): Integration {
-  return cfg.kind === 'webhook' ? new WebhookIntegration(cfg) : new LogIntegration(cfg, log);
 }

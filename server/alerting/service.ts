@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { recordSeriesEnds } from '../series/ends.js';
 import type { QueryEngine } from '../promql/types.js';
@@ -13,11 +14,16 @@ import type { Store } from '../store/index.js';
 import { applyRetention } from '../store/migrate.js';
 import { systemClock, type Clock } from './clock.js';
 import { Evaluator, type EvaluatorMetrics, type RuleWriter } from './evaluator.js';
-import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type ConfigProblem } from './notify-config.js';
+import { maskSecrets, restoreSecrets } from './config-secrets.js';
+import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type ConfigProblem, type NotifyConfig, type Route } from './notify-config.js';
+import { fingerprint, formatMatcher } from './labels.js';
+import { loadTemplateFiles } from './notify-templates.js';
+import { AlertForwarder } from './forwarder.js';
 import { Notifier } from './notifier.js';
-import { AlertingStore } from './persistence.js';
+import { parsePostedAlerts, type PostedIssue } from './posted-alerts.js';
+import { AlertingStore, type HistoryRow } from './persistence.js';
 import { engineCheck, type PromqlCheck } from './promql-check.js';
-import { loadRuleFiles } from './rule-files.js';
+import { expandRuleFiles, loadRuleFiles } from './rule-files.js';
 import { apiToRule, validateApiRule, type ApiRuleSpec, type RuleGroup, type RuleIssue } from './rules.js';
 import { Silences } from './silences.js';
 import { sloRuleGroup, validateSlo, type SloSpec } from './slo.js';
@@ -36,6 +42,8 @@ export interface AlertingSettings {
   minIntervalMs?: number;
   /** Rule queries in flight at once across groups. */
   maxConcurrentQueries?: number;
+  /** Alertmanagers that also get Metronome's own alerts (base URLs). */
+  alertmanagerURLs?: string[];
 }
 
 export interface AlertingDeps {
@@ -46,13 +54,17 @@ export interface AlertingDeps {
   log: Logger;
   clock?: Clock;
   check?: PromqlCheck;
-  metrics?: EvaluatorMetrics & { notification?: (e: { receiver: string; integration: string; ok: boolean; attempts: number; seconds: number }) => void };
+  metrics?: EvaluatorMetrics & {
+    notification?: (e: { receiver: string; integration: string; ok: boolean; attempts: number; seconds: number }) => void;
+    notificationDropped?: (e: { receiver: string; integration: string; reason: string }) => void;
+    forwarded?: (e: { alertmanager: string; sent: number; failed: number; dropped: number }) => void;
+  };
 }
 
 /** A failed validation: issues keyed by code and path, for a 400. */
 export class AlertingInputError extends Error {
   override name = 'AlertingInputError';
-  constructor(readonly kind: 'rule' | 'slo' | 'notify_config', readonly issues: (RuleIssue | ConfigProblem)[]) {
+  constructor(readonly kind: 'rule' | 'slo' | 'notify_config' | 'alerts', readonly issues: (RuleIssue | ConfigProblem | PostedIssue)[]) {
     super(issues.map((i) => `${Array.isArray((i as RuleIssue).path) ? (i as RuleIssue).path.join('.') : (i as ConfigProblem).path}: ${i.message}`).join('; '));
   }
 }
@@ -85,6 +97,8 @@ export class Alerting {
   readonly notifier: Notifier;
   readonly evaluator: Evaluator;
   readonly check: PromqlCheck;
+  readonly forwarder: AlertForwarder | null;
+  readonly startedAt = Date.now();
   #fileGroups: RuleGroup[] = [];
   #apiRules = new Map<string, StoredRule & { parsed: ApiRuleSpec }>();
   #slos = new Map<string, { spec: SloSpec; raw: unknown; createdAt: number }>();
@@ -98,13 +112,18 @@ export class Alerting {
     this.check = deps.check ?? engineCheck;
     this.db = new AlertingStore(deps.store);
     this.silences = new Silences(this.db, this.clock);
+    const urls = deps.settings.alertmanagerURLs ?? [];
+    const forwarder = urls.length ? new AlertForwarder({ urls, log: deps.log.child({ component: 'forwarder' }), onResult: deps.metrics?.forwarded }) : null;
+    this.forwarder = forwarder;
     this.notifier = new Notifier({
+      onRuleAlerts: forwarder ? (alerts) => forwarder.send(alerts) : undefined,
       clock: this.clock,
       log: deps.log.child({ component: 'notifier' }),
       store: this.db,
       silences: this.silences,
       externalURL: deps.settings.externalURL,
       onSend: deps.metrics?.notification,
+      onDrop: deps.metrics?.notificationDropped,
     });
     this.evaluator = new Evaluator({
       engine: deps.engine,
@@ -173,6 +192,7 @@ export class Alerting {
     await this.#lock.catch(() => undefined);
     await this.evaluator.stop();
     await this.notifier.stop();
+    await this.forwarder?.stop();
   }
 
   /** Pending and firing alerts with their labels (the services directory counts them per service). */
@@ -207,18 +227,43 @@ export class Alerting {
       if (e instanceof NotifyConfigError && view.source === 'file') throw new NotifyConfigError(e.problems, `NOTIFY_CONFIG (${path})`);
       throw e;
     }
-    view.warnings = parsed.warnings;
-    for (const w of parsed.warnings) this.deps.log.warn({ path: w.path, line: w.line }, `notification config: ${w.message}`);
+    const tp = await this.#loadTemplates(parsed.config, view.source === 'file' && path ? dirname(resolve(path)) : process.cwd());
+    if (tp.errors.length) throw new NotifyConfigError(tp.errors, view.source === 'file' ? `NOTIFY_CONFIG (${path})` : 'notification config');
+    view.warnings = [...parsed.warnings, ...tp.warnings];
+    for (const w of view.warnings) this.deps.log.warn({ path: w.path, line: w.line }, `notification config: ${w.message}`);
     this.notifier.setConfig(parsed.config);
     this.#notify = view;
   }
 
+  /**
+   * Load the config's `templates:` files (relative paths from `baseDir`, as Alertmanager takes
+   * them from the config file's directory). Read asynchronously, regular files only.
+   */
+  async #loadTemplates(config: NotifyConfig, baseDir: string): Promise<{ errors: ConfigProblem[]; warnings: ConfigProblem[] }> {
+    const errors: ConfigProblem[] = [];
+    const warnings: ConfigProblem[] = [];
+    const files: string[] = [];
+    config.templateFiles.forEach((pattern, i) => {
+      const { files: found } = expandRuleFiles(pattern, baseDir);
+      if (found.length === 0) warnings.push({ path: `templates[${i}]`, message: `no file matches ${JSON.stringify(pattern)}` });
+      files.push(...found);
+    });
+    const { templates, problems } = await loadTemplateFiles([...new Set(files)]);
+    for (const p of problems) errors.push({ path: 'templates', message: p.message });
+    config.templates = templates;
+    return { errors, warnings };
+  }
+
+  /** The config as readers see it: every credential shown as `<secret>`. */
   notifyConfig(): NotifyConfigView {
-    return this.#notify;
+    return { ...this.#notify, yaml: maskSecrets(this.#notify.yaml) };
   }
 
   /** Replace the notification config (YAML text). Returns its warnings. */
-  async putNotifyConfig(yaml: string): Promise<NotifyConfigView> {
+  async putNotifyConfig(sent: string): Promise<NotifyConfigView> {
+    // `<secret>` where a credential was keeps the stored one (the text a reader got back can be PUT as is).
+    const { yaml, problems } = restoreSecrets(sent, this.#notify.yaml);
+    if (problems.length) throw new AlertingInputError('notify_config', problems);
     let parsed;
     try {
       parsed = parseNotifyConfig(yaml);
@@ -226,12 +271,89 @@ export class Alerting {
       if (e instanceof NotifyConfigError) throw new AlertingInputError('notify_config', e.problems);
       throw e;
     }
+    const tp = await this.#loadTemplates(parsed.config, process.cwd());
+    if (tp.errors.length) throw new AlertingInputError('notify_config', tp.errors);
+    const warnings = [...parsed.warnings, ...tp.warnings];
     const now = Date.now();
     await this.db.putObject('notify_config', 'current', yaml, now);
     this.notifier.setConfig(parsed.config);
-    for (const w of parsed.warnings) this.deps.log.warn({ path: w.path }, `notification config: ${w.message}`);
-    this.#notify = { source: 'api', yaml, warnings: parsed.warnings, updatedAt: new Date(now).toISOString() };
-    return this.#notify;
+    for (const w of warnings) this.deps.log.warn({ path: w.path }, `notification config: ${w.message}`);
+    this.#notify = { source: 'api', yaml, warnings, updatedAt: new Date(now).toISOString() };
+    return this.notifyConfig();
+  }
+
+  /** The routing tree and the receivers with their integrations (for the UI; no credentials). */
+  notificationRoutes() {
+    const cfg = this.notifier.config;
+    const route = (r: Route): unknown => ({
+      receiver: r.receiver,
+      matchers: r.matchers.map(formatMatcher),
+      groupBy: r.groupBy ?? ['...'],
+      groupWait: r.groupWaitMs / 1000,
+      groupInterval: r.groupIntervalMs / 1000,
+      repeatInterval: r.repeatIntervalMs / 1000,
+      continue: r.continue,
+      muteTimeIntervals: r.muteTimeIntervals,
+      activeTimeIntervals: r.activeTimeIntervals,
+      timeMuted: this.notifier.timeMuted(r),
+      routes: r.routes.map(route),
+    });
+    return {
+      route: route(cfg.route),
+      receivers: [...cfg.receivers.values()].map((r) => ({ name: r.name, integrations: r.integrations.map((i) => ({ kind: i.kind, sendResolved: i.sendResolved })) })),
+      timeIntervals: [...cfg.timeIntervals.keys()],
+    };
+  }
+
+  /**
+   * Send a test notification to every integration of a receiver, now, bypassing routing,
+   * grouping, silences and the notification log. Answers each integration's outcome.
+   */
+  async testReceiver(name: string): Promise<{ integration: string; ok: boolean; error?: string }[]> {
+    const r = this.notifier.config.receivers.get(name);
+    if (!r) throw new AlertingStateError('not_found', `no receiver ${name}`, [name]);
+    const now = this.clock.now();
+    const labels = { alertname: 'TestAlert', receiver: name, instance: 'metronome' };
+    const alert = { fingerprint: fingerprint(labels), labels, annotations: { summary: 'Test notification from Metronome', description: 'Sent from the notification settings to check that this receiver works.' }, startsAt: now, endsAt: now + 5 * 60_000, generatorURL: this.deps.settings.externalURL, updatedAt: now };
+    const n = { receiver: name, groupKey: `{}/test:{receiver=${JSON.stringify(name)}}`, groupLabels: { alertname: 'TestAlert' }, alerts: [{ alert, status: 'firing' as const }], externalURL: this.deps.settings.externalURL, now, templates: this.notifier.config.templates };
+    const signal = AbortSignal.timeout(30_000);
+    return Promise.all(
+      r.integrations.map(async (c) => {
+        const res = await c.create({ log: this.deps.log.child({ component: 'notifier', test: true }) }).send(n, signal);
+        return { integration: c.kind, ok: res.ok, ...(res.error ? { error: res.error } : {}) };
+      }),
+    );
+  }
+
+  // ---- alerts from other systems (POST /api/v2/alerts) ----
+
+  /**
+   * Take alerts as Alertmanager does: checked, then routed, inhibited, silenced and notified with
+   * Metronome's own. Each one that starts firing or resolves is recorded in the alert history
+   * (rule id `api`, rule name its alertname).
+   */
+  async receiveAlerts(body: unknown): Promise<number> {
+    const now = this.clock.now();
+    const { alerts, issues } = parsePostedAlerts(body, now, this.notifier.config.resolveTimeoutMs);
+    if (issues.length) throw new AlertingInputError('alerts', issues);
+    const history: HistoryRow[] = [];
+    for (const a of alerts) {
+      const old = this.notifier.alert(a.fingerprint);
+      const was = old && !this.notifier.isResolved(old, now) ? 'firing' : 'inactive';
+      const is = a.endsAt <= now ? 'resolved' : 'firing';
+      if ((was === 'firing') === (is === 'firing')) continue;
+      if (was === 'inactive' && is === 'resolved') continue;
+      history.push({ fingerprint: a.fingerprint, labels: a.labels, annotations: a.annotations, from: was, to: is, value: NaN, ts: now, ruleId: 'api', ruleName: a.labels.alertname ?? '', groupKey: 'api/v2/alerts' });
+    }
+    this.notifier.push(alerts, 'api');
+    if (history.length) {
+      try {
+        await this.db.appendHistory(history);
+      } catch (err) {
+        this.deps.log.error({ err }, 'could not record posted alerts in the history');
+      }
+    }
+    return alerts.length;
   }
 
   // ---- rules ----

@@ -73,3 +73,19 @@ describe('alert templates', () => {
     }
   });
 });
+
+describe('template limits', () => {
+  it('rejects a printf width over the limit when the template is saved', () => {
+    expect(() => compileTemplate('{{ printf "%400000000d" 1 }}')).toThrow(/printf width or precision 400000000 .* exceeds the limit of 1024/);
+    expect(() => compileTemplate('{{ printf "%.5000f" $value }}')).toThrow(TemplateError);
+    expect(expandTemplate('{{ printf "%1024d" 1 }}', data)).toHaveLength(1024);
+  });
+
+  it('refuses a width that arrives at expansion time and caps the output at 64 KB', () => {
+    const t = compileTemplate('{{ printf $labels.fmt 1 }}');
+    expect(() => t.expand({ ...data, labels: { fmt: '%400000000d' } })).toThrow(/exceeds the limit of 1024/);
+    const big = compileTemplate(`${'{{ printf "%1000s" "x" }}'.repeat(66)}`);
+    expect(() => big.expand(data)).toThrow(/template output exceeds 65536 bytes/);
+    expect(compileTemplate('{{ printf "%1000s" "x" }}'.repeat(65)).expand(data)).toHaveLength(65_000);
+  });
+});

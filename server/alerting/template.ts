@@ -42,6 +42,20 @@ export interface CompiledTemplate {
 
 type Value = string | number | boolean | Record<string, string>;
 
+/** No expansion may produce more than this (issue 13: a saved `printf "%400000000d"` ran the process out of memory). */
+export const MAX_OUTPUT = 64 * 1024;
+/** The widest printf width or precision accepted (Go accepts up to 1e6, which is already 1 MB per verb). */
+export const MAX_PRINTF_WIDTH = 1024;
+const PRINTF_VERB = /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([svdfeEgGqxX%])/g;
+
+/** Why a printf format cannot be used, or null. */
+export function printfProblem(format: string): string | null {
+  for (const m of format.matchAll(PRINTF_VERB)) {
+    for (const n of [m[2], m[3]]) if (n !== undefined && Number(n) > MAX_PRINTF_WIDTH) return `printf width or precision ${n} in ${JSON.stringify(m[0])} exceeds the limit of ${MAX_PRINTF_WIDTH}`;
+  }
+  return null;
+}
+
 const VARS = new Set(['$labels', '$value', '$externalLabels', '$externalURL', '.Labels', '.Value', '.ExternalLabels', '.ExternalURL', '$']);
 const UNSUPPORTED = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue', 'query']);
 
@@ -73,7 +87,10 @@ export function compileTemplate(source: string): CompiledTemplate {
     source,
     expand: (data) => {
       let out = '';
-      for (const n of nodes) out += typeof n === 'string' ? n : show(evalPipe(n.pipe, data));
+      for (const n of nodes) {
+        out += typeof n === 'string' ? n : show(evalPipe(n.pipe, data));
+        if (out.length > MAX_OUTPUT) throw new TemplateError(`template output exceeds ${MAX_OUTPUT} bytes`, 0);
+      }
       return out;
     },
   };
@@ -184,6 +201,10 @@ class ActionParser {
     }
     // A literal pattern is checked when the rule is saved (Go would fail only at expansion).
     const first = cmd.args[0];
+    if (cmd.fn === 'printf' && first?.k === 'str') {
+      const problem = printfProblem(first.v);
+      if (problem) this.err(problem, patternAt);
+    }
     if ((cmd.fn === 'reReplaceAll' || cmd.fn === 'match') && first?.k === 'str') {
       const problem = regexProblem(first.v);
       if (problem) this.err(`invalid regular expression in ${cmd.fn}: ${problem}`, patternAt);
@@ -376,7 +397,7 @@ export function humanize(v: number): string {
   return goG(v, 4) + prefix;
 }
 
-function humanize1024(v: number): string {
+export function humanize1024(v: number): string {
   if (Math.abs(v) <= 1 || !Number.isFinite(v)) return goG(v, 4);
   let prefix = '';
   for (const p of ['ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'Zi', 'Yi']) {
@@ -413,7 +434,7 @@ export function humanizeDuration(v: number): string {
 }
 
 /** Go's time.Time String() in UTC: "2006-01-02 15:04:05.999999999 +0000 UTC". */
-function humanizeTimestamp(v: number): string {
+export function humanizeTimestamp(v: number): string {
   if (!Number.isFinite(v)) return goG(v, 4);
   const ms = Math.round(v * 1000);
   const iso = new Date(ms).toISOString();
@@ -422,9 +443,11 @@ function humanizeTimestamp(v: number): string {
 }
 
 /** Go's fmt for the verbs alert templates use: %s %v %d %f %e %g %q %x %%, with width/precision. */
-function sprintf(format: string, args: Value[]): string {
+export function sprintf(format: string, args: Value[]): string {
+  const problem = printfProblem(format);
+  if (problem) throw new TemplateError(problem, 0);
   let ai = 0;
-  return format.replace(/%([-+ 0#]*)(\d+)?(?:\.(\d+))?([svdfeEgGqxX%])/g, (whole, flags: string, width?: string, precS?: string, verb?: string) => {
+  return format.replace(PRINTF_VERB, (whole, flags: string, width?: string, precS?: string, verb?: string) => {
     if (verb === '%') return '%';
     if (ai >= args.length) return `%!${verb}(MISSING)`;
     const a = args[ai++];

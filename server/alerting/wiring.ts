@@ -15,6 +15,7 @@ export function alertingSettings(config: AppContext['config'], fallbackURL = '')
     queryTimeoutMs: config.QUERY_TIMEOUT_MS,
     minIntervalMs: 1000,
     maxConcurrentQueries: config.ALERT_MAX_CONCURRENT_QUERIES,
+    alertmanagerURLs: config.ALERTMANAGER_URLS,
   };
 }
 
@@ -47,6 +48,14 @@ export async function createAlerting(ctx: AppContext, clock?: Clock): Promise<Al
       notification(e) {
         m.notifications.inc({ integration: e.integration, outcome: e.ok ? 'ok' : 'failed' });
         if (e.ok) m.notificationSeconds.observe({ integration: e.integration }, e.seconds);
+      },
+      forwarded(e) {
+        if (e.sent) m.alertmanagerAlertsSent.inc({ alertmanager: e.alertmanager }, e.sent);
+        if (e.failed) m.alertmanagerErrors.inc({ alertmanager: e.alertmanager }, e.failed);
+        if (e.dropped) m.alertmanagerAlertsDropped.inc({ alertmanager: e.alertmanager }, e.dropped);
+      },
+      notificationDropped(e) {
+        m.notificationsDropped.inc({ integration: e.integration, reason: e.reason });
       },
     },
   });

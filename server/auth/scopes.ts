@@ -51,8 +51,13 @@ const TABLE: Record<string, Partial<Record<string, Need>> & { '*'?: Need }> = {
   '/api/v1/alerting/slos': { GET: 'read', POST: 'admin' },
   '/api/v1/alerting/slos/:id': { GET: 'read', PUT: 'admin', DELETE: 'admin' },
   '/api/v1/alerting/notifications/config': { GET: 'read', PUT: 'admin' },
+  '/api/v1/alerting/notifications/test': { POST: 'admin' },
   '/api/v1/silences': { GET: 'read', POST: 'admin' },
   '/api/v1/silences/:id': { GET: 'read', DELETE: 'admin' },
+  // Alertmanager API v2: senders of alerts (Prometheus, vmalert) need write; silences need admin.
+  '/api/v2/alerts': { GET: 'read', POST: 'write' },
+  '/api/v2/silences': { GET: 'read', POST: 'admin' },
+  '/api/v2/silence/:silenceID': { GET: 'read', DELETE: 'admin' },
   '/api/v1/services': { GET: 'read', POST: 'admin' },
   '/api/v1/services/:name': { GET: 'read', DELETE: 'admin' },
   '/api/v1/services/:name/dashboard': { GET: 'read', PUT: 'admin', DELETE: 'admin' },

@@ -165,6 +165,19 @@ export async function alertingRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
     return { status: 'success', data };
   });
 
+  app.get('/api/v1/alerting/notifications/routes', async () => ({ status: 'success', data: svc().notificationRoutes() }));
+
+  app.post('/api/v1/alerting/notifications/test', async (req) => {
+    const receiver = (req.body as { receiver?: unknown } | null)?.receiver;
+    if (typeof receiver !== 'string' || !receiver) throw new MetronomeError('MTR_READ_BAD_PARAM', ['receiver', 'give {"receiver": "<name>"}']);
+    try {
+      return { status: 'success', data: await svc().testReceiver(receiver) };
+    } catch (e) {
+      if (e instanceof AlertingStateError && e.kind === 'not_found') throw new MetronomeError('MTR_RECEIVER_NOT_FOUND', [receiver]);
+      throw e;
+    }
+  });
+
   app.get('/api/v1/alerting/notifications/groups', async () => ({ status: 'success', data: svc().notifier.groups() }));
 
   // ---- Silences ----
@@ -199,12 +212,12 @@ function idParam(req: FastifyRequest): string {
 }
 
 /** Alerting's errors as catalogue errors (400 with every issue, 404, 409). */
-async function mapErrors<T>(fn: () => Promise<T> | T): Promise<T> {
+export async function mapErrors<T>(fn: () => Promise<T> | T): Promise<T> {
   try {
     return await fn();
   } catch (e) {
     if (e instanceof AlertingInputError) {
-      const code = e.kind === 'rule' ? 'MTR_ALERT_RULE_INVALID' : e.kind === 'slo' ? 'MTR_SLO_INVALID' : 'MTR_NOTIFY_CONFIG_INVALID';
+      const code = e.kind === 'rule' ? 'MTR_ALERT_RULE_INVALID' : e.kind === 'slo' ? 'MTR_SLO_INVALID' : e.kind === 'alerts' ? 'MTR_ALERTS_INVALID' : 'MTR_NOTIFY_CONFIG_INVALID';
       throw new MetronomeError(code, [e.message], { details: { issues: e.issues } });
     }
     if (e instanceof AlertingStateError) {

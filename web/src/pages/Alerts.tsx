@@ -3,17 +3,19 @@ import { useTitle } from '../hooks.js';
 import { matchPath } from '../router.js';
 import { FiringView } from './alerts/Firing.js';
 import { HistoryView } from './alerts/History.js';
+import { NotificationsView } from './alerts/Notifications.js';
 import { RuleEdit } from './alerts/RuleEdit.js';
 import { RulesView } from './alerts/Rules.js';
 import { SilencesView } from './alerts/Silences.js';
 
-/** The alerts pages: firing and pending alerts, rules (list, create, edit), silences, history. */
+/** The alerts pages: firing and pending alerts, rules (list, create, edit), silences, history, notifications (routing tree, receivers, test sends). */
 
 const TABS = [
   { href: '/alerts', label: 'Firing & pending' },
   { href: '/alerts/rules', label: 'Rules' },
   { href: '/alerts/silences', label: 'Silences' },
   { href: '/alerts/history', label: 'History' },
+  { href: '/alerts/notifications', label: 'Notifications' },
 ];
 
 export default function AlertsPage({ path }: { path: string }) {
@@ -25,6 +27,7 @@ export default function AlertsPage({ path }: { path: string }) {
   else if (current === '/alerts/rules') body = <RulesView />;
   else if (current === '/alerts/silences') body = <SilencesView />;
   else if (current === '/alerts/history') body = <HistoryView />;
+  else if (current === '/alerts/notifications') body = <NotificationsView />;
   else body = <FiringView />;
   return (
     <>

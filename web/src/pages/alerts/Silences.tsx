@@ -1,12 +1,13 @@
 import { useState } from 'preact/hooks';
-import { createSilence, expireSilence, listSilences } from '../../api/alerts.js';
+import { createSilence, expireSilence, listSilences, matchingAlerts } from '../../api/alerts.js';
 import { ApiError } from '../../api/client.js';
 import { dateTime } from '../../format.js';
 import { useAsync } from '../../hooks.js';
 import { useLocation } from '../../router.js';
 import { AlertingError, stateClass } from './common.js';
+import { humanField, splitMatchers } from './filters.js';
 
-/** Silences: the active and pending ones, a form to add one (prefilled from an alert), expiry. */
+/** Silences: the active and pending ones, a form to add or edit one (prefilled from an alert) with a preview of the alerts it would silence, expiry. */
 export function SilencesView() {
   const loc = useLocation();
   const [tick, setTick] = useState(0);
@@ -16,27 +17,28 @@ export function SilencesView() {
   const [createdBy, setCreatedBy] = useState(() => localStorage.getItem('metronome.user') ?? '');
   const [comment, setComment] = useState('');
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  // The alerts these matchers select right now (the server matches them, RE2 regexes included).
+  const preview = useAsync((signal) => (splitMatchers(matchers).length ? matchingAlerts(splitMatchers(matchers), signal) : Promise.resolve([])), [matchers], 0);
 
   const submit = async (e: Event) => {
     e.preventDefault();
     setMsg(null);
     try {
-      const list = matchers
-        .split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)
-        .map((m) => m.trim())
-        .filter(Boolean);
-      const id = await createSilence({ matchers: list, duration, createdBy, comment });
+      const list = splitMatchers(matchers);
+      const id = await createSilence({ ...(editing ? { id: editing } : {}), matchers: list, duration, createdBy, comment });
       try {
         localStorage.setItem('metronome.user', createdBy);
       } catch {
         /* not persisted */
       }
-      setMsg({ ok: true, text: `Silence ${id} created.` });
+      setMsg({ ok: true, text: editing ? `Silence ${id} updated.` : `Silence ${id} created.` });
+      setEditing(null);
       setComment('');
       setTick((t) => t + 1);
     } catch (err) {
       const issues = err instanceof ApiError ? (err.details?.issues as { path: string[]; message: string }[] | undefined) : undefined;
-      setMsg({ ok: false, text: issues?.length ? issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n') : (err as Error).message });
+      setMsg({ ok: false, text: issues?.length ? issues.map((i) => `${humanField(i.path)}: ${i.message}`).join('\n') : (err as Error).message });
     }
   };
 
@@ -44,7 +46,7 @@ export function SilencesView() {
   return (
     <>
       <form class="card card-body" onSubmit={submit} style={{ marginBottom: '14px' }} aria-label="New silence">
-        <strong style={{ display: 'block', marginBottom: '8px' }}>New silence</strong>
+        <strong style={{ display: 'block', marginBottom: '8px' }}>{editing ? `Edit silence ${editing}` : 'New silence'}</strong>
         <div class="form-grid">
           <label class="field" style={{ gridColumn: 'span 2' }}>
             <span>Matchers (comma-separated)</span>
@@ -63,6 +65,18 @@ export function SilencesView() {
             <input type="text" value={comment} onInput={(e) => setComment((e.target as HTMLInputElement).value)} placeholder="Why, and a ticket link" />
           </label>
         </div>
+        <div class="subtle" aria-live="polite" data-preview>
+          {preview.error
+            ? `Preview unavailable: ${preview.error.message}`
+            : preview.data === undefined || splitMatchers(matchers).length === 0
+              ? 'Type matchers to see the alerts they silence.'
+              : preview.data.length === 0
+                ? 'Matches no alert firing now.'
+                : `Silences ${preview.data.length} alert${preview.data.length === 1 ? '' : 's'} firing now: ${preview.data
+                    .slice(0, 10)
+                    .map((a) => `${a.labels.alertname ?? '?'}{${Object.entries(a.labels).filter(([k]) => k !== 'alertname').map(([k, v]) => `${k}="${v}"`).join(', ')}}`)
+                    .join('; ')}${preview.data.length > 10 ? ' …' : ''}`}
+        </div>
         {msg ? (
           <div class={msg.ok ? 'notice' : 'error-box'} role="status">
             {msg.text}
@@ -70,8 +84,13 @@ export function SilencesView() {
         ) : null}
         <div style={{ marginTop: '10px' }}>
           <button type="submit" class="primary">
-            Create silence
+            {editing ? 'Update silence' : 'Create silence'}
           </button>
+          {editing ? (
+            <button type="button" style={{ marginLeft: '8px' }} onClick={() => setEditing(null)}>
+              Cancel editing
+            </button>
+          ) : null}
         </div>
       </form>
       {res.error ? <AlertingError error={res.error} /> : null}
@@ -103,6 +122,22 @@ export function SilencesView() {
                     {s.status.state !== 'expired' ? (
                       <button
                         type="button"
+                        style={{ marginRight: '6px' }}
+                        onClick={() => {
+                          setEditing(s.id);
+                          setMatchers(s.matchers.map((m) => `${m.name}${m.isEqual ? '' : '!'}${m.isRegex ? '~' : '='}"${m.value}"`.replace(/^(\w+)~/, '$1=~')).join(', '));
+                          setComment(s.comment);
+                          setCreatedBy(s.createdBy);
+                          const left = Math.max(60, Math.round((Date.parse(s.endsAt) - Date.now()) / 1000));
+                          setDuration(left % 3600 === 0 ? `${left / 3600}h` : left % 60 === 0 ? `${left / 60}m` : `${left}s`);
+                        }}
+                      >
+                        Edit
+                      </button>
+                    ) : null}
+                    {s.status.state !== 'expired' ? (
+                      <button
+                        type="button"
                         onClick={async () => {
                           await expireSilence(s.id).catch((err) => setMsg({ ok: false, text: (err as Error).message }));
                           setTick((t) => t + 1);
@@ -121,3 +156,4 @@ export function SilencesView() {
     </>
   );
 }
+
