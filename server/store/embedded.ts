@@ -142,12 +142,12 @@ export class EmbeddedStore extends ClientStore {
     }
   }
 
-  /** DDL, migrations, INSERT ... SELECT: not parsed, so every cached lookup is dropped. */
+  /** DDL, migrations, INSERT ... SELECT: not parsed, so every cached lookup is dropped (unless `keepsSeries`). */
   override async command(q: Sql, opts: QueryOptions = {}): Promise<void> {
     try {
       await super.command(q, opts);
     } finally {
-      this.seriesCache.reset();
+      if (!opts.keepsSeries) this.seriesCache.reset();
     }
   }
 

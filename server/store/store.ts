@@ -24,6 +24,11 @@ export interface QueryOptions {
   pace?: { tick(units: number): boolean; pause(): Promise<void> };
   /** Told where a binary read's time went (bench/query-profile.ts); costs nothing when absent. */
   onRead?: (r: ReadTiming) => void;
+  /**
+   * A command that writes neither `series` nor `series_ends` (the rollup job's INSERT ... SELECT):
+   * the store's series cache is kept instead of dropped.
+   */
+  keepsSeries?: boolean;
 }
 
 /** A binary read's time, ms: waiting for the read session, in chdb's call, of that ClickHouse's own, decoding. */
