@@ -11,7 +11,7 @@
  * rows no reader takes; a run that died after it is complete.
  */
 import type { Logger } from 'pino';
-import type { Clock, TimerHandle } from '../alerting/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../alerting/clock.js';
 import type { Store } from '../store/index.js';
 import { genOfSql, HOUR_MS, hourOfMs, ledgerSql, oldestHourSql, rollup1hSql, rollup1mSql } from './sql.js';
 
@@ -246,3 +246,13 @@ export class RollupJob {
   }
 }
 
+
+/**
+ * Roll up every closed hour now, in this process (benches and tools that load a store directly;
+ * a server runs its job on a schedule). Returns what the run did.
+ */
+export function rollUpClosedHours(store: Store, opts: { lateMs?: number; rawRetentionMs?: number; log?: Logger } = {}): Promise<RunResult> {
+  const ledger = new RollupLedger(systemClock, opts.lateMs ?? 300_000);
+  const silent = { error: () => undefined } as unknown as Logger;
+  return new RollupJob(store, ledger, { intervalMs: 0, rawRetentionMs: opts.rawRetentionMs ?? 15 * 86_400_000, log: opts.log ?? silent }).runOnce();
+}
