@@ -233,8 +233,12 @@ export class RollupJob {
   async #compute(w: number): Promise<void> {
     const gen = this.ledger.take(w);
     // Not a series write: the store's series cache stays (store.ts, QueryOptions.keepsSeries).
-    await this.store.command(rollup1mSql(w, gen), { keepsSeries: true });
-    await this.store.command(rollup1hSql(w, gen), { keepsSeries: true });
+    // Rows are unique per key already (no merging on insert), and written by two threads: the
+    // 1 m insert of an hour of 3.5 M points took 16.8 s with defaults, 7.6 s without
+    // optimize_on_insert, 3.7-5.2 s with max_insert_threads = 2 as well (2 cores, load ~13).
+    const opts = { keepsSeries: true, settings: { optimize_on_insert: 0, max_insert_threads: 2 } };
+    await this.store.command(rollup1mSql(w, gen), opts);
+    await this.store.command(rollup1hSql(w, gen), opts);
     await this.store.insertRows('rollup_windows', [{ w, gen, version: gen }]);
   }
 
