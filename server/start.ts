@@ -76,7 +76,7 @@ export async function startMetronome(
   const metrics = createMetrics();
   registerCacheMetrics(metrics.registry, cache);
   const writer = new Writer(store, config, metrics, log);
-  const ledger = new RollupLedger(opts.rollupClock ?? systemClock, config.ROLLUP_LATE_ALLOWANCE);
+  const ledger = new RollupLedger(opts.rollupClock ?? systemClock, config.ROLLUP_LATE_ALLOWANCE, store.rollupHours);
   writer.rollups = ledger;
   const rollups = new RollupJob(store, ledger, {
     intervalMs: config.ROLLUP_INTERVAL,

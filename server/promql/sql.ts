@@ -17,6 +17,7 @@ import type { Matcher } from './selector.js';
 import { seriesWhere } from '../series/lookup.js';
 import { join, param, raw, sql, type Sql } from '../store/index.js';
 import { POINTS, rollupSource } from '../rollups/sql.js';
+import type { DoneHours } from '../store/rollup-hours.js';
 
 /** Settings every engine query runs with. */
 export const QUERY_SETTINGS = {
@@ -104,6 +105,8 @@ export interface GridPlan {
   resolution?: Resolution;
   /** Compute with the window form even over raw points (functions without a grid function). */
   form?: 'grid' | 'window';
+  /** Over a rollup: its done hours, when known in process (source.ts; rollups/sql.ts rollupSource). */
+  hours?: DoneHours | null;
 }
 
 /** The first aggregation, pushed into the leaf's query. */
@@ -309,7 +312,7 @@ function rawGridSql(p: GridPlan): Sql {
   const res = p.resolution ?? 'raw';
   const where = sql`${rowsWhere(p, p.start - p.window, p.end)}${inSomeWindow(p)}`;
   // Over rollups (LAST_SAMPLE_FUNCTIONS only): each bucket's last sample stands for the bucket.
-  const [time, val, from] = res === 'raw' ? ['ts', 'value', sql`${POINTS} WHERE ${where}`] : ['last.1', 'last.2', rollupSource(res, where)];
+  const [time, val, from] = res === 'raw' ? ['ts', 'value', sql`${POINTS} WHERE ${where}`] : ['last.1', 'last.2', rollupSource(res, where, p.start - p.window, p.end, p.hours)];
   const input = p.fn === 'timestamp' ? raw(`toFloat64(toUnixTimestamp64Milli(${time})) / 1000`) : raw(val);
   let value = sql`${fn}(${params})(${raw(time)}, ${input})`;
   // ClickHouse's deriv is per millisecond of DateTime64(3); Prometheus' is per second.
@@ -362,7 +365,7 @@ function rowsSql(p: GridPlan, res: Resolution): Sql {
   // Tuples are unpacked: min/max over tuples take ClickHouse's generic (slow) path.
   return sql`SELECT series_id, toUnixTimestamp64Milli(ts) AS b, cnt, sum, min, max,
       toUnixTimestamp64Milli(first.1) AS fts, first.2 AS fv, toUnixTimestamp64Milli(last.1) AS lts, last.2 AS lv${drops}
-    FROM ${rollupSource(res, where)}`;
+    FROM ${rollupSource(res, where, p.start - p.window, p.end, p.hours)}`;
 }
 
 /**

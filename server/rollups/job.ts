@@ -13,6 +13,7 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type TimerHandle } from '../alerting/clock.js';
 import type { Store } from '../store/index.js';
+import type { RollupHours } from '../store/rollup-hours.js';
 import { genOfSql, HOUR_MS, hourOfMs, ledgerSql, oldestHourSql, rollup1hSql, rollup1mSql } from './sql.js';
 
 /**
@@ -27,10 +28,14 @@ export class RollupLedger {
   readonly #marked = new Map<number, number>();
   /** Hours -> the newest version the job took for it in this process. */
   readonly #taken = new Map<number, number>();
+  /** Hours -> the newest mark handed out in this process (stored or not yet). */
+  readonly #lastMark = new Map<number, number>();
 
   constructor(
     readonly clock: Clock,
     readonly lateMs: number,
+    /** The done hours readers see in process (the embedded store's), told of every change. */
+    readonly hours?: RollupHours,
   ) {}
 
   /** A value greater than any given before (and than `seed`ed ones): a version or a mark. */
@@ -66,6 +71,11 @@ export class RollupLedger {
     // A mark already stored and not yet taken by a job run covers this flush too.
     const dirty = [...hours].filter((w) => this.closed(w, now) && !((this.#marked.get(w) ?? -1) > (this.#taken.get(w) ?? -1)));
     const at = dirty.length ? this.next() : 0;
+    // Readers stop taking these hours' rollups now, before any of the samples is written.
+    for (const w of dirty) {
+      this.#lastMark.set(w, at);
+      this.hours?.dirty(w);
+    }
     let released = false;
     return {
       dirty,
@@ -95,6 +105,17 @@ export class RollupLedger {
     const v = this.next();
     this.#taken.set(w, v);
     return v;
+  }
+
+  /** What the tables say is done, less the hours this process has marked since it started. */
+  loadHours(done: [number, number][]): void {
+    this.hours?.load(done);
+    for (const w of this.#lastMark.keys()) this.hours?.dirty(w);
+  }
+
+  /** The job recorded hour w at version v with gen: readers may take it unless a mark came since. */
+  recorded(w: number, v: number, gen: number): void {
+    if ((this.#lastMark.get(w) ?? -1) < v) this.hours?.done(w, gen);
   }
 }
 
@@ -139,9 +160,16 @@ export class RollupJob {
     private readonly opts: RollupJobOptions,
   ) {}
 
-  /** Schedule runs every intervalMs on the ledger's clock, the first one now. */
+  /**
+   * Schedule runs every intervalMs on the ledger's clock, the first one now. With no interval,
+   * only look at the tables once, so readers in this process know the done hours.
+   */
   start(): void {
-    if (this.opts.intervalMs <= 0 || this.#stopped) return;
+    if (this.#stopped) return;
+    if (this.opts.intervalMs <= 0) {
+      void this.load().catch((err: unknown) => this.opts.log.error({ err }, 'reading the rollup tables failed'));
+      return;
+    }
     const tick = async () => {
       this.#timer = null;
       await this.runOnce().catch((err: unknown) => this.opts.log.error({ err }, 'rollup run failed; retried next interval'));
@@ -158,6 +186,20 @@ export class RollupJob {
     await this.#running?.catch(() => undefined);
   }
 
+  /** Read the tables once (what the first run does first), without rolling anything up. */
+  async load(): Promise<void> {
+    if (this.#seeded) return;
+    const rows = await this.store.query<{ w: number; v: string; m: string; rec: number; g: string }>(ledgerSql());
+    if (this.#seeded) return;
+    const loaded: [number, number][] = [];
+    for (const r of rows) {
+      this.ledger.seed(Math.max(Number(r.v), Number(r.m)));
+      if (Number(r.rec) === 1 && Number(r.m) <= Number(r.v)) loaded.push([Number(r.w), Number(r.g)]);
+    }
+    this.ledger.loadHours(loaded);
+    this.#seeded = true;
+  }
+
   /** One run (runs never overlap: a second call waits for the first and runs after it). */
   runOnce(): Promise<RunResult> {
     const prev = this.#running ?? Promise.resolve();
@@ -167,22 +209,26 @@ export class RollupJob {
   }
 
   async #run(): Promise<RunResult> {
-    const rows = await this.store.query<{ w: number; v: string; m: string; rec: number }>(ledgerSql());
+    const rows = await this.store.query<{ w: number; v: string; m: string; rec: number; g: string }>(ledgerSql());
     const result: RunResult = { hours: [], deferred: [], kept: [] };
     const recorded = new Set<number>();
     const stale: number[] = [];
+    const loaded: [number, number][] = [];
     let newest = -1;
     for (const r of rows) {
       const w = Number(r.w);
       const v = Number(r.v);
       const m = Number(r.m);
       if (!this.#seeded) this.ledger.seed(Math.max(v, m));
+      if (!this.#seeded && Number(r.rec) === 1 && m <= v) loaded.push([w, Number(r.g)]);
       if (Number(r.rec) === 1) {
         recorded.add(w);
         if (w > newest) newest = w;
       }
       if (m > v) stale.push(w);
     }
+    // The first look at the tables: readers in this process now know the done hours.
+    if (!this.#seeded) this.ledger.loadHours(loaded);
     this.#seeded = true;
     const now = this.ledger.clock.now();
     const lastClosed = Math.floor((now - this.ledger.lateMs) / HOUR_MS);
@@ -240,13 +286,16 @@ export class RollupJob {
     await this.store.command(rollup1mSql(w, gen), opts);
     await this.store.command(rollup1hSql(w, gen), opts);
     await this.store.insertRows('rollup_windows', [{ w, gen, version: gen }]);
+    this.ledger.recorded(w, gen, gen);
   }
 
   /** Record hour w again with the gen it has, at a new version (clears its dirty mark). */
   async #confirm(w: number): Promise<void> {
     const [r] = await this.store.query<{ g: string }>(genOfSql(w));
     const version = this.ledger.take(w);
-    await this.store.insertRows('rollup_windows', [{ w, gen: Number(r?.g ?? 0), version }]);
+    const gen = Number(r?.g ?? 0);
+    await this.store.insertRows('rollup_windows', [{ w, gen, version }]);
+    this.ledger.recorded(w, version, gen);
   }
 }
 
@@ -256,7 +305,7 @@ export class RollupJob {
  * a server runs its job on a schedule). Returns what the run did.
  */
 export function rollUpClosedHours(store: Store, opts: { lateMs?: number; rawRetentionMs?: number; log?: Logger } = {}): Promise<RunResult> {
-  const ledger = new RollupLedger(systemClock, opts.lateMs ?? 300_000);
+  const ledger = new RollupLedger(systemClock, opts.lateMs ?? 300_000, store.rollupHours);
   const silent = { error: () => undefined } as unknown as Logger;
   return new RollupJob(store, ledger, { intervalMs: 0, rawRetentionMs: opts.rawRetentionMs ?? 15 * 86_400_000, log: opts.log ?? silent }).runOnce();
 }

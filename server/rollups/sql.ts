@@ -7,7 +7,8 @@
  * (w, gen) in rollup_windows; readers take rollup rows only of hours recorded there (with that
  * gen) and not marked in rollup_dirty since, and raw points for every other hour.
  */
-import { param, raw, sql, type Sql } from '../store/sql.js';
+import type { DoneHours, RollupHours } from '../store/rollup-hours.js';
+import { join, param, raw, sql, type Sql } from '../store/sql.js';
 
 export const HOUR_MS = 3_600_000;
 
@@ -35,26 +36,63 @@ export function hourOfMs(ms: number): number {
  * mark came after it. Small tables (one row per hour), read whole.
  */
 export function doneHoursSql(): Sql {
-  return sql`SELECT d.w, d.g FROM (SELECT w, argMax(gen, version) AS g, max(version) AS v FROM rollup_windows GROUP BY w) AS d
-    LEFT JOIN (SELECT w, max(at) AS m FROM rollup_dirty GROUP BY w) AS x ON d.w = x.w
-    WHERE x.m <= d.v`;
+  // One pass over both tables, no join: a join's fixed cost was most of a small read's.
+  return sql`SELECT w, argMax(gen, version) AS g FROM (
+      SELECT w, gen, version, toUInt64(0) AS m, toUInt8(1) AS rec FROM rollup_windows
+      UNION ALL
+      SELECT w, toUInt64(0) AS gen, toUInt64(0) AS version, at AS m, toUInt8(0) AS rec FROM rollup_dirty
+    ) GROUP BY w HAVING max(rec) = 1 AND max(m) <= max(version)`;
 }
 
 /**
- * A rollup table as the query engine reads it, restricted by `where` (on series_id and ts):
- * the rows of done hours, plus every raw point of the other hours as a bucket of one named by
- * its own time (with windows aligned to buckets, a point counts in the same windows as its
- * bucket). Columns: series_id, ts, cnt, sum, min, max, first, last, drops.
+ * A rollup table as the query engine reads it, restricted by `where` (on series_id and ts, within
+ * (from, to]): the rows of done hours, plus every raw point of the other hours as a bucket of one
+ * named by its own time (with windows aligned to buckets, a point counts in the same windows as
+ * its bucket). Columns: series_id, ts, cnt, sum, min, max, first, last, drops.
+ *
+ * With `hours` (the done hours of the range, known in process: store/rollup-hours.ts) the done
+ * hours and their gens are parameters and raw points are read only in the time ranges of the
+ * other hours. Without, both come from rollup_windows and rollup_dirty in the statement.
  */
-export function rollupSource(res: '1m' | '1h', where: Sql): Sql {
+export function rollupSource(res: '1m' | '1h', where: Sql, from: number, to: number, hours?: DoneHours | null): Sql {
   const table = raw(res === '1m' ? 'rollup_1m' : 'rollup_1h');
-  const done = doneHoursSql();
-  return sql`(SELECT series_id, ts, cnt, sum, min, max, first, last, drops FROM ${table}
+  const rawRows = (filter: Sql) => sql`SELECT series_id, ts, toUInt64(1) AS cnt, value AS sum, value AS min, value AS max, (ts, value) AS first, (ts, value) AS last,
+      initializeAggregation('deltaSumTimestampState', -value, toUnixTimestamp64Milli(ts)) AS drops
+    FROM ${POINTS} WHERE ${where} AND ${filter}`;
+  if (!hours) {
+    const done = doneHoursSql();
+    return sql`(SELECT series_id, ts, cnt, sum, min, max, first, last, drops FROM ${table}
       WHERE ${where} AND (${hourOf('ts')}, gen) IN (${done})
     UNION ALL
-    SELECT series_id, ts, toUInt64(1) AS cnt, value AS sum, value AS min, value AS max, (ts, value) AS first, (ts, value) AS last,
-      initializeAggregation('deltaSumTimestampState', -value, toUnixTimestamp64Milli(ts)) AS drops
-    FROM ${POINTS} WHERE ${where} AND ${hourOf('ts')} NOT IN (SELECT w FROM (${done})))`;
+    ${rawRows(sql`${hourOf('ts')} NOT IN (SELECT w FROM (${done}))`)})`;
+  }
+  const parts: Sql[] = [];
+  if (hours.w.length > 0) {
+    // transform: a hash lookup per row; hours not done map to a gen no row has.
+    parts.push(sql`SELECT series_id, ts, cnt, sum, min, max, first, last, drops FROM ${table}
+      WHERE ${where} AND gen = transform(${hourOf('ts')}, ${param('Array(UInt32)', hours.w)}, ${param('Array(UInt64)', hours.gen)}, toUInt64(18446744073709551615))`);
+  }
+  // The open hours of [lo, hi] as time ranges (consecutive hours merged).
+  const ranges: Sql[] = [];
+  let k = 0;
+  for (let h = hours.lo; h <= hours.hi; ) {
+    while (k < hours.w.length && hours.w[k] < h) k++;
+    if (k < hours.w.length && hours.w[k] === h) {
+      h++;
+      continue;
+    }
+    const start = h;
+    while (h <= hours.hi && !(k < hours.w.length && hours.w[k] === h)) h++;
+    ranges.push(sql`(ts > ${ms((start - 1) * HOUR_MS)} AND ts <= ${ms((h - 1) * HOUR_MS)})`);
+  }
+  if (ranges.length > 0) parts.push(rawRows(sql`(${join(ranges, ' OR ')})`));
+  if (parts.length === 0) parts.push(rawRows(raw('0')));
+  return sql`(${join(parts, '\nUNION ALL\n')})`;
+}
+
+/** The done hours of the range (from, to] a read covers, known in process; null when not. */
+export function doneHoursOf(store: { rollupHours?: RollupHours }, from: number, to: number): DoneHours | null {
+  return store.rollupHours?.between(hourOfMs(from + 1), hourOfMs(to)) ?? null;
 }
 
 function ms(v: number): Sql {
@@ -87,14 +125,14 @@ export function rollup1hSql(w: number, gen: number): Sql {
 
 /**
  * What the job has to do, per hour recorded or marked: its newest version v, its newest dirty
- * mark m (0 when none), and rec = 1 when it was ever recorded (v is 0 for the hours migration
+ * mark m (0 when none), the gen g it is read at, and rec = 1 when it was ever recorded (v is 0 for the hours migration
  * 007 kept from the views, and for hours never recorded).
  */
 export function ledgerSql(): Sql {
-  return sql`SELECT w, max(v) AS v, max(m) AS m, max(rec) AS rec FROM (
-      SELECT w, max(version) AS v, toUInt64(0) AS m, toUInt8(1) AS rec FROM rollup_windows GROUP BY w
+  return sql`SELECT w, max(v) AS v, max(m) AS m, max(rec) AS rec, max(g) AS g FROM (
+      SELECT w, max(version) AS v, toUInt64(0) AS m, toUInt8(1) AS rec, argMax(gen, version) AS g FROM rollup_windows GROUP BY w
       UNION ALL
-      SELECT w, toUInt64(0) AS v, max(at) AS m, toUInt8(0) AS rec FROM rollup_dirty GROUP BY w
+      SELECT w, toUInt64(0) AS v, max(at) AS m, toUInt8(0) AS rec, toUInt64(0) AS g FROM rollup_dirty GROUP BY w
     ) GROUP BY w`;
 }
 

@@ -4,6 +4,7 @@ import { createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { PointColumns } from '../../ingest/types.js';
 import { ClientStore, CLIENT_SETTINGS, READ_TIMING } from './client-store.js';
+import { RollupHours } from './rollup-hours.js';
 import { SeriesCache } from './series-cache.js';
 import type { Sql } from './sql.js';
 import { checkToken, type QueryOptions } from './store.js';
@@ -37,6 +38,8 @@ export class EmbeddedStore extends ClientStore {
    * can be kept until a series row is written: every write below tells the cache.
    */
   readonly seriesCache = new SeriesCache();
+  /** Likewise the hours whose rollups are done (rollup-hours.ts), told by the rollup job and the writer. */
+  readonly rollupHours = new RollupHours();
 
   constructor(readonly path: string) {
     mkdirSync(path, { recursive: true });

@@ -1,4 +1,5 @@
 import type { NewSeries, PointColumns } from '../../ingest/types.js';
+import type { RollupHours } from './rollup-hours.js';
 import type { SeriesCache } from './series-cache.js';
 import type { Sql } from './sql.js';
 
@@ -51,6 +52,8 @@ export interface Store {
    * engine (series-cache.ts). Only on a store no other process writes to.
    */
   readonly seriesCache?: SeriesCache;
+  /** The hours whose rollups readers may take, kept from this process's rollup job and writes (rollup-hours.ts). */
+  readonly rollupHours?: RollupHours;
   /** Run a SELECT and return its rows as objects (UInt64/Int64 come back as strings, as in JSONEachRow). */
   query<T = Record<string, unknown>>(q: Sql, opts?: QueryOptions): Promise<T[]>;
   /** Run a statement that returns nothing (DDL, INSERT ... SELECT). */
