@@ -11,7 +11,8 @@
  *
  * Ranges older than raw retention have only rollups: there the planner reads them even when
  * windows are not aligned (a bucket counts in a window when its end does) rather than return
- * nothing. *
+ * nothing.
+ *
  * A rollup resolution reads rollup rows only of hours the rollup job has recorded as done and
  * not dirty since, and raw points for the other hours (server/rollups/sql.ts, rollupSource):
  * choosing a rollup never changes an answer, however far the job has got.
