@@ -67,6 +67,10 @@ export const configSchema = z.object({
   /** Retention of the 1-minute and 1-hour rollups. */
   ROLLUP_1M_DAYS: int(90, 1),
   ROLLUP_1H_DAYS: int(730, 1),
+  /** How often the rollup job aggregates closed hours (server/rollups/job.ts); 0 turns it off (reads then use raw points). */
+  ROLLUP_INTERVAL: promDuration('1m', 0),
+  /** An hour is aggregated this long after it ends; later samples mark it dirty and it is recomputed. */
+  ROLLUP_LATE_ALLOWANCE: promDuration('5m', 0),
   /** Most step values (series x steps) and raw samples one query may hold in memory at once. */
   MAX_QUERY_SAMPLES: int(20_000_000, 1),
   /** Most bytes one query may hold at once (values, series, label strings, its answer; estimated, see server/promql/budget.ts). */

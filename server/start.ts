@@ -13,6 +13,8 @@ import { Engine } from './promql/engine.js';
 import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
 import { Access } from './auth/access.js';
 import { StoreHealth, trackStore } from './store-health.js';
+import { RollupJob, RollupLedger } from './rollups/job.js';
+import { systemClock } from './alerting/clock.js';
 
 export interface Running {
   ctx: AppContext;
@@ -21,6 +23,8 @@ export interface Running {
   close(): Promise<void>;
   /** The demo traffic generator, when it runs (DEMO). */
   demo?: DemoHandle;
+  /** The rollup job (tests call runOnce with the rollup clock moved on). */
+  rollups: RollupJob;
 }
 
 export interface StartOptions {
@@ -30,6 +34,8 @@ export interface StartOptions {
   alertingClock?: Clock;
   /** Drive the probe scheduler's timers with this clock (tests). */
   probeClock?: Clock;
+  /** Drive the rollup job's schedule and its notion of closed hours with this clock (tests). */
+  rollupClock?: Clock;
 }
 
 /** Open the store, migrate it, and serve. Used by main.ts and by tests. */
@@ -75,6 +81,13 @@ export async function startMetronome(
   registerCacheMetrics(metrics.registry, cache);
   if (opened.head) registerHeadMetrics(metrics.registry, opened.head);
   const writer = new Writer(store, config, metrics, log);
+  const ledger = new RollupLedger(opts.rollupClock ?? systemClock, config.ROLLUP_LATE_ALLOWANCE, store.rollupHours);
+  writer.rollups = ledger;
+  const rollups = new RollupJob(store, ledger, {
+    intervalMs: config.ROLLUP_INTERVAL,
+    rawRetentionMs: config.RETENTION_DAYS * 86_400_000,
+    log: log.child({ component: 'rollups' }),
+  });
   const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, storeHealth, probeClock: opts.probeClock };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   ctx.alerting = await createAlerting(ctx, opts.alertingClock).catch(async (e) => {
@@ -89,6 +102,7 @@ export async function startMetronome(
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   const url = `http://${host}:${port}`;
   ctx.alerting.start(url);
+  rollups.start();
   const demo = (await shouldRunDemo(config.DEMO, store))
     ? startDemo(ctx, { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000 })
     : undefined;
@@ -102,7 +116,8 @@ export async function startMetronome(
       await app.close(); // stops accepting, waits for in-flight requests
       await ctx.alerting?.stop(); // its last evaluation's output goes through the writer
       await writer.close(); // commits everything accepted
+      await rollups.stop();
       await store.close();
     })());
-  return { ctx, url, close, demo };
+  return { ctx, url, close, demo, rollups };
 }

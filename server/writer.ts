@@ -7,6 +7,7 @@ import { IssueList, validateBatch, type WriteLimits } from '../ingest/validate.j
 import type { Config } from './config.js';
 import { MetronomeError } from './errors.js';
 import type { Metrics } from './metrics.js';
+import type { RollupLedger } from './rollups/job.js';
 import { LAST_SEEN_MARGIN_MS } from './series/lookup.js';
 import type { Store } from './store/index.js';
 
@@ -38,6 +39,11 @@ export class Writer {
    * Throws a MetronomeError to refuse the whole request.
    */
   admit?: (batch: WriteBatch, fresh: readonly NewSeries[]) => void | Promise<void>;
+  /**
+   * Shared with the rollup job (server/rollups/job.ts): a flush marks the closed hours it writes
+   * into as dirty before writing the points, and the job leaves hours alone while a flush writes.
+   */
+  rollups?: RollupLedger;
   readonly #batcher: Batcher<Item>;
   /**
    * Series this process has recorded: id (hi word -> lo word) -> slot in #first/#last, the
@@ -181,8 +187,20 @@ export class Writer {
       }
     }
     const rows = [...byId.values()];
-    if (rows.length > 0) await this.store.insertSeries(rows);
-    await this.store.insertPoints(concatColumns(items.map((i) => i.columns)), token);
+    const points = concatColumns(items.map((i) => i.columns));
+    const flight = this.rollups?.begin(points.ts, points.length);
+    try {
+      if (rows.length > 0) await this.store.insertSeries(rows);
+      if (flight && flight.dirty.length > 0) {
+        // Before the points: a crash between the two leaves the hour recomputed for nothing,
+        // never a late point missing from a rollup read as done.
+        await this.store.insertRows('rollup_dirty', flight.dirty.map((w) => ({ w, at: flight.at })));
+        flight.marked();
+      }
+      await this.store.insertPoints(points, token);
+    } finally {
+      flight?.release();
+    }
     for (const s of rows) this.#record(s);
     for (const it of items) this.metrics.pointsAccepted.inc({ protocol: it.protocol }, it.columns.length);
   }

@@ -25,7 +25,9 @@ export function tempDir(prefix = 'metronome-test-'): string {
  */
 export async function startTestServer(env: Record<string, string> = {}, opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? tempDir();
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DEMO: '0', ...env, DATA_DIR: dataDir });
+  // No rollup job on a timer unless asked (ROLLUP_INTERVAL, or `rollups.runOnce()`): its
+  // background queries would land among what a test observes.
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DEMO: '0', ROLLUP_INTERVAL: '0', ...env, DATA_DIR: dataDir });
   const running = await startMetronome(config, pino({ level: config.LOG_LEVEL }), opts);
   return {
     ...running,

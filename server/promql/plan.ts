@@ -12,6 +12,10 @@
  * Ranges older than raw retention have only rollups: there the planner reads them even when
  * windows are not aligned (a bucket counts in a window when its end does) rather than return
  * nothing.
+ *
+ * A rollup resolution reads rollup rows only of hours the rollup job has recorded as done and
+ * not dirty since, and raw points for the other hours (server/rollups/sql.ts, rollupSource):
+ * choosing a rollup never changes an answer, however far the job has got.
  */
 import type { Aggregate, Expr } from './ast.js';
 import { KEEPS_NAME } from './functions.js';

@@ -30,6 +30,7 @@ import type { Sql } from '../store/index.js';
 import type { Head } from '../store/head.js';
 import { headGrid, headSamples } from './head-leaf.js';
 import { LAST_SEEN_MARGIN_MS } from '../series/lookup.js';
+import { doneHoursOf } from '../rollups/sql.js';
 import type { Labels } from './types.js';
 
 /** The leaf operations the evaluator needs. */
@@ -188,7 +189,9 @@ export class StoreSource implements DataSource {
 
   /** Plan a leaf, run it, and re-run it from raw points if a rollup window held a counter reset. */
   async #leaf<T extends { reset: number | string }>(plan: GridPlan, run: (p: GridPlan) => Promise<T[]>): Promise<T[]> {
-    const planned = chooseResolution(plan, this.opts);
+    const chosen = chooseResolution(plan, this.opts);
+    // Which hours the rollup job has done, when the store knows in process (rollups/sql.ts).
+    const planned = chosen.resolution === 'raw' ? chosen : { ...chosen, hours: doneHoursOf(this.store, chosen.start - chosen.window, chosen.end) };
     this.opts.onPlan?.(planned);
     const rows = await run(planned);
     if (planned.resolution === 'raw' || !rows.some((r) => Number(r.reset) === 1)) return rows;

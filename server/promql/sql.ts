@@ -16,6 +16,8 @@
 import type { Matcher } from './selector.js';
 import { seriesWhere } from '../series/lookup.js';
 import { join, param, raw, sql, type Sql } from '../store/index.js';
+import { POINTS, rollupSource } from '../rollups/sql.js';
+import type { DoneHours } from '../store/rollup-hours.js';
 
 /** Settings every engine query runs with. */
 export const QUERY_SETTINGS = {
@@ -103,6 +105,8 @@ export interface GridPlan {
   resolution?: Resolution;
   /** Compute with the window form even over raw points (functions without a grid function). */
   form?: 'grid' | 'window';
+  /** Over a rollup: its done hours, when known in process (source.ts; rollups/sql.ts rollupSource). */
+  hours?: DoneHours | null;
 }
 
 /** The first aggregation, pushed into the leaf's query. */
@@ -306,15 +310,15 @@ function rawGridSql(p: GridPlan): Sql {
       ? sql`${ms(p.start)}, ${ms(p.end)}, ${secs(p.step)}, ${secs(p.window)}, ${param('Float64', p.arg ?? 0)}`
       : sql`${ms(p.start)}, ${ms(p.end)}, ${secs(p.step)}, ${secs(p.window)}`;
   const res = p.resolution ?? 'raw';
+  const where = sql`${rowsWhere(p, p.start - p.window, p.end)}${inSomeWindow(p)}`;
   // Over rollups (LAST_SAMPLE_FUNCTIONS only): each bucket's last sample stands for the bucket.
-  const [time, val, table] = res === 'raw' ? ['ts', 'value', raw('points')] : ['last.1', 'last.2', rollupTable(res)];
+  const [time, val, from] = res === 'raw' ? ['ts', 'value', sql`${POINTS} WHERE ${where}`] : ['last.1', 'last.2', rollupSource(res, where, p.start - p.window, p.end, p.hours)];
   const input = p.fn === 'timestamp' ? raw(`toFloat64(toUnixTimestamp64Milli(${time})) / 1000`) : raw(val);
   let value = sql`${fn}(${params})(${raw(time)}, ${input})`;
   // ClickHouse's deriv is per millisecond of DateTime64(3); Prometheus' is per second.
   if (p.fn === 'deriv') value = sql`arrayMap(x -> x * 1000, ${value})`;
   return sql`SELECT series_id, ${value} AS v, toUInt8(0) AS reset
-    FROM ${table}
-    WHERE ${rowsWhere(p, p.start - p.window, p.end)}${inSomeWindow(p)}
+    FROM ${from}
     GROUP BY series_id`;
 }
 
@@ -332,16 +336,13 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-function rollupTable(res: Resolution): Sql {
-  return raw(res === '1m' ? 'rollup_1m' : 'rollup_1h');
-}
-
 /**
  * The rows a window function reads, as buckets named by their end b: (series_id, b, cnt, sum,
  * min, max, fts/fv first sample (time ms, value), lts/lv last sample, drops). A raw point is a
  * bucket of one.
  * Rollup rows are read as stored: every column merges in any order, so rows of parts not
- * merged yet need no merge step of their own.
+ * merged yet need no merge step of their own. Hours the rollup job has not done are read from
+ * raw points (rollupSource).
  */
 function rowsSql(p: GridPlan, res: Resolution): Sql {
   const where = sql`${rowsWhere(p, p.start - p.window, p.end)}${inSomeWindow(p)}`;
@@ -353,18 +354,18 @@ function rowsSql(p: GridPlan, res: Resolution): Sql {
       // window exactly, so each slice (not each sample) is copied to the windows holding it.
       return sql`SELECT series_id, ${int(p.start)} + j * ${int(g)} AS b, count() AS cnt, sum(value) AS sum, min(value) AS min, max(value) AS max,
           min(t) AS fts, argMin(value, t) AS fv, max(t) AS lts, argMax(value, t) AS lv
-        FROM (SELECT series_id, toUnixTimestamp64Milli(ts) AS t, value, toInt64(ceil((t - ${int(p.start)}) / ${int(g)})) AS j FROM points WHERE ${where})
+        FROM (SELECT series_id, toUnixTimestamp64Milli(ts) AS t, value, toInt64(ceil((t - ${int(p.start)}) / ${int(g)})) AS j FROM ${POINTS} WHERE ${where})
         GROUP BY series_id, j`;
     }
     return sql`SELECT series_id, toUnixTimestamp64Milli(ts) AS b, toUInt64(1) AS cnt, value AS sum, value AS min, value AS max,
         b AS fts, value AS fv, b AS lts, value AS lv
-      FROM points WHERE ${where}`;
+      FROM ${POINTS} WHERE ${where}`;
   }
   const drops = isCounter(p) ? raw(', drops') : raw('');
   // Tuples are unpacked: min/max over tuples take ClickHouse's generic (slow) path.
   return sql`SELECT series_id, toUnixTimestamp64Milli(ts) AS b, cnt, sum, min, max,
       toUnixTimestamp64Milli(first.1) AS fts, first.2 AS fv, toUnixTimestamp64Milli(last.1) AS lts, last.2 AS lv${drops}
-    FROM ${rollupTable(res)} WHERE ${where}`;
+    FROM ${rollupSource(res, where, p.start - p.window, p.end, p.hours)}`;
 }
 
 /**
@@ -510,7 +511,7 @@ export function staleMarksSql(sel: Selection): Sql {
  */
 export function samplesSql(sel: Selection): Sql {
   return sql`SELECT toString(series_id) AS id, arraySort(groupArray((toFloat64(toUnixTimestamp64Milli(ts)), value))) AS pts
-    FROM points WHERE ${rowsWhere(sel, sel.from, sel.to)}
+    FROM ${POINTS} WHERE ${rowsWhere(sel, sel.from, sel.to)}
     GROUP BY series_id`;
 }
 

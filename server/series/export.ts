@@ -1,4 +1,5 @@
 import type { Matcher } from '../promql/selector.js';
+import { POINTS } from '../rollups/sql.js';
 import { param, sql, type Store } from '../store/index.js';
 import { findSeries, labelsOf } from './lookup.js';
 
@@ -6,7 +7,8 @@ import { findSeries, labelsOf } from './lookup.js';
 const CHUNK = 500;
 
 /**
- * Raw points of the matching series as JSON lines, one series per line:
+ * Raw points of the matching series as JSON lines, one series per line, each (series, ts) once
+ * however often a client sent it:
  *   {"metric": {...}, "values": [...], "timestamps": [...]}   (timestamps in unix ms)
  */
 export async function* exportSeries(
@@ -23,7 +25,7 @@ export async function* exportSeries(
     const rows = await store.query<{ series_id: string; ts: string[]; v: number[] }>(sql`
       SELECT series_id, groupArray(toUnixTimestamp64Milli(ts)) AS ts, groupArray(value) AS v
       FROM (
-        SELECT series_id, ts, value FROM points
+        SELECT series_id, ts, value FROM ${POINTS}
         WHERE series_id IN ${param('Array(UInt64)', chunk.map((s) => BigInt(s.series_id)))}
           AND ts >= fromUnixTimestamp64Milli(${param('Int64', Math.floor(start))}, 'UTC')
           AND ts <= fromUnixTimestamp64Milli(${param('Int64', Math.ceil(end))}, 'UTC')

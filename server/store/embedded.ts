@@ -5,6 +5,7 @@ import { createChdbConnection } from 'chdb/connection';
 import type { PointColumns } from '../../ingest/types.js';
 import { ClientStore, CLIENT_SETTINGS, READ_TIMING } from './client-store.js';
 import { Head, type HeadOptions } from './head.js';
+import { RollupHours } from './rollup-hours.js';
 import { SeriesCache } from './series-cache.js';
 import { compile, param, sql, type Sql } from './sql.js';
 import { checkToken, type QueryOptions } from './store.js';
@@ -50,6 +51,8 @@ export class EmbeddedStore extends ClientStore {
   readonly seriesCache = new SeriesCache();
   /** Recent points in process for the query engine (head.ts); open() starts it. */
   readonly head: Head;
+  /** Likewise the hours whose rollups are done (rollup-hours.ts), told by the rollup job and the writer. */
+  readonly rollupHours = new RollupHours();
 
   constructor(
     readonly path: string,
@@ -209,7 +212,7 @@ export class EmbeddedStore extends ClientStore {
   }
 
   /**
-   * DDL, migrations, INSERT ... SELECT: not parsed, so every cached lookup is dropped. A
+   * DDL, migrations, INSERT ... SELECT: not parsed, so every cached lookup is dropped (unless `keepsSeries`). A
    * statement that changes `points` other than by insertPoints (a deletion) empties the head,
    * which then starts over as after a restart.
    */
@@ -217,7 +220,7 @@ export class EmbeddedStore extends ClientStore {
     try {
       await super.command(q, opts);
     } finally {
-      this.seriesCache.reset();
+      if (!opts.keepsSeries) this.seriesCache.reset();
       if (this.head.enabled && CHANGES_POINTS.test(compile(q).sql)) {
         this.head.clear();
         if (!this.#closed) await this.openHead();

@@ -1,4 +1,5 @@
 import type { NewSeries, PointColumns } from '../../ingest/types.js';
+import type { RollupHours } from './rollup-hours.js';
 import type { SeriesCache } from './series-cache.js';
 import type { Head } from './head.js';
 import type { Sql } from './sql.js';
@@ -25,6 +26,11 @@ export interface QueryOptions {
   pace?: { tick(units: number): boolean; pause(): Promise<void> };
   /** Told where a binary read's time went (bench/query-profile.ts); costs nothing when absent. */
   onRead?: (r: ReadTiming) => void;
+  /**
+   * A command that writes neither `series` nor `series_ends` (the rollup job's INSERT ... SELECT):
+   * the store's series cache is kept instead of dropped.
+   */
+  keepsSeries?: boolean;
 }
 
 /** A binary read's time, ms: waiting for the read session, in chdb's call, of that ClickHouse's own, decoding. */
@@ -49,6 +55,8 @@ export interface Store {
   readonly seriesCache?: SeriesCache;
   /** Recent points kept in process (head.ts). Only on a store no other process writes to. */
   readonly head?: Head;
+  /** The hours whose rollups readers may take, kept from this process's rollup job and writes (rollup-hours.ts). */
+  readonly rollupHours?: RollupHours;
   /** Run a SELECT and return its rows as objects (UInt64/Int64 come back as strings, as in JSONEachRow). */
   query<T = Record<string, unknown>>(q: Sql, opts?: QueryOptions): Promise<T[]>;
   /** Run a statement that returns nothing (DDL, INSERT ... SELECT). */

@@ -1,0 +1,311 @@
+/**
+ * The rollup job: aggregates each closed hour from deduplicated raw points into rollup_1m and
+ * rollup_1h, and records which hours are done (server/rollups/sql.ts has the SQL and the
+ * reading rules). An hour closes `lateMs` after its end (the allowance for late samples); a
+ * sample that arrives later still (a backfill, a client retrying after an outage) makes the
+ * writer mark its hour dirty before the sample is written (RollupLedger.begin), readers read
+ * that hour from raw points, and the job recomputes it on its next run.
+ *
+ * Crash safety without transactions: an hour's rows are written under a fresh gen and only
+ * then is (hour, gen) recorded, in one single-row insert. A run that dies before that leaves
+ * rows no reader takes; a run that died after it is complete.
+ */
+import type { Logger } from 'pino';
+import { systemClock, type Clock, type TimerHandle } from '../alerting/clock.js';
+import type { Store } from '../store/index.js';
+import type { RollupHours } from '../store/rollup-hours.js';
+import { genOfSql, HOUR_MS, hourOfMs, ledgerSql, oldestHourSql, rollup1hSql, rollup1mSql } from './sql.js';
+
+/**
+ * What the writer and the job share in process: a monotonic counter for versions and dirty
+ * marks, the hours a flush is writing right now, and the allowance for late samples.
+ */
+export class RollupLedger {
+  #last = 0;
+  /** Hours with a flush in flight -> how many flushes. */
+  readonly #writing = new Map<number, number>();
+  /** Hours this process has marked dirty (persisted) -> the mark, until the job takes a version after it. */
+  readonly #marked = new Map<number, number>();
+  /** Hours -> the newest version the job took for it in this process. */
+  readonly #taken = new Map<number, number>();
+  /** Hours -> the newest mark handed out in this process (stored or not yet). */
+  readonly #lastMark = new Map<number, number>();
+
+  constructor(
+    readonly clock: Clock,
+    readonly lateMs: number,
+    /** The done hours readers see in process (the embedded store's), told of every change. */
+    readonly hours?: RollupHours,
+  ) {}
+
+  /** A value greater than any given before (and than `seed`ed ones): a version or a mark. */
+  next(): number {
+    this.#last = Math.max(this.#last + 1, this.clock.now());
+    return this.#last;
+  }
+
+  /** Never hand out a value at or below v again (versions and marks found in the tables). */
+  seed(v: number): void {
+    if (v > this.#last) this.#last = v;
+  }
+
+  /** Whether hour w has closed: its end plus the allowance has passed. */
+  closed(w: number, now = this.clock.now()): boolean {
+    return w * HOUR_MS + this.lateMs <= now;
+  }
+
+  /**
+   * A flush is about to write points at `ts[0..n)`: its hours are in flight (the job leaves them
+   * alone) until `release`. `dirty` lists the closed hours to mark, with `at`, before the points
+   * are written; call `marked` once the marks are stored.
+   */
+  begin(ts: Float64Array, n: number): Flight {
+    const hours = new Set<number>();
+    let prev = NaN;
+    for (let i = 0; i < n; i++) {
+      const w = Math.ceil(ts[i] / HOUR_MS);
+      if (w !== prev) hours.add((prev = w));
+    }
+    for (const w of hours) this.#writing.set(w, (this.#writing.get(w) ?? 0) + 1);
+    const now = this.clock.now();
+    // A mark already stored and not yet taken by a job run covers this flush too.
+    const dirty = [...hours].filter((w) => this.closed(w, now) && !((this.#marked.get(w) ?? -1) > (this.#taken.get(w) ?? -1)));
+    const at = dirty.length ? this.next() : 0;
+    // Readers stop taking these hours' rollups now, before any of the samples is written.
+    for (const w of dirty) {
+      this.#lastMark.set(w, at);
+      this.hours?.dirty(w);
+    }
+    let released = false;
+    return {
+      dirty,
+      at,
+      marked: () => {
+        for (const w of dirty) this.#marked.set(w, at);
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const w of hours) {
+          const k = (this.#writing.get(w) ?? 1) - 1;
+          if (k === 0) this.#writing.delete(w);
+          else this.#writing.set(w, k);
+        }
+      },
+    };
+  }
+
+  /** Whether a flush is writing into hour w. */
+  writing(w: number): boolean {
+    return this.#writing.has(w);
+  }
+
+  /** The job takes a version for hour w before it reads the hour's points. */
+  take(w: number): number {
+    const v = this.next();
+    this.#taken.set(w, v);
+    return v;
+  }
+
+  /** What the tables say is done, less the hours this process has marked since it started. */
+  loadHours(done: [number, number][]): void {
+    this.hours?.load(done);
+    for (const w of this.#lastMark.keys()) this.hours?.dirty(w);
+  }
+
+  /** The job recorded hour w at version v with gen: readers may take it unless a mark came since. */
+  recorded(w: number, v: number, gen: number): void {
+    if ((this.#lastMark.get(w) ?? -1) < v) this.hours?.done(w, gen);
+  }
+}
+
+/** One flush's hours, from RollupLedger.begin. */
+export interface Flight {
+  /** Closed hours to mark dirty before the points are written. */
+  dirty: number[];
+  at: number;
+  marked(): void;
+  release(): void;
+}
+
+export interface RollupJobOptions {
+  /** Time between runs; 0: never scheduled (tests call runOnce). */
+  intervalMs: number;
+  /** Hours that start before now - this are not recomputed: their raw points may be partly expired. */
+  rawRetentionMs: number;
+  log: Logger;
+}
+
+/** What a run did. */
+export interface RunResult {
+  /** Hours written (new or recomputed). */
+  hours: number[];
+  /** Hours left for the next run: a flush was writing into them. */
+  deferred: number[];
+  /** Dirty hours too old for raw points, confirmed as they were. */
+  kept: number[];
+}
+
+export class RollupJob {
+  #timer: TimerHandle | null = null;
+  #running: Promise<RunResult> | null = null;
+  #stopped = false;
+  /** The newest hour recorded (the job's horizon); new hours after it are done in order. */
+  #horizon: number | null = null;
+  #seeded = false;
+
+  constructor(
+    private readonly store: Store,
+    readonly ledger: RollupLedger,
+    private readonly opts: RollupJobOptions,
+  ) {}
+
+  /**
+   * Schedule runs every intervalMs on the ledger's clock, the first one now. With no interval,
+   * only look at the tables once, so readers in this process know the done hours.
+   */
+  start(): void {
+    if (this.#stopped) return;
+    if (this.opts.intervalMs <= 0) {
+      void this.load().catch((err: unknown) => this.opts.log.error({ err }, 'reading the rollup tables failed'));
+      return;
+    }
+    const tick = async () => {
+      this.#timer = null;
+      await this.runOnce().catch((err: unknown) => this.opts.log.error({ err }, 'rollup run failed; retried next interval'));
+      if (!this.#stopped) this.#timer = this.ledger.clock.setTimeout(tick, this.opts.intervalMs);
+    };
+    this.#timer = this.ledger.clock.setTimeout(tick, 0);
+  }
+
+  /** Stop scheduling and wait for a run in progress. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) this.ledger.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** Read the tables once (what the first run does first), without rolling anything up. */
+  async load(): Promise<void> {
+    if (this.#seeded) return;
+    const rows = await this.store.query<{ w: number; v: string; m: string; rec: number; g: string }>(ledgerSql());
+    if (this.#seeded) return;
+    const loaded: [number, number][] = [];
+    for (const r of rows) {
+      this.ledger.seed(Math.max(Number(r.v), Number(r.m)));
+      if (Number(r.rec) === 1 && Number(r.m) <= Number(r.v)) loaded.push([Number(r.w), Number(r.g)]);
+    }
+    this.ledger.loadHours(loaded);
+    this.#seeded = true;
+  }
+
+  /** One run (runs never overlap: a second call waits for the first and runs after it). */
+  runOnce(): Promise<RunResult> {
+    const prev = this.#running ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.#run());
+    this.#running = run;
+    return run;
+  }
+
+  async #run(): Promise<RunResult> {
+    const rows = await this.store.query<{ w: number; v: string; m: string; rec: number; g: string }>(ledgerSql());
+    const result: RunResult = { hours: [], deferred: [], kept: [] };
+    const recorded = new Set<number>();
+    const stale: number[] = [];
+    const loaded: [number, number][] = [];
+    let newest = -1;
+    for (const r of rows) {
+      const w = Number(r.w);
+      const v = Number(r.v);
+      const m = Number(r.m);
+      if (!this.#seeded) this.ledger.seed(Math.max(v, m));
+      if (!this.#seeded && Number(r.rec) === 1 && m <= v) loaded.push([w, Number(r.g)]);
+      if (Number(r.rec) === 1) {
+        recorded.add(w);
+        if (w > newest) newest = w;
+      }
+      if (m > v) stale.push(w);
+    }
+    // The first look at the tables: readers in this process now know the done hours.
+    if (!this.#seeded) this.ledger.loadHours(loaded);
+    this.#seeded = true;
+    const now = this.ledger.clock.now();
+    const lastClosed = Math.floor((now - this.ledger.lateMs) / HOUR_MS);
+    if (this.#horizon === null) {
+      if (newest >= 0) this.#horizon = newest;
+      else {
+        const [o] = await this.store.query<{ w: number; n: string }>(oldestHourSql());
+        if (!o || Number(o.n) === 0) return result;
+        this.#horizon = Number(o.w) - 1;
+      }
+    }
+    const oldestRaw = hourOfMs(now - this.opts.rawRetentionMs) + 24;
+    // Recomputations first, newest first (what dashboards look at), then new hours in order.
+    for (const w of stale.sort((a, b) => b - a)) {
+      if (w > lastClosed || this.#stopped) continue;
+      if (this.ledger.writing(w)) {
+        result.deferred.push(w);
+        continue;
+      }
+      if (w < oldestRaw) {
+        // Raw points of this hour may be partly gone: keep the rollups it has, readable.
+        if (recorded.has(w)) {
+          await this.#confirm(w);
+          result.kept.push(w);
+        }
+        continue;
+      }
+      await this.#compute(w);
+      result.hours.push(w);
+    }
+    for (let w = this.#horizon + 1; w <= lastClosed && !this.#stopped; w++) {
+      if (this.ledger.writing(w)) {
+        result.deferred.push(w);
+        break; // the horizon stays before it
+      }
+      if (!recorded.has(w) || stale.includes(w)) {
+        if (!result.hours.includes(w)) {
+          await this.#compute(w);
+          result.hours.push(w);
+        }
+      }
+      this.#horizon = w;
+    }
+    return result;
+  }
+
+  /** Aggregate hour w under a fresh gen, then record it. */
+  async #compute(w: number): Promise<void> {
+    const gen = this.ledger.take(w);
+    // Not a series write: the store's series cache stays (store.ts, QueryOptions.keepsSeries).
+    // Rows are unique per key already (no merging on insert), and written by two threads: the
+    // 1 m insert of an hour of 3.5 M points took 16.8 s with defaults, 7.6 s without
+    // optimize_on_insert, 3.7-5.2 s with max_insert_threads = 2 as well (2 cores, load ~13).
+    const opts = { keepsSeries: true, settings: { optimize_on_insert: 0, max_insert_threads: 2 } };
+    await this.store.command(rollup1mSql(w, gen), opts);
+    await this.store.command(rollup1hSql(w, gen), opts);
+    await this.store.insertRows('rollup_windows', [{ w, gen, version: gen }]);
+    this.ledger.recorded(w, gen, gen);
+  }
+
+  /** Record hour w again with the gen it has, at a new version (clears its dirty mark). */
+  async #confirm(w: number): Promise<void> {
+    const [r] = await this.store.query<{ g: string }>(genOfSql(w));
+    const version = this.ledger.take(w);
+    const gen = Number(r?.g ?? 0);
+    await this.store.insertRows('rollup_windows', [{ w, gen, version }]);
+    this.ledger.recorded(w, version, gen);
+  }
+}
+
+
+/**
+ * Roll up every closed hour now, in this process (benches and tools that load a store directly;
+ * a server runs its job on a schedule). Returns what the run did.
+ */
+export function rollUpClosedHours(store: Store, opts: { lateMs?: number; rawRetentionMs?: number; log?: Logger } = {}): Promise<RunResult> {
+  const ledger = new RollupLedger(systemClock, opts.lateMs ?? 300_000, store.rollupHours);
+  const silent = { error: () => undefined } as unknown as Logger;
+  return new RollupJob(store, ledger, { intervalMs: 0, rawRetentionMs: opts.rawRetentionMs ?? 15 * 86_400_000, log: opts.log ?? silent }).runOnce();
+}
