@@ -255,7 +255,7 @@ function trapezoid(x1: number, y1: number, x2: number, y2: number): number {
   return base * h + (base * (Math.max(y1, y2) - h)) / 2;
 }
 
-const ids = (series: SeriesMeta[]) => param('Array(UInt64)', series.map((s) => s.id));
+const ids = (series: SeriesMeta[]) => param('Array(UInt64)', series.map((s) => BigInt(s.id)));
 
 /** Per series and bucket partial states, computed in ClickHouse; cached per request by bucket layout. */
 function partials(ctx: EvalContext, b: Buckets, withValues: boolean, st: State) {

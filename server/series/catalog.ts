@@ -160,7 +160,7 @@ export async function suggestTagValuesGrouped(store: Store, q: CatalogQuery & { 
 export async function deleteSeries(store: Store, q: Omit<CatalogQuery, 'limit'>) {
   const ids = await store.query<{ id: string }>(sql`SELECT toString(series_id) AS id FROM ${seriesSet(q)}`);
   if (ids.length === 0) return { deleted: 0 };
-  const list = param('Array(UInt64)', ids.map((r) => r.id));
+  const list = param('Array(UInt64)', ids.map((r) => BigInt(r.id)));
   // Points first: a series row left behind only shows an empty series, a point left behind
   // would come back if the series were written again.
   await store.command(sql`DELETE FROM points WHERE series_id IN ${list}`);
