@@ -154,6 +154,11 @@ describe('bucketed aggregations agree with PromQL', () => {
     expectSame(heroicSeries(h, ['role']), p);
   });
 
+  it('sum2 is the sum of squares (PromQL: a subquery over the 10 s samples)', async () => {
+    const h = await query({ aggregation: group(null, { type: 'sum2', sampling }) });
+    expectSame(heroicSeries(h, ['host']), await prom(`sum_over_time((${sel} ^ 2)[1m:10s])`, ['host']));
+  });
+
   it('chains: per-series averages, then their sum', async () => {
     const h = await query({ aggregation: { type: 'chain', chain: [group(null, { type: 'average', sampling }), { type: 'sum', sampling }] } });
     expectSame(heroicSeries(h, []), await prom(`sum(avg_over_time(${sel}[1m]))`, []));
@@ -191,6 +196,21 @@ describe('filter aggregations agree with PromQL', () => {
     expectSame(heroicSeries(above, ['host']), await prom(`avg_over_time(${sel}[1m]) > 50`, ['host']));
     const below = await query({ aggregators: [inner, { type: 'pointsbelow', threshold: 50 }] });
     expectSame(heroicSeries(below, ['host']), await prom(`avg_over_time(${sel}[1m]) < 50`, ['host']));
+  });
+});
+
+describe('point-wise aggregations agree with PromQL', () => {
+  const inner = group(null, { type: 'average', sampling });
+  const avg = `avg_over_time(${sel}[1m])`;
+  const change = `(${avg} - avg_over_time(${sel}[1m] offset 1m))`;
+
+  it('delta, deltaPerSecond and notNegative over the buckets of each series', async () => {
+    const d = await query({ aggregators: [inner, { type: 'delta' }] });
+    expectSame(heroicSeries(d, ['host']), await prom(change, ['host']));
+    const r = await query({ aggregators: [inner, { type: 'deltaPerSecond' }] });
+    expectSame(heroicSeries(r, ['host']), await prom(`${change} / 60`, ['host']));
+    const n = await query({ aggregators: [inner, { type: 'delta' }, { type: 'notNegative' }] });
+    expectSame(heroicSeries(n, ['host']), await prom(`${change} >= 0`, ['host']));
   });
 });
 

@@ -14,7 +14,7 @@ export class RequestProblem extends Error {
 }
 
 /** Bucketed aggregations: one value per bucket from the points that fall in it. */
-export const SAMPLING = ['sum', 'average', 'min', 'max', 'count', 'stddev', 'quantile'] as const;
+export const SAMPLING = ['sum', 'sum2', 'average', 'min', 'max', 'count', 'stddev', 'quantile'] as const;
 export type SamplingKind = (typeof SAMPLING)[number];
 
 /** A sampling aggregation; size/extent in ms, undefined where the request left them out. */
@@ -33,7 +33,9 @@ export type Aggregation =
   | { type: 'chain'; chain: Aggregation[] }
   | { type: 'topk' | 'bottomk'; k: number }
   | { type: 'abovek' | 'belowk'; k: number }
-  | { type: 'pointsabove' | 'pointsbelow'; threshold: number };
+  | { type: 'pointsabove' | 'pointsbelow'; threshold: number }
+  /** Point-wise over each group's points: differences, differences per second, negatives dropped. */
+  | { type: 'delta' | 'deltaPerSecond' | 'notNegative' };
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -104,7 +106,7 @@ function num(v: unknown, field: string): number {
   return v;
 }
 
-const KNOWN = [...SAMPLING, 'empty', 'group', 'chain', 'topk', 'bottomk', 'abovek', 'belowk', 'pointsabove', 'pointsbelow'];
+const KNOWN = [...SAMPLING, 'empty', 'group', 'chain', 'topk', 'bottomk', 'abovek', 'belowk', 'pointsabove', 'pointsbelow', 'delta', 'deltaPerSecond', 'notNegative'];
 
 /** Parse one aggregation (an object, or a list meaning a chain, as `aggregators` is). */
 export function parseAggregation(v: unknown, field: string): Aggregation {
@@ -113,6 +115,7 @@ export function parseAggregation(v: unknown, field: string): Aggregation {
   const type = o.type;
   switch (type) {
     case 'sum':
+    case 'sum2':
     case 'average':
     case 'min':
     case 'max':
@@ -141,6 +144,9 @@ export function parseAggregation(v: unknown, field: string): Aggregation {
       return a;
     }
     case 'empty':
+    case 'delta':
+    case 'deltaPerSecond':
+    case 'notNegative':
       return { type };
     case 'group': {
       let of: string[] | null = null;
@@ -198,6 +204,9 @@ export function cadenceOf(a: Aggregation | undefined, defaultSize: number): numb
       return c;
     }
     case 'empty':
+    case 'delta':
+    case 'deltaPerSecond':
+    case 'notNegative':
     case 'topk':
     case 'bottomk':
     case 'abovek':

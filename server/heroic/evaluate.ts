@@ -71,6 +71,7 @@ export async function evaluate(ctx: EvalContext, series: SeriesMeta[], agg: Aggr
 async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, field: string): Promise<Group[]> {
   switch (a.type) {
     case 'sum':
+    case 'sum2':
     case 'average':
     case 'min':
     case 'max':
@@ -142,6 +143,12 @@ async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, fi
         return a.type === 'abovek' ? ext > a.k : ext < a.k;
       });
     }
+    case 'delta':
+    case 'deltaPerSecond':
+    case 'notNegative': {
+      const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, input.series);
+      return groups.map((g) => ({ ...g, points: pointwise(a.type, g.points) }));
+    }
     case 'pointsabove':
     case 'pointsbelow': {
       const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, input.series);
@@ -208,6 +215,10 @@ function finish(a: SamplingAgg, b: Buckets, acc: (Partial | undefined)[]): [numb
       case 'sum':
         v = p.sum;
         break;
+      case 'sum2':
+        // Sum2Bucket: the sum of squares, here from the merged mean and M2.
+        v = p.m2 + p.n * p.mean * p.mean;
+        break;
       case 'average':
         v = p.sum / p.n;
         break;
@@ -228,6 +239,17 @@ function finish(a: SamplingAgg, b: Buckets, acc: (Partial | undefined)[]): [numb
       }
     }
     if (!Number.isNaN(v)) out.push([t, v]);
+  }
+  return out;
+}
+
+/** DeltaInstance, DeltaPerSecondInstance, NotNegativeInstance: from each point and the one before it. */
+function pointwise(type: 'delta' | 'deltaPerSecond' | 'notNegative', points: [number, number][]): [number, number][] {
+  if (type === 'notNegative') return points.filter(([, v]) => v >= 0);
+  const out: [number, number][] = [];
+  for (let i = 1; i < points.length; i++) {
+    const d = points[i][1] - points[i - 1][1];
+    out.push([points[i][0], type === 'delta' ? d : (d * 1000) / (points[i][0] - points[i - 1][0])]);
   }
   return out;
 }
