@@ -302,7 +302,7 @@ async function fetchPartials(ctx: EvalContext, b: Buckets, withValues: boolean, 
           AND ts <= fromUnixTimestamp64Milli(${param('Int64', ctx.range.end)}, 'UTC')
           AND NOT isNaN(value)
         GROUP BY series_id, b`,
-    { signal: ctx.signal, settings: ctx.settings },
+    { signal: ctx.signal, settings: ctx.settings, binary: true, priority: 'api' },
   );
   const out = new Map<string, Map<number, Partial>>();
   let n = 0;
@@ -328,7 +328,7 @@ async function rawGroups(ctx: EvalContext, series: SeriesMeta[]): Promise<Group[
           AND ts <= fromUnixTimestamp64Milli(${param('Int64', ctx.range.end)}, 'UTC')
           AND NOT isNaN(value)
         ORDER BY series_id, ts LIMIT ${param('UInt64', BigInt(ctx.maxSamples + 1))}`,
-    { signal: ctx.signal, settings: ctx.settings },
+    { signal: ctx.signal, settings: ctx.settings, binary: true, priority: 'api' },
   );
   if (rows.length > ctx.maxSamples) throw new MetronomeError('MTR_QUERY_TOO_MANY_SAMPLES', [ctx.maxSamples]);
   ctx.sampleSize += rows.length;

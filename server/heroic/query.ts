@@ -127,6 +127,8 @@ export interface RunLimits {
   maxBuckets: number;
   maxSamples: number;
   timeoutMs: number;
+  /** ClickHouse's max_memory_usage for each read (MAX_QUERY_BYTES). */
+  maxBytes: number;
 }
 
 /** Run a checked query and answer in Heroic's QueryMetricsResponse shape. */
@@ -146,7 +148,7 @@ export async function runQuery(store: Store, q: HeroicQuery, limits: RunLimits, 
     maxBuckets: limits.maxBuckets,
     maxSamples: limits.maxSamples,
     signal,
-    settings: { max_execution_time: Math.max(1, Math.ceil(limits.timeoutMs / 1000)) },
+    settings: { max_execution_time: Math.max(1, Math.ceil(limits.timeoutMs / 1000)), max_memory_usage: limits.maxBytes },
     field: field ? `${field}.aggregation` : 'aggregation',
     sampleSize: 0,
   };

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
 import { MetronomeError } from '../errors.js';
 import { RequestProblem } from '../heroic/aggregation.js';
+import { Gate } from '../promql/engine.js';
 import { parseQuery, runQuery, type RunLimits } from '../heroic/query.js';
 import { FilterError, normalizeFilter } from '../series/heroic-filter.js';
 
@@ -16,10 +17,19 @@ export async function heroicQueryRoutes(app: FastifyInstance, { ctx }: { ctx: Ap
     maxBuckets: ctx.config.MAX_POINTS_PER_SERIES,
     maxSamples: ctx.config.MAX_QUERY_SAMPLES,
     timeoutMs: ctx.config.QUERY_TIMEOUT_MS,
+    maxBytes: ctx.config.MAX_QUERY_BYTES,
   };
-  const run = (body: unknown, field: string, now: number, signal: AbortSignal, batchRange?: unknown) => {
-    const q = checked(() => parseQuery(body, field, now, batchRange));
-    return checked(() => runQuery(ctx.store, q, limits, now, field, signal));
+  // Slots of their own, as many as the PromQL engine's API slots: a burst of Heroic dashboards
+  // waits QUERY_QUEUE_MS and then gets 503 instead of piling up reads.
+  const gate = new Gate(ctx.config.MAX_CONCURRENT_QUERIES, 'MAX_CONCURRENT_QUERIES');
+  const run = async (body: unknown, field: string, now: number, signal: AbortSignal, batchRange?: unknown) => {
+    const q = checked(() => parseQuery(body, field, now, batchRange), limits);
+    await gate.enter(ctx.config.QUERY_QUEUE_MS, signal);
+    try {
+      return await checked(() => runQuery(ctx.store, q, limits, now, field, signal), limits);
+    } finally {
+      gate.leave();
+    }
   };
 
   app.post('/query/metrics', heroic, async (req) => {
@@ -35,7 +45,7 @@ export async function heroicQueryRoutes(app: FastifyInstance, { ctx }: { ctx: Ap
     const now = Date.now();
     // Check every query before running any, so a bad one costs nothing.
     const entries = Object.entries(queries as Record<string, unknown>);
-    for (const [name, q] of entries) checked(() => parseQuery(q, `queries.${name}`, now, body.range));
+    for (const [name, q] of entries) checked(() => parseQuery(q, `queries.${name}`, now, body.range), limits);
     const results: Record<string, unknown> = {};
     // One after another: they share the store's read path, and order keeps answers deterministic.
     await withDeadline(req, limits.timeoutMs, async (signal) => {
@@ -75,19 +85,23 @@ function bad(field: string, message: string): MetronomeError {
 }
 
 /** Run, turning request problems (bad fields) into 400s that name the field. */
-function checked<T>(f: () => T): T {
+function checked<T>(f: () => T, limits: RunLimits): T {
   try {
     const r = f();
-    if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(translate(e))) as T;
+    if (r instanceof Promise) return r.catch((e: unknown) => Promise.reject(translate(e, limits))) as T;
     return r;
   } catch (e) {
-    throw translate(e);
+    throw translate(e, limits);
   }
 }
 
-function translate(e: unknown): unknown {
+function translate(e: unknown, limits: RunLimits): unknown {
   if (e instanceof RequestProblem) return bad(e.field, e.message);
   if (e instanceof FilterError) return bad(e.path, e.message.slice(e.path.length + 2));
+  // ClickHouse refusing a read that asked too much, as the PromQL engine answers it.
+  const code = e instanceof Error && !(e instanceof MetronomeError) ? /Code: (\d+)/.exec(e.message)?.[1] : undefined;
+  if (code === '159') return new MetronomeError('MTR_QUERY_TIMEOUT', [limits.timeoutMs], { cause: e });
+  if (code === '241' || code === '396') return new MetronomeError('MTR_QUERY_TOO_MANY_BYTES', [limits.maxBytes], { cause: e });
   return e;
 }
 
