@@ -61,6 +61,8 @@ type Input = { kind: 'raw'; series: SeriesMeta[] } | { kind: 'groups'; groups: G
 interface State {
   all: SeriesMeta[];
   cache: Map<string, Promise<Map<string, Map<number, Partial>>>>;
+  /** Every series' raw points, read once when an aggregation needs raw points. */
+  raw?: Promise<Map<string, [number, number][]>>;
 }
 
 /** Evaluate `agg` (or none: each series' raw points) over the series. */
@@ -102,7 +104,7 @@ async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, fi
     }
     case 'empty':
       if (input.kind === 'groups') return input.groups;
-      return rawGroups(ctx, input.series);
+      return rawGroups(ctx, st, input.series);
     case 'group': {
       const parts = new Map<string, { key: Record<string, string>; members: (SeriesMeta | Group)[] }>();
       const items: (SeriesMeta | Group)[] = input.kind === 'raw' ? input.series : input.groups;
@@ -128,14 +130,14 @@ async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, fi
     }
     case 'topk':
     case 'bottomk': {
-      const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, input.series);
+      const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, st, input.series);
       const scored = groups.filter((g) => g.points.length > 0).map((g) => ({ g, area: area(g.points) }));
       scored.sort((x, y) => (a.type === 'topk' ? y.area - x.area : x.area - y.area));
       return scored.slice(0, a.k).map((s) => s.g);
     }
     case 'abovek':
     case 'belowk': {
-      const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, input.series);
+      const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, st, input.series);
       return groups.filter((g) => {
         if (g.points.length === 0) return false;
         let ext = a.type === 'abovek' ? -Infinity : Infinity;
@@ -146,12 +148,12 @@ async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, fi
     case 'delta':
     case 'deltaPerSecond':
     case 'notNegative': {
-      const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, input.series);
+      const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, st, input.series);
       return groups.map((g) => ({ ...g, points: pointwise(a.type, g.points) }));
     }
     case 'pointsabove':
     case 'pointsbelow': {
-      const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, input.series);
+      const groups = input.kind === 'groups' ? input.groups : await rawGroups(ctx, st, input.series);
       return groups.map((g) => ({ ...g, points: g.points.filter(([, v]) => (a.type === 'pointsabove' ? v > a.threshold : v < a.threshold)) }));
     }
   }
@@ -319,8 +321,14 @@ async function fetchPartials(ctx: EvalContext, b: Buckets, withValues: boolean, 
 }
 
 /** Each series' raw points (range (start, end]), one group per series keyed by its tags. */
-async function rawGroups(ctx: EvalContext, series: SeriesMeta[]): Promise<Group[]> {
+async function rawGroups(ctx: EvalContext, st: State, series: SeriesMeta[]): Promise<Group[]> {
   if (series.length === 0) return [];
+  st.raw ??= fetchRaw(ctx, st.all);
+  const by = await st.raw;
+  return series.map((s) => ({ key: s.tags, series: [s], points: by.get(s.id) ?? [] }));
+}
+
+async function fetchRaw(ctx: EvalContext, series: SeriesMeta[]): Promise<Map<string, [number, number][]>> {
   const rows = await ctx.store.query<{ id: string; t: string | number; v: number }>(
     sql`SELECT toString(series_id) AS id, toUnixTimestamp64Milli(ts) AS t, value AS v FROM points
         WHERE series_id IN ${ids(series)}
@@ -338,5 +346,5 @@ async function rawGroups(ctx: EvalContext, series: SeriesMeta[]): Promise<Group[
     if (!l) by.set(r.id, (l = []));
     l.push([Number(r.t), r.v]);
   }
-  return series.map((s) => ({ key: s.tags, series: [s], points: by.get(s.id) ?? [] }));
+  return by;
 }
