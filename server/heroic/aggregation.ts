@@ -110,7 +110,8 @@ const KNOWN = [...SAMPLING, 'empty', 'group', 'chain', 'topk', 'bottomk', 'above
 
 /** Parse one aggregation (an object, or a list meaning a chain, as `aggregators` is). */
 export function parseAggregation(v: unknown, field: string): Aggregation {
-  if (Array.isArray(v)) return { type: 'chain', chain: v.map((a, i) => parseAggregation(a, `${field}[${i}]`)) };
+  // A list is a chain (Chain.fromList); an empty one aggregates nothing.
+  if (Array.isArray(v)) return v.length === 0 ? { type: 'empty' } : { type: 'chain', chain: v.map((a, i) => parseAggregation(a, `${field}[${i}]`)) };
   const o = obj(v, field);
   const type = o.type;
   switch (type) {

@@ -6,8 +6,8 @@
  * its first aggregation into the leaf and evaluates the rest in TypeScript.
  */
 import { MetronomeError } from '../errors.js';
-import { param, sql, type Store } from '../store/index.js';
-import { RequestProblem, type Aggregation, type SamplingAgg } from './aggregation.js';
+import { param, raw, sql, type Sql, type Store } from '../store/index.js';
+import { RequestProblem, type Aggregation, type SamplingAgg, type SamplingKind } from './aggregation.js';
 import { bucketSpan, bucketSpanSql, bucketTime, type Buckets, type BucketStrategy } from './buckets.js';
 
 export interface SeriesMeta {
@@ -86,7 +86,7 @@ async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, fi
       if (input.kind === 'groups' && input.groups.length === 0) return [];
       const acc: (Partial | undefined)[] = new Array(b.count);
       if (input.kind === 'raw') {
-        const per = await partials(ctx, b, a.type === 'quantile', st);
+        const per = await partials(ctx, b, a.type, st);
         for (const s of input.series) {
           const m = per.get(s.id);
           if (m) for (const [i, p] of m) acc[i] = merge(acc[i], p);
@@ -126,7 +126,7 @@ async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, fi
     case 'chain': {
       let cur = input;
       for (let i = 0; i < a.chain.length; i++) cur = { kind: 'groups', groups: await run(ctx, a.chain[i], cur, st, `${field}.chain[${i}]`) };
-      return (cur as { groups: Group[] }).groups;
+      return cur.kind === 'groups' ? cur.groups : rawGroups(ctx, st, cur.series);
     }
     case 'topk':
     case 'bottomk': {
@@ -282,30 +282,62 @@ function trapezoid(x1: number, y1: number, x2: number, y2: number): number {
 const ids = (series: SeriesMeta[]) => param('Array(UInt64)', series.map((s) => BigInt(s.id)));
 
 /** Per series and bucket partial states, computed in ClickHouse; cached per request by bucket layout. */
-function partials(ctx: EvalContext, b: Buckets, withValues: boolean, st: State) {
-  const k = `${b.strategy}:${b.start}:${b.size}:${b.extent}:${b.count}:${withValues}`;
+function partials(ctx: EvalContext, b: Buckets, kind: SamplingKind, st: State) {
+  // What a read answers depends on the kind: rollups for some, the values for quantile.
+  const k = `${b.strategy}:${b.start}:${b.size}:${b.extent}:${b.count}:${rollupFor(b, kind) ? 'rollup' : kind === 'quantile' ? 'values' : 'raw'}`;
   let p = st.cache.get(k);
   if (!p) {
-    p = fetchPartials(ctx, b, withValues, st.all);
+    p = fetchPartials(ctx, b, kind, st.all);
     st.cache.set(k, p);
   }
   return p;
 }
 
-async function fetchPartials(ctx: EvalContext, b: Buckets, withValues: boolean, series: SeriesMeta[]): Promise<Map<string, Map<number, Partial>>> {
+/** Kinds a rollup bucket (count, sum, min, max) answers exactly. */
+const ROLLUP_KINDS = new Set(['sum', 'count', 'min', 'max', 'average']);
+
+/**
+ * The rollup table whose buckets are whole in every Heroic bucket, or none. A rollup bucket is
+ * named by its end and holds (te - resolution, te], as end-strategy buckets do: when the range
+ * start, size and extent are multiples of the resolution, each rollup bucket falls entirely into
+ * the same Heroic buckets as its points (bucketSpan of its end). 1 m buckets over 10 s samples
+ * are a sixth of the rows (bench:heroic, docs/benchmarks.md).
+ */
+function rollupFor(b: Buckets, kind: SamplingKind): Sql | undefined {
+  if (b.strategy !== 'end' || !ROLLUP_KINDS.has(kind)) return undefined;
+  for (const [res, table] of [
+    [3_600_000, 'rollup_1h'],
+    [60_000, 'rollup_1m'],
+  ] as const) {
+    if (b.start % res === 0 && b.size % res === 0 && b.extent % res === 0) return raw(table);
+  }
+  return undefined;
+}
+
+async function fetchPartials(ctx: EvalContext, b: Buckets, kind: SamplingKind, series: SeriesMeta[]): Promise<Map<string, Map<number, Partial>>> {
   const copies = Math.ceil(b.extent / b.size);
   if (series.length * b.count > ctx.maxSamples) throw new MetronomeError('MTR_QUERY_TOO_MANY_SAMPLES', [ctx.maxSamples]);
-  const vals = withValues ? sql`, groupArray(value) AS vals` : sql``;
-  const rows = await ctx.store.query<{ id: string; b: string | number; n: string | number; s: number; mn: number; mx: number; mean: number; m2: number; vals?: number[] }>(
-    sql`SELECT toString(series_id) AS id, b, count() AS n, sum(value) AS s, min(value) AS mn, max(value) AS mx, avg(value) AS mean, varPopStable(value) * count() AS m2 ${vals}
-        FROM points ARRAY JOIN ${bucketSpanSql(b)} AS b
-        WHERE series_id IN ${ids(series)}
+  const inRange = sql`series_id IN ${ids(series)}
           AND ts > fromUnixTimestamp64Milli(${param('Int64', ctx.range.start)}, 'UTC')
-          AND ts <= fromUnixTimestamp64Milli(${param('Int64', ctx.range.end)}, 'UTC')
-          AND NOT isNaN(value)
-        GROUP BY series_id, b`,
-    { signal: ctx.signal, settings: ctx.settings, binary: true, priority: 'api' },
-  );
+          AND ts <= fromUnixTimestamp64Milli(${param('Int64', ctx.range.end)}, 'UTC')`;
+  const rollup = rollupFor(b, kind);
+  const vals = kind === 'quantile' ? sql`, groupArray(value) AS vals` : sql``;
+  // A rollup table may hold a bucket in several unmerged rows: merge them before bucketing.
+  const q = rollup
+    ? sql`SELECT toString(series_id) AS id, b, sum(rc) AS n, sum(rs) AS s, min(rmin) AS mn, max(rmax) AS mx, sum(rs) / sum(rc) AS mean, toFloat64(0) AS m2
+        FROM (SELECT series_id, ts, sum(cnt) AS rc, sum(sum) AS rs, min(min) AS rmin, max(max) AS rmax FROM ${rollup} WHERE ${inRange} GROUP BY series_id, ts)
+        ARRAY JOIN ${bucketSpanSql(b)} AS b
+        GROUP BY series_id, b`
+    : sql`SELECT toString(series_id) AS id, b, count() AS n, sum(value) AS s, min(value) AS mn, max(value) AS mx, avg(value) AS mean, varPopStable(value) * count() AS m2 ${vals}
+        FROM points ARRAY JOIN ${bucketSpanSql(b)} AS b
+        WHERE ${inRange} AND NOT isNaN(value)
+        GROUP BY series_id, b`;
+  const rows = await ctx.store.query<{ id: string; b: string | number; n: string | number; s: number; mn: number; mx: number; mean: number; m2: number; vals?: number[] }>(q, {
+    signal: ctx.signal,
+    settings: ctx.settings,
+    binary: true,
+    priority: 'api',
+  });
   const out = new Map<string, Map<number, Partial>>();
   let n = 0;
   for (const r of rows) {
