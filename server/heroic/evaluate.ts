@@ -7,7 +7,7 @@
  */
 import { MetronomeError } from '../errors.js';
 import { param, raw, sql, type Sql, type Store } from '../store/index.js';
-import { RequestProblem, type Aggregation, type SamplingAgg, type SamplingKind } from './aggregation.js';
+import { RequestProblem, SAMPLING, type Aggregation, type SamplingAgg, type SamplingKind } from './aggregation.js';
 import { bucketSpan, bucketSpanSql, bucketTime, type Buckets, type BucketStrategy } from './buckets.js';
 
 export interface SeriesMeta {
@@ -84,8 +84,11 @@ async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, fi
       const series = input.kind === 'raw' ? input.series : input.groups.flatMap((g) => g.series);
       if (input.kind === 'raw' && input.series.length === 0) return [];
       if (input.kind === 'groups' && input.groups.length === 0) return [];
-      const acc: (Partial | undefined)[] = new Array(b.count);
-      if (input.kind === 'raw') {
+      let acc: (Partial | undefined)[] = new Array(b.count);
+      if (input.kind === 'raw' && input.series === st.all) {
+        // All the query's series into one: ClickHouse merges them (one row per bucket).
+        acc = toArray((await fetchPartials(ctx, b, a.type, input.series, new Array<number>(input.series.length).fill(0))).get(0), b.count);
+      } else if (input.kind === 'raw') {
         const per = await partials(ctx, b, a.type, st);
         for (const s of input.series) {
           const m = per.get(s.id);
@@ -117,6 +120,18 @@ async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, fi
         p.members.push(it);
       }
       const out: Group[] = [];
+      if (input.kind === 'raw' && isSampling(a.each)) {
+        // The common dashboard shape (group of tags, each a bucketed aggregation): one read
+        // grouped in ClickHouse by each series' group, as the PromQL engine pushes `sum by`.
+        const each = a.each;
+        const b = buckets(ctx, each, `${field}.each`);
+        const list = [...parts.values()];
+        const index = new Map<string, number>();
+        list.forEach((p, gi) => (p.members as SeriesMeta[]).forEach((m) => index.set(m.id, gi)));
+        const per = await fetchPartials(ctx, b, each.type, input.series, input.series.map((m) => index.get(m.id)!));
+        list.forEach((p, gi) => out.push({ key: p.key, series: p.members as SeriesMeta[], points: finish(each, b, toArray(per.get(gi), b.count)) }));
+        return out;
+      }
       for (const p of parts.values()) {
         const sub: Input = input.kind === 'raw' ? { kind: 'raw', series: p.members as SeriesMeta[] } : { kind: 'groups', groups: p.members as Group[] };
         for (const g of await run(ctx, a.each, sub, st, `${field}.each`)) out.push({ ...g, key: p.key });
@@ -157,6 +172,16 @@ async function run(ctx: EvalContext, a: Aggregation, input: Input, st: State, fi
       return groups.map((g) => ({ ...g, points: g.points.filter(([, v]) => (a.type === 'pointsabove' ? v > a.threshold : v < a.threshold)) }));
     }
   }
+}
+
+function isSampling(a: Aggregation): a is SamplingAgg {
+  return (SAMPLING as readonly string[]).includes(a.type);
+}
+
+function toArray(m: Map<number, Partial> | undefined, count: number): (Partial | undefined)[] {
+  const acc: (Partial | undefined)[] = new Array(count);
+  if (m) for (const [i, p] of m) acc[i] = p;
+  return acc;
 }
 
 function pick(tags: Record<string, string>, of: string[]): Record<string, string> {
@@ -287,7 +312,11 @@ function partials(ctx: EvalContext, b: Buckets, kind: SamplingKind, st: State) {
   const k = `${b.strategy}:${b.start}:${b.size}:${b.extent}:${b.count}:${rollupFor(b, kind) ? 'rollup' : kind === 'quantile' ? 'values' : 'raw'}`;
   let p = st.cache.get(k);
   if (!p) {
-    p = fetchPartials(ctx, b, kind, st.all);
+    p = fetchPartials(ctx, b, kind, st.all, st.all.map((_, i) => i)).then((byIndex) => {
+      const byId = new Map<string, Map<number, Partial>>();
+      for (const [i, m] of byIndex) byId.set(st.all[i].id, m);
+      return byId;
+    });
     st.cache.set(k, p);
   }
   return p;
@@ -314,35 +343,41 @@ function rollupFor(b: Buckets, kind: SamplingKind): Sql | undefined {
   return undefined;
 }
 
-async function fetchPartials(ctx: EvalContext, b: Buckets, kind: SamplingKind, series: SeriesMeta[]): Promise<Map<string, Map<number, Partial>>> {
+/**
+ * Partial states per group and bucket, computed in ClickHouse: `group[i]` is the group of
+ * `series[i]` (handed over by id with transform(), as the PromQL engine hands over its groups).
+ */
+async function fetchPartials(ctx: EvalContext, b: Buckets, kind: SamplingKind, series: SeriesMeta[], group: number[]): Promise<Map<number, Map<number, Partial>>> {
   const copies = Math.ceil(b.extent / b.size);
   if (series.length * b.count > ctx.maxSamples) throw new MetronomeError('MTR_QUERY_TOO_MANY_SAMPLES', [ctx.maxSamples]);
   const inRange = sql`series_id IN ${ids(series)}
           AND ts > fromUnixTimestamp64Milli(${param('Int64', ctx.range.start)}, 'UTC')
           AND ts <= fromUnixTimestamp64Milli(${param('Int64', ctx.range.end)}, 'UTC')`;
   const rollup = rollupFor(b, kind);
+  const g = sql`transform(series_id, ${ids(series)}, ${param('Array(UInt32)', group)}, toUInt32(0))`;
   const vals = kind === 'quantile' ? sql`, groupArray(value) AS vals` : sql``;
   // A rollup table may hold a bucket in several unmerged rows: merge them before bucketing.
   const q = rollup
-    ? sql`SELECT toString(series_id) AS id, b, sum(rc) AS n, sum(rs) AS s, min(rmin) AS mn, max(rmax) AS mx, sum(rs) / sum(rc) AS mean, toFloat64(0) AS m2
+    ? sql`SELECT ${g} AS g, b, sum(rc) AS n, sum(rs) AS s, min(rmin) AS mn, max(rmax) AS mx, sum(rs) / sum(rc) AS mean, toFloat64(0) AS m2
         FROM (SELECT series_id, ts, sum(cnt) AS rc, sum(sum) AS rs, min(min) AS rmin, max(max) AS rmax FROM ${rollup} WHERE ${inRange} GROUP BY series_id, ts)
         ARRAY JOIN ${bucketSpanSql(b)} AS b
-        GROUP BY series_id, b`
-    : sql`SELECT toString(series_id) AS id, b, count() AS n, sum(value) AS s, min(value) AS mn, max(value) AS mx, avg(value) AS mean, varPopStable(value) * count() AS m2 ${vals}
+        GROUP BY g, b`
+    : sql`SELECT ${g} AS g, b, count() AS n, sum(value) AS s, min(value) AS mn, max(value) AS mx, avg(value) AS mean, varPopStable(value) * count() AS m2 ${vals}
         FROM points ARRAY JOIN ${bucketSpanSql(b)} AS b
         WHERE ${inRange} AND NOT isNaN(value)
-        GROUP BY series_id, b`;
-  const rows = await ctx.store.query<{ id: string; b: string | number; n: string | number; s: number; mn: number; mx: number; mean: number; m2: number; vals?: number[] }>(q, {
+        GROUP BY g, b`;
+  const rows = await ctx.store.query<{ g: number; b: string | number; n: string | number; s: number; mn: number; mx: number; mean: number; m2: number; vals?: number[] }>(q, {
     signal: ctx.signal,
     settings: ctx.settings,
     binary: true,
     priority: 'api',
   });
-  const out = new Map<string, Map<number, Partial>>();
+  const out = new Map<number, Map<number, Partial>>();
   let n = 0;
   for (const r of rows) {
-    let m = out.get(r.id);
-    if (!m) out.set(r.id, (m = new Map()));
+    const gi = Number(r.g);
+    let m = out.get(gi);
+    if (!m) out.set(gi, (m = new Map()));
     const cnt = Number(r.n);
     n += cnt;
     m.set(Number(r.b), { n: cnt, sum: r.s, min: r.mn, max: r.mx, mean: r.mean, m2: r.m2, vals: r.vals });
