@@ -44,6 +44,16 @@ export function bucketSpan(b: Buckets, t: number): [number, number] {
   return [Math.max(0, lo), Math.min(b.count, hi)];
 }
 
+/**
+ * With extent = size every point lands in at most one bucket: its index in SQL over `points.ts`
+ * (out of [0, count) when it lands in none). Spares an array per row: the common case.
+ */
+export function bucketIndexSql(b: Buckets): Sql {
+  const adj = sql`(toUnixTimestamp64Milli(ts) - ${param('Int64', b.start)})`;
+  const S = param('Int64', b.size);
+  return b.strategy === 'end' ? sql`(toInt64(ceil(${adj} / ${S})) - 1)` : sql`toInt64(floor(${adj} / ${S}))`;
+}
+
 /** The same span in SQL over `points.ts`, as an array of bucket indices (for ARRAY JOIN). */
 export function bucketSpanSql(b: Buckets): Sql {
   const adj = sql`(toUnixTimestamp64Milli(ts) - ${param('Int64', b.start)})`;

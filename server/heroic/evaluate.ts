@@ -8,7 +8,7 @@
 import { MetronomeError } from '../errors.js';
 import { param, raw, sql, type Sql, type Store } from '../store/index.js';
 import { RequestProblem, SAMPLING, type Aggregation, type SamplingAgg, type SamplingKind } from './aggregation.js';
-import { bucketSpan, bucketSpanSql, bucketTime, type Buckets, type BucketStrategy } from './buckets.js';
+import { bucketIndexSql, bucketSpan, bucketSpanSql, bucketTime, type Buckets, type BucketStrategy } from './buckets.js';
 
 export interface SeriesMeta {
   id: string;
@@ -356,15 +356,21 @@ async function fetchPartials(ctx: EvalContext, b: Buckets, kind: SamplingKind, s
   const rollup = rollupFor(b, kind);
   const g = sql`transform(series_id, ${ids(series)}, ${param('Array(UInt32)', group)}, toUInt32(0))`;
   const vals = kind === 'quantile' ? sql`, groupArray(value) AS vals` : sql``;
+  // Each stored row's buckets: one index when extent = size (no array per row; 2-3x less time
+  // in ClickHouse over raw points, bench:heroic), else an ARRAY JOIN over its span.
+  const single = b.extent === b.size;
+  const bucketed = (from: Sql, where: Sql) =>
+    single
+      ? sql`FROM ${from} WHERE ${where} AND b >= 0 AND b < ${param('Int64', b.count)}`
+      : sql`FROM ${from} ARRAY JOIN ${bucketSpanSql(b)} AS b WHERE ${where}`;
+  const bucket = single ? sql`${bucketIndexSql(b)} AS b` : sql`b`;
   // A rollup table may hold a bucket in several unmerged rows: merge them before bucketing.
   const q = rollup
-    ? sql`SELECT ${g} AS g, b, sum(rc) AS n, sum(rs) AS s, min(rmin) AS mn, max(rmax) AS mx, sum(rs) / sum(rc) AS mean, toFloat64(0) AS m2
-        FROM (SELECT series_id, ts, sum(cnt) AS rc, sum(sum) AS rs, min(min) AS rmin, max(max) AS rmax FROM ${rollup} WHERE ${inRange} GROUP BY series_id, ts)
-        ARRAY JOIN ${bucketSpanSql(b)} AS b
+    ? sql`SELECT ${g} AS g, ${bucket}, sum(rc) AS n, sum(rs) AS s, min(rmin) AS mn, max(rmax) AS mx, sum(rs) / sum(rc) AS mean, toFloat64(0) AS m2
+        ${bucketed(sql`(SELECT series_id, ts, sum(cnt) AS rc, sum(sum) AS rs, min(min) AS rmin, max(max) AS rmax FROM ${rollup} WHERE ${inRange} GROUP BY series_id, ts)`, raw('1'))}
         GROUP BY g, b`
-    : sql`SELECT ${g} AS g, b, count() AS n, sum(value) AS s, min(value) AS mn, max(value) AS mx, avg(value) AS mean, varPopStable(value) * count() AS m2 ${vals}
-        FROM points ARRAY JOIN ${bucketSpanSql(b)} AS b
-        WHERE ${inRange} AND NOT isNaN(value)
+    : sql`SELECT ${g} AS g, ${bucket}, count() AS n, sum(value) AS s, min(value) AS mn, max(value) AS mx, avg(value) AS mean, varPopStable(value) * count() AS m2 ${vals}
+        ${bucketed(raw('points'), sql`${inRange} AND NOT isNaN(value)`)}
         GROUP BY g, b`;
   const rows = await ctx.store.query<{ g: number; b: string | number; n: string | number; s: number; mn: number; mx: number; mean: number; m2: number; vals?: number[] }>(q, {
     signal: ctx.signal,
