@@ -308,8 +308,8 @@ const ids = (series: SeriesMeta[]) => param('Array(UInt64)', series.map((s) => B
 
 /** Per series and bucket partial states, computed in ClickHouse; cached per request by bucket layout. */
 function partials(ctx: EvalContext, b: Buckets, kind: SamplingKind, st: State) {
-  // What a read answers depends on the kind: rollups for some, the values for quantile.
-  const k = `${b.strategy}:${b.start}:${b.size}:${b.extent}:${b.count}:${rollupFor(b, kind) ? 'rollup' : kind === 'quantile' ? 'values' : 'raw'}`;
+  // A read answers only its kind (the columns it needs, rollups or not).
+  const k = `${b.strategy}:${b.start}:${b.size}:${b.extent}:${b.count}:${kind}`;
   let p = st.cache.get(k);
   if (!p) {
     p = fetchPartials(ctx, b, kind, st.all, st.all.map((_, i) => i)).then((byIndex) => {
@@ -364,12 +364,16 @@ async function fetchPartials(ctx: EvalContext, b: Buckets, kind: SamplingKind, s
       ? sql`FROM ${from} WHERE ${where} AND b >= 0 AND b < ${param('Int64', b.count)}`
       : sql`FROM ${from} ARRAY JOIN ${bucketSpanSql(b)} AS b WHERE ${where}`;
   const bucket = single ? sql`${bucketIndexSql(b)} AS b` : sql`b`;
+  // Only what the kind needs: varPopStable and avg cost as much as the rest together.
+  const zero = raw('toFloat64(0)');
+  const want = (kinds: SamplingKind[], col: Sql) => (kinds.includes(kind) ? col : zero);
   // A rollup table may hold a bucket in several unmerged rows: merge them before bucketing.
   const q = rollup
-    ? sql`SELECT ${g} AS g, ${bucket}, sum(rc) AS n, sum(rs) AS s, min(rmin) AS mn, max(rmax) AS mx, sum(rs) / sum(rc) AS mean, toFloat64(0) AS m2
+    ? sql`SELECT ${g} AS g, ${bucket}, sum(rc) AS n, ${want(['sum', 'average'], sql`sum(rs)`)} AS s, ${want(['min'], sql`min(rmin)`)} AS mn, ${want(['max'], sql`max(rmax)`)} AS mx, ${zero} AS mean, ${zero} AS m2
         ${bucketed(sql`(SELECT series_id, ts, sum(cnt) AS rc, sum(sum) AS rs, min(min) AS rmin, max(max) AS rmax FROM ${rollup} WHERE ${inRange} GROUP BY series_id, ts)`, raw('1'))}
         GROUP BY g, b`
-    : sql`SELECT ${g} AS g, ${bucket}, count() AS n, sum(value) AS s, min(value) AS mn, max(value) AS mx, avg(value) AS mean, varPopStable(value) * count() AS m2 ${vals}
+    : sql`SELECT ${g} AS g, ${bucket}, count() AS n, ${want(['sum', 'average'], sql`sum(value)`)} AS s, ${want(['min'], sql`min(value)`)} AS mn, ${want(['max'], sql`max(value)`)} AS mx,
+          ${want(['stddev', 'sum2'], sql`avg(value)`)} AS mean, ${want(['stddev', 'sum2'], sql`varPopStable(value) * count()`)} AS m2 ${vals}
         ${bucketed(raw('points'), sql`${inRange} AND NOT isNaN(value)`)}
         GROUP BY g, b`;
   const rows = await ctx.store.query<{ g: number; b: string | number; n: string | number; s: number; mn: number; mx: number; mean: number; m2: number; vals?: number[] }>(q, {
