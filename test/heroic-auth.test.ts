@@ -4,7 +4,7 @@ import { baseTime, loadSeries } from './promql-helpers.js';
 
 /**
  * Heroic's query and metadata routes behind access control (queries need read, deleting series
- * admin) and within the query limits: MAX_SERIES, query slots, QUERY_TIMEOUT_MS.
+ * admin) and within the query limits: MAX_SERIES, MAX_QUERY_SAMPLES, query slots, QUERY_TIMEOUT_MS.
  */
 const READ = 'r-0123456789abcdef-reader';
 const ADMIN = 'a-0123456789abcdef-admin';
@@ -14,7 +14,7 @@ const hold = new QueryHold('held.metric');
 
 beforeAll(async () => {
   srv = await startTestServer(
-    { AUTH_TOKENS: `grafana:${READ}:read,ops:${ADMIN}:admin`, MAX_SERIES: '2', MAX_CONCURRENT_QUERIES: '1', QUERY_QUEUE_MS: '100', QUERY_TIMEOUT_MS: '1500' },
+    { AUTH_TOKENS: `grafana:${READ}:read,ops:${ADMIN}:admin`, MAX_SERIES: '2', MAX_QUERY_SAMPLES: '5', MAX_CONCURRENT_QUERIES: '1', QUERY_QUEUE_MS: '100', QUERY_TIMEOUT_MS: '1500' },
     { wrapStore: hold.wrap },
   );
   await loadSeries(srv.ctx.store, [
@@ -54,8 +54,19 @@ describe('Heroic routes and tokens', () => {
 });
 
 describe('Heroic queries within the limits', () => {
+  it('answers 422 when a quantile would read more than MAX_QUERY_SAMPLES points', async () => {
+    await loadSeries(srv.ctx.store, [{ labels: { __name__: 'many', host: 'a' }, samples: Array.from({ length: 10 }, (_, i): [number, number] => [B + 1000 + i * 1000, i]) }]);
+    const body = (type: string) => ({ ...query, filter: ['key', 'many'], features: ['-com.spotify.heroic.shift_range'], aggregation: { type, size: 60_000 } });
+    const sum = await postJson(`${srv.url}/query/metrics`, body('sum'), auth(READ));
+    expect(sum.status, JSON.stringify(sum.body)).toBe(200);
+    expect(sum.body.result[0].values).toEqual([[B + 60_000, 45]]);
+    const q = await postJson(`${srv.url}/query/metrics`, body('quantile'), auth(READ));
+    expect(q.status, JSON.stringify(q.body)).toBe(422);
+    expect(q.body).toMatchObject({ type: 'error', code: 'MTR_QUERY_TOO_MANY_SAMPLES' });
+  });
+
   it('answers 422 past MAX_SERIES', async () => {
-    // 'kept' and two more: past MAX_SERIES = 2 ('doomed' is deleted above).
+    // 'kept', 'many' and two more: past MAX_SERIES = 2 ('doomed' is deleted above).
     await loadSeries(srv.ctx.store, [
       { labels: { __name__: 'third', host: 'a' }, samples: [[B + 1000, 3]] },
       { labels: { __name__: 'fourth', host: 'a' }, samples: [[B + 1000, 4]] },

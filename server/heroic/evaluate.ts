@@ -378,7 +378,8 @@ async function fetchPartials(ctx: EvalContext, b: Buckets, kind: SamplingKind, s
         GROUP BY g, b`;
   const rows = await ctx.store.query<{ g: number; b: string | number; n: string | number; s: number; mn: number; mx: number; mean: number; m2: number; vals?: number[] }>(q, {
     signal: ctx.signal,
-    settings: ctx.settings,
+    // quantile brings every value back: the read stops past MAX_QUERY_SAMPLES rows (code 158).
+    settings: kind === 'quantile' ? { ...ctx.settings, max_rows_to_read: ctx.maxSamples } : ctx.settings,
     binary: true,
     priority: 'api',
   });

@@ -102,6 +102,7 @@ function translate(e: unknown, limits: RunLimits): unknown {
   const code = e instanceof Error && !(e instanceof MetronomeError) ? /Code: (\d+)/.exec(e.message)?.[1] : undefined;
   if (code === '159') return new MetronomeError('MTR_QUERY_TIMEOUT', [limits.timeoutMs], { cause: e });
   if (code === '241' || code === '396') return new MetronomeError('MTR_QUERY_TOO_MANY_BYTES', [limits.maxBytes], { cause: e });
+  if (code === '158') return new MetronomeError('MTR_QUERY_TOO_MANY_SAMPLES', [limits.maxSamples], { cause: e });
   return e;
 }
 
