@@ -284,6 +284,24 @@ describe('what the Grafana Heroic data source sends', () => {
     expectSame(heroicSeries(h, []), await prom(`sum(sum_over_time(${sel}[10s]))`, [], B + 10_000, B + HOUR, 10));
   });
 
+  it('annotation queries: no aggregators, the raw points of each series', async () => {
+    const r = await post('/query/metrics', { filter: ['and', ['key', 'cpu.usage'], ['=', 'host', 'db-1']], aggregators: [], features: ['com.spotify.heroic.distributed_aggregations'], range: RANGE });
+    expect(r.status).toBe(200);
+    expect(r.body.result).toHaveLength(1);
+    expect(r.body.result[0]).toMatchObject({ key: 'cpu.usage', tags: { host: 'db-1', role: 'db', site: 'lon' }, cadence: -1 });
+    const exported = await promGet(srv.url, '/api/v1/query_range', { query: '{__name__="cpu.usage", host="db-1"}', start: (B + 10_000) / 1000, end: (B + HOUR) / 1000, step: 10 });
+    expect(r.body.result[0].values).toEqual(exported.body.data.result[0].values.map(([t, v]: [number, string]) => [Math.round(t * 1000), Number(v)]));
+  });
+
+  it('template variables: tag-suggest with a ["q", HQL] filter and a null key', async () => {
+    const v = await post('/metadata/tag-suggest', { filter: ['and', ['q', 'role = web']], limit: 500, key: 'host' });
+    expect(v.status).toBe(200);
+    expect(v.body.suggestions.map((x: any) => x.value).sort()).toEqual(['web-1', 'web-2']);
+    const keys = await post('/metadata/tag-suggest', { filter: ['true'], limit: 100, key: null });
+    expect(keys.status).toBe(200);
+    expect(new Set(keys.body.suggestions.map((x: any) => x.key))).toEqual(new Set(['host', 'role', 'site']));
+  });
+
   it('GET /status answers in Heroic shape for "Save & test"', async () => {
     const r = await getJson(`${srv.url}/status`);
     expect(r.status).toBe(200);
