@@ -16,6 +16,7 @@ import { webRoutes } from './routes/web.js';
 import { protocolRoutes } from './routes/protocols.js';
 import { queryRoutes } from './routes/query.js';
 import { heroicMetadataRoutes } from './routes/heroic-metadata.js';
+import { heroicQueryRoutes } from './routes/heroic-query.js';
 import type { QueryEngine } from './promql/types.js';
 import { Access, installAccessControl } from './auth/access.js';
 import { installSurface } from './auth/surface.js';
@@ -55,6 +56,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Answer errors in the Prometheus HTTP API's shape ({status, errorType, error}). */
     promErrors?: boolean;
+    /** Answer errors in Heroic's shape ({type: "error", message, reason, status}) plus code and field. */
+    heroicErrors?: boolean;
   }
 }
 
@@ -122,6 +125,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     if (req.routeOptions.config?.promErrors) {
       return reply.status(e.status).send({ status: 'error', errorType: promErrorType(e.status), error: e.message, code: e.code });
     }
+    if (req.routeOptions.config?.heroicErrors) {
+      return reply.status(e.status).send({ type: 'error', message: e.message, reason: reasonOf(e.status), status: e.status, ...e.toJSON() });
+    }
     return reply.status(e.status).send({ error: e.toJSON() });
   });
 
@@ -138,6 +144,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(seriesRoutes, { ctx });
   await app.register(queryRoutes, { ctx });
   await app.register(heroicMetadataRoutes, { ctx });
+  await app.register(heroicQueryRoutes, { ctx });
   await app.register(alertingRoutes, { ctx });
   await app.register(alertmanagerRoutes, { ctx });
   await app.register(servicesRoutes, { ctx, alerts: async () => ctx.alerting?.activeAlerts() ?? [] });
@@ -145,6 +152,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   // Last: the UI answers GET for any path no API claimed (SPA fallback).
   await app.register(webRoutes, { ctx });
   return app;
+}
+
+/** The HTTP reason phrase Heroic's ErrorMessage carries. */
+function reasonOf(status: number): string {
+  const r: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Request Entity Too Large', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+  return r[status] ?? 'Error';
 }
 
 /** Map framework errors (body too large, bad content type, bad JSON) to catalogue errors. */

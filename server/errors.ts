@@ -40,6 +40,7 @@ export const ERRORS = {
   MTR_QUERY_LABEL_TOO_LONG: { status: 422, message: '%s would make a label value of more than %d bytes (MAX_QUERY_LABEL_BYTES)' },
   MTR_QUERY_MEMORY_FULL: { status: 503, message: 'the queries running now hold %d bytes between them (QUERY_MEMORY_BYTES); retry later' },
   MTR_METADATA_BAD_REQUEST: { status: 400, message: 'invalid %s: %s' },
+  MTR_HEROIC_BAD_REQUEST: { status: 400, message: 'invalid %s: %s' },
   // Services and dashboards
   MTR_SERVICE_INVALID: { status: 400, message: 'the service definition is invalid: %s' },
   MTR_SERVICE_NOT_FOUND: { status: 404, message: 'no service named %s (neither registered nor sending metrics)' },

@@ -38,11 +38,16 @@ const TABLE: Record<string, Partial<Record<string, Need>> & { '*'?: Need }> = {
   '/api/v1/metadata': { '*': 'read' },
   '/metadata/keys': { '*': 'read' },
   '/metadata/tags': { '*': 'read' },
-  '/metadata/series': { '*': 'read' },
+  '/metadata/series': { POST: 'read', DELETE: 'admin' },
   '/metadata/series-count': { '*': 'read' },
   '/metadata/key-suggest': { '*': 'read' },
   '/metadata/tag-suggest': { '*': 'read' },
   '/metadata/tag-value-suggest': { '*': 'read' },
+  '/metadata/tagkey-count': { '*': 'read' },
+  '/metadata/tag-values-suggest': { '*': 'read' },
+  '/query/metrics': { '*': 'read' },
+  '/query/batch': { '*': 'read' },
+  '/parser/parse-filter': { '*': 'read' },
   '/api/v1/status/cardinality': { '*': 'read' },
 
   // Changes to rules, SLOs, silences, notification config, services and dashboards: admin.

@@ -86,7 +86,7 @@ function clickHouseCode(e: unknown): number | null {
 }
 
 /** A counting semaphore whose waiters give up after a while (503 naming the limit's key). */
-class Gate {
+export class Gate {
   #active = 0;
   readonly #waiting: { resolve: () => void }[] = [];
 

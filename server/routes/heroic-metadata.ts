@@ -1,7 +1,20 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app.js';
 import { MetronomeError } from '../errors.js';
-import { countSeries, findKeys, findSeries, findTags, suggestKeys, suggestTags, suggestTagValues, type CatalogQuery, type LimitNote } from '../series/catalog.js';
+import {
+  countSeries,
+  countTagKeys,
+  deleteSeries,
+  findKeys,
+  findSeries,
+  findTags,
+  suggestKeys,
+  suggestTags,
+  suggestTagValues,
+  suggestTagValuesGrouped,
+  type CatalogQuery,
+  type LimitNote,
+} from '../series/catalog.js';
 import { dateRange, FilterError, filterSql } from '../series/heroic-filter.js';
 
 /** The server's ceiling on any metadata answer, whatever limit the caller asks for. */
@@ -34,6 +47,23 @@ export async function heroicMetadataRoutes(app: FastifyInstance, { ctx }: { ctx:
     const key = optionalString(body, 'key');
     if (!key) throw new MetronomeError('MTR_METADATA_BAD_REQUEST', ['key', 'the tag whose values to suggest is required']);
     return suggestTagValues(store, { ...q, key, value: optionalString(body, 'value') });
+  });
+  // The Grafana data source's tag editor: tag names by how many series carry them.
+  route('/metadata/tagkey-count', 10, (q) => countTagKeys(store, q));
+  route('/metadata/tag-values-suggest', 10, (q, body) => {
+    const exclude = body.exclude ?? [];
+    if (!Array.isArray(exclude) || exclude.some((x) => typeof x !== 'string')) throw new MetronomeError('MTR_METADATA_BAD_REQUEST', ['exclude', 'expected a list of tag names']);
+    const groupLimit = body.groupLimit ?? 10;
+    if (typeof groupLimit !== 'number' || !Number.isInteger(groupLimit) || groupLimit < 1) throw new MetronomeError('MTR_METADATA_BAD_REQUEST', ['groupLimit', 'expected a positive integer']);
+    return suggestTagValuesGrouped(store, { ...q, exclude: exclude as string[], groupLimit: Math.min(groupLimit, MAX_METADATA_RESULTS) });
+  });
+  // Admin only (server/auth/scopes.ts): removes the series and their points.
+  app.delete('/metadata/series', async (req) => {
+    const body = bodyOf(req);
+    if (body.filter === undefined || body.filter === null) throw new MetronomeError('MTR_METADATA_BAD_REQUEST', ['filter', 'a filter is required to delete series (["true"] deletes all)']);
+    const { query } = catalogQuery(body, MAX_METADATA_RESULTS);
+    const r = await deleteSeries(store, { filter: query.filter, range: query.range });
+    return { errors: [], deleted: r.deleted, failed: 0 };
   });
 }
 

@@ -32,6 +32,11 @@ function decodeBody(body: Buffer, msgpack: boolean, issues: IssueList, limits: D
   }
 }
 
+function heroicAnswer(query: unknown, header: string | string[] | undefined): boolean {
+  const q = (query as Record<string, unknown> | undefined)?.format;
+  return q === 'heroic' || header === 'heroic';
+}
+
 /** POST /write: Heroic's write API, JSON or msgpack bodies, optionally gzip-compressed. */
 export async function writeRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const limits = decodeLimits(ctx.config);
@@ -49,8 +54,12 @@ export async function writeRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       if (!Buffer.isBuffer(req.body)) throw new MetronomeError('MTR_WRITE_BODY', ['empty body']);
       const issues = new IssueList(ctx.writer.limits.maxIssues);
       const batch = decodeBody(req.body, msgpack, issues, limits);
+      const started = performance.now();
       const r = await ctx.writer.write(batch, protocol, issues);
       ctx.metrics.writeRequests.inc({ protocol, outcome: 'ok' });
+      // Heroic's WriteMetric answer when asked for (?format=heroic or x-response-format: heroic):
+      // its clients read errors and the per-write times (ms).
+      if (heroicAnswer(req.query, req.headers['x-response-format'])) return reply.send({ errors: [], times: [Math.round(performance.now() - started)] });
       return reply.send({ ok: true, series: r.series, points: r.points });
     } catch (e) {
       ctx.metrics.writeRequests.inc({ protocol, outcome: e instanceof MetronomeError ? e.code : 'error' });

@@ -121,3 +121,52 @@ export async function suggestTagValues(store: Store, q: CatalogQuery & { key: st
   const { items, limited } = limitOf(rows, q.limit);
   return { values: items.map((r) => r.v), limited };
 }
+
+/** The series a Heroic query reads (id as a string, key, tags), at most `limit`, in id order. */
+export async function matchingSeries(store: Store, q: CatalogQuery, opts: { signal?: AbortSignal } = {}) {
+  return store.query<{ id: string; key: string; tags: Record<string, string> }>(
+    sql`SELECT toString(series_id) AS id, key, tags FROM ${seriesSet(q)} ORDER BY series_id LIMIT ${param('UInt64', BigInt(q.limit))}`,
+    { signal: opts.signal },
+  );
+}
+
+/** Tag names with how many series carry them (Heroic's tagkey-count), most series first. */
+export async function countTagKeys(store: Store, q: CatalogQuery) {
+  const rows = await store.query<{ k: string; n: string }>(
+    sql`SELECT kv.1 AS k, count() AS n FROM ${seriesSet(q)} ARRAY JOIN CAST(tags, 'Array(Tuple(String, String))') AS kv
+        GROUP BY k ORDER BY n DESC, k LIMIT ${n(q.limit)}`,
+  );
+  const { items, limited } = limitOf(rows, q.limit);
+  return { suggestions: items.map((r) => ({ key: r.k, count: Number(r.n) })), limited };
+}
+
+/** For each tag (or those not excluded), its most common values (Heroic's tag-values-suggest). */
+export async function suggestTagValuesGrouped(store: Store, q: CatalogQuery & { exclude: string[]; groupLimit: number }) {
+  const exclude = q.exclude.length ? sql`WHERE NOT has(${param('Array(String)', q.exclude)}, kv.1)` : raw('');
+  const rows = await store.query<{ k: string; vals: string[]; nvals: string }>(
+    sql`SELECT k, arrayMap(x -> x.2, arraySort(x -> (-x.1, x.2), groupArray((n, v)))) AS vals, count() AS nvals FROM (
+          SELECT kv.1 AS k, kv.2 AS v, count() AS n FROM ${seriesSet(q)} ARRAY JOIN CAST(tags, 'Array(Tuple(String, String))') AS kv ${exclude}
+          GROUP BY k, v)
+        GROUP BY k ORDER BY k LIMIT ${n(q.limit)}`,
+  );
+  const { items, limited } = limitOf(rows, q.limit);
+  return {
+    suggestions: items.map((r) => ({ key: r.k, values: r.vals.slice(0, q.groupLimit), limited: Number(r.nvals) > q.groupLimit })),
+    limited,
+  };
+}
+
+/** Delete the matching series' rows and points (Heroic's DELETE /metadata/series); returns how many series. */
+export async function deleteSeries(store: Store, q: Omit<CatalogQuery, 'limit'>) {
+  const ids = await store.query<{ id: string }>(sql`SELECT toString(series_id) AS id FROM ${seriesSet(q)}`);
+  if (ids.length === 0) return { deleted: 0 };
+  const list = param('Array(UInt64)', ids.map((r) => BigInt(r.id)));
+  // Points first: a series row left behind only shows an empty series, a point left behind
+  // would come back if the series were written again.
+  await store.command(sql`DELETE FROM points WHERE series_id IN ${list}`);
+  // The rollups the job made of them too: a done hour is read from its rollups, not from points.
+  await store.command(sql`DELETE FROM rollup_1m WHERE series_id IN ${list}`);
+  await store.command(sql`DELETE FROM rollup_1h WHERE series_id IN ${list}`);
+  await store.command(sql`DELETE FROM series WHERE series_id IN ${list}`);
+  return { deleted: ids.length };
+}

@@ -4,6 +4,7 @@
  * Every value is a bound parameter; an invalid filter reports the path of the bad element.
  */
 import { regexProblem } from '../regex.js';
+import { HqlError, parseHqlFilter, type FilterArray } from './heroic-hql.js';
 import { join, param, raw, sql, type Sql } from '../store/index.js';
 
 export class FilterError extends Error {
@@ -19,10 +20,12 @@ export class FilterError extends Error {
 /**
  * Filter forms: ["and", f...], ["or", f...], ["not", f], ["key", k], ["=", tag, value],
  * ["!=", tag, value], ["+", tag] (has tag), ["^", tag, prefix] (starts with),
- * ["~", tag, regex] (fully anchored), ["true"], ["false"]. `key` may be used as the tag of
+ * ["~", tag, regex] (fully anchored), ["q", "<HQL>"], ["true"], ["false"]; or the whole filter as an
+ * HQL string (heroic-hql.ts). `key` may be used as the tag of
  * =, !=, ^ and ~ to mean the metric key.
  */
 export function filterSql(f: unknown, path = 'filter'): Sql {
+  if (typeof f === 'string') return filterSql(hql(f, path), path);
   if (!Array.isArray(f) || f.length === 0 || typeof f[0] !== 'string') {
     throw new FilterError(path, 'a filter is an array whose first element names the operator, e.g. ["=", "host", "a"]');
   }
@@ -47,6 +50,10 @@ export function filterSql(f: unknown, path = 'filter'): Sql {
     case 'not':
       arity(1);
       return sql`NOT (${filterSql(args[0], `${path}[1]`)})`;
+    case 'q':
+      // An HQL string inside the array form (Grafana's "custom filter").
+      arity(1);
+      return filterSql(hql(str(0), `${path}[1]`), `${path}[1]`);
     case 'true':
       return raw('1');
     case 'false':
@@ -75,8 +82,33 @@ export function filterSql(f: unknown, path = 'filter'): Sql {
       return sql`match(${column(str(0))}, ${param('String', `^(?:${re})$`)})`;
     }
     default:
-      throw new FilterError(path, `unknown filter operator ${JSON.stringify(op)}; use and, or, not, key, =, !=, +, ^, ~, true, false`);
+      throw new FilterError(path, `unknown filter operator ${JSON.stringify(op)}; use and, or, not, key, =, !=, +, ^, ~, q, true, false`);
   }
+}
+
+function hql(text: string, path: string): FilterArray {
+  try {
+    return parseHqlFilter(text);
+  } catch (e) {
+    if (e instanceof HqlError) throw new FilterError(path, `HQL: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * A filter in either form (array, or an HQL string, also inside ["q", ...]) as Heroic's array
+ * form, checked: what /parser/parse-filter answers.
+ */
+export function normalizeFilter(f: unknown, path = 'filter'): FilterArray {
+  const norm = (x: unknown, p: string): FilterArray => {
+    if (typeof x === 'string') return norm(hql(x, p), p);
+    filterSql(x, p);
+    const [op, ...args] = x as FilterArray;
+    if (op === 'q') return norm(args[0], `${p}[1]`);
+    if (op === 'and' || op === 'or' || op === 'not') return [op, ...args.map((a, i) => norm(a, `${p}[${i + 1}]`))];
+    return x as FilterArray;
+  };
+  return norm(f, path);
 }
 
 const UNIT_MS: Record<string, number> = {
