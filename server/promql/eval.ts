@@ -310,6 +310,12 @@ export class Evaluator {
         return { type: 'scalar', v: Float64Array.from({ length: g.n }, (_, i) => gridTime(g, i) / 1000) };
       case 'pi':
         return { type: 'scalar', v: new Float64Array(g.n).fill(Math.PI) };
+      case 'min_of':
+      case 'max_of': {
+        const a = await this.scalar(e.args[0], g);
+        const b = await this.scalar(e.args[1], g);
+        return { type: 'scalar', v: a.map((x, i) => (f === 'min_of' ? Math.min(x, b[i]) : Math.max(x, b[i]))) };
+      }
       case 'vector': {
         const v = await this.scalar(e.args[0], g);
         return { type: 'vector', series: [{ labels: {}, v, has: new Uint8Array(g.n).fill(1) }] };

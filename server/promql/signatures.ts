@@ -74,6 +74,13 @@ export const SIGNATURES: Record<string, Signature> = {
   scalar: { args: [v], ret: s },
   time: { args: [], ret: s },
   pi: { args: [], ret: s },
+  // Prometheus 3's query-context functions, folded to numbers per query (durations.ts).
+  start: { args: [], ret: s },
+  end: { args: [], ret: s },
+  range: { args: [], ret: s },
+  step: { args: [], ret: s },
+  min_of: { args: [s, s], ret: s },
+  max_of: { args: [s, s], ret: s },
 };
 
 /** Functions of native histograms, which Metronome does not store. */
@@ -84,8 +91,4 @@ export const UNSUPPORTED_FUNCTIONS = new Set([
   'histogram_stddev',
   'histogram_stdvar',
   'info',
-  'start',
-  'end',
-  'range',
-  'step',
 ]);

@@ -42,9 +42,6 @@ function skipReason(file: string, cmd: EvalCmd, state: BlockState): string | und
   if (/\b(anchored|smoothed)\b/.test(e)) return 'experimental: anchored/smoothed';
   if (/\binfo\s*\(/.test(e)) return 'experimental: info()';
   if (/\bfill(_left|_right)?\s*\(/.test(e)) return 'experimental: fill modifiers';
-  if (/\b(step|range|start|end)\s*\(\s*\)|\b(min_of|max_of)\s*\(/.test(e)) return 'experimental: duration expressions';
-  if (/\[[^\]]*[-+*/%^(][^\]]*\]/.test(e.replace(/\[\s*-?\d+[a-z]+(\s*:\s*(\d+[a-z]+)*)?\s*\]/g, '[]'))) return 'experimental: duration expressions';
-  if (/\boffset\s*-?\s*\(|@\s*\(/.test(e)) return 'experimental: duration expressions';
   if (state.startTimestamps) return 'start timestamps (remote write 2.0)';
   return undefined;
 }
