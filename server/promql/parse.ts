@@ -344,8 +344,7 @@ class Builder {
     let lhs = this.expr(exprs[0]);
     const rhs = this.expr(exprs[1]);
     const bool = !!n.getChild('BoolModifier');
-    const fill = n.getChild('FillModifier');
-    if (fill) throw err(fill, 'fill modifiers are not supported');
+    const fillNode = n.getChild('FillModifier');
     const mm = n.getChild('MatchingModifierClause');
     let matching: VectorMatching = { card: SET_OPS.has(op) ? 'many-to-many' : 'one-to-one', on: false, labels: [], include: [] };
     if (mm) {
@@ -362,6 +361,15 @@ class Builder {
       if ((left || right) && SET_OPS.has(op)) throw err(mm, `no grouping allowed for "${op}" operation`);
       for (const l of matching.include) {
         if (on && matching.labels.includes(l)) throw err(mm, `label "${l}" must not occur in ON and GROUP clause at once`);
+      }
+    }
+    if (fillNode) {
+      if (SET_OPS.has(op)) throw err(fillNode, `fill modifiers are not allowed for "${op}" operation`);
+      matching.fill = {};
+      for (const c of this.children(fillNode)) {
+        const value = this.number(c.getChild('NumberDurationLiteral')!);
+        if (c.name !== 'FillRightClause') matching.fill.lhs = value;
+        if (c.name !== 'FillLeftClause') matching.fill.rhs = value;
       }
     }
     // Go lexes `-2 ^ 2` as -(2 ^ 2); lezer reads a signed literal. Restore Go's reading.
