@@ -30,6 +30,7 @@ import { MetronomeError } from '../errors.js';
 import { ExecError, type Labels } from './types.js';
 import { compileRegex, type Regex } from '../regex.js';
 import { Annotations, formatG } from './annotations.js';
+import { combineInfo, infoTimeOf, planInfo } from './info.js';
 import { anchoredCount, checkModifier, extendedRate, extendWindow, smoothedValue } from './extended.js';
 
 export interface EvalContext {
@@ -364,6 +365,8 @@ export class Evaluator {
         return { type: 'vector', series: await this.timestamp(e, g) };
       case 'absent':
         return { type: 'vector', series: await this.absent(await this.vector(e.args[0], g), e.args[0], g) };
+      case 'info':
+        return { type: 'vector', series: await this.info(e, g) };
       case 'histogram_quantile':
         return { type: 'vector', series: await this.histogramQuantile(e, g) };
       case 'histogram_quantiles':
@@ -572,6 +575,24 @@ export class Evaluator {
       if (any) out.push(r);
     }
     return out;
+  }
+
+  /**
+   * info(v [, selector]) (info.ts): the info series are read as an instant vector at each step,
+   * their value the time of the sample picked, at the @ time and offset of v's first selector.
+   */
+  async info(e: Call, g: Grid): Promise<StepSeries[]> {
+    const base = await this.vector(e.args[0], g);
+    const selector = e.args[1] ? unparen(e.args[1]) : null;
+    if (selector && selector.kind !== 'vector') throw new ExecError('info(): the second argument must be a label selector');
+    const plan = planInfo(base, selector);
+    let info: StepSeries[] = [];
+    if (plan.select) {
+      const t = infoTimeOf(e.args[0]) ?? { at: null, offset: 0 };
+      const sel: VectorSelector = { kind: 'vector', matchers: plan.select, offset: t.offset, at: t.at, pos: e.pos, end: e.end };
+      info = await this.leafGrid('timestamp', sel, this.ctx.lookback, g);
+    }
+    return combineInfo(base, info, plan, g.n, this.m);
   }
 
   async absentOverTime(e: Call, m: MatrixSelector | Subquery, g: Grid): Promise<StepSeries[]> {

@@ -548,6 +548,11 @@ function check(e: Expr): void {
         if (got !== want) {
           throw err(a, `expected type ${typeName(want)} in call to function ${JSON.stringify(e.func)}, got ${typeName(got)}`);
         }
+        // info()'s label selector picks data labels: it may match the empty string.
+        if (e.func === 'info' && i === 1) {
+          if (unparenExpr(a).kind !== 'vector') throw err(a, 'expected label selectors as the second argument to "info" function');
+          return;
+        }
         check(a);
       });
       if (e.func === 'label_replace') checkLabelReplaceRegex(e.args[4]);
@@ -598,6 +603,10 @@ function checkLabelReplaceRegex(arg: Expr): void {
   if (lit.kind !== 'string') return;
   const problem = regexProblem(lit.value);
   if (problem) throw err(lit, `invalid regular expression in label_replace(): ${JSON.stringify(lit.value)}: ${problem}`);
+}
+
+function unparenExpr(e: Expr): Expr {
+  return e.kind === 'paren' ? unparenExpr(e.expr) : e;
 }
 
 function matchesEmpty(m: { op: string; value: string }): boolean {

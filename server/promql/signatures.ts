@@ -80,6 +80,8 @@ export const SIGNATURES: Record<string, Signature> = {
   range: { args: [], ret: s },
   step: { args: [], ret: s },
   min_of: { args: [s, s], ret: s },
+  // Prometheus 3's info(v [, {label selector}]) (info.ts).
+  info: { args: [v, v], ret: v, optional: 1 },
   max_of: { args: [s, s], ret: s },
 };
 
@@ -90,5 +92,4 @@ export const UNSUPPORTED_FUNCTIONS = new Set([
   'histogram_avg',
   'histogram_stddev',
   'histogram_stdvar',
-  'info',
 ]);

@@ -39,7 +39,6 @@ function skipReason(file: string, cmd: EvalCmd, state: BlockState): string | und
   // A selector without a metric name may pick the block's native histograms too.
   if (state.histogramNames.size && /(^|[^a-zA-Z0-9_:])\{/.test(e)) return 'native histograms';
   for (const name of state.histogramNames) if (new RegExp(`(^|[^a-zA-Z0-9_:])${name}($|[^a-zA-Z0-9_:])`).test(e)) return 'native histograms';
-  if (/\binfo\s*\(/.test(e)) return 'experimental: info()';
   if (state.startTimestamps) return 'start timestamps (remote write 2.0)';
   return undefined;
 }
