@@ -12,7 +12,7 @@ import { Evaluator } from './eval.js';
 import { formatAnswer } from './format.js';
 import { Annotations } from './annotations.js';
 import { gridTime, sortByLabelOrder, type EvalValue, type Grid } from './matrix.js';
-import { parseExpr } from './parse.js';
+import { ALL_FEATURES, parseExpr, type PromQLFeature } from './parse.js';
 import { resolveQueryContext } from './durations.js';
 import { cacheable, type ResultCache } from './result-cache.js';
 import { StoreSource } from './source.js';
@@ -57,6 +57,8 @@ export interface EngineLimits {
   memoryBytes: number;
   /** MAX_QUERY_LABEL_BYTES: longest label value label_replace or label_join may make. */
   maxLabelBytes: number;
+  /** PROMQL_EXPERIMENTAL: the experimental syntax queries may use. */
+  features: ReadonlySet<PromQLFeature>;
 }
 
 export const DEFAULT_LIMITS: EngineLimits = {
@@ -73,6 +75,7 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxResultBytes: 64 * 1024 ** 2,
   memoryBytes: 2 * 1024 ** 3,
   maxLabelBytes: 64 * 1024,
+  features: ALL_FEATURES,
 };
 
 /** ClickHouse error codes that mean the query asked for too much. */
@@ -216,7 +219,7 @@ export class Engine implements QueryEngine {
 
   /** Parse and type-check without evaluating (rule validation, editors). Throws PromQLError. */
   parse(expr: string): Expr {
-    return parseExpr(expr);
+    return parseExpr(expr, this.limits.features);
   }
 
   async instant(expr: string, timeMs: number, opts: QueryOptions = {}): Promise<QueryValue> {
@@ -250,7 +253,7 @@ export class Engine implements QueryEngine {
 
   /** Parse and check the parameters: bad input is refused before it takes a slot. */
   #prepare(spec: QuerySpec): Prepared {
-    const parsed = parseExpr(spec.expr);
+    const parsed = parseExpr(spec.expr, this.limits.features);
     // step(), range(), start(), end() and durations made of them take this query's values.
     const { expr: ast, contextual } =
       spec.kind === 'instant'

@@ -71,8 +71,19 @@ const PARAM_TYPE: Partial<Record<AggregateOp, 'scalar' | 'string'>> = {
   limit_ratio: 'scalar',
 };
 
-/** Parse a PromQL expression. Throws PromQLError with the position of the first problem. */
-export function parseExpr(text: string): Expr {
+/** Prometheus 3's experimental PromQL, by the name of its feature flag (config PROMQL_EXPERIMENTAL). */
+export type PromQLFeature = 'duration_expr' | 'extended_range_selectors' | 'binop_fill_modifiers' | 'experimental_functions';
+
+export const ALL_FEATURES: ReadonlySet<PromQLFeature> = new Set(['duration_expr', 'extended_range_selectors', 'binop_fill_modifiers', 'experimental_functions']);
+
+/** Functions Prometheus 3 has behind its experimental-functions flag (of those Metronome has). */
+const EXPERIMENTAL_FUNCTIONS = new Set(['info', 'start', 'end', 'range', 'step', 'min_of', 'max_of']);
+
+/**
+ * Parse a PromQL expression, with the experimental syntax `features` turns on (all by default).
+ * Throws PromQLError with the position of the first problem.
+ */
+export function parseExpr(text: string, features: ReadonlySet<PromQLFeature> = ALL_FEATURES): Expr {
   if (text.trim() === '') throw new PromQLError('parse error: no expression found in input', 0);
   const { text: lezerText, renamed } = experimentalNames(trailingDots(text));
   const tree = parser.parse(lezerText);
@@ -85,7 +96,7 @@ export function parseExpr(text: string): Expr {
   if (errorNode !== null) throw syntaxError(text, (errorNode as { from: number }).from);
   const top = tree.topNode.firstChild;
   if (!top) throw new PromQLError('parse error: no expression found in input', 0);
-  const p = new Builder(text, renamed);
+  const p = new Builder(text, renamed, features);
   const expr = p.expr(top);
   check(expr);
   return expr;
@@ -170,8 +181,8 @@ function experimentalNames(text: string): { text: string; renamed: Map<number, s
       let as = lower;
       if (!durCtx && (lower === 'start' || lower === 'end' || lower === 'min_of' || lower === 'max_of')) {
         as = lower === 'start' ? 'floor' : lower === 'end' ? 'exp' : 'minute';
-        renamed.set(i, lower);
       }
+      if (as !== word) renamed.set(i, lower);
       for (let j = 0; j < as.length; j++) out[i + j] = as[j];
       // The call's parenthesis belongs to the duration when the name does.
       afterOffset = durCtx;
@@ -202,7 +213,13 @@ class Builder {
   constructor(
     readonly text: string,
     readonly renamed: ReadonlyMap<number, string> = new Map(),
+    readonly features: ReadonlySet<PromQLFeature> = ALL_FEATURES,
   ) {}
+
+  /** Refuse experimental syntax whose feature is off. */
+  need(feature: PromQLFeature, at: { from: number } | { pos: number }, what: string): void {
+    if (!this.features.has(feature)) throw err(at, `${what} is experimental and not enabled (PROMQL_EXPERIMENTAL: ${feature})`);
+  }
 
   src(n: SyntaxNode): string {
     return this.text.slice(n.from, n.to);
@@ -286,6 +303,7 @@ class Builder {
       case 'FunctionCall': {
         const id = n.getChild('FunctionIdentifier')!;
         const func = this.renamed.get(id.from) ?? this.src(id);
+        if (EXPERIMENTAL_FUNCTIONS.has(func)) this.need('experimental_functions', n, `function ${JSON.stringify(func)}`);
         const args = this.children(n.getChild('FunctionCallBody')!).filter((c) => c.type.is('Expr')).map((c) => this.expr(c));
         return { kind: 'call', func, args, ...span };
       }
@@ -305,6 +323,7 @@ class Builder {
       case 'AnchoredExpr':
       case 'SmoothedExpr': {
         const which = n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed';
+        this.need('extended_range_selectors', n, `${which} modifier`);
         const inner = this.expr(n.firstChild!);
         const target = inner.kind === 'matrix' ? inner.vector : inner;
         if (target.kind === 'subquery') throw err(n, `${which} modifier is not supported for subqueries`);
@@ -364,6 +383,7 @@ class Builder {
       }
     }
     if (fillNode) {
+      this.need('binop_fill_modifiers', fillNode, 'fill modifier');
       if (SET_OPS.has(op)) throw err(fillNode, `fill modifiers are not allowed for "${op}" operation`);
       matching.fill = {};
       for (const c of this.children(fillNode)) {
@@ -441,6 +461,7 @@ class Builder {
    */
   durationOf(n: SyntaxNode, allowNegative = false): [number, DurationExpr | undefined] {
     const d = this.durationTree(n);
+    if (d.op !== 'literal' && !(d.op === 'neg' && d.args[0].op === 'literal')) this.need('duration_expr', d, 'duration expression');
     if (isDynamic(d)) return [0, d];
     if (d.op === 'literal' && d.ms !== undefined) return [d.ms, undefined];
     let secs: number;
