@@ -62,7 +62,7 @@ export const configSchema = z.object({
   MAX_CONCURRENT_QUERIES: int(8, 1),
   QUERY_QUEUE_MS: int(2_000, 0),
   /**
-   * Prometheus 3's experimental PromQL that is on (comma-separated; empty: none), as its feature
+   * Prometheus 3's experimental PromQL that is on (comma-separated, or `none`), as its feature
    * flags: duration_expr (arithmetic, step(), range(), min_of/max_of in durations),
    * extended_range_selectors (anchored, smoothed), binop_fill_modifiers (fill, fill_left,
    * fill_right), experimental_functions (info, start, end, range, step, min_of, max_of).
@@ -71,7 +71,7 @@ export const configSchema = z.object({
     .string()
     .default('duration_expr,extended_range_selectors,binop_fill_modifiers,experimental_functions')
     .transform((v, ctx) => {
-      const names = v.split(',').map((x) => x.trim()).filter(Boolean);
+      const names = v.trim() === 'none' ? [] : v.split(',').map((x) => x.trim()).filter(Boolean);
       const known = ['duration_expr', 'extended_range_selectors', 'binop_fill_modifiers', 'experimental_functions'];
       const bad = names.find((n) => !known.includes(n));
       if (bad) {

@@ -261,10 +261,10 @@ describe("Prometheus 3's experimental syntax", () => {
 });
 
 describe('PROMQL_EXPERIMENTAL', () => {
-  it('turns every feature on by default, none when empty, and refuses an unknown one naming those known', async () => {
+  it('turns every feature on by default, none with `none`, and refuses an unknown one naming those known', async () => {
     const { loadConfig } = await import('../config.js');
     expect(loadConfig({}).PROMQL_EXPERIMENTAL).toEqual(['duration_expr', 'extended_range_selectors', 'binop_fill_modifiers', 'experimental_functions']);
-    expect(loadConfig({ PROMQL_EXPERIMENTAL: '' }).PROMQL_EXPERIMENTAL).toEqual([]);
+    expect(loadConfig({ PROMQL_EXPERIMENTAL: 'none' }).PROMQL_EXPERIMENTAL).toEqual([]);
     expect(loadConfig({ PROMQL_EXPERIMENTAL: 'duration_expr, binop_fill_modifiers' }).PROMQL_EXPERIMENTAL).toEqual(['duration_expr', 'binop_fill_modifiers']);
     expect(() => loadConfig({ PROMQL_EXPERIMENTAL: 'fill' })).toThrow(/invalid PROMQL_EXPERIMENTAL="fill": unknown feature "fill"; known: duration_expr, extended_range_selectors/);
   });
