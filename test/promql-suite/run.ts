@@ -10,11 +10,11 @@
  * timestamps (`@st`, remote write 2.0). Also not done: the extra evaluation times the Go runner
  * adds by rewriting an instant case with `@` on every selector.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWriteRequest, promLabels } from '../../bench/wire.js';
-import { startTestServer, type TestServer } from '../helpers.js';
+import { startTestServer, tempDir, type TestServer } from '../helpers.js';
 import { compareAnnotations, compareFailure, compareMatrix, compareVector, parseValue, type PromData } from './compare.js';
 import { parseScript, STALE_NAN, type EvalCmd, type LoadCmd } from './script.js';
 
@@ -28,6 +28,27 @@ const ENV = {
   ROLLUP_1H_DAYS: '40000',
   QUERY_CACHE_BYTES: '0',
 };
+
+let template: string | undefined;
+
+/**
+ * A server on an empty store. The files start one per `clear` (about 170), and the schema
+ * migrations are most of a start: the first server's migrated data directory is kept as a
+ * template and copied for the next ones, which then start in about half the time (10 starts
+ * each way, interleaved, on the shared 2-core machine: 2.9-3.4 s instead of 5.8-7.2 s at a load
+ * average of 26).
+ */
+async function freshServer(): Promise<TestServer> {
+  if (!template) {
+    const dir = tempDir('metronome-promql-suite-');
+    await (await startTestServer({ ...ENV, DATA_DIR: dir })).close();
+    template = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  const dir = tempDir();
+  cpSync(template, dir, { recursive: true });
+  return startTestServer({ ...ENV, DATA_DIR: dir });
+}
 
 const AGG_AND_KEYWORDS = /\b(sum|avg|count|min|max|group|stddev|stdvar|topk|bottomk|quantile|count_values|limitk|limit_ratio|by|without|on|ignoring|group_left|group_right|bool|offset|and|or|unless|atan2)\b/gi;
 
@@ -202,7 +223,7 @@ export async function runFile(dir: string, file: string): Promise<Outcome[]> {
         state = freshState();
         continue;
       }
-      srv ??= await startTestServer(ENV);
+      srv ??= await freshServer();
       if (cmd.kind === 'load') {
         await load(srv, cmd, state);
         continue;
