@@ -71,7 +71,11 @@ function failureCause(cmd: EvalCmd, state: BlockState, reason: string, annotatio
   if (/\bhistogram_(fraction|quantiles)\s*\(/.test(e)) return 'histogram_fraction/histogram_quantiles';
   if (annotationsOnly) return 'warnings and infos';
   if (/__type__|__unit__/.test(cmd.expr + JSON.stringify(cmd.series.map((s) => s.labels)) + reason)) return '__type__/__unit__ name dropping';
-  if (state.nonFinite) return 'NaN/Inf at ingest';
+  // Prometheus' runner keeps names until the end (delayed name removal); Metronome drops them at once.
+  if (/__name__/.test(e) || /same labelset/.test(reason) || (/\bignoring\b/.test(e) && /unexpected series/.test(reason))) return 'delayed name removal';
+  if (/\b(sum|avg)(_over_time)?\s*\(/.test(e) && /^expected /.test(reason)) return 'sum/avg computed in ClickHouse (not compensated)';
+  if (/\bchanges\s*\(/.test(e) && state.nonFinite) return 'changes() over NaN in ClickHouse';
+  if (state.nonFinite) return 'NaN/Inf';
   if (/\(\s*[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?\[[^\]]+\]\s*\)/.test(e) && /\(\(/.test(e)) return 'parenthesised range selector';
   if (/\b(topk|bottomk)\b/.test(e) && /position/.test(reason)) return 'topk/bottomk order';
   if (/Parameter value is NaN|Ratio value is NaN/.test(reason)) return 'NaN parameter';
