@@ -62,6 +62,25 @@ export const configSchema = z.object({
   /** Queries evaluated at once; more wait QUERY_QUEUE_MS for a slot, then get 503. */
   MAX_CONCURRENT_QUERIES: int(8, 1),
   QUERY_QUEUE_MS: int(2_000, 0),
+  /**
+   * Prometheus 3's experimental PromQL that is on (comma-separated, or `none`), as its feature
+   * flags: duration_expr (arithmetic, step(), range(), min_of/max_of in durations),
+   * extended_range_selectors (anchored, smoothed), binop_fill_modifiers (fill, fill_left,
+   * fill_right), experimental_functions (info, start, end, range, step, min_of, max_of).
+   */
+  PROMQL_EXPERIMENTAL: z
+    .string()
+    .default('duration_expr,extended_range_selectors,binop_fill_modifiers,experimental_functions')
+    .transform((v, ctx) => {
+      const names = v.trim() === 'none' ? [] : v.split(',').map((x) => x.trim()).filter(Boolean);
+      const known = ['duration_expr', 'extended_range_selectors', 'binop_fill_modifiers', 'experimental_functions'];
+      const bad = names.find((n) => !known.includes(n));
+      if (bad) {
+        ctx.addIssue({ code: 'custom', message: `unknown feature ${JSON.stringify(bad)}; known: ${known.join(', ')}` });
+        return z.NEVER;
+      }
+      return names as ('duration_expr' | 'extended_range_selectors' | 'binop_fill_modifiers' | 'experimental_functions')[];
+    }),
   /** Instant-vector lookback (Prometheus' --query.lookback-delta). */
   LOOKBACK_DELTA_MS: int(300_000, 1),
   /** Retention of the 1-minute and 1-hour rollups. */

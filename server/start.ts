@@ -75,6 +75,7 @@ export async function startMetronome(
     memoryBytes: config.QUERY_MEMORY_BYTES,
     maxLabelBytes: config.MAX_QUERY_LABEL_BYTES,
     ruleConcurrent: config.ALERT_MAX_CONCURRENT_QUERIES,
+    features: new Set(config.PROMQL_EXPERIMENTAL),
   });
   engine.cache = cache;
   const metrics = createMetrics();

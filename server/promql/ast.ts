@@ -26,19 +26,39 @@ export interface StringLiteral extends Span {
   value: string;
 }
 
+/**
+ * A duration expression in seconds, as Prometheus 3 computes them (durations.ts). Kept only when
+ * it names step() or range(): the number next to it is then filled per query.
+ */
+export type DurationExpr = Span &
+  (
+    | { op: 'literal'; value: number }
+    | { op: 'step' | 'range' }
+    | { op: 'neg'; args: [DurationExpr] }
+    | { op: '+' | '-' | '*' | '/' | '%' | '^' | 'min_of' | 'max_of'; args: [DurationExpr, DurationExpr] }
+  );
+
 export interface VectorSelector extends Span {
   kind: 'vector';
   /** The metric name when given as an identifier or __name__="..." matcher. */
   name?: string;
   matchers: Matcher[];
   offset: number;
+  offsetExpr?: DurationExpr;
   at: AtModifier | null;
+  /**
+   * Prometheus 3's range modifiers: `anchored` takes, besides the window's samples, the last one
+   * before it as the window's start value; `smoothed` interpolates values at both window edges.
+   */
+  anchored?: boolean;
+  smoothed?: boolean;
 }
 
 export interface MatrixSelector extends Span {
   kind: 'matrix';
   vector: VectorSelector;
   range: number;
+  rangeExpr?: DurationExpr;
 }
 
 export interface Subquery extends Span {
@@ -48,6 +68,9 @@ export interface Subquery extends Span {
   /** 0 means the default resolution (the range query's step, or 1 minute). */
   step: number;
   offset: number;
+  rangeExpr?: DurationExpr;
+  stepExpr?: DurationExpr;
+  offsetExpr?: DurationExpr;
   at: AtModifier | null;
 }
 
@@ -108,6 +131,11 @@ export interface VectorMatching {
   labels: string[];
   /** Extra labels copied from the "one" side with group_left/group_right(...). */
   include: string[];
+  /**
+   * Prometheus 3's fill modifiers: the value a side takes where it has no match, so the other
+   * side's element is not dropped (`fill(0)` both, `fill_left`, `fill_right`).
+   */
+  fill?: { lhs?: number; rhs?: number };
 }
 
 export interface Binary extends Span {
@@ -170,7 +198,7 @@ export function typeOf(e: Expr): ValueType {
   }
 }
 
-const FUNCTION_RETURN: Record<string, ValueType> = { time: 'scalar', scalar: 'scalar', pi: 'scalar' };
+const FUNCTION_RETURN: Record<string, ValueType> = { time: 'scalar', scalar: 'scalar', pi: 'scalar', start: 'scalar', end: 'scalar', range: 'scalar', step: 'scalar', min_of: 'scalar', max_of: 'scalar' };
 
 /** Prometheus' names for value types, as used in its error messages. */
 export function typeName(t: ValueType): string {

@@ -151,7 +151,12 @@ function resultLabels(many: Labels, one: Labels, op: BinaryOp, m: VectorMatching
   return out;
 }
 
-/** vector op vector. */
+/**
+ * vector op vector. With a fill modifier (Prometheus 3), an element whose match is missing at a
+ * step meets a stand-in of the fill value, labelled with the element's matching labels:
+ * `fill.rhs` stands in for the "one" side, `fill.lhs` for the "many" side (left and right as
+ * written, the sides swapped for group_right, as Prometheus' VectorBinop does).
+ */
 export async function vectorVector(
   op: BinaryOp,
   lhs: StepSeries[],
@@ -165,18 +170,58 @@ export async function vectorVector(
   const swap = m.card === 'one-to-many';
   const many = swap ? rhs : lhs;
   const one = swap ? lhs : rhs;
+  const fillOne = m.fill?.rhs;
+  const fillMany = m.fill?.lhs;
   const oneGroups = await bySignature(one, m, meter);
   const manyGroups = await bySignature(many, m, meter);
   const out = new Map<string, StepSeries>();
   const order: StepSeries[] = [];
-  for (const [sig, manyList] of manyGroups) {
+  const pairLabels = new Map<Labels, Map<Labels, { key: string; labels: Labels }>>();
+  // The stand-in's labels, one object per series it stands in for.
+  const standIns = new Map<StepSeries, Labels>();
+  const standIn = (s: StepSeries) => {
+    let l = standIns.get(s);
+    if (!l) standIns.set(s, (l = sigLabels(s.labels, m)));
+    return l;
+  };
+  const emit = async (manyLabels: Labels, oneLabels: Labels, manyV: number, oneV: number, i: number) => {
+    const [v, keep] = swap ? elemOp(op, oneV, manyV) : elemOp(op, manyV, oneV);
+    let value = v;
+    if (bool) value = keep ? 1 : 0;
+    else if (!keep) return;
+    let byOne = pairLabels.get(manyLabels);
+    if (!byOne) pairLabels.set(manyLabels, (byOne = new Map()));
+    let rl = byOne.get(oneLabels);
+    if (!rl) {
+      const labels = resultLabels(manyLabels, oneLabels, op, m, bool);
+      rl = { key: labelsKey(labels), labels };
+      byOne.set(oneLabels, rl);
+    }
+    let r = out.get(rl.key);
+    if (!r) {
+      out.set(rl.key, (r = allocSeries(rl.labels, n, meter)));
+      order.push(r);
+      if (meter.tick(n)) await meter.pause();
+    }
+    if (r.has[i]) {
+      throw new ExecError(
+        m.card === 'one-to-one'
+          ? 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)'
+          : 'multiple matches for labels: grouping labels must ensure unique matches',
+      );
+    }
+    r.v[i] = value;
+    r.has[i] = 1;
+  };
+  const sigs = fillMany === undefined ? manyGroups.keys() : new Set([...manyGroups.keys(), ...oneGroups.keys()]);
+  for (const sig of sigs) {
+    const manyList = manyGroups.get(sig) ?? [];
     const oneList = oneGroups.get(sig);
-    if (!oneList) continue;
-    const pairLabels = new Map<StepSeries, Map<StepSeries, { key: string; labels: Labels }>>();
+    if (!oneList && fillOne === undefined) continue;
     for (let i = 0; i < n; i++) {
-      if (meter.tick(oneList.length + manyList.length)) await meter.pause();
+      if (meter.tick((oneList?.length ?? 0) + manyList.length)) await meter.pause();
       let o: StepSeries | null = null;
-      for (const s of oneList) {
+      for (const s of oneList ?? []) {
         if (!s.has[i]) continue;
         if (o) {
           throw new ExecError(
@@ -185,41 +230,18 @@ export async function vectorVector(
         }
         o = s;
       }
-      if (!o) continue;
+      if (!o && fillOne === undefined) continue;
       let matched = 0;
       for (const s of manyList) {
         if (!s.has[i]) continue;
-        if (m.card === 'one-to-one' && ++matched > 1) {
+        if (o && m.card === 'one-to-one' && ++matched > 1) {
           throw new ExecError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
         }
-        const [v, keep] = swap ? elemOp(op, o.v[i], s.v[i]) : elemOp(op, s.v[i], o.v[i]);
-        let value = v;
-        if (bool) value = keep ? 1 : 0;
-        else if (!keep) continue;
-        let byOne = pairLabels.get(s);
-        if (!byOne) pairLabels.set(s, (byOne = new Map()));
-        let rl = byOne.get(o);
-        if (!rl) {
-          const labels = resultLabels(s.labels, o.labels, op, m, bool);
-          rl = { key: labelsKey(labels), labels };
-          byOne.set(o, rl);
-        }
-        let r = out.get(rl.key);
-        if (!r) {
-          out.set(rl.key, (r = allocSeries(rl.labels, n, meter)));
-          order.push(r);
-          if (meter.tick(n)) await meter.pause();
-        }
-        if (r.has[i]) {
-          throw new ExecError(
-            m.card === 'one-to-one'
-              ? 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)'
-              : 'multiple matches for labels: grouping labels must ensure unique matches',
-          );
-        }
-        r.v[i] = value;
-        r.has[i] = 1;
+        matched = Math.max(matched, 1);
+        if (o) await emit(s.labels, o.labels, s.v[i], o.v[i], i);
+        else await emit(s.labels, standIn(s), s.v[i], fillOne!, i);
       }
+      if (o && matched === 0 && fillMany !== undefined) await emit(standIn(o), o.labels, fillMany, o.v[i], i);
     }
   }
   return order;

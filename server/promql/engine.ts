@@ -12,7 +12,8 @@ import { Evaluator } from './eval.js';
 import { formatAnswer } from './format.js';
 import { Annotations } from './annotations.js';
 import { gridTime, sortByLabelOrder, type EvalValue, type Grid } from './matrix.js';
-import { parseExpr } from './parse.js';
+import { ALL_FEATURES, parseExpr, type PromQLFeature } from './parse.js';
+import { resolveQueryContext } from './durations.js';
 import { cacheable, type ResultCache } from './result-cache.js';
 import { StoreSource } from './source.js';
 import type { GridPlan } from './sql.js';
@@ -56,6 +57,8 @@ export interface EngineLimits {
   memoryBytes: number;
   /** MAX_QUERY_LABEL_BYTES: longest label value label_replace or label_join may make. */
   maxLabelBytes: number;
+  /** PROMQL_EXPERIMENTAL: the experimental syntax queries may use. */
+  features: ReadonlySet<PromQLFeature>;
 }
 
 export const DEFAULT_LIMITS: EngineLimits = {
@@ -72,6 +75,7 @@ export const DEFAULT_LIMITS: EngineLimits = {
   maxResultBytes: 64 * 1024 ** 2,
   memoryBytes: 2 * 1024 ** 3,
   maxLabelBytes: 64 * 1024,
+  features: ALL_FEATURES,
 };
 
 /** ClickHouse error codes that mean the query asked for too much. */
@@ -215,7 +219,7 @@ export class Engine implements QueryEngine {
 
   /** Parse and type-check without evaluating (rule validation, editors). Throws PromQLError. */
   parse(expr: string): Expr {
-    return parseExpr(expr);
+    return parseExpr(expr, this.limits.features);
   }
 
   async instant(expr: string, timeMs: number, opts: QueryOptions = {}): Promise<QueryValue> {
@@ -240,7 +244,7 @@ export class Engine implements QueryEngine {
    */
   #cached(expr: string, q: Prepared, opts: QueryOptions, budget: QueryBudget): Promise<QueryValue> {
     const cache = this.cache;
-    if (!cache?.enabled || q.kind !== 'range' || (opts.priority ?? 'api') !== 'api' || !cacheable(q.ast)) return this.#evaluate(q, opts, budget);
+    if (!cache?.enabled || q.kind !== 'range' || q.contextual || (opts.priority ?? 'api') !== 'api' || !cacheable(q.ast)) return this.#evaluate(q, opts, budget);
     const step = q.g.step;
     return cache.range(`${opts.raw ? 'raw' : 'any'}|${expr}`, q.start, q.end, step, (from, to) =>
       this.#evaluate({ ...q, g: { start: from, step, n: Math.floor((to - from) / step) + 1 }, start: from, end: to }, opts, budget),
@@ -249,7 +253,12 @@ export class Engine implements QueryEngine {
 
   /** Parse and check the parameters: bad input is refused before it takes a slot. */
   #prepare(spec: QuerySpec): Prepared {
-    const ast = parseExpr(spec.expr);
+    const parsed = parseExpr(spec.expr, this.limits.features);
+    // step(), range(), start(), end() and durations made of them take this query's values.
+    const { expr: ast, contextual } =
+      spec.kind === 'instant'
+        ? resolveQueryContext(parsed, { start: spec.time, end: spec.time, step: 0 })
+        : resolveQueryContext(parsed, { start: spec.start, end: spec.end, step: spec.step });
     // A time or duration the store cannot hold exactly is bad input, whether or not the query
     // reaches the store (series lookups may be answered in process).
     const times = spec.kind === 'instant' ? [spec.time] : [spec.start, spec.end];
@@ -258,7 +267,7 @@ export class Engine implements QueryEngine {
     }
     if (spec.kind === 'instant') {
       const t = Math.round(spec.time);
-      return { kind: 'instant', expr: spec.expr, ast, g: { start: t, step: 1, n: 1 }, start: t, end: t };
+      return { kind: 'instant', expr: spec.expr, ast, g: { start: t, step: 1, n: 1 }, start: t, end: t, contextual };
     }
     const type = typeOf(ast);
     if (type !== 'scalar' && type !== 'vector') {
@@ -271,7 +280,7 @@ export class Engine implements QueryEngine {
     if (!(step > 0)) throw new MetronomeError('MTR_QUERY_BAD_PARAM', ['step', 'zero or negative query resolution step widths are not accepted. Try a positive integer']);
     const n = Math.floor((end - start) / step) + 1;
     if (n > this.limits.maxPoints) throw new MetronomeError('MTR_QUERY_TOO_MANY_POINTS', [this.limits.maxPoints, n]);
-    return { kind: 'range', expr: spec.expr, ast, g: { start, step, n }, start, end };
+    return { kind: 'range', expr: spec.expr, ast, g: { start, step, n }, start, end, contextual };
   }
 
   /** Take a slot of the query's priority, run `work` within a fresh budget, and name what stopped it. */
@@ -348,6 +357,8 @@ interface Prepared {
   g: Grid;
   start: number;
   end: number;
+  /** The query's own bounds are in it (start(), range(), ...): its steps are not cached. */
+  contextual: boolean;
 }
 
 async function instantValue(v: EvalValue, t: number, budget: QueryBudget): Promise<QueryValue> {

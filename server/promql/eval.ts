@@ -30,6 +30,8 @@ import { MetronomeError } from '../errors.js';
 import { ExecError, type Labels } from './types.js';
 import { compileRegex, type Regex } from '../regex.js';
 import { Annotations, formatG } from './annotations.js';
+import { combineInfo, infoTimeOf, planInfo } from './info.js';
+import { anchoredCount, checkModifier, extendedRate, extendWindow, smoothedValue } from './extended.js';
 
 export interface EvalContext {
   source: DataSource;
@@ -142,9 +144,9 @@ export class Evaluator {
         return { type: 'vector', series: await mergeSameLabels(out, sameLabelset, this.m) };
       }
       case 'vector':
-        return { type: 'vector', series: await this.selector(e, g) };
+        return { type: 'vector', series: e.smoothed ? await this.smoothedSelector(e, g) : await this.selector(e, g) };
       case 'matrix':
-        return { type: 'matrix', series: await this.matrixSamples(e, g) };
+        return { type: 'matrix', series: e.vector.anchored || e.vector.smoothed ? await this.extendedMatrix(e, g) : await this.matrixSamples(e, g) };
       case 'subquery':
         return { type: 'matrix', series: await this.subquerySamples(e, g, true) };
       case 'aggregate': {
@@ -218,6 +220,7 @@ export class Evaluator {
     const agg = pushableAggregate(e);
     if (!agg) return null;
     const inner = unparen(e.expr);
+    if (usesRangeModifier(inner)) return null;
     let leaf: { plan: GridPlan; sg: Grid } | null = null;
     if (inner.kind === 'vector') leaf = this.leafPlan('sample', inner, this.ctx.lookback, g);
     else if (inner.kind === 'call') {
@@ -310,6 +313,12 @@ export class Evaluator {
         return { type: 'scalar', v: Float64Array.from({ length: g.n }, (_, i) => gridTime(g, i) / 1000) };
       case 'pi':
         return { type: 'scalar', v: new Float64Array(g.n).fill(Math.PI) };
+      case 'min_of':
+      case 'max_of': {
+        const a = await this.scalar(e.args[0], g);
+        const b = await this.scalar(e.args[1], g);
+        return { type: 'scalar', v: a.map((x, i) => (f === 'min_of' ? Math.min(x, b[i]) : Math.max(x, b[i]))) };
+      }
       case 'vector': {
         const v = await this.scalar(e.args[0], g);
         return { type: 'vector', series: [{ labels: {}, v, has: new Uint8Array(g.n).fill(1) }] };
@@ -356,6 +365,8 @@ export class Evaluator {
         return { type: 'vector', series: await this.timestamp(e, g) };
       case 'absent':
         return { type: 'vector', series: await this.absent(await this.vector(e.args[0], g), e.args[0], g) };
+      case 'info':
+        return { type: 'vector', series: await this.info(e, g) };
       case 'histogram_quantile':
         return { type: 'vector', series: await this.histogramQuantile(e, g) };
       case 'histogram_quantiles':
@@ -439,6 +450,7 @@ export class Evaluator {
     if (f === 'quantile_over_time' && argValues) this.checkQuantile(argValues, scalarArg!);
     const keepName = KEEPS_NAME.has(f);
     const counter = f === 'rate' || f === 'increase';
+    if (m.kind === 'matrix' && (m.vector.anchored || m.vector.smoothed)) return this.extendedRangeCall(e, m, g);
     const constArg = await this.constScalarArg(e, g);
     if (m.kind === 'matrix' && f !== 'quantile_over_time' && this.leafCapable(f, m, constArg)) {
       const series = await this.leafGrid(f as LeafFunction, m.vector, m.range, g, leafArg(f, m, constArg ?? undefined));
@@ -476,6 +488,111 @@ export class Evaluator {
       if (any) out.push(r);
     }
     return mergeSameLabels(out, sameLabelset, this.m);
+  }
+
+  /**
+   * Raw samples for anchored/smoothed windows and smoothed selectors: `before` more before the
+   * first step's window (the lookback), `after` more after the last step.
+   */
+  async widenedSamples(sel: VectorSelector, range: number, g: Grid, before: number, after: number): Promise<{ samples: SampleSeries[]; sg: Grid }> {
+    const sg = this.shifted(sel.offset, sel.at, g);
+    const samples = await this.ctx.source.samples({ matchers: sel.matchers, from: sg.start - range - before, to: gridTime(sg, sg.n - 1) + after });
+    await this.holdValue({ type: 'matrix', series: samples });
+    return { samples, sg };
+  }
+
+  /** rate/increase/delta/changes/resets over `x[r] anchored` or `x[r] smoothed` (extended.ts). */
+  async extendedRangeCall(e: Call, m: MatrixSelector, g: Grid): Promise<StepSeries[]> {
+    const f = e.func;
+    const smoothed = !!m.vector.smoothed;
+    checkModifier(f, smoothed ? 'smoothed' : 'anchored');
+    const lb = this.ctx.lookback;
+    const { samples, sg } = await this.widenedSamples(m.vector, m.range, g, lb, smoothed ? lb : 0);
+    const out: StepSeries[] = [];
+    for (const s of samples) {
+      const r = allocSeries(withoutName(s.labels), g.n, this.m);
+      let any = false;
+      let lo = 0;
+      let hi = 0;
+      for (let i = 0; i < g.n; i++) {
+        const end = gridTime(sg, Math.min(i, sg.n - 1));
+        const start = end - m.range;
+        while (hi < s.t.length && s.t[hi] <= end + (smoothed ? lb : 0)) hi++;
+        while (lo < hi && s.t[lo] <= start - lb) lo++;
+        if (this.m.tick(4 + hi - lo)) await this.m.pause();
+        const span = { t: s.t, v: s.v, lo, hi };
+        const v =
+          f === 'changes' || f === 'resets'
+            ? anchoredCount(span, start, f === 'resets')
+            : extendedRate(span, start, end, m.range / 1000, smoothed, f !== 'delta', f === 'rate');
+        if (v === undefined) continue;
+        r.v[i] = v;
+        r.has[i] = 1;
+        any = true;
+      }
+      if (any) out.push(r);
+    }
+    if (f === 'rate' || f === 'increase') this.counterInfo(samples, m);
+    return mergeSameLabels(out, sameLabelset, this.m);
+  }
+
+  /** A bare `x[r] anchored` or `x[r] smoothed` (an instant query's range vector). */
+  async extendedMatrix(m: MatrixSelector, g: Grid): Promise<SampleSeries[]> {
+    const smoothed = !!m.vector.smoothed;
+    const lb = this.ctx.lookback;
+    const { samples, sg } = await this.widenedSamples(m.vector, m.range, g, lb, smoothed ? lb : 0);
+    const end = gridTime(sg, sg.n - 1);
+    const out: SampleSeries[] = [];
+    for (const s of samples) {
+      if (this.m.tick(s.t.length)) await this.m.pause();
+      const w = extendWindow({ t: s.t, v: s.v, lo: 0, hi: s.t.length }, end - m.range, end, smoothed);
+      if (w.t.length) out.push({ labels: s.labels, ...w });
+    }
+    return out;
+  }
+
+  /** `x smoothed`: at each step the value interpolated at the step's time (extended.ts). */
+  async smoothedSelector(sel: VectorSelector, g: Grid): Promise<StepSeries[]> {
+    const lb = this.ctx.lookback;
+    const { samples, sg } = await this.widenedSamples(sel, 0, g, lb, lb);
+    const out: StepSeries[] = [];
+    for (const s of samples) {
+      const r = allocSeries(s.labels, g.n, this.m);
+      let any = false;
+      let lo = 0;
+      let hi = 0;
+      for (let i = 0; i < g.n; i++) {
+        const at = gridTime(sg, Math.min(i, sg.n - 1));
+        while (hi < s.t.length && s.t[hi] <= at + lb) hi++;
+        while (lo < hi && s.t[lo] <= at - lb) lo++;
+        if (this.m.tick(4)) await this.m.pause();
+        const v = smoothedValue({ t: s.t, v: s.v, lo, hi }, at);
+        if (v === undefined) continue;
+        r.v[i] = v;
+        r.has[i] = 1;
+        any = true;
+      }
+      if (any) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * info(v [, selector]) (info.ts): the info series are read as an instant vector at each step,
+   * their value the time of the sample picked, at the @ time and offset of v's first selector.
+   */
+  async info(e: Call, g: Grid): Promise<StepSeries[]> {
+    const base = await this.vector(e.args[0], g);
+    const selector = e.args[1] ? unparen(e.args[1]) : null;
+    if (selector && selector.kind !== 'vector') throw new ExecError('info(): the second argument must be a label selector');
+    const plan = planInfo(base, selector);
+    let info: StepSeries[] = [];
+    if (plan.select) {
+      const t = infoTimeOf(e.args[0]) ?? { at: null, offset: 0 };
+      const sel: VectorSelector = { kind: 'vector', matchers: plan.select, offset: t.offset, at: t.at, pos: e.pos, end: e.end };
+      info = await this.leafGrid('timestamp', sel, this.ctx.lookback, g);
+    }
+    return combineInfo(base, info, plan, g.n, this.m);
   }
 
   async absentOverTime(e: Call, m: MatrixSelector | Subquery, g: Grid): Promise<StepSeries[]> {
@@ -754,6 +871,13 @@ function smoothing(trend: Float64Array) {
     }
     return s1;
   };
+}
+
+/** Whether a selector below carries anchored or smoothed (never pushed to ClickHouse). */
+function usesRangeModifier(e: Expr): boolean {
+  if (e.kind === 'vector') return !!(e.smoothed || e.anchored);
+  if (e.kind === 'call') return e.args.some((a) => a.kind === 'matrix' && (a.vector.anchored || a.vector.smoothed));
+  return false;
 }
 
 function unparen(e: Expr): Expr {

@@ -208,3 +208,64 @@ describe('number literals', () => {
     expect(sel.kind === 'vector' && sel.matchers.find((m) => m.name === 'a')?.value).toBe('1.');
   });
 });
+
+describe("Prometheus 3's experimental syntax", () => {
+  it('folds duration arithmetic and keeps step()/range() durations for the query', () => {
+    expect(show(parseExpr('x[2m * (10 + 5)]'))).toBe('x[1800000]');
+    expect(show(parseExpr('x offset -(1m + 30s)'))).toBe('x offset -90000');
+    const m = parseExpr('rate(x[STEP() + 1ms])') as Extract<Expr, { kind: 'call' }>;
+    const sel = m.args[0] as Extract<Expr, { kind: 'matrix' }>;
+    expect(sel.rangeExpr).toMatchObject({ op: '+', args: [{ op: 'step' }, { op: 'literal', value: 0.001 }] });
+  });
+
+  it('reads step(), range(), start(), end(), min_of() and max_of() as functions outside durations, in any case', () => {
+    expect(show(parseExpr('Start() + END() - min_of(1, max_of(2, Range()))'))).toBe('((start() + end()) - min_of(1, max_of(2, range())))');
+    const b = parseExpr('x offset min_of(step(), 1s) + min_of(1, 2)') as Extract<Expr, { kind: 'binary' }>;
+    expect(show(b)).toBe('(x + min_of(1, 2))');
+    expect((b.lhs as Extract<Expr, { kind: 'vector' }>).offsetExpr).toMatchObject({ op: 'min_of', args: [{ op: 'step' }, { op: 'literal', value: 1 }] });
+    expect(show(parseExpr('x @ start()'))).toBe('x @ start');
+  });
+
+  it('marks anchored and smoothed selectors and refuses them on subqueries', () => {
+    const a = parseExpr('increase(x[1m] anchored)') as Extract<Expr, { kind: 'call' }>;
+    expect((a.args[0] as Extract<Expr, { kind: 'matrix' }>).vector.anchored).toBe(true);
+    expect((parseExpr('x smoothed') as Extract<Expr, { kind: 'vector' }>).smoothed).toBe(true);
+    expect(() => parseExpr('rate(x[5m:1m] anchored)')).toThrow(/anchored modifier is not supported for subqueries/);
+  });
+
+  it('reads fill modifiers onto the matching and refuses them on set operators', () => {
+    const b = parseExpr('a + on(x) fill_left(1) fill_right(2) b') as Extract<Expr, { kind: 'binary' }>;
+    expect(b.matching.fill).toEqual({ lhs: 1, rhs: 2 });
+    expect((parseExpr('a * fill(NaN) b') as Extract<Expr, { kind: 'binary' }>).matching.fill).toEqual({ lhs: NaN, rhs: NaN });
+    expect(() => parseExpr('a and fill(0) b')).toThrow(/fill modifiers are not allowed/);
+  });
+
+  it('accepts an info() label selector that matches the empty string', () => {
+    expect(show(parseExpr('info(x, {data=~".*"})'))).toBe('info(x, {data=~".*"})');
+  });
+
+  it('refuses each feature that is turned off, naming it', () => {
+    const none = new Set<never>();
+    for (const [q, feature] of [
+      ['x[1m + 1m]', 'duration_expr'],
+      ['rate(x[1m] anchored)', 'extended_range_selectors'],
+      ['a + fill(0) b', 'binop_fill_modifiers'],
+      ['info(x)', 'experimental_functions'],
+      ['step()', 'experimental_functions'],
+    ]) {
+      expect(() => parseExpr(q, none)).toThrow(new RegExp(`not enabled \\(PROMQL_EXPERIMENTAL: ${feature}\\)`));
+    }
+    // Plain durations and negative offsets are not experimental.
+    expect(show(parseExpr('x[5m] offset -1h', none))).toBe('x offset -3600000[300000]');
+  });
+});
+
+describe('PROMQL_EXPERIMENTAL', () => {
+  it('turns every feature on by default, none with `none`, and refuses an unknown one naming those known', async () => {
+    const { loadConfig } = await import('../config.js');
+    expect(loadConfig({}).PROMQL_EXPERIMENTAL).toEqual(['duration_expr', 'extended_range_selectors', 'binop_fill_modifiers', 'experimental_functions']);
+    expect(loadConfig({ PROMQL_EXPERIMENTAL: 'none' }).PROMQL_EXPERIMENTAL).toEqual([]);
+    expect(loadConfig({ PROMQL_EXPERIMENTAL: 'duration_expr, binop_fill_modifiers' }).PROMQL_EXPERIMENTAL).toEqual(['duration_expr', 'binop_fill_modifiers']);
+    expect(() => loadConfig({ PROMQL_EXPERIMENTAL: 'fill' })).toThrow(/invalid PROMQL_EXPERIMENTAL="fill": unknown feature "fill"; known: duration_expr, extended_range_selectors/);
+  });
+});

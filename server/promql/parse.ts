@@ -14,12 +14,14 @@ import {
   type AggregateOp,
   type AtModifier,
   type BinaryOp,
+  type DurationExpr,
   type Expr,
   type VectorMatching,
   type VectorSelector,
 } from './ast.js';
 import { compileRegex, regexProblem } from '../regex.js';
 import { SelectorError, selectorMatchers, unquote } from './selector.js';
+import { DurationError, durationSeconds, isDynamic } from './durations.js';
 import { parsePromDuration } from './time.js';
 import { SIGNATURES, UNSUPPORTED_FUNCTIONS } from './signatures.js';
 import { PromQLError } from './types.js';
@@ -69,10 +71,22 @@ const PARAM_TYPE: Partial<Record<AggregateOp, 'scalar' | 'string'>> = {
   limit_ratio: 'scalar',
 };
 
-/** Parse a PromQL expression. Throws PromQLError with the position of the first problem. */
-export function parseExpr(text: string): Expr {
+/** Prometheus 3's experimental PromQL, by the name of its feature flag (config PROMQL_EXPERIMENTAL). */
+export type PromQLFeature = 'duration_expr' | 'extended_range_selectors' | 'binop_fill_modifiers' | 'experimental_functions';
+
+export const ALL_FEATURES: ReadonlySet<PromQLFeature> = new Set(['duration_expr', 'extended_range_selectors', 'binop_fill_modifiers', 'experimental_functions']);
+
+/** Functions Prometheus 3 has behind its experimental-functions flag (of those Metronome has). */
+const EXPERIMENTAL_FUNCTIONS = new Set(['info', 'start', 'end', 'range', 'step', 'min_of', 'max_of']);
+
+/**
+ * Parse a PromQL expression, with the experimental syntax `features` turns on (all by default).
+ * Throws PromQLError with the position of the first problem.
+ */
+export function parseExpr(text: string, features: ReadonlySet<PromQLFeature> = ALL_FEATURES): Expr {
   if (text.trim() === '') throw new PromQLError('parse error: no expression found in input', 0);
-  const tree = parser.parse(trailingDots(text));
+  const { text: lezerText, renamed } = experimentalNames(trailingDots(text));
+  const tree = parser.parse(lezerText);
   let errorNode: { from: number; to: number } | null = null;
   tree.iterate({
     enter(n) {
@@ -82,7 +96,7 @@ export function parseExpr(text: string): Expr {
   if (errorNode !== null) throw syntaxError(text, (errorNode as { from: number }).from);
   const top = tree.topNode.firstChild;
   if (!top) throw new PromQLError('parse error: no expression found in input', 0);
-  const p = new Builder(text);
+  const p = new Builder(text, renamed, features);
   const expr = p.expr(top);
   check(expr);
   return expr;
@@ -115,6 +129,71 @@ function trailingDots(text: string): string {
   return out;
 }
 
+/** Names of Prometheus 3's query-context and duration functions, which its lexer reads in any case. */
+const EXPERIMENTAL_NAMES = new Set(['step', 'range', 'start', 'end', 'min_of', 'max_of']);
+
+/**
+ * The lezer grammar knows `step()`, `range()`, `min_of()` and `max_of()` only inside durations
+ * and `start()`/`end()` only after `@`, all in lower case; Prometheus 3 also has them as scalar
+ * functions and reads them in any case. They are lowered, and where they stand for a function
+ * they are written as a function lezer knows of the same length (positions stay); `renamed` maps
+ * such a position back to the real name.
+ */
+function experimentalNames(text: string): { text: string; renamed: Map<number, string> } {
+  const renamed = new Map<number, string>();
+  if (!/(step|range|start|end|min_of|max_of)\s*\(/i.test(text)) return { text, renamed };
+  const out = text.split('');
+  // Open brackets, each with whether a duration is read inside it.
+  const stack: boolean[] = [];
+  let quote = '';
+  let afterOffset = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\' && quote !== '`') i++;
+      else if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'" || c === '`') {
+      quote = c;
+      continue;
+    }
+    const inDuration = stack.length > 0 && stack[stack.length - 1];
+    if (c === '[') stack.push(true);
+    else if (c === '(') stack.push(inDuration || afterOffset);
+    else if (c === ']' || c === ')') stack.pop();
+    if (c === '[' || c === '(' || c === ']' || c === ')' || c === ',') {
+      afterOffset = false;
+      continue;
+    }
+    if (/\s|[-+]/.test(c)) continue;
+    const m = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(text.slice(i));
+    if (!m) {
+      afterOffset = false;
+      continue;
+    }
+    const word = m[0];
+    const lower = word.toLowerCase();
+    const call = /^\s*\(/.test(text.slice(i + word.length));
+    const prev = text.slice(0, i).trimEnd();
+    if (call && EXPERIMENTAL_NAMES.has(lower) && !prev.endsWith('@')) {
+      const durCtx: boolean = inDuration || afterOffset;
+      let as = lower;
+      if (!durCtx && (lower === 'start' || lower === 'end' || lower === 'min_of' || lower === 'max_of')) {
+        as = lower === 'start' ? 'floor' : lower === 'end' ? 'exp' : 'minute';
+      }
+      if (as !== word) renamed.set(i, lower);
+      for (let j = 0; j < as.length; j++) out[i + j] = as[j];
+      // The call's parenthesis belongs to the duration when the name does.
+      afterOffset = durCtx;
+    } else {
+      afterOffset = lower === 'offset';
+    }
+    i += word.length - 1;
+  }
+  return { text: out.join(''), renamed };
+}
+
 function syntaxError(text: string, at: number): PromQLError {
   // `foo(` where foo is not a function: lezer sees a selector followed by junk.
   const before = text.slice(0, at).match(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*$/);
@@ -131,7 +210,16 @@ function err(node: { from: number } | { pos: number }, message: string): PromQLE
 }
 
 class Builder {
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    readonly renamed: ReadonlyMap<number, string> = new Map(),
+    readonly features: ReadonlySet<PromQLFeature> = ALL_FEATURES,
+  ) {}
+
+  /** Refuse experimental syntax whose feature is off. */
+  need(feature: PromQLFeature, at: { from: number } | { pos: number }, what: string): void {
+    if (!this.features.has(feature)) throw err(at, `${what} is experimental and not enabled (PROMQL_EXPERIMENTAL: ${feature})`);
+  }
 
   src(n: SyntaxNode): string {
     return this.text.slice(n.from, n.to);
@@ -154,28 +242,29 @@ class Builder {
         return this.vectorSelector(n);
       case 'MatrixSelector': {
         const inner = this.expr(n.firstChild!);
-        const range = this.duration(n.getChild('DurationExpr')!);
+        const [range, rangeExpr] = this.durationOf(n.getChild('DurationExpr')!);
         if (inner.kind !== 'vector') throw err(inner, 'ranges only allowed for vector selectors');
-        if (inner.offset !== 0 || inner.at !== null) throw err(inner, 'no offset or @ modifiers allowed before range');
-        if (range <= 0) throw err(n, `range must be positive, got ${range / 1000}s`);
-        return { kind: 'matrix', vector: inner, range, ...span };
+        if (inner.offset !== 0 || inner.offsetExpr || inner.at !== null) throw err(inner, 'no offset or @ modifiers allowed before range');
+        if (!rangeExpr && range <= 0) throw err(n, `range must be positive, got ${range / 1000}s`);
+        return { kind: 'matrix', vector: inner, range, ...(rangeExpr && { rangeExpr }), ...span };
       }
       case 'SubqueryExpr': {
         const inner = this.expr(n.firstChild!);
         const durs = n.getChildren('DurationExpr');
-        const range = this.duration(durs[0]);
-        const step = durs[1] ? this.duration(durs[1]) : 0;
+        const [range, rangeExpr] = this.durationOf(durs[0]);
+        const [step, stepExpr] = durs[1] ? this.durationOf(durs[1]) : [0, undefined];
         if (typeOf(inner) !== 'vector') throw err(inner, `subquery is only allowed on instant vector, got ${typeName(typeOf(inner))}`);
-        if (range <= 0) throw err(n, `range must be positive, got ${range / 1000}s`);
-        if (durs[1] && step <= 0) throw err(durs[1], `step must be positive, got ${step / 1000}s`);
-        return { kind: 'subquery', expr: inner, range, step, offset: 0, at: null, ...span };
+        if (!rangeExpr && range <= 0) throw err(n, `range must be positive, got ${range / 1000}s`);
+        if (durs[1] && !stepExpr && step <= 0) throw err(durs[1], `step must be positive, got ${step / 1000}s`);
+        return { kind: 'subquery', expr: inner, range, step, offset: 0, at: null, ...(rangeExpr && { rangeExpr }), ...(stepExpr && { stepExpr }), ...span };
       }
       case 'OffsetExpr': {
         const inner = this.expr(n.firstChild!);
-        const offset = this.offsetDuration(n.getChild('OffsetDurationExpr')!);
+        const [offset, offsetExpr] = this.durationOf(n.getChild('OffsetDurationExpr')!, true);
         return this.modify(inner, n, (target) => {
-          if (target.offset !== 0) throw err(n, 'offset may not be set multiple times');
+          if (target.offset !== 0 || target.offsetExpr) throw err(n, 'offset may not be set multiple times');
           target.offset = offset;
+          if (offsetExpr) target.offsetExpr = offsetExpr;
         });
       }
       case 'StepInvariantExpr': {
@@ -213,7 +302,8 @@ class Builder {
         return this.binary(n);
       case 'FunctionCall': {
         const id = n.getChild('FunctionIdentifier')!;
-        const func = this.src(id);
+        const func = this.renamed.get(id.from) ?? this.src(id);
+        if (EXPERIMENTAL_FUNCTIONS.has(func)) this.need('experimental_functions', n, `function ${JSON.stringify(func)}`);
         const args = this.children(n.getChild('FunctionCallBody')!).filter((c) => c.type.is('Expr')).map((c) => this.expr(c));
         return { kind: 'call', func, args, ...span };
       }
@@ -231,8 +321,17 @@ class Builder {
         return { kind: 'aggregate', op, expr: args[args.length - 1], param: wantParam ? args[0] : null, grouping, without, ...span };
       }
       case 'AnchoredExpr':
-      case 'SmoothedExpr':
-        throw err(n, `the ${n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed'} modifier is not supported`);
+      case 'SmoothedExpr': {
+        const which = n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed';
+        this.need('extended_range_selectors', n, `${which} modifier`);
+        const inner = this.expr(n.firstChild!);
+        const target = inner.kind === 'matrix' ? inner.vector : inner;
+        if (target.kind === 'subquery') throw err(n, `${which} modifier is not supported for subqueries`);
+        if (target.kind !== 'vector') throw err(n, `${which} modifier not implemented`);
+        target[which] = true;
+        if (target.anchored && target.smoothed) throw err(n, 'anchored and smoothed modifiers cannot be used together');
+        return { ...inner, end: n.to } as Expr;
+      }
       default:
         throw err(n, `unexpected ${n.name}`);
     }
@@ -264,8 +363,7 @@ class Builder {
     let lhs = this.expr(exprs[0]);
     const rhs = this.expr(exprs[1]);
     const bool = !!n.getChild('BoolModifier');
-    const fill = n.getChild('FillModifier');
-    if (fill) throw err(fill, 'fill modifiers are not supported');
+    const fillNode = n.getChild('FillModifier');
     const mm = n.getChild('MatchingModifierClause');
     let matching: VectorMatching = { card: SET_OPS.has(op) ? 'many-to-many' : 'one-to-one', on: false, labels: [], include: [] };
     if (mm) {
@@ -282,6 +380,16 @@ class Builder {
       if ((left || right) && SET_OPS.has(op)) throw err(mm, `no grouping allowed for "${op}" operation`);
       for (const l of matching.include) {
         if (on && matching.labels.includes(l)) throw err(mm, `label "${l}" must not occur in ON and GROUP clause at once`);
+      }
+    }
+    if (fillNode) {
+      this.need('binop_fill_modifiers', fillNode, 'fill modifier');
+      if (SET_OPS.has(op)) throw err(fillNode, `fill modifiers are not allowed for "${op}" operation`);
+      matching.fill = {};
+      for (const c of this.children(fillNode)) {
+        const value = this.number(c.getChild('NumberDurationLiteral')!);
+        if (c.name !== 'FillRightClause') matching.fill.lhs = value;
+        if (c.name !== 'FillLeftClause') matching.fill.rhs = value;
       }
     }
     // Go lexes `-2 ^ 2` as -(2 ^ 2); lezer reads a signed literal. Restore Go's reading.
@@ -347,46 +455,57 @@ class Builder {
     return sign * v;
   }
 
-  /** A duration expression in ms (`5m`, `300` seconds, `1h+30m`). */
-  duration(n: SyntaxNode): number {
-    const kids = this.children(n);
-    if (n.name === 'NumberDurationLiteralInDurationContext') {
-      const t = this.src(n);
-      const d = parsePromDuration(t);
-      if (d !== null) return d;
-      const secs = Number(t.replace(/_/g, ''));
-      if (!Number.isFinite(secs)) throw err(n, `bad duration syntax: ${JSON.stringify(t)}`);
-      return Math.round(secs * 1000);
+  /**
+   * A duration in ms (`5m`, `300` seconds, `1h+30m`, `min_of(step(), 1s)`), and its expression
+   * when it needs the query's step or range (then resolved per query, durations.ts).
+   */
+  durationOf(n: SyntaxNode, allowNegative = false): [number, DurationExpr | undefined] {
+    const d = this.durationTree(n);
+    if (d.op !== 'literal' && !(d.op === 'neg' && d.args[0].op === 'literal')) this.need('duration_expr', d, 'duration expression');
+    if (isDynamic(d)) return [0, d];
+    if (d.op === 'literal' && d.ms !== undefined) return [d.ms, undefined];
+    let secs: number;
+    try {
+      secs = durationSeconds(d, null);
+    } catch (e) {
+      if (e instanceof DurationError) throw err(d, e.message.replace(/^\d+:\d+: /, ''));
+      throw e;
     }
-    if (kids.length === 1) return this.duration(kids[0]);
-    const unary = kids.find((c) => c.name === 'UnaryOp');
-    if (unary && kids.length === 2) return (this.src(unary) === '-' ? -1 : 1) * this.duration(kids[1]);
-    const fn = kids[0];
-    if (fn && ['DurationStep', 'DurationRange', 'DurationMinOf', 'DurationMaxOf'].includes(fn.name)) {
-      if (fn.name === 'DurationMinOf' || fn.name === 'DurationMaxOf') {
-        const ds = kids.filter((c) => c.name === 'DurationExpr').map((c) => this.duration(c));
-        return fn.name === 'DurationMinOf' ? Math.min(ds[0], ds[1]) : Math.max(ds[0], ds[1]);
-      }
-      throw err(fn, `${this.src(fn)}() in durations is not supported`);
-    }
-    const parts = kids.filter((c) => c.name === 'DurationExpr');
-    if (parts.length === 1) return this.duration(parts[0]);
-    const op = kids.find((c) => ['Add', 'Sub', 'Mul', 'Div', 'Mod', 'Pow'].includes(c.name));
-    if (parts.length !== 2 || !op) throw err(n, `bad duration syntax: ${JSON.stringify(this.src(n))}`);
-    // Arithmetic is on seconds, as in Prometheus' duration expressions.
-    const a = this.duration(parts[0]) / 1000;
-    const b = this.duration(parts[1]) / 1000;
-    const r = op.name === 'Add' ? a + b : op.name === 'Sub' ? a - b : op.name === 'Mul' ? a * b : op.name === 'Div' ? a / b : op.name === 'Mod' ? a % b : a ** b;
-    if (!Number.isFinite(r)) throw err(n, `duration expression ${JSON.stringify(this.src(n))} is not finite`);
-    return Math.round(r * 1000);
+    if (!Number.isFinite(secs)) throw err(d, `duration expression ${JSON.stringify(this.text.slice(d.pos, d.end))} is not finite`);
+    if (!allowNegative && secs <= 0 && d.op !== 'literal') throw err(d, 'duration must be greater than 0');
+    return [Math.trunc(secs * 1000), undefined];
   }
 
-  offsetDuration(n: SyntaxNode): number {
+  durationTree(n: SyntaxNode): DurationExpr & { ms?: number } {
+    const span = { pos: n.from, end: n.to };
+    if (n.name === 'NumberDurationLiteralInDurationContext') {
+      const t = this.src(n);
+      const ms = parsePromDuration(t);
+      if (ms !== null) return { op: 'literal', value: ms / 1000, ms, ...span };
+      const secs = Number(t.replace(/_/g, ''));
+      if (Number.isNaN(secs) && !/^nan$/i.test(t)) throw err(n, `bad duration syntax: ${JSON.stringify(t)}`);
+      return { op: 'literal', value: secs, ms: Number.isFinite(secs) ? Math.round(secs * 1000) : undefined, ...span };
+    }
     const kids = this.children(n);
-    const unary = kids.find((c) => c.name === 'UnaryOp');
-    if (unary) return (this.src(unary) === '-' ? -1 : 1) * this.offsetDuration(kids[kids.length - 1]);
-    if (kids.length === 1) return this.duration(kids[0]);
-    return this.duration(n);
+    const first = kids[0];
+    if (!first) throw err(n, `bad duration syntax: ${JSON.stringify(this.src(n))}`);
+    if (first.name === 'DurationStep') return { op: 'step', ...span };
+    if (first.name === 'DurationRange') return { op: 'range', ...span };
+    const parts = kids.filter((c) => c.name === 'DurationExpr' || c.name === 'OffsetDurationExpr' || c.name === 'NumberDurationLiteralInDurationContext');
+    if (first.name === 'DurationMinOf' || first.name === 'DurationMaxOf') {
+      const [a, b] = parts.map((c) => this.durationTree(c));
+      return { op: first.name === 'DurationMinOf' ? 'min_of' : 'max_of', args: [a, b], ...span };
+    }
+    if (first.name === 'UnaryOp') {
+      const inner = this.durationTree(parts[0]);
+      return this.src(first) === '-' ? { op: 'neg', args: [inner], ...span } : { ...inner, ...span };
+    }
+    if (parts.length === 1 && kids.length === 1) return this.durationTree(parts[0]);
+    const opNode = kids.find((c) => ['Add', 'Sub', 'Mul', 'Div', 'Mod', 'Pow'].includes(c.name));
+    if (parts.length === 1 && !opNode) return { ...this.durationTree(parts[0]), ...span };
+    if (parts.length !== 2 || !opNode) throw err(n, `bad duration syntax: ${JSON.stringify(this.src(n))}`);
+    const op = ({ Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', Pow: '^' } as const)[opNode.name as 'Add'];
+    return { op, args: [this.durationTree(parts[0]), this.durationTree(parts[1])], ...span };
   }
 }
 
@@ -450,6 +569,11 @@ function check(e: Expr): void {
         if (got !== want) {
           throw err(a, `expected type ${typeName(want)} in call to function ${JSON.stringify(e.func)}, got ${typeName(got)}`);
         }
+        // info()'s label selector picks data labels: it may match the empty string.
+        if (e.func === 'info' && i === 1) {
+          if (unparenExpr(a).kind !== 'vector') throw err(a, 'expected label selectors as the second argument to "info" function');
+          return;
+        }
         check(a);
       });
       if (e.func === 'label_replace') checkLabelReplaceRegex(e.args[4]);
@@ -500,6 +624,10 @@ function checkLabelReplaceRegex(arg: Expr): void {
   if (lit.kind !== 'string') return;
   const problem = regexProblem(lit.value);
   if (problem) throw err(lit, `invalid regular expression in label_replace(): ${JSON.stringify(lit.value)}: ${problem}`);
+}
+
+function unparenExpr(e: Expr): Expr {
+  return e.kind === 'paren' ? unparenExpr(e.expr) : e;
 }
 
 function matchesEmpty(m: { op: string; value: string }): boolean {

@@ -74,6 +74,15 @@ export const SIGNATURES: Record<string, Signature> = {
   scalar: { args: [v], ret: s },
   time: { args: [], ret: s },
   pi: { args: [], ret: s },
+  // Prometheus 3's query-context functions, folded to numbers per query (durations.ts).
+  start: { args: [], ret: s },
+  end: { args: [], ret: s },
+  range: { args: [], ret: s },
+  step: { args: [], ret: s },
+  min_of: { args: [s, s], ret: s },
+  // Prometheus 3's info(v [, {label selector}]) (info.ts).
+  info: { args: [v, v], ret: v, optional: 1 },
+  max_of: { args: [s, s], ret: s },
 };
 
 /** Functions of native histograms, which Metronome does not store. */
@@ -83,9 +92,4 @@ export const UNSUPPORTED_FUNCTIONS = new Set([
   'histogram_avg',
   'histogram_stddev',
   'histogram_stdvar',
-  'info',
-  'start',
-  'end',
-  'range',
-  'step',
 ]);
