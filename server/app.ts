@@ -12,6 +12,7 @@ import { alertingRoutes } from './routes/alerting.js';
 import type { Alerting } from './alerting/service.js';
 import { servicesRoutes } from './routes/services.js';
 import { webRoutes } from './routes/web.js';
+import { dashboardRoutes } from './routes/dashboards.js';
 import { protocolRoutes } from './routes/protocols.js';
 import { queryRoutes } from './routes/query.js';
 import { heroicMetadataRoutes } from './routes/heroic-metadata.js';
@@ -128,6 +129,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(heroicMetadataRoutes, { ctx });
   await app.register(alertingRoutes, { ctx });
   await app.register(servicesRoutes, { ctx, alerts: async () => ctx.alerting?.activeAlerts() ?? [] });
+  await app.register(dashboardRoutes, { ctx });
   // Last: the UI answers GET for any path no API claimed (SPA fallback).
   await app.register(webRoutes, { ctx });
   return app;

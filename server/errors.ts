@@ -45,6 +45,11 @@ export const ERRORS = {
   MTR_SERVICE_NOT_FOUND: { status: 404, message: 'no service named %s (neither registered nor sending metrics)' },
   MTR_DASHBOARD_INVALID: { status: 400, message: 'the dashboard is invalid: %s' },
   MTR_SERVICE_ALERTING: { status: 503, message: 'alerting could not take the rules: %s' },
+  MTR_DASHBOARD_NOT_FOUND: { status: 404, message: 'no dashboard with id %s' },
+  MTR_DASHBOARD_EXISTS: { status: 409, message: 'a dashboard with id %s exists; PUT /api/v1/dashboards/<id> to replace it (import: ?overwrite=1)' },
+  MTR_DASHBOARD_READ_ONLY: { status: 409, message: 'dashboard %s is provisioned from %s; change the file' },
+  MTR_DASHBOARD_IMPORT: { status: 400, message: 'cannot import: %s' },
+  MTR_ANNOTATION_INVALID: { status: 400, message: 'the annotation is invalid: %s' },
   // Alerting
   MTR_ALERT_RULE_INVALID: { status: 400, message: 'the rule is invalid: %s' },
   MTR_ALERT_RULE_NOT_FOUND: { status: 404, message: 'no alerting or recording rule with id %s' },

@@ -57,6 +57,11 @@ const TABLE: Record<string, Partial<Record<string, Need>> & { '*'?: Need }> = {
   '/api/v1/services/:name': { GET: 'read', DELETE: 'admin' },
   '/api/v1/services/:name/dashboard': { GET: 'read', PUT: 'admin', DELETE: 'admin' },
   '/api/v1/services/:name/alerts/enable': { POST: 'admin' },
+  '/api/v1/dashboards': { GET: 'read', POST: 'admin' },
+  '/api/v1/dashboards/import': { POST: 'admin' },
+  '/api/v1/dashboards/:id': { GET: 'read', PUT: 'admin', DELETE: 'admin' },
+  // CI posts deploy markers with the token it writes metrics with.
+  '/api/v1/annotations': { GET: 'read', POST: 'write' },
 };
 
 /** The scope `method url` needs; `url` is the route pattern (undefined when no route matched). */
