@@ -152,6 +152,25 @@ describe('a library dashboard', () => {
   });
 });
 
+describe('rough edges', () => {
+  it('takes a relative time such as now-90m in the custom range and keeps it relative', async () => {
+    await page.goto(`${srv.url}/dashboards/e2e`);
+    await page.click('[data-testid="range-button"]');
+    await page.fill('.popover input[name="from"]', 'now-90m');
+    await page.fill('.popover input[name="to"]', 'now');
+    await page.click('.popover button[type="submit"]');
+    await page.waitForFunction(() => new URL(document.location.href).searchParams.get('from') === 'now-90m');
+    expect(new URL(page.url()).searchParams.get('to')).toBeNull();
+    // A bad time is refused with a message naming the accepted forms.
+    await page.click('[data-testid="range-button"]');
+    expect(await page.inputValue('.popover input[name="from"]')).toBe('now-90m');
+    await page.fill('.popover input[name="from"]', 'yesterday');
+    await page.click('.popover button[type="submit"]');
+    expect(await page.textContent('.popover [role="alert"]')).toMatch(/now-90m/);
+    await page.keyboard.press('Escape');
+  });
+});
+
 describe('the dashboards list and Grafana import', () => {
   it('lists dashboards by folder, including the services', async () => {
     await page.goto(`${srv.url}/dashboards`);
