@@ -171,6 +171,23 @@ describe('rough edges', () => {
   });
 });
 
+describe('explore when nothing matches', () => {
+  it('says no series match instead of drawing empty axes, and the table says why it is empty', async () => {
+    await page.goto(`${srv.url}/explore?expr=${encodeURIComponent('no_such_metric_xyz')}`);
+    await page.waitForSelector('[data-explore-empty]');
+    expect(await page.textContent('[data-explore-empty]')).toMatch(/No series match this query/);
+    expect(await page.$('[data-explore-graph]')).toBeNull();
+    // Series that ended more than 5 minutes before the end of the range: on the graph, not in the table.
+    const t = Date.now() - 30 * 60_000;
+    await postJson(`${srv.url}/write`, [{ series: { key: 'ended_metric', tags: { service: 'x' } }, data: { type: 'points', data: [[t - 60_000, 1], [t, 2]] } }]);
+    await page.goto(`${srv.url}/explore?expr=ended_metric`);
+    await page.waitForSelector('[data-explore-graph] canvas');
+    await page.goto(`${srv.url}/explore?expr=ended_metric&tab=table`);
+    await page.waitForSelector('[data-explore-empty]');
+    expect(await page.textContent('[data-explore-empty]')).toMatch(/the end of the range.*Graph tab/);
+  });
+});
+
 describe('the dashboards list and Grafana import', () => {
   it('lists dashboards by folder, including the services', async () => {
     await page.goto(`${srv.url}/dashboards`);
