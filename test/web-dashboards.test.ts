@@ -171,6 +171,36 @@ describe('rough edges', () => {
   });
 });
 
+describe('layout at phone and desktop widths', () => {
+  /** Elements wider than the viewport, for a readable failure. */
+  const overflowing = () =>
+    page.evaluate(() => {
+      const w = document.documentElement.clientWidth;
+      const out: string[] = [];
+      for (const e of document.querySelectorAll('body *')) {
+        const r = e.getBoundingClientRect();
+        if (r.right > w + 1 && r.width > 0) out.push(`${e.tagName.toLowerCase()}.${e.className} ${Math.round(r.right)}`);
+      }
+      return { scroll: document.documentElement.scrollWidth, width: w, out: out.slice(0, 5) };
+    });
+
+  it.each([
+    [390, '/status'],
+    [390, '/dashboards/e2e'],
+    [1440, '/status'],
+  ])('at %i px, %s does not scroll sideways and the header fits', async (width, path) => {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(`${srv.url}${path}`);
+    await page.waitForSelector(path === '/status' ? '.stats-grid' : '[data-kind="text"]');
+    const o = await overflowing();
+    expect(o.scroll, JSON.stringify(o.out)).toBeLessThanOrEqual(o.width);
+    const header = await page.$eval('.topbar', (h: any) => ({ scroll: h.scrollWidth, client: h.clientWidth }));
+    expect(header.scroll).toBeLessThanOrEqual(header.client);
+    await page.screenshot({ path: join(OUT, `layout-${width}${path.replace(/\//g, '-')}.png`) });
+    await page.setViewportSize({ width: 1440, height: 1000 });
+  });
+});
+
 describe('explore when nothing matches', () => {
   it('says no series match instead of drawing empty axes, and the table says why it is empty', async () => {
     await page.goto(`${srv.url}/explore?expr=${encodeURIComponent('no_such_metric_xyz')}`);
