@@ -13,6 +13,7 @@ import { alertmanagerRoutes } from './routes/alertmanager.js';
 import type { Alerting } from './alerting/service.js';
 import { servicesRoutes } from './routes/services.js';
 import { webRoutes } from './routes/web.js';
+import { dashboardRoutes } from './routes/dashboards.js';
 import { protocolRoutes } from './routes/protocols.js';
 import { queryRoutes } from './routes/query.js';
 import { heroicMetadataRoutes } from './routes/heroic-metadata.js';
@@ -78,6 +79,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
+    // GET /status is two things: Heroic's status API (JSON, routes/heroic-query.ts) and the UI's
+    // Status page, which a browser navigating there asks for as HTML.
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      if (req.method === 'GET' && (url === '/status' || url.startsWith('/status?')) && /\btext\/html\b/.test(String(req.headers.accept ?? ''))) return '/index.html';
+      return url;
+    },
     // Errors fastify raises before routing (a malformed URL) still answer with a catalogue code.
     frameworkErrors: (err, _req, reply) => {
       const e = new MetronomeError('MTR_BAD_REQUEST', [err.message]);
@@ -149,6 +157,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(alertmanagerRoutes, { ctx });
   await app.register(servicesRoutes, { ctx, alerts: async () => ctx.alerting?.activeAlerts() ?? [] });
   await app.register(probeRoutes, { ctx });
+  await app.register(dashboardRoutes, { ctx });
   // Last: the UI answers GET for any path no API claimed (SPA fallback).
   await app.register(webRoutes, { ctx });
   return app;

@@ -116,6 +116,8 @@ export const configSchema = z.object({
   DEMO_INTERVAL_SECONDS: int(10, 1),
   /** Prometheus rule files loaded at start: comma-separated paths or globs. */
   RULE_FILES: z.string().optional(),
+  /** Directory of dashboard files (*.json, *.yaml: our model or Grafana JSON), reloaded on change. */
+  DASHBOARDS_DIR: z.string().optional(),
   /** Alertmanager-format YAML (route, receivers, inhibit_rules) for notifications. */
   NOTIFY_CONFIG: z.string().optional(),
   /** Evaluation interval of rule groups that set none (a duration: 30s, 1m). */

@@ -50,6 +50,11 @@ export const ERRORS = {
   MTR_PROBE_INVALID: { status: 400, message: 'the probe is invalid: %s' },
   MTR_PROBE_NOT_FOUND: { status: 404, message: 'no probe named %s' },
   MTR_PROBE_DERIVED: { status: 409, message: "probe %s follows service %s's health link: change or remove the link (POST /api/v1/services), or create a probe with this name to override it" },
+  MTR_DASHBOARD_NOT_FOUND: { status: 404, message: 'no dashboard with id %s' },
+  MTR_DASHBOARD_EXISTS: { status: 409, message: 'a dashboard with id %s exists; PUT /api/v1/dashboards/<id> to replace it (import: ?overwrite=1)' },
+  MTR_DASHBOARD_READ_ONLY: { status: 409, message: 'dashboard %s is provisioned from %s; change the file' },
+  MTR_DASHBOARD_IMPORT: { status: 400, message: 'cannot import: %s' },
+  MTR_ANNOTATION_INVALID: { status: 400, message: 'the annotation is invalid: %s' },
   // Alerting
   MTR_ALERT_RULE_INVALID: { status: 400, message: 'the rule is invalid: %s' },
   MTR_ALERT_RULE_NOT_FOUND: { status: 404, message: 'no alerting or recording rule with id %s' },

@@ -310,6 +310,9 @@ describe('what the Grafana Heroic data source sends', () => {
     const r = await getJson(`${srv.url}/status`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ ok: true, service: { name: 'Metronome' }, backends: { ok: true }, metadataBackend: { ok: true }, consumers: { ok: true } });
+    // A browser navigating to /status gets the UI's Status page instead.
+    const page = await fetch(`${srv.url}/status`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(page.headers.get('content-type')).toContain('text/html');
   });
 
   it('POST /metadata/tagkey-count and /metadata/tag-values-suggest', async () => {

@@ -70,6 +70,11 @@ const TABLE: Record<string, Partial<Record<string, Need>> & { '*'?: Need }> = {
   // Probes make the server connect where they say, and their targets map internal networks: admin only, reads too.
   '/api/v1/probes': { '*': 'admin' },
   '/api/v1/probes/:name': { '*': 'admin' },
+  '/api/v1/dashboards': { GET: 'read', POST: 'admin' },
+  '/api/v1/dashboards/import': { POST: 'admin' },
+  '/api/v1/dashboards/:id': { GET: 'read', PUT: 'admin', DELETE: 'admin' },
+  // CI posts deploy markers with the token it writes metrics with.
+  '/api/v1/annotations': { GET: 'read', POST: 'write' },
 };
 
 /** The scope `method url` needs; `url` is the route pattern (undefined when no route matched). */

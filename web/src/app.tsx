@@ -36,9 +36,12 @@ const ExplorePage = lazyPage<object>(() => import('./pages/Explore.js'));
 const AlertsPage = lazyPage<{ path: string }>(() => import('./pages/Alerts.js'));
 const StatusPage = lazyPage<object>(() => import('./pages/Status.js'));
 const ScorecardPage = lazyPage<{ name: string }>(() => import('./pages/Scorecard.js'));
+const DashboardsPage = lazyPage<object>(() => import('./pages/Dashboards.js'));
+const DashboardPage = lazyPage<{ id: string }>(() => import('./pages/Dashboard.js'));
 
 const NAV = [
   { href: '/', label: 'Services', key: 's', active: (p: string) => p === '/' || p.startsWith('/services') },
+  { href: '/dashboards', label: 'Dashboards', key: 'd', active: (p: string) => p.startsWith('/dashboards') },
   { href: '/explore', label: 'Explore', key: 'e', active: (p: string) => p.startsWith('/explore') },
   { href: '/alerts', label: 'Alerts', key: 'a', active: (p: string) => p.startsWith('/alerts') },
   { href: '/status', label: 'Status', key: 't', active: (p: string) => p.startsWith('/status') },
@@ -50,6 +53,9 @@ function route(path: string) {
   if (card) return <ScorecardPage key={card.name} name={card.name} />;
   const svc = matchPath('/services/:name', path);
   if (svc) return <ServicePage key={svc.name} name={svc.name} />;
+  if (path === '/dashboards') return <DashboardsPage />;
+  const dash = matchPath('/dashboards/:id', path);
+  if (dash) return <DashboardPage key={dash.id} id={dash.id} />;
   if (path === '/explore') return <ExplorePage />;
   if (path === '/alerts' || path.startsWith('/alerts/')) return <AlertsPage path={path} />;
   if (path === '/status') return <StatusPage />;

@@ -43,6 +43,8 @@ export interface ChartProps {
   onRender?: (ms: number) => void;
   /** Accessible name of the chart. */
   title: string;
+  /** Extra uPlot plugins (annotations, tooltip); pass a stable array: a new one rebuilds the chart. */
+  plugins?: uPlot.Plugin[];
 }
 
 /** Legend entries shown before "+N more": a long legend costs DOM and tells little. */
@@ -117,7 +119,7 @@ export function TimeSeriesChart(props: ChartProps) {
     };
     // Rebuilt when the drawn data, the series, the unit or the theme change; toggling a series of
     // an unstacked chart only flips its visibility (below).
-  }, [drawn, seriesKey, unit, stacked, height, themeTick, thresholds, props.xRange?.[0], props.xRange?.[1]]);
+  }, [drawn, seriesKey, unit, stacked, height, themeTick, thresholds, props.xRange?.[0], props.xRange?.[1], props.plugins]);
 
   /** Create the uPlot in `box` (write phase: no layout reads before this point). */
   function build(box: HTMLDivElement, width: number): { plot: uPlot; ro: ResizeObserver } {
@@ -179,7 +181,7 @@ export function TimeSeriesChart(props: ChartProps) {
       ],
       // Stacked areas fill down to the visible series below them, not to zero.
       bands: stacked ? stackBands(series, visible) : undefined,
-      plugins: thresholds?.length ? [thresholdPlugin(thresholds)] : [],
+      plugins: [...(thresholds?.length ? [thresholdPlugin(thresholds)] : []), ...(props.plugins ?? [])],
       hooks: {
         // uPlot draws in a microtask after construction: time the build up to the first draw.
         draw: [

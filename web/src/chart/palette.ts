@@ -32,3 +32,18 @@ export function withAlpha(hex: string, alpha: number): string {
     .padStart(2, '0');
   return `${hex}${a}`;
 }
+
+/**
+ * A colour that means something for a series whose status label says how it went: 5xx and gRPC
+ * server errors red, 4xx orange, 3xx blue, 2xx and gRPC OK green. Null when none applies, so
+ * the series takes its place in the palette.
+ */
+export function semanticColor(metric: Readonly<Record<string, string>>): string | null {
+  const code = metric.code ?? metric.status ?? metric.status_code ?? metric.http_status_code ?? metric.http_response_status_code ?? metric.grpc_code;
+  if (code === undefined) return null;
+  if (/^5\d\d$|^5xx$/i.test(code) || /^(Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss)$/.test(code)) return '#ef4444';
+  if (/^4\d\d$|^4xx$/i.test(code)) return '#f59e0b';
+  if (/^3\d\d$|^3xx$/i.test(code)) return '#3b82f6';
+  if (/^2\d\d$|^2xx$/i.test(code) || code === 'OK') return '#10b981';
+  return null;
+}

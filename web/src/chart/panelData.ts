@@ -1,5 +1,5 @@
 import { distinctLabelNames, legendLabel, matrixToColumns, type Columns, type Labels, type MatrixSeries } from './columns.js';
-import { seriesColor } from './palette.js';
+import { semanticColor, seriesColor } from './palette.js';
 
 /**
  * The results of a panel's queries (one matrix per query) as one chart: columns on the query
@@ -34,9 +34,11 @@ export function panelChartData(results: readonly PanelQueryResult[], grid: { sta
     kept.map((s) => ({ metric: s.metric, values: s.values })),
     grid,
   );
+  // Series with a status colour do not use up palette places: the others start at its first colour.
+  let next = 0;
   return {
     data,
-    series: kept.map((s, i) => ({ label: s.label, color: seriesColor(i), metric: s.metric })),
+    series: kept.map((s) => ({ label: s.label, color: semanticColor(s.metric) ?? seriesColor(next++), metric: s.metric })),
     dropped: all.length - kept.length,
   };
 }

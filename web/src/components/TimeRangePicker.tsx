@@ -1,10 +1,30 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { describeRange, PRESETS, resolveRange, type RangeSpec } from '../chart/range.js';
+import { describeRange, parseTimeSpec, PRESETS, resolveRange, type RangeSpec } from '../chart/range.js';
 
-/** "YYYY-MM-DDTHH:MM" in local time, for datetime-local inputs. */
+/** "YYYY-MM-DD HH:MM" in local time. */
 function toLocalInput(ms: number): string {
   const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
-  return d.toISOString().slice(0, 16);
+  return d.toISOString().slice(0, 16).replace('T', ' ');
+}
+
+const RELATIVE = /^now(-\d+[smhdw])?$/;
+
+/** What a custom range field shows: a relative time as typed (now-90m), else the local time. */
+function fieldValue(spec: string, ms: number): string {
+  return RELATIVE.test(spec) ? spec : toLocalInput(ms);
+}
+
+/**
+ * A typed time: `now`, `now-90m` (s, m, h, d, w) kept relative, or a local date and time
+ * (`2026-12-02 10:30`, seconds optional) as unix ms. Null when it is neither.
+ */
+export function parseFieldTime(v: string): string | null {
+  const t = v.trim();
+  if (RELATIVE.test(t)) return t;
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(t);
+  if (!m) return null;
+  const ms = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0)).getTime();
+  return Number.isFinite(ms) ? String(ms) : null;
 }
 
 /**
@@ -15,15 +35,15 @@ export function TimeRangePicker({ value, onChange }: { value: RangeSpec; onChang
   const [open, setOpen] = useState(false);
   const wrap = useRef<HTMLDivElement>(null);
   const r = resolveRange(value, Date.now());
-  const [from, setFrom] = useState(toLocalInput(r.start));
-  const [to, setTo] = useState(toLocalInput(r.end));
+  const [from, setFrom] = useState(fieldValue(value.from, r.start));
+  const [to, setTo] = useState(fieldValue(value.to, r.end));
   const [err, setErr] = useState('');
 
   useEffect(() => {
     if (!open) return;
     const cur = resolveRange(value, Date.now());
-    setFrom(toLocalInput(cur.start));
-    setTo(toLocalInput(cur.end));
+    setFrom(fieldValue(value.from, cur.start));
+    setTo(fieldValue(value.to, cur.end));
     setErr('');
     const onDoc = (e: MouseEvent) => {
       if (wrap.current && !wrap.current.contains(e.target as Node)) setOpen(false);
@@ -40,11 +60,12 @@ export function TimeRangePicker({ value, onChange }: { value: RangeSpec; onChang
 
   const apply = (e: Event) => {
     e.preventDefault();
-    const a = Date.parse(from);
-    const b = Date.parse(to);
-    if (!Number.isFinite(a) || !Number.isFinite(b)) return setErr('Enter both times.');
-    if (a >= b) return setErr('The start must be before the end.');
-    onChange({ from: String(a), to: String(b) });
+    const a = parseFieldTime(from);
+    const b = parseFieldTime(to);
+    if (a === null || b === null) return setErr('Enter each time as now, now-90m (s, m, h, d, w) or YYYY-MM-DD HH:MM.');
+    const now = Date.now();
+    if (parseTimeSpec(a, now)! >= parseTimeSpec(b, now)!) return setErr('The start must be before the end.');
+    onChange({ from: a, to: b });
     setOpen(false);
   };
 
@@ -91,11 +112,11 @@ export function TimeRangePicker({ value, onChange }: { value: RangeSpec; onChang
             <strong>Custom range</strong>
             <label class="field">
               <span>From</span>
-              <input type="datetime-local" value={from} onInput={(e) => setFrom((e.target as HTMLInputElement).value)} />
+              <input type="text" name="from" placeholder="now-90m or 2026-01-31 09:00" value={from} onInput={(e) => setFrom((e.target as HTMLInputElement).value)} />
             </label>
             <label class="field">
               <span>To</span>
-              <input type="datetime-local" value={to} onInput={(e) => setTo((e.target as HTMLInputElement).value)} />
+              <input type="text" name="to" placeholder="now" value={to} onInput={(e) => setTo((e.target as HTMLInputElement).value)} />
             </label>
             {err ? (
               <div class="error-box" role="alert">

@@ -3,7 +3,7 @@ import { ApiError } from '../api/client.js';
 import { queryInstant, queryRange, type InstantResult } from '../api/prom.js';
 import { parseValue } from '../chart/columns.js';
 import { panelChartData } from '../chart/panelData.js';
-import { expandVariables, isRelative, zoomSpec } from '../chart/range.js';
+import { expandVariables, formatDateTime, isRelative, zoomSpec } from '../chart/range.js';
 import { TimeSeriesChart } from '../chart/TimeSeriesChart.js';
 import { formatValue } from '../chart/units.js';
 import { QueryEditor } from '../components/QueryEditor.js';
@@ -93,7 +93,12 @@ export default function ExplorePage() {
         </span>
       </nav>
       {!expr ? <div class="empty">Write a query above and press Enter. Start typing a metric name for suggestions.</div> : null}
-      {tab === 'graph' && graph.data ? (
+      {tab === 'graph' && graph.data && graph.data.chart.series.length === 0 ? (
+        <div class="empty" data-explore-empty>
+          No series match this query between {formatDateTime(time.grid.start * 1000)} and {formatDateTime(time.grid.end * 1000)}. Check the metric name and labels, or widen the
+          range.
+        </div>
+      ) : tab === 'graph' && graph.data ? (
         <div class="panel" data-explore-graph>
           <TimeSeriesChart
             title="Query result"
@@ -107,7 +112,7 @@ export default function ExplorePage() {
           {graph.data.chart.dropped ? <div class="subtle">{graph.data.chart.dropped} more series not drawn.</div> : null}
         </div>
       ) : null}
-      {tab === 'table' && table.data ? <ResultTable data={table.data.data} /> : null}
+      {tab === 'table' && table.data ? <ResultTable data={table.data.data} at={time.grid.end} /> : null}
     </>
   );
 }
@@ -138,7 +143,7 @@ function QueryError({ message, expr, position }: { message: string; expr: string
   );
 }
 
-function ResultTable({ data }: { data: InstantResult }) {
+function ResultTable({ data, at }: { data: InstantResult; at: number }) {
   if (data.resultType === 'scalar' || data.resultType === 'string') {
     return (
       <div class="card card-body">
@@ -150,7 +155,15 @@ function ResultTable({ data }: { data: InstantResult }) {
     data.resultType === 'vector'
       ? data.result.map((s) => ({ metric: s.metric, value: s.value[1] }))
       : data.result.map((s) => ({ metric: s.metric, value: s.values.length ? `${s.values[s.values.length - 1][1]} (${s.values.length} samples)` : '' }));
-  if (rows.length === 0) return <div class="empty">Empty result.</div>;
+  // The table is an instant query at the end of the range: series that stopped earlier (more than
+  // the 5-minute lookback before it) are on the graph but have no value here.
+  if (rows.length === 0) {
+    return (
+      <div class="empty" data-explore-empty>
+        No series has a value at {formatDateTime(at * 1000)}, the end of the range (a value counts for 5 minutes). Series that stopped earlier are on the Graph tab.
+      </div>
+    );
+  }
   return (
     <div class="card result-table">
       <table class="list">
