@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../server/paths.js';
 import { CPU_FIELDS, hosts, INTERVAL_MS, rng } from './data.js';
-import { CLK_TCK, procStat } from './proc.js';
+import { CLK_TCK, procStat, threadTicks } from './proc.js';
 import { PROTOCOLS, type BenchSeries } from './protocols.js';
 
 /** The options of this mode (parsed by bench/ingest.ts); defaults in `sideBySide`. */
@@ -77,6 +77,8 @@ export interface VsRow {
   cpuUsPerPoint: number;
   failed: number;
   loadavg: [string, string];
+  /** Server CPU µs/point by thread name (the largest), over the timed part. */
+  threads: Record<string, number>;
 }
 
 function loadavg(): string {
@@ -333,15 +335,22 @@ async function runOne(target: Target, args: Args, bodies: ReturnType<typeof make
     const warmFailed = await send(server.url, server.path, headers, bodies.warmup, okStatus, failures);
     const load0 = loadavg();
     const before = procStat(server.pid)!;
+    const threads0 = threadTicks(server.pid);
     const t0 = performance.now();
     const failed = await send(server.url, server.path, headers, bodies.timed, okStatus, failures);
     const seconds = (performance.now() - t0) / 1000;
     const after = procStat(server.pid)!;
+    const threads1 = threadTicks(server.pid);
     const load1 = loadavg();
     if (warmFailed + failed > 0) console.error(`${target.name}: ${warmFailed + failed} requests failed, e.g. ${failures.join(' | ')}`);
     const sent = bodies.timed.reduce((n, s) => n + s.length, 0) * bodies.pointsPerBody;
     const points = sent - failed * bodies.pointsPerBody;
     const cpuUs = ((after.cpuTicks - before.cpuTicks) / CLK_TCK) * 1e6;
+    const byThread = [...threads1]
+      .map(([name, t]) => [name, ((t - (threads0.get(name) ?? 0)) / CLK_TCK) * 1e6 / points] as const)
+      .filter(([, us]) => us >= 0.05)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6);
     return {
       name: target.name,
       protocol: target.protocol,
@@ -351,6 +360,7 @@ async function runOne(target: Target, args: Args, bodies: ReturnType<typeof make
       cpuUsPerPoint: Math.round((cpuUs / points) * 100) / 100,
       failed: warmFailed + failed,
       loadavg: [load0, load1],
+      threads: Object.fromEntries(byThread.map(([n, us]) => [n, Math.round(us * 100) / 100])),
     };
   } finally {
     await server?.stop();
@@ -393,6 +403,7 @@ export async function sideBySide(args: Args): Promise<void> {
       console.error(
         `${row.name.padEnd(18)} ${row.pointsPerSec.toLocaleString().padStart(10)} points/s ${String(row.cpuUsPerPoint).padStart(6)} CPU us/point  load ${row.loadavg[0]} -> ${row.loadavg[1]}`,
       );
+      console.error(`${''.padEnd(18)} CPU us/point by thread: ${Object.entries(row.threads).map(([n, us]) => `${n} ${us}`).join(', ')}`);
     }
   }
   const by = (name: string) => rows.filter((r) => r.name === name && r.failed === 0);
