@@ -29,11 +29,19 @@ const { values: args } = parseArgs({
     protocol: { type: 'string', default: 'heroic-json,msgpack' },
     shape: { type: 'string', default: 'dense,sparse' },
     duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '8' },
+    connections: { type: 'string' }, // default 8 (4 with --side-by-side)
     hosts: { type: 'string', default: '1000' },
     bodies: { type: 'string', default: '120' },
     'ceiling-points': { type: 'string', default: '7200000' },
     'skip-ceiling': { type: 'boolean', default: false },
+    // --side-by-side: Metronome against Debian's prometheus and influxdb (bench/ingest-vs.ts).
+    'side-by-side': { type: 'boolean', default: false },
+    steps: { type: 'string' },
+    'warmup-steps': { type: 'string' },
+    'points-per-body': { type: 'string' },
+    rounds: { type: 'string' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -85,7 +93,7 @@ async function drive(url: string, protocol: string, shape: Shape, pid: number | 
     url: url + enc.path,
     method: 'POST',
     headers,
-    connections: Number(args.connections),
+    connections: Number(args.connections ?? 8),
     duration: Number(args.duration),
     requests: [
       {
@@ -208,7 +216,12 @@ async function main(): Promise<void> {
   console.log('RESULT ' + JSON.stringify({ machine: { cpus: (await import('node:os')).cpus().length }, rows, ceiling: ceil }));
 }
 
-main().catch((e) => {
+const run = args['side-by-side']
+  ? import('./ingest-vs.js').then(({ sideBySide }) =>
+      sideBySide(args),
+    )
+  : main();
+run.catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 
 /** Clock ticks per second of /proc's CPU times (Linux' USER_HZ). */
@@ -14,6 +14,33 @@ export function procStat(pid: number): { cpuTicks: number; rssKiB: number } | nu
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU ticks (utime + stime) of a process' threads, summed by thread name (`comm`, digits
+ * dropped: `QueryPipelineEx` and its pool, `libuv-worker`, V8's `DelayedTaskSchedu`...); the
+ * main thread (tid = pid) is reported as `main`. Threads that ended are missing: compare
+ * with procStat for the total.
+ */
+export function threadTicks(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\d:]+$/, '').trim() || '?';
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch {
+      // thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 /** The URL a freshly spawned Metronome logs once it listens (its stdout must be piped). */

@@ -8,7 +8,7 @@ export interface PreparedBatch {
   ids: Uint32Array;
 }
 
-/** Columnar points of a validated batch: one pass, no per-point allocation. */
+/** Columnar points of a validated batch: one pass, no per-point allocation; ids from the series' memo when it has one. */
 export function toColumns(batch: WriteBatch): PreparedBatch {
   const n = batch.points;
   const seriesId = new BigInt64Array(n);
@@ -19,10 +19,22 @@ export function toColumns(batch: WriteBatch): PreparedBatch {
   const ids = new Uint32Array(batch.series.length * 2);
   let o = 0;
   for (let s = 0; s < batch.series.length; s++) {
-    const { key, tags, timestamps, values } = batch.series[s];
-    seriesIdInto(key, tags, ids, 2 * s);
-    const hi = ids[2 * s];
-    const lo = ids[2 * s + 1];
+    const { key, tags, timestamps, values, memo } = batch.series[s];
+    let hi: number;
+    let lo: number;
+    if (memo?.idSet) {
+      hi = ids[2 * s] = memo.hi;
+      lo = ids[2 * s + 1] = memo.lo;
+    } else {
+      seriesIdInto(key, tags, ids, 2 * s);
+      hi = ids[2 * s];
+      lo = ids[2 * s + 1];
+      if (memo) {
+        memo.hi = hi;
+        memo.lo = lo;
+        memo.idSet = true;
+      }
+    }
     const m = timestamps.length;
     for (let p = 0; p < m; p++, o++) {
       words[2 * o] = lo;

@@ -23,7 +23,7 @@ export function decodeHeroic(body: unknown, issues: IssueList, limits: DecodeLim
   let points = 0;
   for (let s = 0; s < items.length; s++) {
     const item = items[s] as { series?: unknown; data?: unknown } | null;
-    const empty: SeriesSamples = { key: '', tags: {}, timestamps: [], values: [] };
+    const empty: SeriesSamples = { key: '', tags: {}, timestamps: [], values: [], memo: undefined };
     series[s] = empty;
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       issues.add({ code: ISSUE.SHAPE, series: s, message: 'each item must be an object with "series" and "data"' });
@@ -84,7 +84,7 @@ export function decodeHeroic(body: unknown, issues: IssueList, limits: DecodeLim
       timestamps[p] = t as number;
       values[p] = v as number;
     }
-    series[s] = { key: meta.key as string, tags: tags as Record<string, string>, timestamps, values };
+    series[s] = { key: meta.key as string, tags: tags as Record<string, string>, timestamps, values, memo: undefined };
     points += n;
   }
   return { series, points };

@@ -1,7 +1,7 @@
 import { DecodeBudget, DecodeLimitError, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 import { drain } from './slices.js';
 import type { IssueList } from './validate.js';
-import type { SeriesSamples, WriteBatch } from './types.js';
+import type { SeriesMemo, SeriesSamples, WriteBatch } from './types.js';
 
 /**
  * InfluxDB line protocol (v1 and v2 share it):
@@ -72,6 +72,8 @@ interface FieldKey {
   key: string;
   epoch: number;
   index: number;
+  /** Id and validation of the series (this field of this series part), kept across requests. */
+  memo: SeriesMemo;
 }
 
 interface SeriesEntry {
@@ -254,7 +256,7 @@ export class InfluxDecoder {
           const raw = text.slice(keyStart, i);
           fk = entry.fields.get(raw);
           if (fk === undefined) {
-            fk = { raw, key: fieldKey(entry.measurement, hasEscape ? unescape(raw) : raw), epoch: 0, index: 0 };
+            fk = { raw, key: fieldKey(entry.measurement, hasEscape ? unescape(raw) : raw), epoch: 0, index: 0, memo: { hi: 0, lo: 0, idSet: false, validFor: null } };
             entry.fields.set(raw, fk);
           }
           layout[f] = fk;
@@ -336,7 +338,7 @@ export class InfluxDecoder {
             fk.index = series.length;
           }
           budget.addSeries(1, `line ${lineNo}`);
-          series.push({ key: fk.key, tags: entry.tags, timestamps: [ts], values: [v] });
+          series.push({ key: fk.key, tags: entry.tags, timestamps: [ts], values: [v], memo: fk.memo });
           if (lines) lines.push([lineNo]);
         }
         points++;

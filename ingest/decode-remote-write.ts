@@ -1,7 +1,7 @@
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf.js';
 import { DecodeBudget, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 import { drain } from './slices.js';
-import type { SeriesSamples, WriteBatch } from './types.js';
+import type { SeriesMemo, SeriesSamples, WriteBatch } from './types.js';
 
 /**
  * Prometheus remote write 1.0: a WriteRequest (prompb/remote.proto), already snappy-decoded.
@@ -51,7 +51,7 @@ export interface RemoteWriteResult {
 }
 
 /** remote.proto's MetricMetadata.MetricType, lower-cased as Prometheus' metadata API spells it. */
-const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
+export const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
 
 interface LabelSet {
   key: string;
@@ -63,6 +63,8 @@ interface LabelSet {
   /** The request that last used this set, and the index of its series in that request. */
   epoch: number;
   index: number;
+  /** Id and validation of this series, kept across requests (types.ts). */
+  memo: SeriesMemo;
 }
 
 export interface RemoteWriteDecoderOptions {
@@ -124,6 +126,7 @@ export class RemoteWriteDecoder {
     const staleMarks: StaleMark[] = [];
     const unsupported = { histograms: 0, exemplars: 0, firstMetric: '' };
     let points = 0;
+    let skipped = 0;
     const r = new ProtoReader(buf);
     const view = r.view;
     const requestEnd = r.end;
@@ -207,7 +210,7 @@ export class RemoteWriteDecoder {
               budget.addSeries(1, `timeseries[${tsIndex}]`);
               set.epoch = epoch;
               set.index = series.length;
-              out = { key: set.key, tags: set.tags, timestamps: [ts], values: [value] };
+              out = { key: set.key, tags: set.tags, timestamps: [ts], values: [value], memo: set.memo };
               series.push(out);
             } else {
               (out.timestamps as number[]).push(ts);
@@ -224,6 +227,8 @@ export class RemoteWriteDecoder {
         metadata.push(readMetadata(new ProtoReader(buf, r.pos, mEnd, view)));
         r.pos = mEnd;
       } else {
+        // Fields this decoder does not read: a body of millions of them gets its turns too.
+        if ((++skipped & 0xffff) === 0) yield;
         r.skip(tag & 7);
       }
     }
@@ -245,7 +250,7 @@ export class RemoteWriteDecoder {
       const text = JSON.stringify([parsed.key, parsed.tags]);
       let set = this.#byText.get(text);
       if (!set) {
-        set = { key: parsed.key, tags: parsed.tags, bytes: null, next: null, epoch: 0, index: 0 };
+        set = { key: parsed.key, tags: parsed.tags, bytes: null, next: null, epoch: 0, index: 0, memo: newMemo() };
         this.#remember();
         this.#byText.set(text, set);
       }
@@ -260,7 +265,7 @@ export class RemoteWriteDecoder {
     const parsed = readLabels(buf, labelStart, labelEnd);
     // A copy, not a view: the request's buffer must not be kept alive by the cache.
     const bytes = Buffer.from(buf.subarray(labelStart, labelEnd));
-    const set: LabelSet = { key: parsed.key, tags: parsed.tags, bytes, next: null, epoch: 0, index: 0 };
+    const set: LabelSet = { key: parsed.key, tags: parsed.tags, bytes, next: null, epoch: 0, index: 0, memo: newMemo() };
     this.#remember();
     set.next = this.#byHash.get(h) ?? null;
     this.#byHash.set(h, set);
@@ -275,6 +280,10 @@ export class RemoteWriteDecoder {
     }
     this.#size++;
   }
+}
+
+export function newMemo(): SeriesMemo {
+  return { hi: 0, lo: 0, idSet: false, validFor: null };
 }
 
 /** A 32-bit hash of buf[start, end), four bytes at a time. */

@@ -85,59 +85,12 @@ export function validateBatch(
   const maxTs = now + limits.maxFutureMs;
   const series = batch.series;
   for (let s = 0; s < series.length; s++) {
-    const { key, tags, timestamps, values } = series[s];
-    if (typeof key !== 'string' || key.length === 0) {
-      issues.add({ code: ISSUE.KEY_EMPTY, series: s, field: 'key', message: 'key must be a non-empty string' });
-    } else if (key.length > limits.maxKeyLength) {
-      issues.add({
-        code: ISSUE.KEY_TOO_LONG,
-        series: s,
-        field: 'key',
-        message: `key is ${key.length} characters; at most ${limits.maxKeyLength} allowed`,
-      });
-    } else if (!key.isWellFormed()) {
-      issues.add({ code: ISSUE.STRING_ENCODING, series: s, field: 'key', message: UNPAIRED });
-    }
-    let tagCount = 0;
-    for (const name in tags) {
-      tagCount++;
-      const value = tags[name];
-      if (name.length > limits.maxTagNameLength) {
-        issues.add({
-          code: ISSUE.TAG_NAME_TOO_LONG,
-          series: s,
-          field: `tags.${name.slice(0, 64)}...`,
-          message: `tag name is ${name.length} characters; at most ${limits.maxTagNameLength} allowed`,
-        });
-      } else if (!validTagName(name)) {
-        issues.add({
-          code: ISSUE.TAG_NAME,
-          series: s,
-          field: `tags.${name}`,
-          message: `tag name ${JSON.stringify(name)} must match [a-zA-Z_][a-zA-Z0-9_.]*`,
-        });
-      }
-      if (typeof value !== 'string') {
-        issues.add({ code: ISSUE.TAG_VALUE_TYPE, series: s, field: `tags.${name}`, message: 'tag value must be a string' });
-      } else if (utf8Length(value, limits.maxTagValueBytes) > limits.maxTagValueBytes) {
-        issues.add({
-          code: ISSUE.TAG_VALUE_TOO_LONG,
-          series: s,
-          field: `tags.${name}`,
-          message: `tag value is ${Buffer.byteLength(value)} bytes; at most ${limits.maxTagValueBytes} allowed`,
-        });
-      } else if (!value.isWellFormed()) {
-        // A lone surrogate has no UTF-8 form: storing it would fail the whole group commit.
-        issues.add({ code: ISSUE.STRING_ENCODING, series: s, field: `tags.${name}`, message: UNPAIRED });
-      }
-    }
-    if (tagCount > limits.maxTags) {
-      issues.add({
-        code: ISSUE.TOO_MANY_TAGS,
-        series: s,
-        field: 'tags',
-        message: `${tagCount} tags; at most ${limits.maxTags} allowed`,
-      });
+    const { key, tags, timestamps, values, memo } = series[s];
+    // A cached series already checked under these limits: only its points are left to check.
+    if (memo === undefined || memo.validFor !== limits) {
+      const before = issues.count;
+      checkSeries(key, tags, s, limits, issues);
+      if (memo !== undefined && issues.count === before) memo.validFor = limits;
     }
     const n = timestamps.length;
     for (let p = 0; p < n; p++) {
@@ -173,4 +126,61 @@ export function validateBatch(
     }
   }
   return issues;
+}
+
+/** The key and tags of series `s`: names, lengths, encodings, tag count. */
+function checkSeries(key: string, tags: Record<string, string>, s: number, limits: WriteLimits, issues: IssueList): void {
+  if (typeof key !== 'string' || key.length === 0) {
+    issues.add({ code: ISSUE.KEY_EMPTY, series: s, field: 'key', message: 'key must be a non-empty string' });
+  } else if (key.length > limits.maxKeyLength) {
+    issues.add({
+      code: ISSUE.KEY_TOO_LONG,
+      series: s,
+      field: 'key',
+      message: `key is ${key.length} characters; at most ${limits.maxKeyLength} allowed`,
+    });
+  } else if (!key.isWellFormed()) {
+    issues.add({ code: ISSUE.STRING_ENCODING, series: s, field: 'key', message: UNPAIRED });
+  }
+  let tagCount = 0;
+  for (const name in tags) {
+    tagCount++;
+    const value = tags[name];
+    if (name.length > limits.maxTagNameLength) {
+      issues.add({
+        code: ISSUE.TAG_NAME_TOO_LONG,
+        series: s,
+        field: `tags.${name.slice(0, 64)}...`,
+        message: `tag name is ${name.length} characters; at most ${limits.maxTagNameLength} allowed`,
+      });
+    } else if (!validTagName(name)) {
+      issues.add({
+        code: ISSUE.TAG_NAME,
+        series: s,
+        field: `tags.${name}`,
+        message: `tag name ${JSON.stringify(name)} must match [a-zA-Z_][a-zA-Z0-9_.]*`,
+      });
+    }
+    if (typeof value !== 'string') {
+      issues.add({ code: ISSUE.TAG_VALUE_TYPE, series: s, field: `tags.${name}`, message: 'tag value must be a string' });
+    } else if (utf8Length(value, limits.maxTagValueBytes) > limits.maxTagValueBytes) {
+      issues.add({
+        code: ISSUE.TAG_VALUE_TOO_LONG,
+        series: s,
+        field: `tags.${name}`,
+        message: `tag value is ${Buffer.byteLength(value)} bytes; at most ${limits.maxTagValueBytes} allowed`,
+      });
+    } else if (!value.isWellFormed()) {
+      // A lone surrogate has no UTF-8 form: storing it would fail the whole group commit.
+      issues.add({ code: ISSUE.STRING_ENCODING, series: s, field: `tags.${name}`, message: UNPAIRED });
+    }
+  }
+  if (tagCount > limits.maxTags) {
+    issues.add({
+      code: ISSUE.TOO_MANY_TAGS,
+      series: s,
+      field: 'tags',
+      message: `${tagCount} tags; at most ${limits.maxTags} allowed`,
+    });
+  }
 }

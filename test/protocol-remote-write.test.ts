@@ -1,6 +1,6 @@
 import snappy from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeWriteRequest, promLabels, writeRequestBytes } from '../bench/wire.js';
+import { encodeRemoteWriteV2, encodeWriteRequest, promLabels, requestV2Bytes, SymbolTable, writeRequestBytes } from '../bench/wire.js';
 import { seriesId } from '../ingest/series-id.js';
 import { sql } from '../server/store/index.js';
 import { exportSeries, startTestServer, type TestServer } from './helpers.js';
@@ -164,10 +164,12 @@ describe('POST /api/v1/write (Prometheus remote write 1.0)', () => {
     expect(r.json.error.code).toBe('MTR_WRITE_TOO_LARGE');
   });
 
-  it('answers 415 for remote write 2.0, other encodings and other content types', async () => {
+  it('answers 415 for other protobuf messages, other encodings and other content types', async () => {
     const body = encodeWriteRequest({ timeseries: [] });
-    const v2 = await send(body, { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' });
-    expect(v2.status).toBe(415);
+    const v3 = await send(body, { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v3.Request' });
+    expect(v3.status).toBe(415);
+    expect(v3.json.error.code).toBe('MTR_WRITE_CONTENT_TYPE');
+    expect(v3.json.error.message).toContain('io.prometheus.write.v2.Request');
     const gz = await send(body, { 'content-encoding': 'gzip' });
     expect(gz.status).toBe(415);
     expect(gz.json.error.code).toBe('MTR_WRITE_PROTOCOL_ENCODING');
@@ -182,5 +184,98 @@ describe('POST /api/v1/write (Prometheus remote write 1.0)', () => {
     });
     expect(r.status).toBe(204);
     expect((await exportSeries(srv.url, 'plain_pb'))[0].values).toEqual([3]);
+  });
+});
+
+describe('POST /api/v1/write (Prometheus remote write 2.0)', () => {
+  const V2 = { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'x-prometheus-remote-write-version': '2.0.0' };
+  const written = (h: Headers) => [
+    h.get('x-prometheus-remote-write-samples-written'),
+    h.get('x-prometheus-remote-write-histograms-written'),
+    h.get('x-prometheus-remote-write-exemplars-written'),
+  ];
+  /** A v2 Request built the way a sender builds one: a symbols table and refs. */
+  function request(series: { key: string; tags: Record<string, string>; samples: { value: number; timestamp: number; startTimestamp?: number }[]; metadata?: { type: string; help: string; unit: string } }[]) {
+    const table = new SymbolTable();
+    const timeseries = series.map((s) => ({
+      labelsRefs: table.refs(promLabels(s.key, s.tags)),
+      samples: s.samples,
+      ...(s.metadata
+        ? { metadata: { type: s.metadata.type, helpRef: table.ref(s.metadata.help), unitRef: table.ref(s.metadata.unit) } }
+        : {}),
+    }));
+    return snappy.compressSync(requestV2Bytes({ symbols: table.symbols, timeseries }));
+  }
+
+  it('stores samples and answers 204 with the written-samples headers Prometheus 3 checks', async () => {
+    const t = Date.now() - 30_000;
+    const body = encodeRemoteWriteV2([
+      { key: 'v2_load', tags: { job: 'node', instance: 'a' }, timestamps: [t, t + 15_000], values: [0.5, 0.75] },
+      { key: 'v2_load', tags: { job: 'node', instance: 'b' }, timestamps: [t], values: [2] },
+    ]);
+    const r = await send(body, V2);
+    expect(r.status).toBe(204);
+    expect(written(r.headers)).toEqual(['3', '0', '0']);
+    const lines = await exportSeries(srv.url, 'v2_load');
+    expect(lines.sort((a, b) => a.metric.instance.localeCompare(b.metric.instance))).toEqual([
+      { metric: { __name__: 'v2_load', instance: 'a', job: 'node' }, values: [0.5, 0.75], timestamps: [t, t + 15_000] },
+      { metric: { __name__: 'v2_load', instance: 'b', job: 'node' }, values: [2], timestamps: [t] },
+    ]);
+    // 1.0 answers keep their shape: no 2.0 headers.
+    const v1 = await send(encodeWriteRequest({ timeseries: [{ labels: promLabels('v1_still', {}), samples: [{ value: 1, timestamp: t }] }] }));
+    expect(v1.status).toBe(204);
+    expect(written(v1.headers)).toEqual([null, null, null]);
+  });
+
+  it('records the metadata sent with a series and counts a staleness marker as written', async () => {
+    const t = Date.now() - 20_000;
+    const body = request([
+      {
+        key: 'v2_jobs_total',
+        tags: { job: 'w' },
+        samples: [{ value: 4, timestamp: t, startTimestamp: t - 600_000 }, { value: STALE_NAN, timestamp: t + 15_000 }],
+        metadata: { type: 'METRIC_TYPE_COUNTER', help: 'Jobs done.', unit: 'jobs' },
+      },
+    ]);
+    const r = await send(body, V2);
+    expect(r.status).toBe(204);
+    expect(written(r.headers)).toEqual(['2', '0', '0']);
+    expect(await exportSeries(srv.url, 'v2_jobs_total')).toEqual([{ metric: { __name__: 'v2_jobs_total', job: 'w' }, values: [4], timestamps: [t] }]);
+    const rows = await srv.ctx.store.query<{ type: string; help: string; unit: string }>(
+      sql`SELECT type, help, unit FROM metric_metadata WHERE metric = 'v2_jobs_total'`,
+    );
+    expect(rows).toEqual([{ type: 'counter', help: 'Jobs done.', unit: 'jobs' }]);
+    const ends = await srv.ctx.store.query<{ series_id: string; ms: string }>(
+      sql`SELECT toString(series_id) AS series_id, toString(toUnixTimestamp64Milli(ts)) AS ms FROM series_ends`,
+    );
+    expect(ends).toContainEqual({ series_id: seriesId('v2_jobs_total', { job: 'w' }), ms: String(t + 15_000) });
+  });
+
+  it('answers 400 with zero written for a ref outside the symbols table, invalid samples and histograms', async () => {
+    const badRef = snappy.compressSync(requestV2Bytes({ symbols: ['', '__name__', 'x'], timeseries: [{ labelsRefs: [1, 7], samples: [{ value: 1, timestamp: Date.now() }] }] }));
+    const a = await send(badRef, V2);
+    expect(a.status).toBe(400);
+    expect(a.json.error.code).toBe('MTR_WRITE_BODY');
+    expect(a.json.error.message).toContain('timeseries[0].labels_refs[1] = 7 is not in the symbols table');
+    expect(written(a.headers)).toEqual(['0', '0', '0']);
+
+    const old = request([
+      { key: 'v2_atomic', tags: {}, samples: [{ value: 1, timestamp: Date.now() }] },
+      { key: 'v2_too_old', tags: {}, samples: [{ value: 1, timestamp: 1000 }] },
+    ]);
+    const b = await send(old, V2);
+    expect(b.status).toBe(400);
+    expect(b.json.error.issues[0]).toMatchObject({ code: 'MTR_WRITE_TIMESTAMP_RANGE', labels: { __name__: 'v2_too_old' } });
+    expect(written(b.headers)).toEqual(['0', '0', '0']);
+    expect(await exportSeries(srv.url, 'v2_atomic')).toEqual([]);
+
+    const hist = snappy.compressSync(
+      requestV2Bytes({ symbols: ['', '__name__', 'v2_h'], timeseries: [{ labelsRefs: [1, 2], histograms: [{ countInt: 1, sum: 1, schema: 0, timestamp: Date.now() }] }] }),
+    );
+    const c = await send(hist, V2);
+    expect(c.status).toBe(400);
+    expect(c.json.error.code).toBe('MTR_WRITE_UNSUPPORTED');
+    expect(c.json.error.message).toContain('v2_h');
+    expect(written(c.headers)).toEqual(['0', '0', '0']);
   });
 });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import snappy from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeWriteRequest, lineProtocol, remoteWriteRequest, type WireSeries } from '../bench/wire.js';
+import { encodeRemoteWriteV2, encodeWriteRequest, lineProtocol, remoteWriteRequest, type WireSeries } from '../bench/wire.js';
 import { tempDir } from './helpers.js';
 import { startServerProcess, stopServerProcess, type ServerProcess } from './server-process.js';
 import { len, otlpHistogram, str, varint } from './protobuf-wire.js';
@@ -54,6 +54,18 @@ function remoteWriteLabels(labels: number): Buffer {
   const sample = Buffer.concat([Buffer.from([0x09]), Buffer.alloc(8), varint(16), varint(Date.now())]);
   parts.push(len(2, sample));
   return snappy.compressSync(len(1, Buffer.concat(parts)));
+}
+
+/** A remote write 2.0 Request: `symbols` extra symbols (3 bytes each) and one series of `labels` labels (refs to 2 symbols), snappy-compressed. */
+function remoteWriteV2Body(labels: number, symbols: number): Buffer {
+  const refs = [varint(1), varint(2)];
+  for (let i = 0; i < labels - 1; i++) refs.push(varint(3), varint(4));
+  const sample = Buffer.concat([Buffer.from([0x09]), Buffer.alloc(8), varint(16), varint(Date.now())]);
+  const series = len(5, Buffer.concat([len(1, Buffer.concat(refs)), len(2, sample)]));
+  const table = [str(4, ''), str(4, '__name__'), str(4, 'wide_v2'), str(4, 'l'), str(4, 'v')];
+  const filler = Buffer.alloc(symbols * 3);
+  for (let i = 0; i < symbols; i++) filler.set([0x22, 0x01, 0x61 + (i % 26)], i * 3);
+  return snappy.compressSync(Buffer.concat([...table, filler, series]));
 }
 
 /** About `bytes` of line protocol: 1,000 hosts x 10 fields (10,000 series), a line per host and time. */
@@ -148,6 +160,12 @@ async function stillServing(): Promise<void> {
 
 const otlp = (body: Buffer) => () => send('/v1/metrics', body, { 'content-type': 'application/x-protobuf' });
 const influx = (body: string) => () => send('/influx/write?precision=ns', body, { 'content-type': 'text/plain' });
+const remoteV2 = (body: Buffer) => () =>
+  send('/api/v1/write', body, {
+    'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request',
+    'content-encoding': 'snappy',
+    'x-prometheus-remote-write-version': '2.0.0',
+  });
 const remote = (body: Buffer) => () =>
   send('/api/v1/write', body, { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' });
 
@@ -191,6 +209,25 @@ describe('limits while decoding', () => {
     await stillServing();
   }, 120_000);
 
+  it('refuses a remote write 2.0 series with a million label refs with 400 MTR_WRITE_TOO_MANY_LABELS', async () => {
+    const run = await measure([remoteV2(remoteWriteV2Body(1_000_000, 0))]);
+    const [o] = run.outcomes;
+    expect(o.status).toBe(400);
+    expect(o.code).toBe('MTR_WRITE_TOO_MANY_LABELS');
+    expect(o.message).toContain('timeseries[0].labels_refs');
+    bounded(run, 'remote write 2.0, 1 M label refs');
+    report('remote write 2.0 1 M label refs', run);
+    await stillServing();
+  }, 120_000);
+
+  it('stores a remote write 2.0 body of five million symbols and one series without holding /readyz', async () => {
+    const body = remoteWriteV2Body(1, 5_000_000);
+    const run = await measure([remoteV2(body)]);
+    expect(run.outcomes[0].status).toBe(204);
+    bounded(run, 'remote write 2.0, 5 M symbols');
+    report('remote write 2.0 5 M symbols (15 MB)', run);
+  }, 120_000);
+
   it('refuses two of them at once and keeps serving', async () => {
     const run = await measure([otlp(histogram), influx(lines)]);
     expect(run.outcomes.map((o) => o.code)).toEqual(['MTR_WRITE_TOO_MANY_BUCKETS', 'MTR_WRITE_TOO_MANY_SAMPLES']);
@@ -211,7 +248,7 @@ describe('valid requests at the limits', () => {
     values: Array.from({ length: 100 }, (_, k) => k + i),
   }));
 
-  it('stores 200,000 samples by remote write and by line protocol without holding /readyz', async () => {
+  it('stores 200,000 samples by remote write 1.0 and 2.0 and by line protocol without holding /readyz', async () => {
     const rw = encodeWriteRequest(remoteWriteRequest(series, true));
     const run = await measure([remote(rw)]);
     expect(run.outcomes[0].status).toBe(204);
@@ -222,6 +259,11 @@ describe('valid requests at the limits', () => {
     expect(run2.outcomes[0].status).toBe(204);
     bounded(run2, 'Influx, 200,000 samples');
     report('valid Influx 200,000 samples', run2);
+    const v2 = encodeRemoteWriteV2(series.map((s) => ({ ...s, key: 'at_limit_v2' })));
+    const run3 = await measure([remoteV2(v2)]);
+    expect(run3.outcomes[0].status).toBe(204);
+    bounded(run3, 'remote write 2.0, 200,000 samples');
+    report('valid remote write 2.0 200,000 samples', run3);
   }, 120_000);
 });
 

@@ -1,6 +1,7 @@
 import { pack, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeWriteRequest, promLabels } from '../bench/wire.js';
+import { encodeWriteRequest, promLabels, requestV2Bytes, SymbolTable } from '../bench/wire.js';
+import snappy from 'snappy';
 import { seriesId } from '../ingest/series-id.js';
 import { sql } from '../server/store/index.js';
 import { heroic, startTestServer, type TestServer } from './helpers.js';
@@ -86,6 +87,25 @@ describe('write scope', () => {
     // Its own series' markers are recorded.
     expect((await remoteWrite(T.checkout, marker('checkout'))).status).toBe(204);
     expect(await seriesEnds('scope_up', { ...labels, job: 'checkout' })).toBe(1);
+  });
+
+  it('holds for remote write 2.0: samples and staleness markers of another service refused', async () => {
+    const v2 = (job: string, value: number) => {
+      const table = new SymbolTable();
+      const labelsRefs = table.refs(promLabels('scope_v2', { job }));
+      const body = snappy.compressSync(requestV2Bytes({ symbols: table.symbols, timeseries: [{ labelsRefs, samples: [{ value, timestamp: now }] }] }));
+      return post('/api/v1/write', T.checkout, { 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'content-encoding': 'snappy' }, body);
+    };
+    const sample = await v2('authsvc', 1);
+    expect(sample.status).toBe(403);
+    expect(sample.code).toBe('MTR_AUTH_SERVICE_FORBIDDEN');
+    const marker = await v2('authsvc', STALE_NAN);
+    expect(marker.status).toBe(403);
+    expect(marker.error).toMatchObject({ item: 'staleness marker', service: 'authsvc' });
+    expect(await seriesEnds('scope_v2', { job: 'authsvc' })).toBe(0);
+    expect(await exportSeries('scope_v2')).toEqual([]);
+    expect((await v2('checkout', 1)).status).toBe(204);
+    expect(await exportSeries('scope_v2')).toHaveLength(1);
   });
 
   it('refuses OTLP points flagged "no recorded value" for another service', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import snappy from 'snappy';
-import { RemoteWriteDecoder, snappyDeclaredLength } from '../../ingest/decode-remote-write.js';
+import { RemoteWriteDecoder, snappyDeclaredLength, type RemoteWriteResult } from '../../ingest/decode-remote-write.js';
+import { RemoteWriteV2Decoder } from '../../ingest/decode-remote-write-v2.js';
 import { ProtoError } from '../../ingest/protobuf.js';
 import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
@@ -9,25 +10,45 @@ import { rejectOtherContentTypes } from './body.js';
 import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
 
 const PROTOCOL = 'prom-remote-write';
+const PROTOCOL_V2 = 'prom-remote-write-2';
+const V1_MESSAGE = 'prometheus.WriteRequest';
+const V2_MESSAGE = 'io.prometheus.write.v2.Request';
+
+/** Remote write 2.0's response headers: what was written, so a sender can tell a 2.0 receiver. */
+const WRITTEN = {
+  samples: 'x-prometheus-remote-write-samples-written',
+  histograms: 'x-prometheus-remote-write-histograms-written',
+  exemplars: 'x-prometheus-remote-write-exemplars-written',
+} as const;
+
+/** The `proto=` parameter of a remote-write Content-Type (1.0's message when absent). */
+function protoOf(contentType: unknown): string {
+  return /proto=([^;\s]+)/.exec(String(contentType))?.[1] ?? V1_MESSAGE;
+}
 
 /**
  * POST /api/v1/write: Prometheus remote write 1.0 (snappy block-compressed protobuf
- * WriteRequest). Statuses follow the remote-write spec: 204 stored; 400 for data that must not
- * be retried (the reason in the body); 429 and 503 (with Retry-After) only when a retry can
- * succeed. Remote write 2.0 requests get 415, on which Prometheus falls back to 1.0.
+ * prometheus.WriteRequest) and 2.0 (`Content-Type: application/x-protobuf;proto=
+ * io.prometheus.write.v2.Request`, decode-remote-write-v2.ts). Statuses follow the
+ * remote-write specs: 204 stored; 400 for data that must not be retried (the reason in the
+ * body); 415 for another message type; 429 and 503 (with Retry-After) only when a retry can
+ * succeed. 2.0 answers carry the X-Prometheus-Remote-Write-*-Written headers on every answer
+ * the handler gives (0 unless stored: a request is all or nothing), without which Prometheus 3
+ * takes a 2xx as a 1.0 receiver that dropped the data.
  */
 export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
   const { ctx } = shared;
   const decoder = new RemoteWriteDecoder();
+  const decoderV2 = new RemoteWriteV2Decoder();
   const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer' }, (req, body, done) => {
-    const proto = /proto=([^;\s]+)/.exec(String(req.headers['content-type']))?.[1];
-    if (proto !== undefined && proto !== 'prometheus.WriteRequest') {
+    const proto = protoOf(req.headers['content-type']);
+    if (proto !== V1_MESSAGE && proto !== V2_MESSAGE) {
       done(
         new MetronomeError('MTR_WRITE_CONTENT_TYPE', [
-          `application/x-protobuf;proto=${proto} (remote write 2.0)`,
-          'remote write 1.0 (protobuf_message: prometheus.WriteRequest)',
+          `application/x-protobuf;proto=${proto}`,
+          `remote write 1.0 (proto=${V1_MESSAGE}) or 2.0 (proto=${V2_MESSAGE})`,
         ]),
         undefined,
       );
@@ -35,18 +56,22 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
     }
     done(null, body);
   });
-  rejectOtherContentTypes(app, 'application/x-protobuf (a snappy-compressed prometheus.WriteRequest)');
+  rejectOtherContentTypes(app, `application/x-protobuf (a snappy-compressed ${V1_MESSAGE} or ${V2_MESSAGE})`);
 
-  app.post('/api/v1/write', async (req, reply) =>
-    counted(ctx, PROTOCOL, async () => {
+  app.post('/api/v1/write', async (req, reply) => {
+    const v2 = protoOf(req.headers['content-type']) === V2_MESSAGE;
+    // Set before anything can fail, so that error answers carry them too (fastify keeps them).
+    if (v2) reply.header(WRITTEN.samples, '0').header(WRITTEN.histograms, '0').header(WRITTEN.exemplars, '0');
+    return counted(ctx, v2 ? PROTOCOL_V2 : PROTOCOL, async () => {
+      const protocol = v2 ? PROTOCOL_V2 : PROTOCOL;
       const body = req.body;
       if (!Buffer.isBuffer(body) || body.length === 0) throw new MetronomeError('MTR_WRITE_BODY', ['empty body']);
       const raw = await uncompress(body, String(req.headers['content-encoding'] ?? 'snappy'), ctx.config.BODY_LIMIT_BYTES);
-      let decoded;
+      let decoded: RemoteWriteResult;
       try {
-        decoded = await drainSliced(decoder.steps(raw, limits));
+        decoded = await drainSliced<RemoteWriteResult>(v2 ? decoderV2.steps(raw, limits) : decoder.steps(raw, limits));
       } catch (e) {
-        if (e instanceof ProtoError) throw new MetronomeError('MTR_WRITE_BODY', [`protobuf WriteRequest: ${e.message}`]);
+        if (e instanceof ProtoError) throw new MetronomeError('MTR_WRITE_BODY', [`protobuf ${v2 ? V2_MESSAGE : 'WriteRequest'}: ${e.message}`]);
         throw fromDecodeLimit(e);
       }
       const { batch, metadata, staleMarks, unsupported } = decoded;
@@ -63,9 +88,9 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
             '(or drop them with write_relabel_configs).',
         ]);
       }
-      if (staleMarks.length) ctx.metrics.pointsDropped.inc({ protocol: PROTOCOL, reason: 'stale_marker' }, staleMarks.length);
+      if (staleMarks.length) ctx.metrics.pointsDropped.inc({ protocol, reason: 'stale_marker' }, staleMarks.length);
       const issues = new IssueList(ctx.writer.limits.maxIssues);
-      await commitWrite(shared, PROTOCOL, batch, issues, {
+      await commitWrite(shared, protocol, batch, issues, {
         metadata,
         staleMarks,
         onInvalid: (list) => {
@@ -76,9 +101,11 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
           }
         },
       });
+      // Staleness markers count as written: they are samples, recorded as the series' end.
+      if (v2) reply.header(WRITTEN.samples, String(batch.points + staleMarks.length));
       return reply.status(204).send();
-    }),
-  );
+    });
+  });
 }
 
 /**
