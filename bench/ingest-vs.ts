@@ -23,13 +23,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../server/paths.js';
 import { CPU_FIELDS, hosts, INTERVAL_MS, rng } from './data.js';
-import { CLK_TCK, procStat, threadTicks } from './proc.js';
+import { CLK_TCK, freePort, procStat, stopChild, threadTicks } from './proc.js';
 import { PROTOCOLS, type BenchSeries } from './protocols.js';
 
 /** The options of this mode (parsed by bench/ingest.ts); defaults in `sideBySide`. */
@@ -85,35 +84,6 @@ function loadavg(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** SIGTERM the child (by its pid), SIGKILL after 10 s; resolves when it has exited. */
-function stopChild(c: ChildProcess): Promise<void> {
-  return new Promise<void>((res) => {
-    if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return res();
-    const timer = setTimeout(() => {
-      try {
-        process.kill(c.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, 10_000);
-    c.once('exit', () => {
-      clearTimeout(timer);
-      res();
-    });
-    process.kill(c.pid, 'SIGTERM');
-  });
-}
 
 async function waitReady(url: string, child: ChildProcess, stderr: () => string, ok: (status: number) => boolean): Promise<void> {
   const deadline = Date.now() + 60_000;

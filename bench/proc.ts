@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 
@@ -57,5 +58,36 @@ export function listeningUrl(child: ChildProcess, timeoutMs: number, stderr: () 
       }
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}\n${stderr()}`)));
+  });
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a server the bench starts). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** SIGTERM a child this bench started (by its pid), SIGKILL after 10 s; resolves when it exited. */
+export function stopChild(c: ChildProcess): Promise<void> {
+  return new Promise<void>((res) => {
+    if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return res();
+    const timer = setTimeout(() => {
+      try {
+        process.kill(c.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 10_000);
+    c.once('exit', () => {
+      clearTimeout(timer);
+      res();
+    });
+    process.kill(c.pid, 'SIGTERM');
   });
 }

@@ -17,13 +17,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../server/paths.js';
 import { generate, openMetrics, QUERIES, type DashSeries } from './dashboard.js';
-import { listeningUrl } from './proc.js';
+import { freePort, listeningUrl, stopChild } from './proc.js';
 import { encodeWriteRequest, remoteWriteRequest } from './wire.js';
 
 const { values: args } = parseArgs({
@@ -49,38 +48,10 @@ function loadavg(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** SIGTERM each child we started (by its pid), SIGKILL after 10 s; resolves when all exited. */
 async function stopChildren(): Promise<void> {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((res) => {
-          if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return res();
-          const timer = setTimeout(() => {
-            try {
-              process.kill(c.pid!, 'SIGKILL');
-            } catch {
-              // already gone
-            }
-          }, 10_000);
-          c.once('exit', () => {
-            clearTimeout(timer);
-            res();
-          });
-          process.kill(c.pid, 'SIGTERM');
-        }),
-    ),
-  );
+  await Promise.all(children.map(stopChild));
 }
 
 async function startPrometheus(dir: string, series: DashSeries[]): Promise<string> {
