@@ -22,7 +22,7 @@ export async function openStore(config: Config): Promise<Store> {
     maxBytes: config.HEAD_BYTES,
     // Never longer than retention: ClickHouse drops what is older.
     windowMs: Math.min(config.HEAD_WINDOW, config.RETENTION_DAYS * 86_400_000),
-  });
+  }, config.CHDB_CONFIG_FILE ? [`--config-file=${config.CHDB_CONFIG_FILE}`] : []);
 }
 
 /** Start the store's head of recent points, where it keeps one (after migrations). */
