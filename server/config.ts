@@ -190,6 +190,8 @@ export const configSchema = z.object({
   /** How long a lease holds without renewal, and how often the holder renews it. */
   LEASE_TTL: promDuration('15s', 1000),
   LEASE_RENEW: promDuration('5s', 100),
+  /** Followers reload rules, silences, alert state and notification config this often. */
+  CONFIG_POLL_INTERVAL: promDuration('5s', 100),
   /** ClickHouse server configuration for the embedded engine (e.g. a <zookeeper> section for KeeperMap). */
   CHDB_CONFIG_FILE: z.string().optional(),
   /** How ClickHouse tables are laid out: one server, replicated on every server, or sharded by series_id. */

@@ -19,7 +19,8 @@ export async function openStore(config: Config): Promise<Store> {
     return new RemoteStore(opts);
   }
   return new EmbeddedStore(config.DATA_DIR, {
-    maxBytes: config.HEAD_BYTES,
+    // Cluster mode: other nodes write the same tables, which a head in this node would not see.
+    maxBytes: config.LEADER_ELECTION === 'keeper' ? 0 : config.HEAD_BYTES,
     // Never longer than retention: ClickHouse drops what is older.
     windowMs: Math.min(config.HEAD_WINDOW, config.RETENTION_DAYS * 86_400_000),
   }, config.CHDB_CONFIG_FILE ? [`--config-file=${config.CHDB_CONFIG_FILE}`] : []);

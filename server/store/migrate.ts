@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SCHEMA_DIR } from '../paths.js';
 import { ident, param, raw, sql } from './sql.js';
 import type { Store } from './store.js';
+import { topologyStatements, type TopologyOptions } from './topology.js';
 
 export interface Migration {
   version: number;
@@ -90,7 +91,7 @@ export function planStatements(statements: string[], existing: ReadonlySet<strin
  * run applies nothing; with the lock, nodes running it together apply each migration once (one
  * row per version). Returns the versions applied by this call.
  */
-export async function migrate(store: Store, dir = SCHEMA_DIR, lock?: MigrationLock): Promise<number[]> {
+export async function migrate(store: Store, dir = SCHEMA_DIR, lock?: MigrationLock, topology: TopologyOptions = { topology: 'single' }): Promise<number[]> {
   const release = await (lock ?? processLock(storeKey(store))).acquire();
   try {
     await store.command(sql`
@@ -110,7 +111,7 @@ export async function migrate(store: Store, dir = SCHEMA_DIR, lock?: MigrationLo
           )
         ).map((r) => r.name),
       );
-      for (const stmt of planStatements(m.statements, views)) await store.command(raw(stmt));
+      for (const stmt of topologyStatements(planStatements(m.statements, views), topology)) await store.command(raw(stmt));
       await store.insertRows('schema_migrations', [{ version: m.version, name: m.name }]);
       applied.push(m.version);
     }
