@@ -11,6 +11,7 @@ import { Writer } from './writer.js';
 import { createAlerting } from './alerting/wiring.js';
 import { sleep, systemClock, type Clock } from './alerting/clock.js';
 import { ensureLeaseTable, Lease } from './cluster/lease.js';
+import { setTopology } from './store/topology.js';
 import type { Alerting } from './alerting/service.js';
 import { defaultNodeId, prepareLeadership, type Leadership } from './cluster/leadership.js';
 import { registerCacheMetrics, ResultCache, watchWrites } from './promql/result-cache.js';
@@ -167,13 +168,14 @@ export function migrationLock(config: Config, store?: Store): MigrationLock {
  * (a one-shot `metronome migrate` does), and refuse to serve a schema older than this build's.
  */
 export async function migrateAsConfigured(config: Config, store: Store, log: Logger): Promise<number[]> {
+  setTopology({ topology: config.CLICKHOUSE_TOPOLOGY, cluster: config.CLICKHOUSE_CLUSTER });
   if (config.MIGRATE === 'off') {
     const want = Math.max(...readMigrations().map((m) => m.version));
     const have = await schemaVersion(store).catch(() => 0);
     if (have < want) throw new ConfigError(`MIGRATE=off and the schema is at version ${have}, this build needs ${want}: run \`npx tsx server/main.ts migrate\` (or MIGRATE=only) first`);
     return [];
   }
-  const applied = await migrate(store, undefined, migrationLock(config, store), { topology: config.CLICKHOUSE_TOPOLOGY, cluster: config.CLICKHOUSE_CLUSTER });
+  const applied = await migrate(store, undefined, migrationLock(config, store));
   if (applied.length) log.info({ applied }, 'schema migrations applied');
   return applied;
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../server/config.js';
-import { planStatements, readMigrations } from '../server/store/migrate.js';
-import { SHARDED_TABLES, topologyStatements } from '../server/store/topology.js';
+import { ensureLeaseTable } from '../server/cluster/lease.js';
+import { compile, type Store } from '../server/store/index.js';
+import { applyRetention, planStatements, readMigrations } from '../server/store/migrate.js';
+import { setTopology, SHARDED_TABLES, topologyStatements } from '../server/store/topology.js';
 
 /**
  * The DDL each CLICKHOUSE_TOPOLOGY applies, as text: chdb runs neither ReplicatedMergeTree (no
@@ -57,6 +59,33 @@ describe('CLICKHOUSE_TOPOLOGY DDL', () => {
     const swap = topologyStatements(planStatements(readMigrations().find((m) => m.version === 6)!.statements, new Set(['rollup_1m_mv', 'rollup_1h_mv'])), { topology: 'sharded', cluster: 'metronome' });
     expect(swap[0]).toMatch(/^ALTER TABLE rollup_1m_mv ON CLUSTER metronome MODIFY QUERY SELECT[\s\S]*FROM points_local\n/);
     expect(swap[1]).toMatch(/FROM rollup_1m_local\n/);
+  });
+
+  it('DDL outside the migrations follows the process topology: retention on the local table, ON CLUSTER', async () => {
+    const seen: string[] = [];
+    // A store that records the DDL it is given and answers the engine lookup.
+    const store = {
+      kind: 'remote',
+      async query() {
+        return [{ engine_full: 'ReplicatedReplacingMergeTree(...)' }];
+      },
+      async command(q: { __sql?: true }) {
+        seen.push(compile(q as never).sql);
+      },
+    } as unknown as Store;
+    setTopology({ topology: 'sharded', cluster: 'metronome' });
+    try {
+      expect(await applyRetention(store, 'points', 'ts', 7)).toBe(true);
+      expect(await applyRetention(store, 'alert_history', 'ts', 90)).toBe(true);
+      await ensureLeaseTable(store, '/metronome/metronome/lease');
+    } finally {
+      setTopology({ topology: 'single' });
+    }
+    expect(seen).toEqual([
+      'ALTER TABLE points_local ON CLUSTER metronome MODIFY TTL toDateTime(ts) + INTERVAL 7 DAY',
+      'ALTER TABLE alert_history ON CLUSTER metronome MODIFY TTL toDateTime(ts) + INTERVAL 90 DAY',
+      "CREATE TABLE IF NOT EXISTS metronome_lease ON CLUSTER metronome (name String, holder String, token UInt64, expires Int64)\n    ENGINE = KeeperMap('/metronome/metronome/lease') PRIMARY KEY name",
+    ]);
   });
 
   it('refuses a clustered topology without a cluster name', () => {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../alerting/clock.js';
 import { param, raw, sql, type Store } from '../store/index.js';
+import { currentTopology, topologyStatements } from '../store/topology.js';
 
 /**
  * A lease in ClickHouse Keeper through a KeeperMap table, in strict mode
@@ -26,11 +27,21 @@ export interface LeaseRow {
   expires: number;
 }
 
+/** A Keeper path made of our own names (database identifiers), checked before it is written into DDL. */
+function keeperPath(path: string): string {
+  if (!/^(\/[A-Za-z0-9_]+)+$/.test(path)) throw new Error(`not a plain Keeper path: ${JSON.stringify(path)}`);
+  return path;
+}
+
 /** The KeeperMap table of leases; `path` is its Keeper path, one per Metronome database. */
 export async function ensureLeaseTable(store: Store, path: string): Promise<void> {
-  await store.command(sql`
-    CREATE TABLE IF NOT EXISTS ${raw(LEASE_TABLE)} (name String, holder String, token UInt64, expires Int64)
-    ENGINE = KeeperMap(${param('String', path)}) PRIMARY KEY name`);
+  // ON CLUSTER on a cluster: every server's table is the same Keeper path.
+  const [create] = topologyStatements(
+    [`CREATE TABLE IF NOT EXISTS ${LEASE_TABLE} (name String, holder String, token UInt64, expires Int64)
+    ENGINE = KeeperMap('${keeperPath(path)}') PRIMARY KEY name`],
+    currentTopology(),
+  );
+  await store.command(raw(create));
 }
 
 const STRICT = { keeper_map_strict_mode: 1 } as const;

@@ -15,7 +15,7 @@ export async function openStore(config: Config): Promise<Store> {
       password: config.CLICKHOUSE_PASSWORD,
       database: config.CLICKHOUSE_DATABASE,
     };
-    await RemoteStore.ensureDatabase(opts);
+    await RemoteStore.ensureDatabase(opts, config.CLICKHOUSE_TOPOLOGY === 'single' ? undefined : config.CLICKHOUSE_CLUSTER);
     return new RemoteStore(opts);
   }
   return new EmbeddedStore(config.DATA_DIR, {

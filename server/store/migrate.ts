@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCHEMA_DIR } from '../paths.js';
-import { ident, param, raw, sql } from './sql.js';
+import { param, raw, sql } from './sql.js';
 import type { Store } from './store.js';
-import { topologyStatements, type TopologyOptions } from './topology.js';
+import { currentTopology, storageTable, topologyStatements, type TopologyOptions } from './topology.js';
 
 export interface Migration {
   version: number;
@@ -91,13 +91,16 @@ export function planStatements(statements: string[], existing: ReadonlySet<strin
  * run applies nothing; with the lock, nodes running it together apply each migration once (one
  * row per version). Returns the versions applied by this call.
  */
-export async function migrate(store: Store, dir = SCHEMA_DIR, lock?: MigrationLock, topology: TopologyOptions = { topology: 'single' }): Promise<number[]> {
+export async function migrate(store: Store, dir = SCHEMA_DIR, lock?: MigrationLock, topology: TopologyOptions = currentTopology()): Promise<number[]> {
   const release = await (lock ?? processLock(storeKey(store))).acquire();
   try {
-    await store.command(sql`
-      CREATE TABLE IF NOT EXISTS schema_migrations
+    const [create] = topologyStatements(
+      [`CREATE TABLE IF NOT EXISTS schema_migrations
       (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-      ENGINE = MergeTree ORDER BY version`);
+      ENGINE = MergeTree ORDER BY version`],
+      topology,
+    );
+    await store.command(raw(create));
     const done = new Set(
       (await store.query<{ version: number }>(sql`SELECT version FROM schema_migrations`)).map((r) => Number(r.version)),
     );
@@ -139,13 +142,22 @@ export async function schemaVersion(store: Store): Promise<number> {
  */
 export async function applyRetention(store: Store, table: string, column: string, days: number): Promise<boolean> {
   const rows = await store.query<{ engine_full: string }>(
-    sql`SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = ${param('String', table)}`,
+    sql`SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = ${param('String', storageTable(table))}`,
   );
   if (rows.length === 0) throw new Error(`table ${table} does not exist`);
   const want = `TTL toDateTime(${column}) + toIntervalDay(${days})`;
   if (rows[0].engine_full.includes(want)) return false;
-  await store.command(
-    sql`ALTER TABLE ${ident(table)} MODIFY TTL toDateTime(${ident(column)}) + INTERVAL ${raw(String(Math.trunc(days)))} DAY`,
+  // On a cluster: the storage table (`<t>_local` when sharded), ON CLUSTER.
+  const [alter] = topologyStatements(
+    [`ALTER TABLE ${plainIdent(table)} MODIFY TTL toDateTime(${plainIdent(column)}) + INTERVAL ${Math.trunc(days)} DAY`],
+    currentTopology(),
   );
+  await store.command(raw(alter));
   return true;
+}
+
+/** Our own table and column names, checked before they are written into DDL text. */
+function plainIdent(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a plain identifier: ${JSON.stringify(name)}`);
+  return name;
 }

@@ -22,6 +22,24 @@ export interface TopologyOptions {
   cluster?: string;
 }
 
+let current: TopologyOptions = { topology: 'single' };
+/**
+ * The process's topology (start.ts sets it from the config before migrating): DDL issued
+ * outside the migrations (retention, the lease table, schema_migrations) follows it too.
+ */
+export function setTopology(o: TopologyOptions): void {
+  if (o.topology !== 'single') topologyStatements([], o); // validates the cluster name
+  current = { ...o };
+}
+export function currentTopology(): TopologyOptions {
+  return current;
+}
+
+/** The table DDL for `table` reaches under the current topology (`<t>_local` when sharded). */
+export function storageTable(table: string): string {
+  return current.topology === 'sharded' && SHARDED_TABLES.has(table) ? `${table}_local` : table;
+}
+
 /** Tables sharded by series_id under `sharded`. */
 export const SHARDED_TABLES = new Set(['points', 'series', 'rollup_1m', 'rollup_1h', 'series_ends']);
 
