@@ -27,6 +27,8 @@ const RULES = `groups:
         expr: cl_first > 0
       - alert: Second
         expr: cl_second > 0
+      - alert: Third
+        expr: cl_third > 0
 `;
 
 interface Node {
@@ -148,5 +150,26 @@ describe('three nodes, one store, one leader', () => {
     expect(sent('Second')).toHaveLength(1);
     expect(await firingHistory('First')).toBe(1);
     expect(await firingHistory('Second')).toBe(1);
+  });
+
+  it('a silence created on a follower holds on the leader within CONFIG_POLL_INTERVAL', async () => {
+    const leader = leaders()[0];
+    const follower = nodes.find((n) => n !== leader)!;
+    const r = await fetch(`${follower.running.url}/api/v1/silences`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ matchers: ['alertname="Third"'], duration: '2h', createdBy: 'test', comment: 'made on a follower' }),
+    });
+    expect(r.status).toBe(201);
+    await advance(nodes, 5_000); // one poll interval (default 5 s)
+    await push(follower.running.url, 'cl_third', { job: 'z' }, series(leader.clock.now() - 10_000, leader.clock.now() + 600_000, 5_000, () => 1));
+    await advance(nodes, 60_000);
+    expect(await firingHistory('Third')).toBe(1);
+    expect(hook.bodies('/hook').filter((b) => b.groupLabels.alertname === 'Third')).toHaveLength(0);
+    const alerts = await fetch(`${leader.running.url}/api/v1/alerts`).then((x) => x.json());
+    expect(alerts.data.alerts.find((a: { labels: { alertname: string } }) => a.labels.alertname === 'Third')).toMatchObject({ state: 'firing' });
+    // Control: the other alerts still went out once each, nothing more.
+    expect(sent('First')).toHaveLength(1);
+    expect(sent('Second')).toHaveLength(1);
   });
 });

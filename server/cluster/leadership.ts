@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../app.js';
 import type { Clock, TimerHandle } from '../alerting/clock.js';
 import { createAlerting } from '../alerting/wiring.js';
-import type { Store } from '../store/index.js';
+import { sql, type Store } from '../store/index.js';
 import { ensureLeaseTable, Lease } from './lease.js';
 
 /** Alerting's tables only the leader writes: alert state, its history, the notification log. */
@@ -109,6 +109,7 @@ export async function prepareLeadership(o: LeadershipOptions): Promise<Leadershi
       serial(async () => {
         if (stopped) return;
         if (held) {
+          loadedFrom = await stamp().catch(() => '');
           await swap(true);
           await o.onLeader?.();
         } else {
@@ -119,10 +120,27 @@ export async function prepareLeadership(o: LeadershipOptions): Promise<Leadershi
       }),
   });
   let timer: TimerHandle | null = null;
+  /** What the leader's alerting was loaded from: rules, SLOs, notification config and silences. */
+  const stamp = async () => {
+    const [r] = await ctx.store.query<{ o: string; s: string }>(
+      sql`SELECT (SELECT max(version) FROM alerting_objects) AS o, (SELECT max(version) FROM silences) AS s`,
+    );
+    return `${r?.o}/${r?.s}`;
+  };
+  let loadedFrom = '';
   const poll = () => {
     timer = clock.setTimeout(async () => {
       if (stopped) return;
       if (!lease.held) await serial(() => swap(false));
+      else {
+        // A change made through another node reaches the leader: alerting reloads, as on a restart.
+        const now = await stamp().catch(() => loadedFrom);
+        if (loadedFrom && now !== loadedFrom) {
+          log.info('configuration changed on another node: reloading alerting');
+          await serial(() => swap(true));
+        }
+        loadedFrom = now;
+      }
       poll();
     }, cfg.CONFIG_POLL_INTERVAL);
   };
