@@ -5,6 +5,9 @@ import { SCHEMA_DIR } from '../server/paths.js';
 import { EmbeddedStore } from '../server/store/embedded.js';
 import { sql } from '../server/store/index.js';
 import { migrate, planStatements, readMigrations } from '../server/store/migrate.js';
+import pino from 'pino';
+import { loadConfig } from '../server/config.js';
+import { migrateAsConfigured } from '../server/start.js';
 import { tempDir } from './helpers.js';
 
 /**
@@ -32,6 +35,22 @@ describe('migrations once', () => {
     );
     expect(rows.map((r) => [Number(r.version), Number(r.n)])).toEqual(all.map((v) => [v, 1]));
     expect(await Promise.all(nodes.map((n) => migrate(n)))).toEqual([[], [], []]);
+  });
+});
+
+describe('MIGRATE=off', () => {
+  it('refuses to serve a schema older than the build, naming the command that migrates', async () => {
+    const data = tempDir('metronome-cluster-off-');
+    const store = new EmbeddedStore(data);
+    const config = loadConfig({ DATA_DIR: data, MIGRATE: 'off' });
+    try {
+      await expect(migrateAsConfigured(config, store, pino({ level: 'silent' }))).rejects.toThrow(/MIGRATE=off and the schema is at version 0, this build needs \d+: run `npx tsx server\/main.ts migrate`/);
+      expect(await migrateAsConfigured({ ...config, MIGRATE: 'auto' }, store, pino({ level: 'silent' }))).toEqual(readMigrations().map((m) => m.version));
+      expect(await migrateAsConfigured(config, store, pino({ level: 'silent' }))).toEqual([]);
+    } finally {
+      await store.close();
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 });
 

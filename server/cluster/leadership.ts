@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../app.js';
+import { ConfigError } from '../config.js';
 import type { Clock, TimerHandle } from '../alerting/clock.js';
 import { createAlerting } from '../alerting/wiring.js';
 import { sql, type Store } from '../store/index.js';
@@ -70,6 +71,7 @@ export function defaultNodeId(): string {
 export async function prepareLeadership(o: LeadershipOptions): Promise<Leadership> {
   const { ctx, clock } = o;
   const cfg = ctx.config;
+  if (cfg.LEASE_RENEW * 2 > cfg.LEASE_TTL) throw new ConfigError(`LEASE_RENEW (${cfg.LEASE_RENEW / 1000}s) must be at most half of LEASE_TTL (${cfg.LEASE_TTL / 1000}s): a renewal may fail once without losing the lease`);
   await ensureLeaseTable(ctx.store, `/metronome/${cfg.CLICKHOUSE_DATABASE}/lease`);
   const node = cfg.NODE_ID ?? defaultNodeId();
   const log = ctx.log.child({ module: 'cluster', node });
