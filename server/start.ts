@@ -96,9 +96,11 @@ export async function startMetronome(
         clock: opts.clusterClock ?? opts.alertingClock ?? systemClock,
         alertingClock: opts.alertingClock,
         onLeader: async () => {
+          if (ctx.probes) ctx.probes.active = true;
           if (!demo && (await shouldRunDemo(config.DEMO, store))) demo = startDemo(ctx, demoOpts);
         },
         onFollower: async () => {
+          if (ctx.probes) ctx.probes.active = false;
           await demo?.stop();
           demo = undefined;
         },

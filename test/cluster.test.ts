@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../server/alerting/clock.js';
@@ -72,8 +73,9 @@ receivers:
       LEASE_RENEW: '5s',
       RULE_FILES: join(dir, '*.rules.yml'),
       NOTIFY_CONFIG: join(dir, 'alertmanager.yml'),
+      PROBE_MIN_INTERVAL: '1s',
     });
-    nodes.push({ name, clock, running: await startMetronome(config, pino({ level: 'silent' }), { alertingClock: clock, clusterClock: clock }) });
+    nodes.push({ name, clock, running: await startMetronome(config, pino({ level: 'silent' }), { alertingClock: clock, clusterClock: clock, probeClock: clock }) });
   }
 });
 afterAll(async () => {
@@ -171,5 +173,32 @@ describe('three nodes, one store, one leader', () => {
     // Control: the other alerts still went out once each, nothing more.
     expect(sent('First')).toHaveLength(1);
     expect(sent('Second')).toHaveLength(1);
+  });
+
+  it('only the leader probes: a probe created on a follower runs once per interval in the cluster', async () => {
+    let connections = 0;
+    const target = createNetServer((sock) => {
+      connections++;
+      sock.end();
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (target.address() as AddressInfo).port;
+      const follower = nodes.find((n) => !n.running.leadership!.isLeader())!;
+      const r = await fetch(`${follower.running.url}/api/v1/probes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'cl-tcp', service: 'web', kind: 'tcp', target: `127.0.0.1:${port}`, interval: '10s' }),
+      });
+      expect(r.status, await r.clone().text()).toBe(201);
+      // Every node's scheduler reloads within a minute; then 6 intervals.
+      await advance(nodes, 61_000);
+      const before = connections;
+      await advance(nodes, 60_000);
+      await until(() => connections - before >= 6, 5_000, 'six probe connections');
+      expect(connections - before).toBe(6);
+    } finally {
+      await new Promise<void>((resolve) => target.close(() => resolve()));
+    }
   });
 });
