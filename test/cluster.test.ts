@@ -30,6 +30,8 @@ const RULES = `groups:
         expr: cl_second > 0
       - alert: Third
         expr: cl_third > 0
+      - record: cl:first:sum
+        expr: sum(cl_first)
 `;
 
 interface Node {
@@ -116,6 +118,15 @@ describe('three nodes, one store, one leader', () => {
     await advance(nodes, 30_000);
     expect(sent('First')).toHaveLength(1);
     expect(await firingHistory('First')).toBe(1);
+    // The recording rule is written once per evaluation, not once per node.
+    const [rec] = await nodes[0].running.ctx.store.query<{ n: string; ts: string; rolled: string }>(
+      sql`SELECT count() AS n, uniqExact(ts) AS ts,
+            (SELECT sum(cnt) FROM rollup_1m WHERE series_id IN (SELECT series_id FROM series WHERE key = 'cl:first:sum')) AS rolled
+          FROM points WHERE series_id IN (SELECT series_id FROM series WHERE key = 'cl:first:sum')`,
+    );
+    expect(Number(rec.ts)).toBeGreaterThanOrEqual(3);
+    expect(Number(rec.n)).toBe(Number(rec.ts));
+    expect(Number(rec.rolled)).toBe(Number(rec.ts)); // the rollups count each sample once
     // Followers answer /api/v1/alerts from what the leader persisted.
     await advance(nodes, 6_000);
     for (const n of nodes) {
