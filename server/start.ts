@@ -112,6 +112,7 @@ export async function startMetronome(
     throw e;
   });
   const leadership = clustered ? (loaded as Leadership) : undefined;
+  if (leadership) ctx.cluster = { isLeader: () => leadership.isLeader(), leader: async () => (await leadership.lease.read())?.holder ?? 'unknown' };
   if (!clustered) ctx.alerting = loaded as Alerting;
   const app = await buildApp(ctx);
   await app.listen({ port: config.PORT, host: config.HOST, listenTextResolver: (address) => `Metronome (${store.kind} store) listening on ${address}` });

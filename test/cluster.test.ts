@@ -165,6 +165,19 @@ describe('three nodes, one store, one leader', () => {
     expect(await firingHistory('Second')).toBe(1);
   });
 
+  it('a follower refuses alerts posted to it (503, MTR_CLUSTER_NOT_LEADER, naming the leader); the leader accepts them', async () => {
+    const leader = leaders()[0];
+    const follower = nodes.find((n) => n !== leader)!;
+    const post = (n: Node) =>
+      fetch(`${n.running.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ labels: { alertname: 'Posted' } }]) });
+    const r = await post(follower);
+    expect(r.status).toBe(503);
+    // The Alertmanager API's error shape: a JSON string, and the code in a header.
+    expect(r.headers.get('x-metronome-error-code')).toBe('MTR_CLUSTER_NOT_LEADER');
+    expect(await r.json()).toMatch(new RegExp(`^MTR_CLUSTER_NOT_LEADER: .*the leader is ${leader.name}\\)`));
+    expect((await post(leader)).status).toBe(200);
+  });
+
   it('a silence created on a follower holds on the leader within CONFIG_POLL_INTERVAL', async () => {
     const leader = leaders()[0];
     const follower = nodes.find((n) => n !== leader)!;
