@@ -51,6 +51,8 @@ export interface AppContext {
   probeClock?: Clock;
   /** The probe scheduler (server/probes), set by the probes routes; reloaded when services change. */
   probes?: ProbeScheduler;
+  /** Cluster mode (LEADER_ELECTION=keeper): whether this node leads, and who does (server/cluster). */
+  cluster?: { isLeader(): boolean; leader(): Promise<string> };
 }
 
 declare module 'fastify' {

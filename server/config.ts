@@ -202,6 +202,27 @@ export const configSchema = z.object({
     .refine((v) => v.split(',').every((p) => p.trim() === '' || /^\d{1,5}(-\d{1,5})?$/.test(p.trim())), 'must be ports and ranges like 443,8000-8999'),
   /** Shortest probe interval a probe may ask for. */
   PROBE_MIN_INTERVAL: promDuration('5s', 1000),
+  /**
+   * Cluster mode (README "Running a cluster"). MIGRATE: auto = migrate at start under the
+   * migration lock; off = never (a one-shot `metronome migrate` job does it; start refuses an
+   * older schema); only = migrate, then exit.
+   */
+  MIGRATE: z.enum(['auto', 'off', 'only']).default('auto'),
+  /** Leader election: off = this node is always leader (one node); keeper = a lease in a KeeperMap table. */
+  LEADER_ELECTION: z.enum(['off', 'keeper']).default('off'),
+  /** This node's name in the lease (default: host name and pid). */
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 letters, digits, _ . : -').optional(),
+  /** How long a lease holds without renewal, and how often the holder renews it. */
+  LEASE_TTL: promDuration('15s', 1000),
+  LEASE_RENEW: promDuration('5s', 100),
+  /** Followers reload rules, silences, alert state and notification config this often. */
+  CONFIG_POLL_INTERVAL: promDuration('5s', 100),
+  /** ClickHouse server configuration for the embedded engine (e.g. a <zookeeper> section for KeeperMap). */
+  CHDB_CONFIG_FILE: z.string().optional(),
+  /** How ClickHouse tables are laid out: one server, replicated on every server, or sharded by series_id. */
+  CLICKHOUSE_TOPOLOGY: z.enum(['single', 'replicated', 'sharded']).default('single'),
+  /** The cluster name of remote_servers that ON CLUSTER and Distributed tables name (replicated, sharded). */
+  CLICKHOUSE_CLUSTER: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a plain identifier').optional(),
 });
 
 /** Comma-separated CIDRs (10.0.0.0/8, fd00::/8); a bare address is a /32 or /128. */

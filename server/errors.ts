@@ -69,6 +69,8 @@ export const ERRORS = {
   MTR_RECEIVER_NOT_FOUND: { status: 404, message: 'no receiver named %s in the notification config' },
   MTR_ALERTS_INVALID: { status: 400, message: 'the alerts are invalid: %s' },
   MTR_AM_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
+  // Cluster mode (server/cluster)
+  MTR_CLUSTER_NOT_LEADER: { status: 503, message: 'this node is not the leader (the leader is %s): post alerts to the leader; nothing was accepted' },
   MTR_ALERTING_UNAVAILABLE: { status: 503, message: 'alerting is not running on this server' },
   // Access control (server/auth)
   MTR_AUTH_REQUIRED: { status: 401, message: 'a token is required for %s %s; send Authorization: Bearer <token>' },

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
-import { startMetronome } from './start.js';
+import { migrateAsConfigured, startMetronome } from './start.js';
+import { openStore } from './store/index.js';
 
 /** The CLI entry: config from the environment, serve, stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -15,6 +16,22 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = pino({ level: config.LOG_LEVEL, base: { pid: process.pid } });
+  // `metronome migrate` (or MIGRATE=only): the one-shot job of a cluster's deployment.
+  const command = process.argv[2];
+  if (command !== undefined && command !== 'migrate' && command !== 'serve') {
+    process.stderr.write(`metronome: unknown command ${JSON.stringify(command)} (serve, migrate)\n`);
+    process.exit(2);
+  }
+  if (command === 'migrate' || config.MIGRATE === 'only') {
+    const store = await openStore(config);
+    try {
+      const applied = await migrateAsConfigured({ ...config, MIGRATE: 'auto' }, store, log);
+      process.stdout.write(`metronome: schema migrated (${applied.length ? `applied ${applied.join(', ')}` : 'already current'})\n`);
+    } finally {
+      await store.close();
+    }
+    process.exit(0);
+  }
   let running;
   try {
     running = await startMetronome(config, log);

@@ -4,17 +4,22 @@ import type { Config } from './config.js';
 import { createMetrics } from './metrics.js';
 import { registerHeadMetrics } from './store/head.js';
 import { openHead, openStore, type Store } from './store/index.js';
-import { applyRetention, migrate } from './store/migrate.js';
+import { applyRetention, migrate, processLock, readMigrations, schemaVersion, type MigrationLock } from './store/migrate.js';
+import { ConfigError } from './config.js';
+import { resolve } from 'node:path';
 import { Writer } from './writer.js';
 import { createAlerting } from './alerting/wiring.js';
-import type { Clock } from './alerting/clock.js';
+import { sleep, systemClock, type Clock } from './alerting/clock.js';
+import { ensureLeaseTable, Lease } from './cluster/lease.js';
+import { setTopology } from './store/topology.js';
+import type { Alerting } from './alerting/service.js';
+import { defaultNodeId, prepareLeadership, type Leadership } from './cluster/leadership.js';
 import { registerCacheMetrics, ResultCache, watchWrites } from './promql/result-cache.js';
 import { Engine } from './promql/engine.js';
 import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
 import { Access } from './auth/access.js';
 import { StoreHealth, trackStore } from './store-health.js';
 import { RollupJob, RollupLedger } from './rollups/job.js';
-import { systemClock } from './alerting/clock.js';
 
 export interface Running {
   ctx: AppContext;
@@ -22,7 +27,9 @@ export interface Running {
   /** Stop accepting, flush what was accepted, close the store. Idempotent. */
   close(): Promise<void>;
   /** The demo traffic generator, when it runs (DEMO). */
-  demo?: DemoHandle;
+  readonly demo?: DemoHandle;
+  /** Cluster mode (LEADER_ELECTION=keeper): the lease and what this node does as leader. */
+  leadership?: Leadership;
   /** The rollup job (tests call runOnce with the rollup clock moved on). */
   rollups: RollupJob;
 }
@@ -36,6 +43,8 @@ export interface StartOptions {
   probeClock?: Clock;
   /** Drive the rollup job's schedule and its notion of closed hours with this clock (tests). */
   rollupClock?: Clock;
+  /** Drive the leader lease and the followers' refresh (cluster mode; tests). Default: alertingClock, else wall-clock time. */
+  clusterClock?: Clock;
 }
 
 /** Open the store, migrate it, and serve. Used by main.ts and by tests. */
@@ -55,8 +64,7 @@ export async function startMetronome(
   // cache's horizon invalidates what it reaches.
   const cache = new ResultCache({ maxBytes: config.QUERY_CACHE_BYTES, freshnessMs: config.QUERY_CACHE_FRESHNESS_MS });
   const store = trackStore(cache.enabled ? watchWrites(wrapped, (ts) => cache.written(ts)) : wrapped, storeHealth);
-  const applied = await migrate(store);
-  if (applied.length) log.info({ applied }, 'schema migrations applied');
+  await migrateAsConfigured(config, store, log);
   await applyRetention(store, 'points', 'ts', config.RETENTION_DAYS);
   await applyRetention(store, 'rollup_1m', 'ts', config.ROLLUP_1M_DAYS);
   await applyRetention(store, 'rollup_1h', 'ts', config.ROLLUP_1H_DAYS);
@@ -91,22 +99,47 @@ export async function startMetronome(
   });
   const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, storeHealth, probeClock: opts.probeClock };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
-  ctx.alerting = await createAlerting(ctx, opts.alertingClock).catch(async (e) => {
+  // In cluster mode the lease decides which node evaluates and notifies (server/cluster).
+  const clustered = config.LEADER_ELECTION === 'keeper';
+  const demoOpts = { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000 };
+  let demo: DemoHandle | undefined;
+  const load = clustered
+    ? prepareLeadership({
+        ctx,
+        clock: opts.clusterClock ?? opts.alertingClock ?? systemClock,
+        alertingClock: opts.alertingClock,
+        onLeader: async () => {
+          if (ctx.probes) ctx.probes.active = true;
+          if (!demo && (await shouldRunDemo(config.DEMO, store))) demo = startDemo(ctx, demoOpts);
+        },
+        onFollower: async () => {
+          if (ctx.probes) ctx.probes.active = false;
+          await demo?.stop();
+          demo = undefined;
+        },
+      })
+    : createAlerting(ctx, opts.alertingClock);
+  const loaded = await load.catch(async (e) => {
     await writer.close();
     await store.close();
     throw e;
   });
+  const leadership = clustered ? (loaded as Leadership) : undefined;
+  if (leadership) ctx.cluster = { isLeader: () => leadership.isLeader(), leader: async () => (await leadership.lease.read())?.holder ?? 'unknown' };
+  if (!clustered) ctx.alerting = loaded as Alerting;
   const app = await buildApp(ctx);
   await app.listen({ port: config.PORT, host: config.HOST, listenTextResolver: (address) => `Metronome (${store.kind} store) listening on ${address}` });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   const url = `http://${host}:${port}`;
-  ctx.alerting.start(url);
+  if (leadership) await leadership.begin(url);
+  else {
+    ctx.alerting!.start(url);
+    demo = (await shouldRunDemo(config.DEMO, store)) ? startDemo(ctx, demoOpts) : undefined;
+  }
+  // Every node may run it: a window recorded twice keeps the later run's rows (server/rollups).
   rollups.start();
-  const demo = (await shouldRunDemo(config.DEMO, store))
-    ? startDemo(ctx, { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000 })
-    : undefined;
   if (demo) log.info('demo traffic generator started (DEMO=0 turns it off)');
 
   let closing: Promise<void> | null = null;
@@ -115,10 +148,53 @@ export async function startMetronome(
       ctx.state.shuttingDown = true;
       await demo?.stop(); // its last push goes through the writer, before the writer closes
       await app.close(); // stops accepting, waits for in-flight requests
-      await ctx.alerting?.stop(); // its last evaluation's output goes through the writer
+      if (leadership) await leadership.stop(); // alerting stops, then the lease is given up
+      else await ctx.alerting?.stop(); // its last evaluation's output goes through the writer
       await writer.close(); // commits everything accepted
       await rollups.stop();
       await store.close();
     })());
-  return { ctx, url, close, demo, rollups };
+  return { ctx, url, close, get demo() { return demo; }, leadership, rollups };
+}
+
+/** The lock nodes take before migrating: one per process and store (nodes on one embedded engine share a process). */
+export function migrationLock(config: Config, store?: Store): MigrationLock {
+  const local = processLock(config.CLICKHOUSE_URL ? `remote:${config.CLICKHOUSE_URL}/${config.CLICKHOUSE_DATABASE}` : `embedded:${resolve(config.DATA_DIR)}`);
+  if (config.LEADER_ELECTION !== 'keeper' || !store) return local;
+  // Across processes (remote store): a 'migrate' lease in Keeper, held while migrating.
+  return {
+    async acquire() {
+      const releaseLocal = await local.acquire();
+      try {
+        await ensureLeaseTable(store, `/metronome/${config.CLICKHOUSE_DATABASE}/lease`);
+        const lease = new Lease({ store, name: 'migrate', node: config.NODE_ID ?? defaultNodeId(), ttlMs: config.LEASE_TTL, renewMs: config.LEASE_RENEW, clock: systemClock });
+        while (!(await lease.tick())) await sleep(systemClock, config.LEASE_RENEW);
+        await lease.start();
+        return async () => {
+          await lease.stop(true);
+          await releaseLocal();
+        };
+      } catch (e) {
+        await releaseLocal();
+        throw e;
+      }
+    },
+  };
+}
+
+/**
+ * MIGRATE=auto|only: apply what is missing, under the migration lock. MIGRATE=off: apply nothing
+ * (a one-shot `metronome migrate` does), and refuse to serve a schema older than this build's.
+ */
+export async function migrateAsConfigured(config: Config, store: Store, log: Logger): Promise<number[]> {
+  setTopology({ topology: config.CLICKHOUSE_TOPOLOGY, cluster: config.CLICKHOUSE_CLUSTER });
+  if (config.MIGRATE === 'off') {
+    const want = Math.max(...readMigrations().map((m) => m.version));
+    const have = await schemaVersion(store).catch(() => 0);
+    if (have < want) throw new ConfigError(`MIGRATE=off and the schema is at version ${have}, this build needs ${want}: run \`npx tsx server/main.ts migrate\` (or MIGRATE=only) first`);
+    return [];
+  }
+  const applied = await migrate(store, undefined, migrationLock(config, store));
+  if (applied.length) log.info({ applied }, 'schema migrations applied');
+  return applied;
 }

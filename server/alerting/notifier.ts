@@ -19,6 +19,11 @@ import type { Silences } from './silences.js';
 
 export interface NotifierOptions {
   clock: Clock;
+  /**
+   * Cluster mode: asked before every send; false means this node no longer holds the leader
+   * lease (its fencing token is stale), and the notification is left to the leader.
+   */
+  fence?: () => Promise<boolean>;
   log: Logger;
   store: AlertingStore;
   silences: Silences;
@@ -260,6 +265,10 @@ export class Notifier {
 
     const toSend = integ.sendResolved ? alerts : alerts.filter((a) => firing.has(a.fingerprint));
     if (toSend.length) {
+      if (this.opts.fence && !(await this.opts.fence())) {
+        this.opts.log.warn({ receiver: receiverKey, groupKey: g.key }, 'not the leader any more: notification left to the leader');
+        return false;
+      }
       const n: Notification = {
         receiver: g.route.receiver,
         groupKey: g.key,

@@ -54,6 +54,8 @@ export interface AlertingDeps {
   log: Logger;
   clock?: Clock;
   check?: PromqlCheck;
+  /** Cluster mode: the leader's fencing check before each notification (server/cluster). */
+  fence?: () => Promise<boolean>;
   metrics?: EvaluatorMetrics & {
     notification?: (e: { receiver: string; integration: string; ok: boolean; attempts: number; seconds: number }) => void;
     notificationDropped?: (e: { receiver: string; integration: string; reason: string }) => void;
@@ -116,6 +118,7 @@ export class Alerting {
     const forwarder = urls.length ? new AlertForwarder({ urls, log: deps.log.child({ component: 'forwarder' }), onResult: deps.metrics?.forwarded }) : null;
     this.forwarder = forwarder;
     this.notifier = new Notifier({
+      fence: deps.fence,
       onRuleAlerts: forwarder ? (alerts) => forwarder.send(alerts) : undefined,
       clock: this.clock,
       log: deps.log.child({ component: 'notifier' }),

@@ -24,11 +24,12 @@ export function alertingSettings(config: AppContext['config'], fallbackURL = '')
  * through ctx.writer; evaluation and notification metrics go to ctx.metrics. Not started yet:
  * call start(url) once the server listens.
  */
-export async function createAlerting(ctx: AppContext, clock?: Clock): Promise<Alerting> {
+export async function createAlerting(ctx: AppContext, clock?: Clock, fence?: { store: AppContext['store']; check: () => Promise<boolean> }): Promise<Alerting> {
   const m = ctx.metrics;
   return Alerting.create({
     settings: alertingSettings(ctx.config),
-    store: ctx.store,
+    store: fence?.store ?? ctx.store,
+    fence: fence?.check,
     writer: ctx.writer,
     engine: ctx.engine,
     log: ctx.log.child({ module: 'alerting' }),

@@ -90,6 +90,11 @@ export class ProbeScheduler {
   #reloadTimer: TimerHandle | null = null;
   #reloading: Promise<void> | null = null;
   #stopped = false;
+  /**
+   * Whether runs happen. In cluster mode only the leader's scheduler is active (server/cluster);
+   * the others keep their schedule and list, so the API answers the same on every node.
+   */
+  active = true;
 
   constructor(deps: SchedulerDeps) {
     this.#d = deps;
@@ -173,6 +178,7 @@ export class ProbeScheduler {
     // Schedule the next run first, so the cadence does not drift by the run's duration.
     e.timer = this.#clock.setTimeout(() => this.#tick(e), interval);
     if (e.running) return; // the previous run is still going (a slow target): skip this one
+    if (!this.active) return; // cluster mode, not the leader: the leader probes
     e.running = this.#run(e, interval).finally(() => (e.running = null));
     await e.running;
   }

@@ -104,6 +104,9 @@ export async function alertmanagerRoutes(app: FastifyInstance, { ctx }: { ctx: A
   };
 
   app.post('/api/v2/alerts', async (req, reply) => {
+    // Posted alerts live in the notifier of the node that evaluates: a follower would accept and
+    // never send them, so it refuses instead (a balancer retries on another node).
+    if (ctx.cluster && !ctx.cluster.isLeader()) throw new MetronomeError('MTR_CLUSTER_NOT_LEADER', [await ctx.cluster.leader().catch(() => 'unknown')]);
     const a = svc();
     await mapErrors(() => a.receiveAlerts(req.body));
     return reply.status(200).send();

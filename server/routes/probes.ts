@@ -21,6 +21,8 @@ export async function probeRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     services: () => registeredServices(ctx.store),
   });
   ctx.probes = scheduler;
+  // Cluster mode: idle until this node holds the leader lease (server/cluster/leadership.ts).
+  scheduler.active = ctx.config.LEADER_ELECTION !== 'keeper';
   app.addHook('onReady', async () => {
     await scheduler.start().catch((err) => ctx.log.error({ err }, 'probes: could not load the probes; they start with the next reload'));
   });

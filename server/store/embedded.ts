@@ -21,6 +21,12 @@ const CHANGES_POINTS = /\b(DELETE\s+FROM|ALTER\s+TABLE|TRUNCATE(\s+TABLE)?|INSER
 /** How much data time one read of the head's background load takes (head.ts). */
 const HEAD_LOAD_SLICE_MS = 10 * 60_000;
 
+/**
+ * Arrow table names are global to the process (chdb's registry), so their counter is too: two
+ * stores in one process (cluster tests run three nodes) must never register the same name.
+ */
+let arrowSeq = 0;
+
 function ms(v: number): Sql {
   return sql`fromUnixTimestamp64Milli(${param('Int64', Math.floor(v))}, 'UTC')`;
 }
@@ -42,7 +48,6 @@ export class EmbeddedStore extends ClientStore {
   /** Reads waiting for #reads: rule evaluation's first, then the rest in arrival order. */
   readonly #waiting: Record<'rule' | 'api', (() => void)[]> = { rule: [], api: [] };
   #reading = false;
-  #seq = 0;
   #closed = false;
   /**
    * This process is the database's only writer (chdb holds the directory), so series lookups
@@ -57,15 +62,19 @@ export class EmbeddedStore extends ClientStore {
   constructor(
     readonly path: string,
     head: HeadOptions = { maxBytes: 0, windowMs: 0 },
+    /** Engine arguments (e.g. `--config-file=` for Keeper); they apply when this store opens the process's engine first. */
+    engineArgs: readonly string[] = [],
   ) {
     mkdirSync(path, { recursive: true });
+    // Opened before the client's connection so that the arguments reach the engine.
+    const session = new chdb.Session(path, engineArgs.length ? { connectionArgs: engineArgs } : undefined);
     super(
       createClient({
         connection: createChdbConnection({ path }),
         clickhouse_settings: CLIENT_SETTINGS,
       } as Parameters<typeof createClient>[0]),
     );
-    this.#session = new chdb.Session(path);
+    this.#session = session;
     this.#reads = new chdb.Session(path);
     this.head = new Head(head);
   }
@@ -121,7 +130,7 @@ export class EmbeddedStore extends ClientStore {
   async insertPoints(points: PointColumns, token: string): Promise<void> {
     if (points.length === 0) return;
     checkToken(token);
-    const name = `metronome_points_${process.pid}_${++this.#seq}`;
+    const name = `metronome_points_${process.pid}_${++arrowSeq}`;
     const table = chdb.registerArrowTable(
       name,
       [

@@ -15,14 +15,15 @@ export async function openStore(config: Config): Promise<Store> {
       password: config.CLICKHOUSE_PASSWORD,
       database: config.CLICKHOUSE_DATABASE,
     };
-    await RemoteStore.ensureDatabase(opts);
+    await RemoteStore.ensureDatabase(opts, config.CLICKHOUSE_TOPOLOGY === 'single' ? undefined : config.CLICKHOUSE_CLUSTER);
     return new RemoteStore(opts);
   }
   return new EmbeddedStore(config.DATA_DIR, {
-    maxBytes: config.HEAD_BYTES,
+    // Cluster mode: other nodes write the same tables, which a head in this node would not see.
+    maxBytes: config.LEADER_ELECTION === 'keeper' ? 0 : config.HEAD_BYTES,
     // Never longer than retention: ClickHouse drops what is older.
     windowMs: Math.min(config.HEAD_WINDOW, config.RETENTION_DAYS * 86_400_000),
-  });
+  }, config.CHDB_CONFIG_FILE ? [`--config-file=${config.CHDB_CONFIG_FILE}`] : []);
 }
 
 /** Start the store's head of recent points, where it keeps one (after migrations). */

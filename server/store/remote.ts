@@ -32,10 +32,12 @@ export class RemoteStore extends ClientStore {
   }
 
   /** Create the database if missing (the client above is bound to it, so this uses a bare one). */
-  static async ensureDatabase(opts: RemoteOptions): Promise<void> {
+  static async ensureDatabase(opts: RemoteOptions, cluster?: string): Promise<void> {
     const bare = createClient({ url: opts.url, username: opts.username, password: opts.password });
     try {
-      await bare.command({ query: `CREATE DATABASE IF NOT EXISTS ${compile(ident(opts.database)).sql}` });
+      // On a cluster (CLICKHOUSE_TOPOLOGY replicated/sharded): on every server.
+      const on = cluster ? ` ON CLUSTER ${compile(ident(cluster)).sql}` : '';
+      await bare.command({ query: `CREATE DATABASE IF NOT EXISTS ${compile(ident(opts.database)).sql}${on}` });
     } finally {
       await bare.close();
     }

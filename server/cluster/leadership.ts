@@ -1,0 +1,169 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { AppContext } from '../app.js';
+import { ConfigError } from '../config.js';
+import type { Clock, TimerHandle } from '../alerting/clock.js';
+import { createAlerting } from '../alerting/wiring.js';
+import { sql, type Store } from '../store/index.js';
+import { ensureLeaseTable, Lease } from './lease.js';
+
+/** Alerting's tables only the leader writes: alert state, its history, the notification log. */
+const FENCED = new Set(['alert_state', 'alert_history', 'notification_log']);
+
+export class FencedError extends Error {
+  override name = 'FencedError';
+}
+
+/**
+ * The store as alerting sees it in cluster mode: a write to a leader-only table first checks,
+ * in Keeper, that this node still holds the lease under its token. A node that lost the lease
+ * (or never held it: a follower's alerting, loaded to answer the API) cannot write alert state,
+ * history or the notification log; every other table is written as usual.
+ */
+export function fencedStore(store: Store, check: () => Promise<boolean>): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'insertRows') {
+        return async (table: string, rows: unknown) => {
+          if (FENCED.has(table) && !(await check())) throw new FencedError(`not the leader: ${table} is written by the leader only`);
+          return (target.insertRows as (t: string, r: unknown) => Promise<void>).call(target, table, rows);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+export interface LeadershipOptions {
+  ctx: AppContext;
+  /** Drives the lease and the followers' refresh. */
+  clock: Clock;
+  /** Drives alerting (tests: a ManualClock; usually the same clock). */
+  alertingClock?: Clock;
+  /** Leader-only work besides alerting (demo, probes): started on gaining the lease, stopped on losing it. */
+  onLeader?: () => Promise<void>;
+  onFollower?: () => Promise<void>;
+}
+
+export interface Leadership {
+  readonly lease: Lease;
+  /** Take part in the election, once the server listens at `url` (links in notifications when EXTERNAL_URL is not set). */
+  begin(url: string): Promise<void>;
+  isLeader(): boolean;
+  /** Stop alerting and the leader's work, then give the lease up. */
+  stop(): Promise<void>;
+}
+
+/** The default node name: host, pid and a random suffix (several nodes may share a process in tests). */
+export function defaultNodeId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Cluster mode (LEADER_ELECTION=keeper): hold the leader lease or follow.
+ * - Gaining the lease: alerting is loaded afresh from the store (as after a restart: `for`
+ *   restored, what was sent is not sent again) and started; then onLeader.
+ * - Losing it: alerting stops (its last writes are fenced off), onFollower runs.
+ * - As follower: every CONFIG_POLL_INTERVAL alerting is loaded again, unstarted, so the alert,
+ *   rule and silence APIs answer from what the leader persisted.
+ */
+export async function prepareLeadership(o: LeadershipOptions): Promise<Leadership> {
+  const { ctx, clock } = o;
+  const cfg = ctx.config;
+  if (cfg.LEASE_RENEW * 2 > cfg.LEASE_TTL) throw new ConfigError(`LEASE_RENEW (${cfg.LEASE_RENEW / 1000}s) must be at most half of LEASE_TTL (${cfg.LEASE_TTL / 1000}s): a renewal may fail once without losing the lease`);
+  await ensureLeaseTable(ctx.store, `/metronome/${cfg.CLICKHOUSE_DATABASE}/lease`);
+  const node = cfg.NODE_ID ?? defaultNodeId();
+  const log = ctx.log.child({ module: 'cluster', node });
+  let lease!: Lease;
+  const check = async () => {
+    if (!lease.held) return false;
+    const row = await lease.read();
+    return !!row && row.holder === node && row.token === lease.token;
+  };
+  const store = fencedStore(ctx.store, check);
+  const load = () => createAlerting(ctx, o.alertingClock, { store, check });
+  let stopped = false;
+  let url = '';
+  // Transitions and refreshes one at a time.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = (fn: () => Promise<void>) => {
+    const next = chain.then(fn).catch((err) => log.error({ err }, 'cluster transition failed'));
+    chain = next;
+    return next;
+  };
+  const swap = async (start: boolean) => {
+    const fresh = await load();
+    const old = ctx.alerting;
+    ctx.alerting = fresh;
+    await old?.stop();
+    if (start) fresh.start(url);
+  };
+  lease = new Lease({
+    store: ctx.store,
+    name: 'leader',
+    node,
+    ttlMs: cfg.LEASE_TTL,
+    renewMs: cfg.LEASE_RENEW,
+    clock,
+    log,
+    onChange: (held) =>
+      serial(async () => {
+        if (stopped) return;
+        if (held) {
+          loadedFrom = await stamp().catch(() => '');
+          await swap(true);
+          await o.onLeader?.();
+        } else {
+          await ctx.alerting?.stop();
+          await o.onFollower?.();
+          await swap(false);
+        }
+      }),
+  });
+  let timer: TimerHandle | null = null;
+  /** What the leader's alerting was loaded from: rules, SLOs, notification config and silences. */
+  const stamp = async () => {
+    const [r] = await ctx.store.query<{ o: string; s: string }>(
+      sql`SELECT (SELECT max(version) FROM alerting_objects) AS o, (SELECT max(version) FROM silences) AS s`,
+    );
+    return `${r?.o}/${r?.s}`;
+  };
+  let loadedFrom = '';
+  const poll = () => {
+    timer = clock.setTimeout(async () => {
+      if (stopped) return;
+      if (!lease.held) await serial(() => swap(false));
+      else {
+        // A change made through another node reaches the leader: alerting reloads, as on a restart.
+        const now = await stamp().catch(() => loadedFrom);
+        if (loadedFrom && now !== loadedFrom) {
+          log.info('configuration changed on another node: reloading alerting');
+          await serial(() => swap(true));
+        }
+        loadedFrom = now;
+      }
+      poll();
+    }, cfg.CONFIG_POLL_INTERVAL);
+  };
+  // Loaded unstarted, so the API answers from the start; the first tick decides who evaluates.
+  ctx.alerting = await load();
+  return {
+    lease,
+    async begin(at) {
+      url = at;
+      await lease.start();
+      poll();
+    },
+    isLeader: () => lease.held,
+    async stop() {
+      stopped = true;
+      if (timer) clock.clearTimeout(timer);
+      await chain;
+      await lease.stop(false);
+      await ctx.alerting?.stop(); // while still holder: its last state is written
+      if (lease.held) await o.onFollower?.();
+      await lease.stop(true);
+    },
+  };
+}
