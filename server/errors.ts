@@ -31,6 +31,8 @@ export const ERRORS = {
   MTR_QUERY_BAD_PARAM: { status: 400, message: 'invalid parameter "%s": %s' },
   MTR_QUERY_EXEC: { status: 422, message: '%s' },
   MTR_QUERY_TIMEOUT: { status: 503, message: 'query timed out after %d ms (QUERY_TIMEOUT_MS)' },
+  // nginx's 499: nobody reads the answer, and nothing went wrong here.
+  MTR_CLIENT_CLOSED: { status: 499, message: 'the client closed the connection before the answer' },
   MTR_QUERY_TOO_MANY_SERIES: { status: 422, message: 'a selector matched more than %d series (MAX_SERIES); narrow it with more label matchers' },
   MTR_QUERY_TOO_MANY_POINTS: { status: 400, message: 'exceeded maximum resolution of %d points per timeseries (would be %d); try decreasing the query resolution (?step=XX)' },
   MTR_QUERY_OVERLOADED: { status: 503, message: 'too many concurrent queries (%s=%d) and none finished within %d ms; retry later' },

@@ -12,7 +12,9 @@ import { baseTime, loadSeries, promGet } from './promql-helpers.js';
  * make its queries slow on demand (never replaced).
  */
 let running: Running;
-const slow = { ms: 0, aborted: 0 };
+const slow = { ms: 0, aborted: 0, started: 0 };
+/** What the server logged at warn and above (JSON lines). */
+const logged: { level: number; msg: string }[] = [];
 
 function slowStore(store: Store): Store {
   return new Proxy(store, {
@@ -24,6 +26,7 @@ function slowStore(store: Store): Store {
       }
       return async (q: Parameters<Store['query']>[0], opts: Parameters<Store['query']>[1] = {}) => {
         if (slow.ms > 0) {
+          slow.started++;
           await new Promise<void>((resolve, reject) => {
             const timer = setTimeout(resolve, slow.ms);
             opts.signal?.addEventListener('abort', () => {
@@ -56,7 +59,8 @@ beforeAll(async () => {
     QUERY_QUEUE_MS: '100',
     MAX_QUERY_SAMPLES: '100',
   });
-  running = await startMetronome(config, pino({ level: 'silent' }), { wrapStore: slowStore });
+  const sink = { write: (line: string) => void logged.push(JSON.parse(line)) };
+  running = await startMetronome(config, pino({ level: 'warn' }, sink), { wrapStore: slowStore });
   await loadSeries(running.ctx.store, [
     { labels: { __name__: 'm', i: '1' }, samples: [[T - 1000, 1]] },
     { labels: { __name__: 'm', i: '2' }, samples: [[T - 1000, 2]] },
@@ -122,6 +126,31 @@ describe('QUERY_TIMEOUT_MS', () => {
       const r = await q('m{i="1"}', { timeout: '50ms' });
       expect(r.status).toBe(503);
       expect(r.body.error).toContain('50 ms');
+    } finally {
+      slow.ms = 0;
+    }
+  });
+});
+
+describe('a client that goes away', () => {
+  it('cancels its query without logging a server error', async () => {
+    slow.ms = 20_000;
+    slow.aborted = 0;
+    slow.started = 0;
+    logged.length = 0;
+    const ac = new AbortController();
+    const url = `${running.url}/api/v1/query?query=${encodeURIComponent('m{i="1"}')}&time=${T / 1000}`;
+    const pending = fetch(url, { signal: ac.signal }).catch(() => 'aborted');
+    try {
+      // Bounded waits for what the server does, not for time to pass.
+      for (let i = 0; i < 200 && slow.started === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(slow.started).toBeGreaterThan(0);
+      ac.abort();
+      expect(await pending).toBe('aborted');
+      for (let i = 0; i < 200 && slow.aborted === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(slow.aborted).toBeGreaterThan(0);
+      await new Promise((r) => setImmediate(r));
+      expect(logged.filter((l) => l.level >= 50)).toEqual([]);
     } finally {
       slow.ms = 0;
     }

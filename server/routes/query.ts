@@ -130,6 +130,10 @@ async function withDisconnect<T>(req: FastifyRequest, run: (signal: AbortSignal)
   socket.once('close', onClose);
   try {
     return await run(ac.signal);
+  } catch (e) {
+    // A dashboard cancelling a panel's query is not a server error (nor worth a stack in the log).
+    if (ac.signal.aborted) throw new MetronomeError('MTR_CLIENT_CLOSED', [], { cause: e });
+    throw e;
   } finally {
     socket.off('close', onClose);
   }
