@@ -197,9 +197,15 @@ export class Head {
    */
   #merge(s: Samples, ts: Float64Array, vs: Float64Array, from: number, to: number, keepHeld = false): void {
     const order: number[] = [];
-    for (let i = from; i < to; i++) if (ts[i] > this.#keepFrom) order.push(i);
-    // Stable: of equal timestamps, the one written last ends up last.
-    order.sort((a, b) => ts[a] - ts[b] || a - b);
+    let ordered = true;
+    for (let i = from; i < to; i++) {
+      if (!(ts[i] > this.#keepFrom)) continue;
+      if (order.length > 0 && ts[i] < ts[order[order.length - 1]]) ordered = false;
+      order.push(i);
+    }
+    // Stable: of equal timestamps, the one written last ends up last. Most runs that reach here
+    // are in order already (a re-sent body, a backfill behind live data): then one linear merge.
+    if (!ordered) order.sort((a, b) => ts[a] - ts[b] || a - b);
     const cap = Math.max(MIN_CAPACITY, s.n + order.length);
     const t = new Float64Array(cap);
     const v = new Float64Array(cap);
