@@ -167,7 +167,8 @@ export class RollupJob {
   start(): void {
     if (this.#stopped) return;
     if (this.opts.intervalMs <= 0) {
-      void this.load().catch((err: unknown) => this.opts.log.error({ err }, 'reading the rollup tables failed'));
+      // Tracked: stop() waits for it, so the store is never closed under this read.
+      this.#loading = this.load().catch((err: unknown) => this.opts.log.error({ err }, 'reading the rollup tables failed'));
       return;
     }
     const tick = async () => {
@@ -183,8 +184,12 @@ export class RollupJob {
     this.#stopped = true;
     if (this.#timer) this.ledger.clock.clearTimeout(this.#timer);
     this.#timer = null;
+    await this.#loading;
     await this.#running?.catch(() => undefined);
   }
+
+  /** The first read of the tables when no run is scheduled (ROLLUP_INTERVAL=0). */
+  #loading: Promise<void> | null = null;
 
   /** Read the tables once (what the first run does first), without rolling anything up. */
   async load(): Promise<void> {
