@@ -67,7 +67,8 @@ export function positionFromMessage(msg: string): number | undefined {
 
 // Access control (server/auth): reads send the stored read token; a change the server refuses
 // (401/403) asks once for an admin token and is retried with it. Both stay in localStorage.
-// Concurrent requests share one prompt per kind.
+// Concurrent requests share one prompt per kind, and a request refused before the prompt stored
+// its token retries with that token without asking again.
 const READ_TOKEN = 'metronome.token';
 const ADMIN_TOKEN = 'metronome.adminToken';
 const asking = new Map<string, Promise<string | null>>();
@@ -106,9 +107,12 @@ const bearer = (token: string | null): Record<string, string> => (token ? { auth
 export async function getJSON<T>(path: string, params?: Params, signal?: AbortSignal): Promise<T> {
   const url = buildUrl(path, params);
   const get = (token: string | null) => fetch(url, { signal, headers: { accept: 'application/json', ...bearer(token) } });
-  let res = await get(storedToken(READ_TOKEN) ?? storedToken(ADMIN_TOKEN));
+  const used = storedToken(READ_TOKEN) ?? storedToken(ADMIN_TOKEN);
+  let res = await get(used);
   if (res.status === 401 && !signal?.aborted) {
-    const token = await askToken(READ_TOKEN, 'This Metronome needs an API token to show data (a token with the read scope):');
+    // A request sent before another one's prompt stored a token retries with it, unasked.
+    const now = storedToken(READ_TOKEN) ?? storedToken(ADMIN_TOKEN);
+    const token = now && now !== used ? now : await askToken(READ_TOKEN, 'This Metronome needs an API token to show data (a token with the read scope):');
     if (token) res = await get(token);
   }
   return parse<T>(res);
@@ -122,9 +126,11 @@ export async function sendJSON<T>(method: 'POST' | 'PUT' | 'DELETE' | 'PATCH', p
       headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...bearer(token) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  let res = await send(storedToken(ADMIN_TOKEN) ?? storedToken(READ_TOKEN));
+  const used = storedToken(ADMIN_TOKEN) ?? storedToken(READ_TOKEN);
+  let res = await send(used);
   if ((res.status === 401 || res.status === 403) && !signal?.aborted) {
-    const token = await askToken(ADMIN_TOKEN, 'Changes need an API token with the admin scope:');
+    const now = storedToken(ADMIN_TOKEN);
+    const token = now && now !== used ? now : await askToken(ADMIN_TOKEN, 'Changes need an API token with the admin scope:');
     if (token) res = await send(token);
   }
   return parse<T>(res);
