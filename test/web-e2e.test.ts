@@ -310,6 +310,9 @@ describe('status page and keyboard', () => {
 
   it('navigates with the keyboard: skip link, "g e" to explore, "/" to the query box', async () => {
     await page.goto(srv.url);
+    // The shell and the page's lazy modules settle first (a key pressed meanwhile went nowhere,
+    // once in a run).
+    await page.waitForLoadState('networkidle');
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.evaluate(() => (document.activeElement as HTMLElement).blur());
