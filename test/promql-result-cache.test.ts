@@ -110,16 +110,27 @@ describe('range result cache', () => {
   });
 
   it('stays within its byte budget, evicting the least recently used', async () => {
-    // One series for an hour at 15 s is about 4 KB: room for two.
-    const { clock, cache, run } = setup(10_000);
+    // One series for its settled 55 minutes at 15 s is about 3.8 KB, and an entry may take an eighth of the
+    // cache: room for eight.
+    const { clock, cache, run } = setup(32_000);
     const end = Math.floor(clock.now / STEP) * STEP;
-    for (const instance of ['a', 'b', 'c']) await run(`reqs_total{instance="${instance}"}`, end - H, end);
-    expect(cache.stats.bytes).toBeLessThanOrEqual(10_000);
-    expect(cache.stats.entries).toBe(2);
-    await run('reqs_total{instance="c"}', end - H, end);
+    const exprs = Array.from({ length: 9 }, (_, i) => `reqs_total{instance="${'abc'[i % 3]}"} * ${i + 1}`);
+    for (const e of exprs) await run(e, end - H, end);
+    expect(cache.stats.bytes).toBeLessThanOrEqual(32_000);
+    expect(cache.stats.entries).toBe(8);
+    await run(exprs[8], end - H, end);
     expect(cache.stats.hits).toBe(1);
-    await run('reqs_total{instance="a"}', end - H, end);
-    expect(cache.stats.misses).toBe(4);
+    await run(exprs[0], end - H, end);
+    expect(cache.stats.misses).toBe(10);
+  });
+
+  it('keeps no answer larger than an eighth of its bytes, and answers it all the same', async () => {
+    const { clock, cache, run } = setup(30_000);
+    const end = Math.floor(clock.now / STEP) * STEP;
+    const expr = 'reqs_total';
+    expect(await run(expr, end - H, end)).toEqual(await direct(expr, end - H, end));
+    expect(cache.stats.entries).toBe(0);
+    expect(cache.stats.bytes).toBe(0);
   });
 
   it('does nothing when turned off', async () => {

@@ -247,7 +247,7 @@ export class Engine implements QueryEngine {
     if (!cache?.enabled || q.kind !== 'range' || q.contextual || (opts.priority ?? 'api') !== 'api' || !cacheable(q.ast)) return this.#evaluate(q, opts, budget);
     const step = q.g.step;
     return cache.range(`${opts.raw ? 'raw' : 'any'}|${expr}`, q.start, q.end, step, (from, to) =>
-      this.#evaluate({ ...q, g: { start: from, step, n: Math.floor((to - from) / step) + 1 }, start: from, end: to }, opts, budget),
+      this.#evaluate({ ...q, g: { start: from, step, n: Math.floor((to - from) / step) + 1 }, start: from, end: to }, opts, budget), budget,
     );
   }
 

@@ -44,6 +44,36 @@ interface Entry {
   bytes: number;
 }
 
+/**
+ * How long copying steps may hold the event loop: `tick` counts work and says when to `pause`
+ * (a query's QueryBudget; without one, a fixed chunk of steps between pauses).
+ */
+export interface Pacer {
+  tick(units: number): boolean;
+  pause(): Promise<void>;
+}
+
+/** Steps copied between pauses when no query budget paces the cache. */
+const CHUNK = 1 << 16;
+function unpaced(): Pacer {
+  let work = 0;
+  return {
+    tick(units) {
+      work += units;
+      if (work < CHUNK) return false;
+      work = 0;
+      return true;
+    },
+    pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
+  };
+}
+
+/**
+ * An entry's largest share of the cache: one answer of 2,000 series at 3,600 steps (115 MB) is
+ * not a dashboard panel to keep, and copying it would cost more than recomputing.
+ */
+const ENTRY_SHARE = 8;
+
 export interface CacheStats {
   hits: number;
   misses: number;
@@ -104,7 +134,14 @@ export class ResultCache {
    * `compute(from, end)` for the rest. `key` names the expression and every option that changes
    * its answer. `compute` returns a matrix (the engine's range answer) for steps from..end.
    */
-  async range(key: string, start: number, end: number, step: number, compute: (from: number, end: number) => Promise<QueryValue>): Promise<QueryValue> {
+  async range(
+    key: string,
+    start: number,
+    end: number,
+    step: number,
+    compute: (from: number, end: number) => Promise<QueryValue>,
+    pace: Pacer = unpaced(),
+  ): Promise<QueryValue> {
     if (!this.enabled) return compute(start, end);
     const id = `${step}:${mod(start, step)}:${key}`;
     const e = this.#entries.get(id);
@@ -119,8 +156,8 @@ export class ResultCache {
     this.stats.stepsComputed += steps(from, end);
     if (usable) this.stats.hits++;
     else this.stats.misses++;
-    const merged = usable && cachedTo >= start ? merge(slice(e.series, start, cachedTo), fresh.series) : fresh.series;
-    this.#store(id, seq, start, end, step, merged);
+    const merged = usable && cachedTo >= start ? await merge(e.series, start, cachedTo, fresh.series, pace) : fresh.series;
+    await this.#store(id, seq, start, end, step, merged, pace);
     // Annotations come from the steps just computed (cached steps keep none).
     return { type: 'matrix', series: merged, warnings: fresh.warnings, infos: fresh.infos };
   }
@@ -141,35 +178,38 @@ export class ResultCache {
         this.#entries.delete(id);
         continue;
       }
+      // Steps past `to` stay in the arrays until the entry is next stored: every read stops at
+      // `to`, and the write path does not copy.
       e.to = e.from + Math.floor((ts - 1 - e.from) / e.step) * e.step;
-      e.series = slice(e.series, e.from, e.to);
-      e.bytes = sizeOf(e.series);
       this.#bytes += e.bytes;
     }
     this.#sync();
   }
 
   /** Keep the settled steps of an answer (those before the horizon and any late write since `seq`). */
-  #store(id: string, seq: number, start: number, end: number, step: number, series: RangeSeries[]): void {
-    let limit = Math.min(end, this.#now() - this.opts.freshnessMs);
-    if (seq !== this.#seq) {
-      // A late write landed while this was computed: its answer may predate it.
-      if (this.#log.length === 0 || this.#log[0].seq > seq + 1) limit = -Infinity;
-      for (const w of this.#log) if (w.seq > seq) limit = Math.min(limit, w.ts - 1);
-    }
-    const to = limit < start ? start - step : start + Math.floor((limit - start) / step) * step;
+  async #store(id: string, seq: number, start: number, end: number, step: number, series: RangeSeries[], pace: Pacer): Promise<void> {
     const old = this.#entries.get(id);
     if (old) {
       this.#bytes -= old.bytes;
       this.#entries.delete(id);
     }
-    if (to < start) {
+    let to = this.#settled(seq, start, end, step);
+    // Sized before copying: an answer too large to keep costs nothing more.
+    const bytes = to < start ? 0 : sizeOf(series, start, to) + id.length * 2;
+    if (to < start || bytes > this.opts.maxBytes / ENTRY_SHARE) {
       this.#sync();
       return;
     }
-    const kept = slice(series, start, to);
-    const bytes = sizeOf(kept) + id.length * 2;
-    if (bytes > this.opts.maxBytes) {
+    const kept = await slice(series, start, to, pace);
+    // While copying, a late write may have landed, or another request stored the same id (the
+    // later wins).
+    to = Math.min(to, this.#settled(seq, start, end, step));
+    const raced = this.#entries.get(id);
+    if (raced) {
+      this.#bytes -= raced.bytes;
+      this.#entries.delete(id);
+    }
+    if (to < start) {
       this.#sync();
       return;
     }
@@ -184,6 +224,19 @@ export class ResultCache {
     this.#sync();
   }
 
+  /**
+   * The last step of [start, end] an answer computed from invalidation `seq` on may keep: before
+   * the freshness horizon and before any late write since (all of it when the log lost track).
+   */
+  #settled(seq: number, start: number, end: number, step: number): number {
+    let limit = Math.min(end, this.#now() - this.opts.freshnessMs);
+    if (seq !== this.#seq) {
+      if (this.#log.length === 0 || this.#log[0].seq > seq + 1) limit = -Infinity;
+      for (const w of this.#log) if (w.seq > seq) limit = Math.min(limit, w.ts - 1);
+    }
+    return limit < start ? start - step : start + Math.floor((limit - start) / step) * step;
+  }
+
   #sync(): void {
     this.stats.entries = this.#entries.size;
     this.stats.bytes = this.#bytes;
@@ -194,14 +247,21 @@ function mod(a: number, b: number): number {
   return ((a % b) + b) % b;
 }
 
-/** The steps of each series within [from, to], dropping series left empty. */
-function slice(series: readonly (RangeSeries | CachedSeries)[], from: number, to: number): CachedSeries[] {
+/** The steps of each series within [from, to], dropping series left empty; pausing as `pace` says. */
+async function slice(series: readonly RangeSeries[], from: number, to: number, pace: Pacer): Promise<CachedSeries[]> {
   const out: CachedSeries[] = [];
   for (const s of series) {
     const a = lowerBound(s.t, from);
     const b = lowerBound(s.t, to + 1);
     if (b <= a) continue;
-    out.push({ labels: s.labels, t: Float64Array.from(s.t.slice(a, b)), v: Float64Array.from(s.v.slice(a, b)) });
+    const t = new Float64Array(b - a);
+    const v = new Float64Array(b - a);
+    for (let i = a; i < b; i++) {
+      t[i - a] = s.t[i];
+      v[i - a] = s.v[i];
+    }
+    out.push({ labels: s.labels, t, v });
+    if (pace.tick(b - a)) await pace.pause();
   }
   return out;
 }
@@ -217,10 +277,25 @@ function lowerBound(t: ArrayLike<number>, x: number): number {
   return lo;
 }
 
-/** Cached steps followed by computed ones, per label set, in the engine's answer order. */
-function merge(cached: CachedSeries[], computed: RangeSeries[]): RangeSeries[] {
+/**
+ * The cached steps within [from, to] followed by the computed ones, per label set, in the
+ * engine's answer order; pausing as `pace` says.
+ */
+async function merge(cached: readonly CachedSeries[], from: number, to: number, computed: readonly RangeSeries[], pace: Pacer): Promise<RangeSeries[]> {
   const byKey = new Map<string, RangeSeries>();
-  for (const s of cached) byKey.set(labelOrderKey(s.labels), { labels: s.labels, t: Array.from(s.t), v: Array.from(s.v) });
+  for (const s of cached) {
+    const a = lowerBound(s.t, from);
+    const b = lowerBound(s.t, to + 1);
+    if (b <= a) continue;
+    const t = new Array<number>(b - a);
+    const v = new Array<number>(b - a);
+    for (let i = a; i < b; i++) {
+      t[i - a] = s.t[i];
+      v[i - a] = s.v[i];
+    }
+    byKey.set(labelOrderKey(s.labels), { labels: s.labels, t, v });
+    if (pace.tick(b - a)) await pace.pause();
+  }
   for (const s of computed) {
     const k = labelOrderKey(s.labels);
     const have = byKey.get(k);
@@ -231,14 +306,18 @@ function merge(cached: CachedSeries[], computed: RangeSeries[]): RangeSeries[] {
         have.v.push(s.v[i]);
       }
     }
+    if (pace.tick(s.t.length)) await pace.pause();
   }
   return [...byKey.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
 }
 
-function sizeOf(series: readonly CachedSeries[]): number {
+/** Estimated bytes of the steps within [from, to] (16 per step value plus the labels). */
+function sizeOf(series: readonly (RangeSeries | CachedSeries)[], from = -Infinity, to = Infinity): number {
   let n = 0;
   for (const s of series) {
-    n += 64 + s.t.length * 16;
+    const steps = lowerBound(s.t, to + 1) - lowerBound(s.t, from);
+    if (steps <= 0) continue;
+    n += 64 + steps * 16;
     for (const k in s.labels) n += (k.length + s.labels[k].length) * 2 + 32;
   }
   return n;
