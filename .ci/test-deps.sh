@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# What the tests need beyond npm: Debian's chromium (browser tests) and prometheus (remote-write
-# interoperability). Installed with apt-get when missing and running as root; otherwise explained.
+# What the tests need beyond npm: Debian's chromium (browser tests), prometheus (remote-write
+# interoperability) and prometheus-alertmanager (amtool against the v2 API). Installed with
+# apt-get when missing and running as root; otherwise explained.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test dependencies: ${need[*]}"

@@ -4,7 +4,7 @@ import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
 import { toMetronomeError } from '../app.js';
 import { MetronomeError } from '../errors.js';
-import { acceptCompressedBodies } from './body.js';
+import { acceptCompressedBodies, addStreamedParser } from './body.js';
 import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
 
 const PROTOCOL = 'influx';
@@ -24,7 +24,7 @@ export async function influxRoutes(app: FastifyInstance, { shared }: { shared: P
   app.removeAllContentTypeParsers();
   acceptCompressedBodies(app);
   // Clients send text/plain, nothing, or (curl --data-binary) a form type: the body is the same.
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  addStreamedParser(app, '*', 'text', ctx.config.BODY_LIMIT_BYTES);
 
   // Errors in InfluxDB's shape, {"error": "..."}, which Telegraf and the 1.x clients read (an
   // unreadable body makes Telegraf retry a bad batch forever; "unable to parse" makes it drop
@@ -58,7 +58,7 @@ export async function influxRoutes(app: FastifyInstance, { shared }: { shared: P
       ]);
     }
     const body = req.body;
-    const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
+    const text = typeof body === 'string' ? body : '';
     const issues = new IssueList(ctx.writer.limits.maxIssues);
     const now = Date.now();
     let decoded;

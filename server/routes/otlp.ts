@@ -4,7 +4,7 @@ import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
 import { toMetronomeError } from '../app.js';
 import { MetronomeError } from '../errors.js';
-import { acceptCompressedBodies, rejectOtherContentTypes } from './body.js';
+import { acceptCompressedBodies, addStreamedParser, rejectOtherContentTypes } from './body.js';
 import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
 
 const PROTOCOL = 'otlp';
@@ -32,7 +32,7 @@ export async function otlpRoutes(app: FastifyInstance, { shared }: { shared: Pro
   const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
   acceptCompressedBodies(app);
-  app.addContentTypeParser(['application/x-protobuf', 'application/json'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  addStreamedParser(app, ['application/x-protobuf', 'application/json'], 'buffer', ctx.config.BODY_LIMIT_BYTES);
   rejectOtherContentTypes(app, 'application/x-protobuf or application/json (OTLP/HTTP)');
 
   app.setErrorHandler((err: FastifyError | MetronomeError, req, reply) => {

@@ -6,7 +6,7 @@ import { ProtoError } from '../../ingest/protobuf.js';
 import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
 import { MetronomeError } from '../errors.js';
-import { rejectOtherContentTypes } from './body.js';
+import { addStreamedParser, rejectOtherContentTypes } from './body.js';
 import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
 
 const PROTOCOL = 'prom-remote-write';
@@ -42,19 +42,13 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
   const decoderV2 = new RemoteWriteV2Decoder();
   const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer' }, (req, body, done) => {
+  addStreamedParser(app, 'application/x-protobuf', 'buffer', ctx.config.BODY_LIMIT_BYTES, (req) => {
     const proto = protoOf(req.headers['content-type']);
-    if (proto !== V1_MESSAGE && proto !== V2_MESSAGE) {
-      done(
-        new MetronomeError('MTR_WRITE_CONTENT_TYPE', [
-          `application/x-protobuf;proto=${proto}`,
-          `remote write 1.0 (proto=${V1_MESSAGE}) or 2.0 (proto=${V2_MESSAGE})`,
-        ]),
-        undefined,
-      );
-      return;
-    }
-    done(null, body);
+    if (proto === V1_MESSAGE || proto === V2_MESSAGE) return undefined;
+    return new MetronomeError('MTR_WRITE_CONTENT_TYPE', [
+      `application/x-protobuf;proto=${proto}`,
+      `remote write 1.0 (proto=${V1_MESSAGE}) or 2.0 (proto=${V2_MESSAGE})`,
+    ]);
   });
   rejectOtherContentTypes(app, `application/x-protobuf (a snappy-compressed ${V1_MESSAGE} or ${V2_MESSAGE})`);
 

@@ -6,7 +6,7 @@ import { IssueList } from '../../ingest/validate.js';
 import type { AppContext } from '../app.js';
 import { MetronomeError } from '../errors.js';
 import type { DecodeLimits } from '../../ingest/decode-limits.js';
-import { acceptCompressedBodies, rejectOtherContentTypes } from './body.js';
+import { acceptCompressedBodies, addStreamedParser, rejectOtherContentTypes } from './body.js';
 import { decodeLimits, fromDecodeLimit } from './protocol-common.js';
 
 const MSGPACK = ['application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack'];
@@ -42,9 +42,7 @@ export async function writeRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
   const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
   acceptCompressedBodies(app);
-  const raw = (_req: unknown, body: Buffer, done: (e: null, b: Buffer) => void) => done(null, body);
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, raw);
-  app.addContentTypeParser(MSGPACK, { parseAs: 'buffer' }, raw);
+  addStreamedParser(app, ['application/json', ...MSGPACK], 'buffer', ctx.config.BODY_LIMIT_BYTES);
   rejectOtherContentTypes(app, 'application/json or application/msgpack');
 
   app.post('/write', async (req, reply) => {
