@@ -27,6 +27,37 @@ describe('Batcher', () => {
     expect(flushes).toEqual([[1]]);
   });
 
+  it('when eager, flushes once every announced writer has added or given up, without the timer', async () => {
+    const flushes: number[][] = [];
+    const b = new Batcher<number>(async (items) => void flushes.push(items), { ...opts, flushMs: 60_000, eager: true });
+    const [a, c, gaveUp] = [b.expect(), b.expect(), b.expect()];
+    const first = b.add(1, 1);
+    a();
+    await Promise.resolve();
+    expect(flushes).toEqual([]);
+    const second = b.add(2, 1);
+    c();
+    c(); // a second call must not count twice
+    await Promise.resolve();
+    expect(flushes).toEqual([]);
+    gaveUp();
+    await Promise.all([first, second]);
+    expect(flushes).toEqual([[1, 2]]);
+    // Nobody announced: at once.
+    await b.add(3, 1);
+    expect(flushes).toEqual([[1, 2], [3]]);
+  });
+
+  it('when eager, still waits at most flushMs for a writer that never comes', async () => {
+    const flushes: number[][] = [];
+    const b = new Batcher<number>(async (items) => void flushes.push(items), { ...opts, flushMs: 30, eager: true });
+    b.expect();
+    const t0 = performance.now();
+    await b.add(1, 1);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(flushes).toEqual([[1]]);
+  });
+
   it('retries a failed flush with the same token, then resolves', async () => {
     const tokens: string[] = [];
     const b = new Batcher<number>(async (_items, token) => {

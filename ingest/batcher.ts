@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * Group commit: items from concurrent requests are merged into one flush, which happens when
- * `maxPoints` are waiting or the oldest has waited `flushMs`, whichever comes first. Each `add`
+ * `maxPoints` are waiting or the oldest has waited `flushMs`, whichever comes first, or (when
+ * `eager`) as soon as no writer announced with `expect` is still on its way. Each `add`
  * resolves when the flush holding its item has been committed by the sink, and rejects if that
  * flush fails after its retries. The batcher knows nothing of what the sink writes to.
  *
@@ -20,6 +21,12 @@ export interface BatcherOptions {
   retries: number;
   /** First retry delay; doubles on each retry. */
   retryDelayMs?: number;
+  /**
+   * Flush waiting items as soon as every writer announced with `expect` has added or given up,
+   * instead of waiting out `flushMs`: nothing else is coming to join them. (Writers that do not
+   * announce themselves then flush at once.)
+   */
+  eager?: boolean;
 }
 
 export type Sink<T> = (items: T[], token: string, points: number) => Promise<void>;
@@ -62,12 +69,14 @@ export class Batcher<T> {
   #flushing: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Writers announced with `expect` that have not added yet. */
+  #expected = 0;
   /** Called after every flush, for metrics and logs. */
   onFlush: ((stats: FlushStats) => void) | null = null;
 
   constructor(sink: Sink<T>, opts: BatcherOptions) {
     this.#sink = sink;
-    this.#opts = { retryDelayMs: 100, ...opts };
+    this.#opts = { retryDelayMs: 100, eager: false, ...opts };
   }
 
   static #empty<T>(): Pending<T> {
@@ -98,11 +107,27 @@ export class Batcher<T> {
     });
   }
 
-  /** Flush now if a full batch is waiting, else make sure the timer runs. */
+  /**
+   * A writer on its way (a request being received or decoded): an eager batcher waits for it,
+   * at most `flushMs`, before flushing. Call the returned function when it has added or given
+   * up; calling it again does nothing.
+   */
+  expect(): () => void {
+    this.#expected++;
+    let settled = false;
+    return () => {
+      if (settled) return;
+      settled = true;
+      this.#expected--;
+      this.#schedule();
+    };
+  }
+
+  /** Flush now if a full batch is waiting (or nobody else is coming), else make sure the timer runs. */
   #schedule(): void {
     const p = this.#pending;
     if (p.items.length === 0) return;
-    if (p.points >= this.#opts.maxPoints) this.#kick();
+    if (p.points >= this.#opts.maxPoints || (this.#opts.eager && this.#expected === 0)) this.#kick();
     else if (!this.#timer) {
       this.#timer = setTimeout(() => {
         this.#timer = null;
@@ -149,8 +174,9 @@ export class Batcher<T> {
       this.#inFlight = 0;
       this.onFlush?.({ points: batch.points, items: batch.items.length, ms: performance.now() - started, attempts, error });
       for (const w of batch.waiters) error === undefined ? w.resolve() : w.reject(error);
-      // Full batches that piled up during the flush go straight away; the rest wait for the timer.
-      if (this.#pending.points < this.#opts.maxPoints) return;
+      // Full batches that piled up during the flush go straight away (and with `eager`, any
+      // batch nobody else is coming to join); the rest wait for the timer.
+      if (this.#pending.points < this.#opts.maxPoints && !(this.#opts.eager && this.#expected === 0)) return;
     }
   }
 

@@ -56,6 +56,11 @@ export function createMetrics() {
       help: 'Points accepted and not yet committed.',
       registers: [registry],
     }),
+    writesArriving: new Gauge({
+      name: 'metronome_write_requests_arriving',
+      help: 'Write requests being received or decoded, which a flush waits for (at most FLUSH_MS).',
+      registers: [registry],
+    }),
     seriesCreated: new Counter({
       name: 'metronome_series_created_total',
       help: 'Series recorded for the first time by this process.',

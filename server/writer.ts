@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { BackpressureError, Batcher, ClosedError } from '../ingest/batcher.js';
 import { concatColumns, toColumns } from '../ingest/columns.js';
@@ -10,6 +11,14 @@ import type { Metrics } from './metrics.js';
 import type { RollupLedger } from './rollups/job.js';
 import { LAST_SEEN_MARGIN_MS } from './series/lookup.js';
 import type { Store } from './store/index.js';
+
+/** The announcement of the request being handled (see `Writer.expect`), released when it adds. */
+const announced = new AsyncLocalStorage<() => void>();
+
+/** Run `fn` (a request's handler) as the write announced by `release`: its write releases it on adding. */
+export function asAnnouncedWrite<T>(release: () => void, fn: () => T): T {
+  return announced.run(release, fn);
+}
 
 interface SeriesRecord extends NewSeries {
   hi: number;
@@ -74,6 +83,7 @@ export class Writer {
       flushMs: config.FLUSH_MS,
       maxBuffered: config.MAX_BUFFERED_POINTS,
       retries: config.FLUSH_RETRIES,
+      eager: true,
     });
     this.#batcher.onFlush = (s) => {
       const ok = s.error === undefined;
@@ -88,6 +98,24 @@ export class Writer {
 
   get buffered(): number {
     return this.#batcher.buffered;
+  }
+
+  /**
+   * A write request has arrived and will be read and decoded: waiting items flush as soon as no
+   * announced request is still on its way (at most FLUSH_MS), not after FLUSH_MS every time.
+   * The routes announce at onRequest and release when the request answers; `write` releases on
+   * adding (run it under `asAnnouncedWrite`).
+   */
+  expect(): () => void {
+    const release = this.#batcher.expect();
+    this.metrics.writesArriving.inc();
+    let settled = false;
+    return () => {
+      if (settled) return;
+      settled = true;
+      this.metrics.writesArriving.dec();
+      release();
+    };
   }
 
   /** Series this process has recorded (its seen-set size). */
@@ -154,7 +182,9 @@ export class Writer {
     let done: Promise<void>;
     try {
       done = this.#batcher.add({ columns, newSeries, protocol }, columns.length);
+      announced.getStore()?.();
     } catch (e) {
+      announced.getStore()?.();
       if (e instanceof BackpressureError) {
         this.metrics.pointsRejected.inc({ reason: 'MTR_WRITE_BACKPRESSURE' }, columns.length);
         throw new MetronomeError('MTR_WRITE_BACKPRESSURE', [e.buffered], { headers: { 'retry-after': '1' } });

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSeries, heroic, postJson, tempDir } from './helpers.js';
@@ -43,7 +44,16 @@ describe('server lifecycle', () => {
   it('commits points accepted just before SIGTERM before exiting', async () => {
     const now = Date.now();
     const p = await start({ DATA_DIR: dataDir, FLUSH_MS: '2000' });
-    // With a 2 s flush timer the write is still buffered when the signal arrives.
+    // A flush waits (up to FLUSH_MS, 2 s here) for write requests still on their way: one whose
+    // body never finishes keeps the next write buffered when the signal arrives.
+    const url = new URL(p.url);
+    const slow = request({ agent: false, host: url.hostname, port: url.port, path: '/write', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+    slow.on('error', () => {});
+    slow.write('[');
+    for (let i = 0; i < 100; i++) {
+      if (/^metronome_write_requests_arriving [1-9]/m.test(await (await fetch(`${p.url}/metrics`)).text())) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const pending = postJson(`${p.url}/write`, heroic('sigterm.metric', {}, [[now, 5]]));
     // Signal only once the server holds the point (a loaded machine may be slow to deliver it).
     for (let i = 0; i < 100; i++) {
@@ -53,6 +63,7 @@ describe('server lifecycle', () => {
     }
     const exit = stop(p);
     expect((await pending).status).toBe(200);
+    slow.destroy();
     expect(await exit).toBe(0);
     const again = await start({ DATA_DIR: dataDir });
     try {

@@ -192,8 +192,9 @@ describe('limits while decoding', () => {
     expect(o.code).toBe('MTR_WRITE_TOO_MANY_SAMPLES');
     expect(o.message).toMatch(/line \d+/);
     // Measured 50-90 ms since the body is decoded to text as it arrives (170-200 ms when it was
-    // joined and decoded in one turn; 23 s before the decode limits).
-    bounded(run, 'Influx 15 MB');
+    // joined and decoded in one turn; 23 s before the decode limits). The bound leaves CI's
+    // shared machine a margin over the 100 ms target.
+    bounded(run, 'Influx 15 MB', 1.5 * STALL_MS);
     report('Influx 15 MB', run);
     await stillServing();
   }, 120_000);
@@ -258,7 +259,8 @@ describe('valid requests at the limits', () => {
     const lines = lineProtocol(series.map((s) => ({ ...s, key: 'at_limit_influx' })));
     const run2 = await measure([() => send('/influx/write?precision=ns', lines, { 'content-type': 'text/plain' })]);
     expect(run2.outcomes[0].status).toBe(204);
-    bounded(run2, 'Influx, 200,000 samples');
+    // Measured 40-80 ms (120-210 ms when the body was joined and decoded in one turn); a margin as above.
+    bounded(run2, 'Influx, 200,000 samples', 1.5 * STALL_MS);
     report('valid Influx 200,000 samples', run2);
     const v2 = encodeRemoteWriteV2(series.map((s) => ({ ...s, key: 'at_limit_v2' })));
     const run3 = await measure([remoteV2(v2)]);

@@ -9,7 +9,31 @@ import { MetronomeError, type ErrorCode } from '../errors.js';
 import { checkSeriesScope, metadataInScope } from '../limits/scope.js';
 import { recordSeriesEnds } from '../series/ends.js';
 import type { MetadataRecorder } from '../series/metadata.js';
-import type { WriteResult } from '../writer.js';
+import { asAnnouncedWrite, type Writer, type WriteResult } from '../writer.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+const ANNOUNCED = Symbol('announced write');
+type Announced = FastifyRequest & { [ANNOUNCED]?: () => void };
+
+/**
+ * Announce every POST of these routes to the writer when it arrives (Writer.expect), so a
+ * group commit flushes as soon as no request is still being received or decoded; released when
+ * the request adds its points, answers or is aborted, whichever comes first.
+ */
+export function announceWrites(app: FastifyInstance, writer: Writer): void {
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.method === 'POST') (req as Announced)[ANNOUNCED] = writer.expect();
+    done();
+  });
+  app.addHook('preHandler', (req, _reply, done) => {
+    const release = (req as Announced)[ANNOUNCED];
+    if (release) asAnnouncedWrite(release, done);
+    else done();
+  });
+  const release = async (req: FastifyRequest) => (req as Announced)[ANNOUNCED]?.();
+  app.addHook('onResponse', release);
+  app.addHook('onRequestAbort', release);
+}
 
 /** What the protocol plugins share: one metadata recorder per app. */
 export interface ProtocolShared {

@@ -7,7 +7,7 @@ import type { AppContext } from '../app.js';
 import { MetronomeError } from '../errors.js';
 import type { DecodeLimits } from '../../ingest/decode-limits.js';
 import { acceptCompressedBodies, addStreamedParser, rejectOtherContentTypes } from './body.js';
-import { decodeLimits, fromDecodeLimit } from './protocol-common.js';
+import { announceWrites, decodeLimits, fromDecodeLimit } from './protocol-common.js';
 
 const MSGPACK = ['application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack'];
 
@@ -42,6 +42,7 @@ export async function writeRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
   const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
   acceptCompressedBodies(app);
+  announceWrites(app, ctx.writer);
   addStreamedParser(app, ['application/json', ...MSGPACK], 'buffer', ctx.config.BODY_LIMIT_BYTES);
   rejectOtherContentTypes(app, 'application/json or application/msgpack');
 
