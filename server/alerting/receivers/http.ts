@@ -76,7 +76,7 @@ export function parseRetryAfter(v: string | null, now = Date.now()): number | un
 
 export interface PostOptions {
   url: string;
-  body: unknown;
+  body?: unknown;
   headers?: Record<string, string>;
   timeoutMs: number;
   signal: AbortSignal;
@@ -172,7 +172,7 @@ export function okField(text: string): string | null {
 }
 
 /** One request of a receiver: where, what, and the headers it adds to http_config's (they win). */
-export type HttpRequest = Pick<PostOptions, 'url' | 'body' | 'checkBody' | 'raw'> & { headers?: Record<string, string> };
+export type HttpRequest = Pick<PostOptions, 'url' | 'checkBody' | 'raw'> & { body?: unknown; headers?: Record<string, string> };
 
 /** Fields every HTTP integration's config has. */
 export interface HttpReceiverConfig {
