@@ -70,7 +70,7 @@ receivers:
   - name: inhibit
     webhook_configs: [{ url: '${hook.url}/inhibit' }]
   - name: pager
-    victorops_configs: [{ api_key: abc, routing_key: r }]
+    wechat_configs: [{ api_secret: abc, corp_id: c }]
 `;
   writeFileSync(cfg, cfgText);
   srv = await startAlertingServer(clock, { NOTIFY_CONFIG: cfg });
@@ -94,9 +94,9 @@ describe('notification config', () => {
     expect(r.body.data.source).toBe('file');
     const warned = r.body.data.warnings.map((w: { path: string }) => w.path);
     expect(warned).toEqual(
-      expect.arrayContaining(['templates[0]', 'global.wechat_api_url', 'receivers[5].webhook_configs[0].http_config.tls_config', 'receivers[7].victorops_configs', 'receivers[7]']),
+      expect.arrayContaining(['templates[0]', 'global.wechat_api_url', 'receivers[5].webhook_configs[0].http_config.tls_config', 'receivers[7].wechat_configs', 'receivers[7]']),
     );
-    expect(r.body.data.warnings.find((w: { path: string }) => w.path === 'receivers[7].victorops_configs').line).toBe(cfgText.split('\n').findIndex((l) => l.includes('victorops_configs')) + 1);
+    expect(r.body.data.warnings.find((w: { path: string }) => w.path === 'receivers[7].wechat_configs').line).toBe(cfgText.split('\n').findIndex((l) => l.includes('wechat_configs')) + 1);
   });
 });
 

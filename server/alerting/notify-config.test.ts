@@ -95,3 +95,33 @@ describe('stock configs', () => {
     expect(config.inhibitRules[0].target).toEqual([{ name: 'severity', op: '=~', value: 'warning|info' }]);
   });
 });
+
+describe('receivers added after the first release', () => {
+  const text = `global:
+  victorops_api_key: vo-key
+  webex_api_url: https://webex.invalid/v1/messages
+route: { receiver: chat, routes: [{ matchers: ['severity="page"'], receiver: pager }] }
+receivers:
+  - name: chat
+    discord_configs: [{ webhook_url: 'https://discord.invalid/api/webhooks/1/t0k' }]
+    webex_configs: [{ room_id: r1, http_config: { authorization: { credentials: wx-token } } }]
+  - name: pager
+    pushover_configs: [{ user_key: po-user, token: po-token, priority: '1' }]
+    victorops_configs: [{ routing_key: ops }]
+`;
+
+  it('route discord, webex, pushover and victorops configs with no warning', () => {
+    const { config, warnings } = parseNotifyConfig(text);
+    expect(warnings).toEqual([]);
+    expect(config.receivers.get('chat')!.integrations.map((i) => i.kind)).toEqual(['discord', 'webex']);
+    expect(config.receivers.get('pager')!.integrations.map((i) => i.kind)).toEqual(['pushover', 'victorops']);
+    expect(config.receivers.get('pager')!.integrations[1].config).toMatchObject({ api_key: 'vo-key', routing_key: 'ops' });
+  });
+
+  it('show their credentials as <secret>', async () => {
+    const { maskSecrets } = await import('./config-secrets.js');
+    const masked = maskSecrets(text);
+    for (const s of ['vo-key', 't0k', 'wx-token', 'po-user', 'po-token']) expect(masked).not.toContain(s);
+    expect(masked).toContain('room_id: r1');
+  });
+});

@@ -13,6 +13,7 @@ import { parseTimeIntervals, type TimeInterval } from './time-intervals.js';
 import { HTTP_CONFIG_UNSUPPORTED } from './receivers/http.js';
 import { RECEIVER_KINDS, receiverKind, UNSUPPORTED_RECEIVER_KEYS, type IntegrationContext } from './receivers/registry.js';
 import { formatMatcher, MatcherError, matches as matchOne, parseMatchers, type LabelMatcher } from './labels.js';
+import { WORDING } from './wording.js';
 
 export interface Route {
   /** Unique id (path of indexes), e.g. "0.1". */
@@ -248,7 +249,7 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
           if (!entry) return err(ip, 'must be a mapping');
           for (const [g, field] of Object.entries(kind.globals ?? {})) if (entry[field] === undefined && globalDefaults.has(g)) entry[field] = globalDefaults.get(g);
           if (globalHttp !== undefined && entry.http_config === undefined && kind.key !== 'email_configs' && kind.key !== 'log_configs') entry.http_config = globalHttp;
-          const parsed = kind.schema.safeParse(entry);
+          const parsed = kind.schema.safeParse(entry, WORDING);
           if (!parsed.success) {
             for (const issue of parsed.error.issues) {
               const at = [...ip, ...(issue.path as (string | number)[])];

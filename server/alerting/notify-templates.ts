@@ -8,7 +8,7 @@
  */
 import { GoTemplateError, GoTime, KV, TemplateSet } from './gotemplate.js';
 import type { Notification, NotifierAlert } from './receivers.js';
-import { alertList, alertsURL, commonAnnotations, commonLabels, emailHtml, emailText, firingResolvedText, SENDER, status, subject } from './receivers/messages.js';
+import { alertList, alertsURL, annotationsAndAlerts, commonAnnotations, commonLabels, emailHtml, emailText, firingResolvedText, SENDER, status, subject } from './receivers/messages.js';
 import { readRegularFile } from './receivers/secret.js';
 
 const N = Symbol('notification');
@@ -90,7 +90,13 @@ function addDefaults(set: TemplateSet): void {
     nat(`${p}.default.text`, (n) => firingResolvedText(n, '# '));
   }
   nat('telegram.default.message', (n) => firingResolvedText(n));
-  nat('webex.default.message', subject);
+  for (const p of ['webex', 'pushover']) nat(`${p}.default.message`, annotationsAndAlerts);
+  nat('victorops.default.state_message', annotationsAndAlerts);
+  nat('victorops.default.entity_display_name', subject);
+  set.natives.set('victorops.default.monitoring_tool', () => SENDER);
+  nat('pushover.default.title', subject);
+  nat('pushover.default.url', alertsURL);
+  set.natives.set('discord.default.content', () => '');
   nat('discord.default.title', subject);
   nat('discord.default.message', (n) => firingResolvedText(n));
 }

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { fingerprint, type Labels } from './labels.js';
 import type { NotifierAlert } from './receivers.js';
+import { WORDING } from './wording.js';
 
 /** The most alerts one request may carry (Prometheus sends at most 256 per request). */
 export const MAX_POSTED_ALERTS = 10_000;
@@ -38,7 +39,7 @@ export function parsePostedAlerts(body: unknown, now: number, resolveTimeoutMs: 
   if (body.length > MAX_POSTED_ALERTS) return { alerts: [], issues: [{ path: [], message: `at most ${MAX_POSTED_ALERTS} alerts per request, got ${body.length}` }] };
   const alerts: NotifierAlert[] = [];
   body.forEach((raw, i) => {
-    const p = postableAlert.safeParse(raw);
+    const p = postableAlert.safeParse(raw, WORDING);
     if (!p.success) {
       for (const is of p.error.issues) issues.push({ path: [i, ...(is.path as (string | number)[])], message: is.message });
       return;

@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve, sep } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { checkRule, fileRuleSchema, parseRuleDuration, stableId, toRule, zodIssues, type RuleGroup, type RuleIssue, type ValidateOptions } from './rules.js';
+import { WORDING } from './wording.js';
 
 const groupSchema = z
   .object({
@@ -126,7 +127,7 @@ export function parseRuleFile(file: string, text: string, opts: ValidateOptions 
     }
     return { groups: [], problems };
   }
-  const top = fileSchema.safeParse(doc.toJS() ?? {});
+  const top = fileSchema.safeParse(doc.toJS() ?? {}, WORDING);
   if (!top.success) {
     add(zodIssues(top.error));
     return { groups: [], problems };
@@ -135,7 +136,7 @@ export function parseRuleFile(file: string, text: string, opts: ValidateOptions 
   const names = new Set<string>();
   (top.data.groups ?? []).forEach((g, gi) => {
     const gp = ['groups', gi];
-    const parsed = groupSchema.safeParse(g);
+    const parsed = groupSchema.safeParse(g, WORDING);
     if (!parsed.success) return add(zodIssues(parsed.error, gp));
     const grp = parsed.data;
     if (names.has(grp.name)) add([{ code: 'MTR_RULE_GROUP_DUPLICATE', path: [...gp, 'name'], message: `group name ${JSON.stringify(grp.name)} is repeated in the same file` }]);
@@ -149,7 +150,7 @@ export function parseRuleFile(file: string, text: string, opts: ValidateOptions 
     const rules: RuleGroup['rules'] = [];
     (grp.rules ?? []).forEach((r, ri) => {
       const rp = [...gp, 'rules', ri];
-      const pr = fileRuleSchema.safeParse(r);
+      const pr = fileRuleSchema.safeParse(r, WORDING);
       if (!pr.success) return add(zodIssues(pr.error, rp));
       const issues = checkRule(pr.data, rp, opts);
       if (issues.length) return add(issues);

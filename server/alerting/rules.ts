@@ -10,6 +10,7 @@ import { parsePromDuration } from '../promql/time.js';
 import type { Labels } from './labels.js';
 import { engineCheck, type PromqlCheck } from './promql-check.js';
 import { compileTemplate, TemplateError } from './template.js';
+import { WORDING } from './wording.js';
 
 /** What a rule does when its query returns nothing. `ok` is Prometheus' behaviour: alerts resolve. */
 export const NO_DATA_OUTCOMES = ['ok', 'alerting', 'nodata', 'keep_last'] as const;
@@ -224,7 +225,7 @@ export function apiToRule(spec: ApiRuleSpec, id: string): Rule {
 
 /** Validate an API rule body. */
 export function validateApiRule(body: unknown, opts: ValidateOptions = {}): { ok: true; spec: ApiRuleSpec } | { ok: false; issues: RuleIssue[] } {
-  const parsed = apiRuleSchema.safeParse(body);
+  const parsed = apiRuleSchema.safeParse(body, WORDING);
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
   const issues = checkRule(parsed.data, [], opts);
   const spec = parsed.data;

@@ -9,6 +9,7 @@ import type { Clock } from './clock.js';
 import { parsePromDuration } from '../promql/time.js';
 import { anchored, MatcherError, matchesAll, parseMatchers, type LabelMatcher, type Labels } from './labels.js';
 import type { AlertingStore, Silence } from './persistence.js';
+import { WORDING } from './wording.js';
 
 /** Expired silences stay listed this long (Alertmanager's default retention). */
 export const SILENCE_RETENTION_MS = 5 * 86_400_000;
@@ -105,7 +106,7 @@ export class Silences {
   /** Validate and store a silence (new, or an update of a not yet expired one). Returns its id. */
   async upsert(body: unknown): Promise<string> {
     const now = this.clock.now();
-    const parsed = silenceInputSchema.safeParse(body);
+    const parsed = silenceInputSchema.safeParse(body, WORDING);
     if (!parsed.success) {
       throw new SilenceError(parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })));
     }
@@ -139,7 +140,7 @@ export class Silences {
     let endsAt = b.endsAt === undefined ? undefined : parseTimeField(b.endsAt, 'endsAt', issues);
     if (b.duration !== undefined) {
       const d = parsePromDuration(b.duration);
-      if (d === null) issues.push({ path: ['duration'], message: `invalid duration ${JSON.stringify(b.duration)}` });
+      if (d === null) issues.push({ path: ['duration'], message: `invalid duration ${JSON.stringify(b.duration)}: use a Prometheus duration like 30m, 2h or 1d12h` });
       else if (endsAt !== undefined) issues.push({ path: ['duration'], message: 'give endsAt or duration, not both' });
       else if (startsAt !== undefined) endsAt = startsAt + d;
     }

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Labels } from './labels.js';
 import { engineCheck, type PromqlCheck } from './promql-check.js';
 import { parseRuleDuration, stableId, type Rule, type RuleGroup, type RuleIssue } from './rules.js';
+import { WORDING } from './wording.js';
 
 /** [severity, long window, short window, burn rate] as the workbook tabulates them. */
 export const BURN_WINDOWS: readonly [string, string, string, number][] = [
@@ -73,7 +74,7 @@ export function errorRatioExpr(spec: SloSpec, w: string): string {
 
 /** Check an SLO; every problem at once. */
 export function validateSlo(body: unknown, check: PromqlCheck = engineCheck): { ok: true; spec: SloSpec } | { ok: false; issues: RuleIssue[] } {
-  const parsed = sloSchema.safeParse(body);
+  const parsed = sloSchema.safeParse(body, WORDING);
   if (!parsed.success) {
     return { ok: false, issues: parsed.error.issues.map((i) => ({ code: 'MTR_SLO_SHAPE', path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })) };
   }

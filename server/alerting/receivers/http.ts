@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { resolveSecret } from './secret.js';
-import type { SendResult } from '../receivers.js';
+import type { Integration, Notification, SendResult } from '../receivers.js';
 
 const opt = z.string().optional();
 
@@ -76,7 +76,7 @@ export function parseRetryAfter(v: string | null, now = Date.now()): number | un
 
 export interface PostOptions {
   url: string;
-  body: unknown;
+  body?: unknown;
   headers?: Record<string, string>;
   timeoutMs: number;
   signal: AbortSignal;
@@ -138,9 +138,26 @@ export async function post(o: PostOptions): Promise<SendResult> {
       error: `${o.what} ${redactURL(o.url)} answered ${res.status}${detail ? `: ${detail}` : ''}`,
     };
   } catch (e) {
-    const why = timeout.aborted ? `timed out after ${o.timeoutMs} ms` : (e as Error).message;
+    const why = timeout.aborted ? `no answer within ${o.timeoutMs} ms (timeout)` : connectionProblem(e as Error);
     return { ok: false, retry: !o.signal.aborted, error: `${o.what} ${redactURL(o.url)}: ${why}` };
   }
+}
+
+/** undici's "fetch failed" in words, from the system error under it. */
+export function connectionProblem(e: Error): string {
+  const cause = e.cause as { code?: string; message?: string } | undefined;
+  const words: Record<string, string> = {
+    ECONNREFUSED: 'could not connect: the connection was refused (is the receiver running, and is the port right?)',
+    ENOTFOUND: 'could not connect: the host name does not resolve',
+    EAI_AGAIN: 'could not connect: the host name could not be resolved now (DNS)',
+    ECONNRESET: 'the connection was closed before an answer',
+    ETIMEDOUT: 'could not connect: timed out',
+    EHOSTUNREACH: 'could not connect: the host is unreachable',
+    CERT_HAS_EXPIRED: "the server's TLS certificate has expired",
+    DEPTH_ZERO_SELF_SIGNED_CERT: "the server's TLS certificate is self-signed",
+  };
+  if (cause?.code && words[cause.code]) return words[cause.code];
+  return cause?.message ? `${e.message}: ${cause.message}` : e.message;
 }
 
 /** An answer like {"ok": false, "error": "..."} is a failure. */
@@ -152,4 +169,47 @@ export function okField(text: string): string | null {
     // Not JSON: an incoming webhook answers "ok".
   }
   return null;
+}
+
+/** One request of a receiver: where, what, and the headers it adds to http_config's (they win). */
+export type HttpRequest = Pick<PostOptions, 'url' | 'checkBody' | 'raw'> & { body?: unknown; headers?: Record<string, string> };
+
+/** Fields every HTTP integration's config has. */
+export interface HttpReceiverConfig {
+  send_resolved?: boolean;
+  http_config?: HttpConfig;
+  /** Milliseconds; 0 or unset is 10 s. */
+  timeout?: number;
+}
+
+/**
+ * The sending path every HTTP receiver shares: http_config's credentials and the receiver's
+ * secrets read at each send (a failure to read them is final and names the integration), then one
+ * POST classified by post(): 2xx delivered, 429 and 5xx retried by the send queue (after
+ * Retry-After when given), other 4xx final.
+ */
+export function httpIntegration<C extends HttpReceiverConfig>(kind: { name: string; sendResolved: boolean }, c: C, request: (n: Notification) => Promise<HttpRequest>): Integration {
+  const timeoutMs = c.timeout || 10_000;
+  return {
+    kind: kind.name,
+    sendResolved: c.send_resolved ?? kind.sendResolved,
+    async send(n, signal) {
+      let req: HttpRequest;
+      let headers: Record<string, string>;
+      try {
+        headers = await httpHeaders(c.http_config);
+        req = await request(n);
+      } catch (e) {
+        return { ok: false, retry: false, error: `${kind.name}: ${(e as Error).message}` };
+      }
+      return post({ ...req, headers: { ...headers, ...req.headers }, timeoutMs, signal, what: kind.name });
+    },
+  };
+}
+
+/** A secret that must be there (resolveSecret's value, or an error naming the field). */
+export async function requiredSecret(value: string | undefined, file: string | undefined, field: string): Promise<string> {
+  const v = await resolveSecret(value, file);
+  if (v === undefined || v === '') throw new Error(`${field} is empty`);
+  return v;
 }

@@ -61,6 +61,12 @@ export function firingResolvedText(n: Notification, heading = ''): string {
   return parts.join('\n');
 }
 
+/** The common annotations' values, then the firing and resolved lists (the default message of Pushover, Webex, VictorOps and SNS). */
+export function annotationsAndAlerts(n: Notification): string {
+  const ann = commonAnnotations(n);
+  return `${Object.keys(ann).sort().map((k) => ann[k]).join(' ')}\n${firingResolvedText(n)}`;
+}
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { parseNotifyConfig } from '../notify-config.js';
+import { NotifyTemplates } from '../notify-templates.js';
 import type { Integration, Notification } from '../receivers.js';
 
 export const T = Date.UTC(2024, 0, 2, 3, 4, 5);
@@ -32,6 +33,9 @@ export function sampleNotification(over: Partial<Notification> = {}): Notificati
   };
 }
 
+/** The sample with the default templates, for receiver fields written as Go templates. */
+export const templated = (over: Partial<Notification> = {}): Notification => sampleNotification({ templates: new NotifyTemplates(), ...over });
+
 /** Only the resolved ones. */
 export const allResolved = (n = sampleNotification()): Notification => ({ ...n, alerts: n.alerts.map((a) => ({ ...a, status: 'resolved' as const })) });
 
@@ -40,6 +44,12 @@ export function integrationsOf(receiverYaml: string, globalYaml = ''): Integrati
   const text = `${globalYaml ? `global:\n${globalYaml}\n` : ''}route: { receiver: r }\nreceivers:\n  - name: r\n${receiverYaml}\n`;
   const { config } = parseNotifyConfig(text);
   return config.receivers.get('r')!.integrations.map((c) => c.create({ log: pino({ level: 'silent' }) }));
+}
+
+/** The parsed configs (globals applied) of a one-receiver config's integrations. */
+export function configsOf(receiverYaml: string, globalYaml = ''): unknown[] {
+  const text = `${globalYaml ? `global:\n${globalYaml}\n` : ''}route: { receiver: r }\nreceivers:\n  - name: r\n${receiverYaml}\n`;
+  return parseNotifyConfig(text).config.receivers.get('r')!.integrations.map((c) => c.config);
 }
 
 export interface Captured {

@@ -22,6 +22,7 @@ import { ago } from '../format.js';
 import { useAsync, useStable, useTitle } from '../hooks.js';
 import { useLocation } from '../router.js';
 import { useTimeState } from '../timeState.js';
+import { refusal, ruleField } from './alerts/wording.js';
 
 /** Render timings of the last dashboard draw, read by the browser tests and the bench. */
 declare global {
@@ -319,7 +320,7 @@ function AlertsDialog({ service, onClose }: { service: string; onClose: () => vo
       setMsg({ ok: true, text: r.created.length ? `Enabled ${r.created.join(', ')}.` : 'Already enabled.' });
       setTick((t) => t + 1);
     } catch (e) {
-      setMsg({ ok: false, text: (e as Error).message });
+      setMsg({ ok: false, text: `Nothing was enabled. ${refusal(e, ruleField).join(' ')}` });
     } finally {
       setBusy(false);
     }

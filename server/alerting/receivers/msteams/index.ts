@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
-import { httpHeaders, post } from '../http.js';
+import { httpIntegration } from '../http.js';
 import { commonFields, defineReceiver, durationMs, templateErrors, textField } from '../kind.js';
 import { firingResolvedText, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
@@ -43,21 +43,6 @@ export const msteams = defineReceiver({
     return out;
   },
   create(c) {
-    const timeoutMs = c.timeout || 10_000;
-    return {
-      kind: 'msteams',
-      sendResolved: c.send_resolved ?? true,
-      async send(n, signal) {
-        let url: string;
-        let headers: Record<string, string>;
-        try {
-          url = (await resolveSecret(c.webhook_url, c.webhook_url_file)) ?? '';
-          headers = await httpHeaders(c.http_config);
-        } catch (e) {
-          return { ok: false, retry: false, error: `msteams: ${(e as Error).message}` };
-        }
-        return post({ url, body: messageCard(c, n), headers, timeoutMs, signal, what: 'msteams' });
-      },
-    };
+    return httpIntegration(this, c, async (n) => ({ url: (await resolveSecret(c.webhook_url, c.webhook_url_file)) ?? '', body: messageCard(c, n) }));
   },
 });

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
-import { httpHeaders, post } from '../http.js';
+import { httpIntegration } from '../http.js';
 import { commonFields, defineReceiver, durationMs, templateErrors, textField } from '../kind.js';
 import { alertsURL, firingResolvedText, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
@@ -56,21 +56,6 @@ export const msteamsv2 = defineReceiver({
     return out;
   },
   create(c) {
-    const timeoutMs = c.timeout || 10_000;
-    return {
-      kind: 'msteamsv2',
-      sendResolved: c.send_resolved ?? true,
-      async send(n, signal) {
-        let url: string;
-        let headers: Record<string, string>;
-        try {
-          url = (await resolveSecret(c.webhook_url, c.webhook_url_file)) ?? '';
-          headers = await httpHeaders(c.http_config);
-        } catch (e) {
-          return { ok: false, retry: false, error: `msteamsv2: ${(e as Error).message}` };
-        }
-        return post({ url, body: adaptiveCardMessage(c, n), headers, timeoutMs, signal, what: 'msteamsv2' });
-      },
-    };
+    return httpIntegration(this, c, async (n) => ({ url: (await resolveSecret(c.webhook_url, c.webhook_url_file)) ?? '', body: adaptiveCardMessage(c, n) }));
   },
 });

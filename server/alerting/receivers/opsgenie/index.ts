@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
-import { httpHeaders, post } from '../http.js';
+import { httpIntegration } from '../http.js';
 import { commonFields, defineReceiver, durationMs, expandValue, templateErrors, textField, truncate } from '../kind.js';
 import { alertsURL, commonAnnotations, firingResolvedText, SENDER, status, subject } from '../messages.js';
 import { dedupKey } from '../pagerduty/index.js';
@@ -76,24 +76,11 @@ export const opsgenie = defineReceiver({
     return out;
   },
   create(c) {
-    const timeoutMs = c.timeout || 10_000;
     const base = (c.api_url ?? 'https://api.opsgenie.com/').replace(/\/?$/, '/');
-    return {
-      kind: 'opsgenie',
-      sendResolved: c.send_resolved ?? true,
-      async send(n, signal) {
-        let headers: Record<string, string>;
-        try {
-          headers = { ...(await httpHeaders(c.http_config)), authorization: `GenieKey ${(await resolveSecret(c.api_key, c.api_key_file)) ?? ''}` };
-        } catch (e) {
-          return { ok: false, retry: false, error: `opsgenie: ${(e as Error).message}` };
-        }
-        if (status(n) === 'resolved') {
-          const url = `${base}v2/alerts/${dedupKey(n.groupKey)}/close?identifierType=alias`;
-          return post({ url, body: { source: SENDER }, headers, timeoutMs, signal, what: 'opsgenie' });
-        }
-        return post({ url: `${base}v2/alerts`, body: opsgenieAlert(c, n), headers, timeoutMs, signal, what: 'opsgenie' });
-      },
-    };
+    return httpIntegration(this, c, async (n) => {
+      const headers = { authorization: `GenieKey ${(await resolveSecret(c.api_key, c.api_key_file)) ?? ''}` };
+      if (status(n) === 'resolved') return { url: `${base}v2/alerts/${dedupKey(n.groupKey)}/close?identifierType=alias`, body: { source: SENDER }, headers };
+      return { url: `${base}v2/alerts`, body: opsgenieAlert(c, n), headers };
+    });
   },
 });

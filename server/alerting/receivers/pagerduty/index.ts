@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
-import { httpHeaders, post } from '../http.js';
+import { httpIntegration } from '../http.js';
 import { commonFields, defineReceiver, durationMs, expandValue, templateErrors, textField, truncate } from '../kind.js';
 import { alertList, alertsURL, firing, resolved, SENDER, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
@@ -99,23 +99,10 @@ export const pagerduty = defineReceiver({
     return out;
   },
   create(c) {
-    const timeoutMs = c.timeout || 10_000;
     const v1 = c.service_key !== undefined || c.service_key_file !== undefined;
-    return {
-      kind: 'pagerduty',
-      sendResolved: c.send_resolved ?? true,
-      async send(n, signal) {
-        let key: string;
-        let headers: Record<string, string>;
-        try {
-          key = (v1 ? await resolveSecret(c.service_key, c.service_key_file) : await resolveSecret(c.routing_key, c.routing_key_file)) ?? '';
-          headers = await httpHeaders(c.http_config);
-        } catch (e) {
-          return { ok: false, retry: false, error: `pagerduty: ${(e as Error).message}` };
-        }
-        if (v1) return post({ url: c.url ?? 'https://events.pagerduty.com/generic/2010-04-15/create_event.json', body: pagerdutyV1Event(c, key, n), headers, timeoutMs, signal, what: 'pagerduty' });
-        return post({ url: c.url ?? 'https://events.pagerduty.com/v2/enqueue', body: pagerdutyEvent(c, key, n), headers, timeoutMs, signal, what: 'pagerduty' });
-      },
-    };
+    return httpIntegration(this, c, async (n) => {
+      if (v1) return { url: c.url ?? 'https://events.pagerduty.com/generic/2010-04-15/create_event.json', body: pagerdutyV1Event(c, (await resolveSecret(c.service_key, c.service_key_file)) ?? '', n) };
+      return { url: c.url ?? 'https://events.pagerduty.com/v2/enqueue', body: pagerdutyEvent(c, (await resolveSecret(c.routing_key, c.routing_key_file)) ?? '', n) };
+    });
   },
 });

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
-import { httpHeaders, okField, post } from '../http.js';
+import { httpIntegration, okField } from '../http.js';
 import { commonFields, defineReceiver, durationMs, expandValue, templateErrors, textField, truncate } from '../kind.js';
 import { alertsURL, SENDER, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
@@ -103,25 +103,11 @@ export const slack = defineReceiver({
     return out;
   },
   create(c) {
-    const timeoutMs = c.timeout || 10_000;
-    return {
-      kind: 'slack',
-      sendResolved: c.send_resolved ?? false,
-      async send(n, signal) {
-        let url: string;
-        const headers = await httpHeaders(c.http_config).catch((e: Error) => e);
-        if (headers instanceof Error) return { ok: false, retry: false, error: `slack: ${headers.message}` };
-        try {
-          const token = await resolveSecret(c.app_token, c.app_token_file);
-          if (token !== undefined) {
-            headers.authorization = `Bearer ${token}`;
-            url = c.app_url ?? 'https://slack.com/api/chat.postMessage';
-          } else url = (await resolveSecret(c.api_url, c.api_url_file)) ?? '';
-        } catch (e) {
-          return { ok: false, retry: false, error: `slack: ${(e as Error).message}` };
-        }
-        return post({ url, body: slackMessage(c, n), headers, timeoutMs, signal, what: 'slack', checkBody: okField });
-      },
-    };
+    return httpIntegration(this, c, async (n) => {
+      const token = await resolveSecret(c.app_token, c.app_token_file);
+      const body = slackMessage(c, n);
+      if (token !== undefined) return { url: c.app_url ?? 'https://slack.com/api/chat.postMessage', headers: { authorization: `Bearer ${token}` }, body, checkBody: okField };
+      return { url: (await resolveSecret(c.api_url, c.api_url_file)) ?? '', body, checkBody: okField };
+    });
   },
 });

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Notification } from '../../receivers.js';
-import { httpHeaders, okField, post } from '../http.js';
+import { httpIntegration, okField } from '../http.js';
 import { commonFields, defineReceiver, durationMs, templateErrors, textField, truncate } from '../kind.js';
 import { escapeHtml, firingResolvedText } from '../messages.js';
 import { resolveSecret } from '../secret.js';
@@ -50,22 +50,11 @@ export const telegram = defineReceiver({
     return out;
   },
   create(c) {
-    const timeoutMs = c.timeout || 10_000;
     const base = (c.api_url ?? 'https://api.telegram.org').replace(/\/$/, '');
-    return {
-      kind: 'telegram',
-      sendResolved: c.send_resolved ?? true,
-      async send(n, signal) {
-        let token: string;
-        let headers: Record<string, string>;
-        try {
-          token = (await resolveSecret(c.bot_token, c.bot_token_file)) ?? '';
-          headers = await httpHeaders(c.http_config);
-        } catch (e) {
-          return { ok: false, retry: false, error: `telegram: ${(e as Error).message}` };
-        }
-        return post({ url: `${base}/bot${token}/sendMessage`, body: telegramMessage(c, n), headers, timeoutMs, signal, what: 'telegram', checkBody: okField });
-      },
-    };
+    return httpIntegration(this, c, async (n) => ({
+      url: `${base}/bot${(await resolveSecret(c.bot_token, c.bot_token_file)) ?? ''}/sendMessage`,
+      body: telegramMessage(c, n),
+      checkBody: okField,
+    }));
   },
 });

@@ -1,7 +1,7 @@
 /** Alertmanager's webhook: the JSON body of notify/webhook (version 4) POSTed to a URL. */
 import { z } from 'zod';
 import { webhookPayload } from '../../receivers.js';
-import { httpHeaders, post } from '../http.js';
+import { httpIntegration } from '../http.js';
 import { commonFields, defineReceiver, durationMs } from '../kind.js';
 import { resolveSecret } from '../secret.js';
 
@@ -33,21 +33,11 @@ export const webhook = defineReceiver({
     return [];
   },
   create(c) {
-    const timeoutMs = c.timeout || 10_000;
-    return {
-      kind: 'webhook',
-      sendResolved: c.send_resolved ?? true,
-      async send(n, signal) {
-        // url_file is read at each send, as Alertmanager does, never when the config is loaded.
-        let url: string;
-        try {
-          url = (await resolveSecret(c.url, c.url_file)) ?? '';
-        } catch (e) {
-          return { ok: false, retry: false, error: `webhook: ${(e as Error).message}` };
-        }
-        if (!httpURL(url)) return { ok: false, retry: false, error: 'webhook: url_file does not hold an http:// or https:// URL' };
-        return post({ url, body: webhookPayload(n, c.max_alerts ?? 0), headers: await httpHeaders(c.http_config), timeoutMs, signal, what: 'webhook' });
-      },
-    };
+    // url_file is read at each send, as Alertmanager does, never when the config is loaded.
+    return httpIntegration(this, c, async (n) => {
+      const url = (await resolveSecret(c.url, c.url_file)) ?? '';
+      if (!httpURL(url)) throw new Error('url_file does not hold an http:// or https:// URL');
+      return { url, body: webhookPayload(n, c.max_alerts ?? 0) };
+    });
   },
 });

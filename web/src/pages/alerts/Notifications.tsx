@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { notificationRoutes, testReceiver, type RouteNode } from '../../api/alerts.js';
 import { useAsync } from '../../hooks.js';
 import { AlertingError } from './common.js';
+import { refusal } from './wording.js';
 
 /** Where alerts go: the routing tree, the receivers with their integrations, a test send per receiver. */
 export function NotificationsView() {
@@ -11,10 +12,10 @@ export function NotificationsView() {
     setResults((r) => ({ ...r, [name]: 'Sending…' }));
     try {
       const out = await testReceiver(name);
-      const text = out.length === 0 ? 'This receiver has no integration: nothing was sent.' : out.map((o) => `${o.integration}: ${o.ok ? 'delivered' : `failed — ${o.error ?? 'unknown error'}`}`).join('\n');
+      const text = out.length === 0 ? 'This receiver has no integration: nothing was sent.' : out.map((o) => `${o.integration}: ${o.ok ? 'delivered' : `not delivered — ${o.error ?? 'no reason given'}`}`).join('\n');
       setResults((r) => ({ ...r, [name]: text }));
     } catch (err) {
-      setResults((r) => ({ ...r, [name]: `Could not send: ${(err as Error).message}` }));
+      setResults((r) => ({ ...r, [name]: `Nothing was sent. ${refusal(err, (p) => (p[0] === 'receiver' ? 'receiver' : undefined)).join(' ')}` }));
     }
   };
   if (res.error) return <AlertingError error={res.error} />;

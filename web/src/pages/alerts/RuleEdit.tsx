@@ -1,7 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { createRule, deleteRule, getRule, updateRule, type RuleInput } from '../../api/alerts.js';
-import { ApiError } from '../../api/client.js';
 import { queryRange } from '../../api/prom.js';
 import { listServices } from '../../api/services.js';
 import { panelChartData } from '../../chart/panelData.js';
@@ -12,6 +11,7 @@ import { QueryEditor } from '../../components/QueryEditor.js';
 import { useAsync, useDebounced } from '../../hooks.js';
 import { navigate } from '../../router.js';
 import { AlertingError } from './common.js';
+import { issuesOf, issueSentence, refusal, ruleField, type Issue } from './wording.js';
 
 /** Create or edit an alerting rule, with a live preview graph of its expression over the last 3 hours. */
 
@@ -32,16 +32,11 @@ interface Form {
 const EMPTY: Form = { alert: '', expr: '', for: '5m', group: 'default', severity: 'warning', service: '', summary: '', description: '', runbook: '', noData: 'ok', labels: [] };
 const RESERVED = new Set(['severity', 'service']);
 
-interface Issue {
-  path: (string | number)[];
-  message: string;
-  position?: number;
-}
-
 export function RuleEdit({ id }: { id: string | null }) {
   const [form, setForm] = useState<Form>(EMPTY);
   const [issues, setIssues] = useState<Issue[]>([]);
   const [error, setError] = useState<Error | null>(null);
+  const [refused, setRefused] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
   const [loaded, setLoaded] = useState(id === null);
   const services = useAsync((signal) => listServices(signal), []);
@@ -73,7 +68,9 @@ export function RuleEdit({ id }: { id: string | null }) {
   }, [id]);
 
   const set = <K extends keyof Form>(k: K, v: Form[K]) => setForm((f) => ({ ...f, [k]: v }));
-  const fieldIssue = (name: string) => issues.find((i) => i.path[0] === name);
+  // An issue shows next to its field: top-level fields by name, the severity/service labels and the three annotations by their inputs.
+  const fieldOf = (i: Issue) => (i.path[0] === 'labels' && (i.path[1] === 'severity' || i.path[1] === 'service') ? String(i.path[1]) : i.path[0] === 'annotations' && ['summary', 'description', 'runbook_url'].includes(String(i.path[1])) ? String(i.path[1]) : i.path.length === 1 ? String(i.path[0]) : '');
+  const fieldIssue = (name: string) => issues.find((i) => fieldOf(i) === name);
 
   const body = (): RuleInput => {
     const labels: Record<string, string> = {};
@@ -92,14 +89,15 @@ export function RuleEdit({ id }: { id: string | null }) {
     setBusy(true);
     setIssues([]);
     setError(null);
+    setRefused([]);
     try {
       if (id) await updateRule(id, body());
       else await createRule(body());
       navigate('/alerts/rules');
     } catch (err) {
-      const list = err instanceof ApiError ? (err.details?.issues as Issue[] | undefined) : undefined;
-      if (list?.length) setIssues(list);
-      else setError(err as Error);
+      const list = issuesOf(err);
+      if (list.length) setIssues(list);
+      else setRefused(refusal(err, ruleField));
     } finally {
       setBusy(false);
     }
@@ -111,13 +109,14 @@ export function RuleEdit({ id }: { id: string | null }) {
       await deleteRule(id);
       navigate('/alerts/rules');
     } catch (err) {
-      setError(err as Error);
+      setRefused(refusal(err, ruleField));
     }
   };
 
   if (!loaded && !error) return <div class="empty">Loading rule…</div>;
   const exprIssue = fieldIssue('expr');
-  const other = issues.filter((i) => !['alert', 'expr', 'for', 'group'].includes(String(i.path[0])));
+  const SHOWN = ['alert', 'expr', 'for', 'group', 'severity', 'service', 'summary', 'description', 'runbook_url', 'no_data_state'];
+  const other = issues.filter((i) => !SHOWN.includes(fieldOf(i)));
 
   return (
     <form onSubmit={save} aria-label={id ? 'Edit alert rule' : 'New alert rule'} noValidate>
@@ -126,6 +125,16 @@ export function RuleEdit({ id }: { id: string | null }) {
         <h2 style={{ margin: '0 0 0 8px', fontSize: '16px' }}>{id ? `Edit ${form.alert}` : 'New alert rule'}</h2>
       </div>
       {error ? <AlertingError error={error} /> : null}
+      {refused.length ? (
+        <div class="error-box" role="alert" data-refusal>
+          {refused.join('\n')}
+        </div>
+      ) : null}
+      {issues.length ? (
+        <div class="error-box" role="alert" data-refusal>
+          The rule was not saved: {issues.length === 1 ? 'one field needs' : `${issues.length} fields need`} a change (shown next to each).
+        </div>
+      ) : null}
       <div class="card card-body" style={{ marginBottom: '12px' }}>
         <div class="form-grid">
           <Field label="Alert name" issue={fieldIssue('alert')}>
@@ -134,7 +143,7 @@ export function RuleEdit({ id }: { id: string | null }) {
           <Field label="Pending for (before firing)" issue={fieldIssue('for')}>
             <input id="rule-for" type="text" value={form.for} onInput={(e) => set('for', (e.target as HTMLInputElement).value)} placeholder="5m" />
           </Field>
-          <Field label="Severity">
+          <Field label="Severity" issue={fieldIssue('severity')}>
             <select id="rule-severity" value={form.severity} onChange={(e) => set('severity', (e.target as HTMLSelectElement).value)}>
               {['critical', 'warning', 'info', 'page', 'ticket', ''].map((s) => (
                 <option key={s} value={s}>
@@ -143,7 +152,7 @@ export function RuleEdit({ id }: { id: string | null }) {
               ))}
             </select>
           </Field>
-          <Field label="Service">
+          <Field label="Service" issue={fieldIssue('service')}>
             <input id="rule-service" type="text" list="rule-services" value={form.service} onInput={(e) => set('service', (e.target as HTMLInputElement).value)} />
             <datalist id="rule-services">
               {(services.data ?? []).map((s) => (
@@ -154,7 +163,7 @@ export function RuleEdit({ id }: { id: string | null }) {
           <Field label="Group" issue={fieldIssue('group')}>
             <input id="rule-group" type="text" value={form.group} onInput={(e) => set('group', (e.target as HTMLInputElement).value)} />
           </Field>
-          <Field label="When the query returns nothing">
+          <Field label="When the query returns nothing" issue={fieldIssue('no_data_state')}>
             <select id="rule-nodata" value={form.noData} onChange={(e) => set('noData', (e.target as HTMLSelectElement).value)}>
               <option value="ok">Resolve (Prometheus)</option>
               <option value="alerting">Fire</option>
@@ -170,7 +179,7 @@ export function RuleEdit({ id }: { id: string | null }) {
           <QueryEditor id="rule-expr" label="Alert expression" value={form.expr} onChange={(v) => set('expr', v)} onRun={() => undefined} errorPos={exprIssue?.position} rows={2} />
           {exprIssue ? (
             <div class="error-box" role="alert">
-              {exprIssue.message}
+              {issueSentence(exprIssue, ruleField)}
             </div>
           ) : null}
         </div>
@@ -178,13 +187,13 @@ export function RuleEdit({ id }: { id: string | null }) {
       </div>
       <div class="card card-body" style={{ marginBottom: '12px' }}>
         <div class="form-grid">
-          <Field label="Summary">
+          <Field label="Summary" issue={fieldIssue('summary')}>
             <input id="rule-summary" type="text" value={form.summary} onInput={(e) => set('summary', (e.target as HTMLInputElement).value)} placeholder="{{ $labels.service }} fails {{ $value | humanizePercentage }}" />
           </Field>
-          <Field label="Description">
+          <Field label="Description" issue={fieldIssue('description')}>
             <input id="rule-description" type="text" value={form.description} onInput={(e) => set('description', (e.target as HTMLInputElement).value)} />
           </Field>
-          <Field label="Runbook URL">
+          <Field label="Runbook URL" issue={fieldIssue('runbook_url')}>
             <input id="rule-runbook" type="text" value={form.runbook} onInput={(e) => set('runbook', (e.target as HTMLInputElement).value)} placeholder="https://…" />
           </Field>
         </div>
@@ -206,7 +215,7 @@ export function RuleEdit({ id }: { id: string | null }) {
       </div>
       {other.length ? (
         <div class="error-box" role="alert">
-          {other.map((i) => `${i.path.join('.') || 'rule'}: ${i.message}`).join('\n')}
+          {other.map((i) => issueSentence(i, ruleField)).join('\n')}
         </div>
       ) : null}
       <div class="controls">
@@ -228,13 +237,15 @@ export function RuleEdit({ id }: { id: string | null }) {
 }
 
 function Field({ label, issue, children }: { label: string; issue?: Issue; children: ComponentChildren }) {
+  // The label names the field right above, so the message reads on from it ("must not be empty.").
+  const text = issue ? issueSentence(issue, () => label) : '';
   return (
     <label class="field">
       <span>{label}</span>
       {children}
       {issue ? (
-        <span class="val-critical" role="alert" style={{ fontWeight: 400 }}>
-          {issue.message}
+        <span class="val-critical" role="alert" style={{ fontWeight: 400 }} data-field-issue>
+          {text}
         </span>
       ) : null}
     </label>

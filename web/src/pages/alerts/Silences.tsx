@@ -1,11 +1,11 @@
 import { useState } from 'preact/hooks';
 import { createSilence, expireSilence, listSilences, matchingAlerts } from '../../api/alerts.js';
-import { ApiError } from '../../api/client.js';
 import { dateTime } from '../../format.js';
 import { useAsync } from '../../hooks.js';
 import { useLocation } from '../../router.js';
 import { AlertingError, stateClass } from './common.js';
-import { humanField, splitMatchers } from './filters.js';
+import { splitMatchers } from './filters.js';
+import { refusal, silenceField } from './wording.js';
 
 /** Silences: the active and pending ones, a form to add or edit one (prefilled from an alert) with a preview of the alerts it would silence, expiry. */
 export function SilencesView() {
@@ -37,8 +37,7 @@ export function SilencesView() {
       setComment('');
       setTick((t) => t + 1);
     } catch (err) {
-      const issues = err instanceof ApiError ? (err.details?.issues as { path: string[]; message: string }[] | undefined) : undefined;
-      setMsg({ ok: false, text: issues?.length ? issues.map((i) => `${humanField(i.path)}: ${i.message}`).join('\n') : (err as Error).message });
+      setMsg({ ok: false, text: refusal(err, silenceField).join('\n') });
     }
   };
 
@@ -139,7 +138,7 @@ export function SilencesView() {
                       <button
                         type="button"
                         onClick={async () => {
-                          await expireSilence(s.id).catch((err) => setMsg({ ok: false, text: (err as Error).message }));
+                          await expireSilence(s.id).catch((err) => setMsg({ ok: false, text: refusal(err, silenceField).join('\n') }));
                           setTick((t) => t + 1);
                         }}
                       >

@@ -1,4 +1,4 @@
-/** Pure helpers of the alerts pages (filtering alerts, reading silence matchers and validation paths). */
+/** Pure helpers of the alerts pages (filtering alerts, reading silence matchers); validation wording is in wording.ts. */
 
 /** Whether an alert's labels contain every `name=value` (or bare word) of the filter text. */
 export function alertMatchesFilter(labels: Record<string, string>, filter: string): boolean {
@@ -18,12 +18,4 @@ export function splitMatchers(text: string): string[] {
     .split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)
     .map((m) => m.trim())
     .filter(Boolean);
-}
-
-/** Validation paths in words: ["matchers", 0] -> "matcher 1". */
-export function humanField(path: (string | number)[]): string {
-  const [head, idx, ...rest] = path;
-  const names: Record<string, string> = { matchers: 'matcher', endsAt: 'end time', startsAt: 'start time', createdBy: 'created by', comment: 'comment', duration: 'duration', id: 'silence' };
-  if (head === 'matchers' && typeof idx === 'number') return `matcher ${idx + 1}${rest.length ? ` (${rest.join('.')})` : ''}`;
-  return names[String(head)] ?? path.join('.');
 }
