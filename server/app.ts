@@ -1,16 +1,10 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import type { Logger } from 'pino';
-import type { Config } from './config.js';
 import { MetronomeError, isMetronomeError } from './errors.js';
-import type { Metrics } from './metrics.js';
-import type { Store } from './store/index.js';
-import type { Writer } from './writer.js';
 import { healthRoutes } from './routes/health.js';
 import { seriesRoutes } from './routes/series.js';
 import { writeRoutes } from './routes/write.js';
 import { alertingRoutes } from './routes/alerting.js';
 import { alertmanagerRoutes } from './routes/alertmanager.js';
-import type { Alerting } from './alerting/service.js';
 import { servicesRoutes } from './routes/services.js';
 import { webRoutes } from './routes/web.js';
 import { dashboardRoutes } from './routes/dashboards.js';
@@ -18,42 +12,12 @@ import { protocolRoutes } from './routes/protocols.js';
 import { queryRoutes } from './routes/query.js';
 import { heroicMetadataRoutes } from './routes/heroic-metadata.js';
 import { heroicQueryRoutes } from './routes/heroic-query.js';
-import type { QueryEngine } from './promql/types.js';
-import { Access, installAccessControl } from './auth/access.js';
+import { installAccessControl } from './auth/access.js';
 import { installSurface } from './auth/surface.js';
-import { installLimits } from './limits/install.js';
-import type { CardinalityTracker } from './limits/cardinality.js';
-import type { StoreHealth } from './store-health.js';
-import type { Clock } from './alerting/clock.js';
-import type { ProbeScheduler } from './probes/scheduler.js';
 import { probeRoutes } from './routes/probes.js';
-
-/** What every route plugin gets: the parts of a running Metronome. */
-export interface AppContext {
-  config: Config;
-  store: Store;
-  writer: Writer;
-  metrics: Metrics;
-  log: Logger;
-  /** The PromQL engine (server/promql/engine.ts): the query API, alerting and dashboards use it. */
-  engine: QueryEngine;
-  /** Alerting (rules, notifications, silences), created by start.ts. */
-  alerting?: Alerting;
-  /** Set while shutting down: readiness fails, writes get 503. */
-  state: { shuttingDown: boolean; startedAt: number };
-  /** Access control (server/auth); built from the config by start.ts, else by buildApp. */
-  access?: Access;
-  /** New-series limits per service and metric name (server/limits), set by buildApp. */
-  cardinality?: CardinalityTracker;
-  /** Recent insert failures (server/store-health.ts), for /readyz. */
-  storeHealth?: StoreHealth;
-  /** Drives the probe scheduler's timers (tests pass a ManualClock); default wall-clock time. */
-  probeClock?: Clock;
-  /** The probe scheduler (server/probes), set by the probes routes; reloaded when services change. */
-  probes?: ProbeScheduler;
-  /** Cluster mode (LEADER_ELECTION=keeper): whether this node leads, and who does (server/cluster). */
-  cluster?: { isLeader(): boolean; leader(): Promise<string> };
-}
+import { limitsRoutes } from './routes/limits.js';
+import { promErrorType, toMetronomeError } from './routes/errors.js';
+import type { AppContext } from './context.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -62,15 +26,6 @@ declare module 'fastify' {
     /** Answer errors in Heroic's shape ({type: "error", message, reason, status}) plus code and field. */
     heroicErrors?: boolean;
   }
-}
-
-/** Prometheus errorType for an HTTP status. */
-export function promErrorType(status: number): string {
-  if (status === 400 || status === 404 || status === 413 || status === 415) return 'bad_data';
-  if (status === 422) return 'execution';
-  if (status === 503) return 'timeout';
-  if (status === 429) return 'unavailable';
-  return 'internal';
 }
 
 /** Build the HTTP app: content parsers, error handling, and one plugin per API surface. */
@@ -106,7 +61,6 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   app.server.maxConnections = ctx.config.MAX_CONNECTIONS;
   // Tokens and scopes for every route, then the write path's limits (server/auth, server/limits).
-  ctx.access ??= Access.fromConfig(ctx.config);
   ctx.access.attach(ctx.metrics, ctx.log);
   // First: which hosts and sites may talk to this server at all (server/auth/surface.ts).
   installSurface(app, ctx.config, !ctx.access.enforced);
@@ -147,7 +101,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
 
   // After the error handler is set: plugins registered earlier would keep fastify's default one.
-  await installLimits(app, ctx);
+  await app.register(limitsRoutes, { ctx, tracker: ctx.cardinality });
   await app.register(healthRoutes, { ctx });
   await app.register(writeRoutes, { ctx });
   await app.register(protocolRoutes, { ctx });
@@ -169,29 +123,4 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 function reasonOf(status: number): string {
   const r: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Request Entity Too Large', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
   return r[status] ?? 'Error';
-}
-
-/** Map framework errors (body too large, bad content type, bad JSON) to catalogue errors. */
-export function toMetronomeError(err: FastifyError | MetronomeError, ctx: AppContext): MetronomeError {
-  if (isMetronomeError(err)) return err;
-  // Only recursion over what a client sent (nested JSON, filters, expressions) goes this deep.
-  if (err instanceof RangeError && /Maximum call stack size exceeded/.test(err.message)) return new MetronomeError('MTR_INPUT_TOO_DEEP', [], { cause: err });
-  switch ((err as FastifyError).code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new MetronomeError('MTR_WRITE_TOO_LARGE', [ctx.config.BODY_LIMIT_BYTES]);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_TYPE':
-      return new MetronomeError('MTR_WRITE_BODY', [err.message]);
-  }
-  const status = (err as FastifyError).statusCode;
-  if (status && status >= 400 && status < 500) {
-    if (err instanceof SyntaxError || (err as FastifyError).code === 'FST_ERR_VALIDATION') {
-      return new MetronomeError('MTR_READ_BAD_PARAM', ['body', err.message]);
-    }
-    // Anything else the framework refused (a malformed URL, say) is not a write-body problem.
-    return new MetronomeError('MTR_BAD_REQUEST', [err.message]);
-  }
-  return new MetronomeError('MTR_INTERNAL', [], { cause: err });
 }

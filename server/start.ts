@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
-import { buildApp, type AppContext } from './app.js';
+import type { AppContext } from './context.js';
+import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createMetrics } from './metrics.js';
 import { registerHeadMetrics } from './store/head.js';
@@ -18,6 +19,8 @@ import { registerCacheMetrics, ResultCache, watchWrites } from './promql/result-
 import { Engine } from './promql/engine.js';
 import { shouldRunDemo, startDemo, type DemoHandle } from './demo/run.js';
 import { Access } from './auth/access.js';
+import { createAdmission } from './limits/admission.js';
+import { CardinalityTracker } from './limits/cardinality.js';
 import { StoreHealth, trackStore } from './store-health.js';
 import { RollupJob, RollupLedger } from './rollups/job.js';
 
@@ -89,15 +92,16 @@ export async function startMetronome(
   const metrics = createMetrics();
   registerCacheMetrics(metrics.registry, cache);
   if (opened.head) registerHeadMetrics(metrics.registry, opened.head);
-  const writer = new Writer(store, config, metrics, log);
+  // The write path's limits: token services, point rate and new series per service and metric.
+  const cardinality = new CardinalityTracker(store, { perService: config.MAX_SERIES_PER_SERVICE, perKey: config.MAX_SERIES_PER_KEY });
   const ledger = new RollupLedger(opts.rollupClock ?? systemClock, config.ROLLUP_LATE_ALLOWANCE, store.rollupHours);
-  writer.rollups = ledger;
+  const writer = new Writer(store, config, metrics, log, { admit: createAdmission(config, access, cardinality, metrics), rollups: ledger });
   const rollups = new RollupJob(store, ledger, {
     intervalMs: config.ROLLUP_INTERVAL,
     rawRetentionMs: config.RETENTION_DAYS * 86_400_000,
     log: log.child({ component: 'rollups' }),
   });
-  const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, storeHealth, probeClock: opts.probeClock };
+  const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, cardinality, storeHealth, probeClock: opts.probeClock };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   // In cluster mode the lease decides which node evaluates and notifies (server/cluster).
   const clustered = config.LEADER_ELECTION === 'keeper';

@@ -40,8 +40,7 @@ export interface WriteResult {
  * The write path after decoding: validate -> series ids -> batcher -> store. Every protocol's
  * route ends here, so all share the same rules and the same all-or-nothing acknowledgement.
  */
-export class Writer {
-  readonly limits: WriteLimits;
+export interface WriterParts {
   /**
    * Checked after validation, before anything is buffered (server/limits/admission.ts: token
    * service scope, point rate, new-series limits). `fresh` are the series new to this process.
@@ -53,6 +52,12 @@ export class Writer {
    * into as dirty before writing the points, and the job leaves hours alone while a flush writes.
    */
   rollups?: RollupLedger;
+}
+
+export class Writer {
+  readonly limits: WriteLimits;
+  readonly admit: WriterParts['admit'];
+  readonly rollups: WriterParts['rollups'];
   readonly #batcher: Batcher<Item>;
   /**
    * Series this process has recorded: id (hi word -> lo word) -> slot in #first/#last, the
@@ -68,7 +73,10 @@ export class Writer {
     config: Config,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    parts: WriterParts = {},
   ) {
+    this.admit = parts.admit;
+    this.rollups = parts.rollups;
     this.limits = {
       maxKeyLength: config.MAX_KEY_LENGTH,
       maxTags: config.MAX_TAGS_PER_SERIES,

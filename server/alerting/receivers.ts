@@ -4,7 +4,14 @@
  * integrations themselves live in receivers/<name>/, assembled in receivers/registry.ts.
  */
 import type { Labels } from './labels.js';
-import type { NotifyTemplates } from './notify-templates.js';
+
+/**
+ * What a receiver field written as a Go template needs of the config's templates
+ * (notify-templates.ts implements it; declared here so the data model imports no template code).
+ */
+export interface TemplateExpander {
+  expand(text: string, n: Notification, html?: boolean): string;
+}
 
 /** An alert as the notifier holds it (Alertmanager's types.Alert). */
 export interface NotifierAlert {
@@ -27,7 +34,7 @@ export interface Notification {
   externalURL: string;
   now: number;
   /** The config's templates, for receiver fields written as Go templates. */
-  templates?: NotifyTemplates;
+  templates?: TemplateExpander;
 }
 
 export interface SendResult {

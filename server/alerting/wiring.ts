@@ -1,4 +1,4 @@
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import type { Clock } from './clock.js';
 import { Alerting, type AlertingSettings } from './service.js';
 

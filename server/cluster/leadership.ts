@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { ConfigError } from '../config.js';
 import type { Clock, TimerHandle } from '../alerting/clock.js';
 import { createAlerting } from '../alerting/wiring.js';

@@ -1,4 +1,4 @@
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { proposeAlerts } from '../services/alerts.js';
 import { putService, registeredServices, serviceMetrics } from '../services/registry.js';
 import { param, sql, type Store } from '../store/index.js';

@@ -9,7 +9,6 @@
  * heap, a triple-nested subquery ran 44 s past a 30 s timeout).
  */
 import { MetronomeError } from '../errors.js';
-import type { SampleSeries, StepSeries } from './matrix.js';
 import type { Labels } from './types.js';
 
 /**
@@ -53,11 +52,13 @@ export function labelsBytes(labels: Labels): number {
   return b;
 }
 
-export function stepSeriesBytes(s: StepSeries): number {
+/** A StepSeries' cost (matrix.ts; structural here, since matrix.ts builds on this module). */
+export function stepSeriesBytes(s: { labels: Labels; v: ArrayLike<number> }): number {
   return COST.series + COST.step * s.v.length + labelsBytes(s.labels);
 }
 
-export function sampleSeriesBytes(s: SampleSeries): number {
+/** A SampleSeries' cost. */
+export function sampleSeriesBytes(s: { labels: Labels; t: ArrayLike<number> }): number {
   return COST.series + COST.sample * s.t.length + labelsBytes(s.labels);
 }
 

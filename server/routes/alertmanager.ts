@@ -9,8 +9,8 @@
  * the code is also in the `x-metronome-error-code` header.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppContext } from '../app.js';
-import { toMetronomeError } from '../app.js';
+import type { AppContext } from '../context.js';
+import { toMetronomeError } from './errors.js';
 import { MetronomeError } from '../errors.js';
 import type { Alerting } from '../alerting/service.js';
 import { MatcherError, matchesAll, parseMatchers, type LabelMatcher, type Labels } from '../alerting/labels.js';

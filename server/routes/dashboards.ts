@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { addAnnotation, annotationInputSchema, listAnnotations, type Annotation } from '../dashboards/annotations.js';
 import { fromServiceDashboard, serviceDashboardId } from '../dashboards/from-service.js';

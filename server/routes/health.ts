@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { readMigrations, schemaVersion } from '../store/migrate.js';
 
 /** Liveness, readiness and the server's own metrics. */

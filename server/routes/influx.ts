@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { InfluxDecoder, precisionOf, V2_PRECISIONS } from '../../ingest/decode-influx.js';
 import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
-import { toMetronomeError } from '../app.js';
+import { toMetronomeError } from './errors.js';
 import { MetronomeError } from '../errors.js';
 import { acceptCompressedBodies, addStreamedParser } from './body.js';
 import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';

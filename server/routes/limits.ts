@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import type { CardinalityTracker } from '../limits/cardinality.js';
 import { paramValue } from './params.js';

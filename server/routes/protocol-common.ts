@@ -2,7 +2,7 @@ import { DecodeLimitError, type DecodeLimits } from '../../ingest/decode-limits.
 import type { MetricMetadata, StaleMark } from '../../ingest/decode-remote-write.js';
 import type { WriteBatch } from '../../ingest/types.js';
 import type { IssueList } from '../../ingest/validate.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import type { Config } from '../config.js';
 import { currentPrincipal } from '../auth/context.js';
 import { MetronomeError, type ErrorCode } from '../errors.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { MetadataRecorder } from '../series/metadata.js';
 import { applyRetention } from '../store/migrate.js';
 import { influxRoutes } from './influx.js';

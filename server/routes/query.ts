@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { parseDuration, parseTime, ParamError } from '../promql/time.js';
 import { param, sql } from '../store/index.js';

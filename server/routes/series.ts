@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { parseSelector, SelectorError, type Matcher } from '../promql/selector.js';
 import { parseTime, ParamError } from '../promql/time.js';

@@ -3,7 +3,7 @@ import { unpack } from 'msgpackr';
 import { decodeHeroic } from '../../ingest/decode-heroic.js';
 import type { WriteBatch } from '../../ingest/types.js';
 import { IssueList } from '../../ingest/validate.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import type { DecodeLimits } from '../../ingest/decode-limits.js';
 import { acceptCompressedBodies, addStreamedParser, rejectOtherContentTypes } from './body.js';
