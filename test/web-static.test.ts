@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppContext } from '../server/app.js';
+import type { AppContext } from '../server/context.js';
 import { isMetronomeError } from '../server/errors.js';
 import { webRoutes } from '../server/routes/web.js';
 import { tempDir } from './helpers.js';
