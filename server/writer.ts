@@ -8,7 +8,10 @@ import { IssueList, validateBatch, type WriteLimits } from '../ingest/validate.j
 import type { Config } from './config.js';
 import { MetronomeError } from './errors.js';
 import type { Metrics } from './metrics.js';
+import type { MetricMetadata, StaleMark } from '../ingest/decode-remote-write.js';
 import type { RollupLedger } from './rollups/job.js';
+import { recordSeriesEnds } from './series/ends.js';
+import { MetadataRecorder } from './series/metadata.js';
 import { LAST_SEEN_MARGIN_MS } from './series/lookup.js';
 import type { Store } from './store/index.js';
 
@@ -54,8 +57,17 @@ export interface WriterParts {
   rollups?: RollupLedger;
 }
 
+/** What a write request carries besides its points, stored once the points are committed. */
+export interface WriteExtras {
+  /** Where series ended (Prometheus staleness markers); those outside the accepted window are dropped. */
+  staleMarks?: readonly StaleMark[];
+  /** Metric metadata (type, help, unit), already filtered to what the writer's token may set. */
+  metadata?: readonly MetricMetadata[];
+}
+
 export class Writer {
   readonly limits: WriteLimits;
+  readonly #metadata: MetadataRecorder;
   readonly admit: WriterParts['admit'];
   readonly rollups: WriterParts['rollups'];
   readonly #batcher: Batcher<Item>;
@@ -77,6 +89,7 @@ export class Writer {
   ) {
     this.admit = parts.admit;
     this.rollups = parts.rollups;
+    this.#metadata = new MetadataRecorder(store);
     this.limits = {
       maxKeyLength: config.MAX_KEY_LENGTH,
       maxTags: config.MAX_TAGS_PER_SERIES,
@@ -132,11 +145,34 @@ export class Writer {
   }
 
   /**
-   * Validate a decoded batch and store it. Resolves once every point is committed. Throws a
+   * The one door for what clients and Metronome itself write: validate a decoded batch and store
+   * it, then its staleness markers and metadata. Resolves once all is committed. Throws a
    * MetronomeError: MTR_WRITE_INVALID (with the issues) when anything is invalid, in which case
    * nothing is stored; 429 when the buffer is full; 503 when storage fails.
    */
-  async write(batch: WriteBatch, protocol: string, issues?: IssueList, now = Date.now()): Promise<WriteResult> {
+  async write(batch: WriteBatch, protocol: string, issues?: IssueList, extras: WriteExtras = {}, now = Date.now()): Promise<WriteResult> {
+    const result = await this.#writePoints(batch, protocol, issues, now);
+    // After the points: a client that sees an error re-sends, and re-sent points deduplicate.
+    try {
+      if (extras.staleMarks?.length) await this.endSeries(extras.staleMarks, now);
+      if (extras.metadata?.length) await this.#metadata.record(extras.metadata, now);
+    } catch (e) {
+      throw new MetronomeError('MTR_WRITE_STORE_FAILED', [], { cause: e, headers: { 'retry-after': '1' } });
+    }
+    return result;
+  }
+
+  /**
+   * Record where series ended (staleness markers, alerting's resolved series) in series_ends,
+   * for marks inside the window points must be in. Rare, so written at once, not batched.
+   */
+  async endSeries(marks: readonly StaleMark[], now = Date.now()): Promise<number> {
+    const min = now - this.limits.retentionMs;
+    const max = now + this.limits.maxFutureMs;
+    return recordSeriesEnds(this.store, marks.filter((m) => Number.isInteger(m.ts) && m.ts >= min && m.ts <= max));
+  }
+
+  async #writePoints(batch: WriteBatch, protocol: string, issues: IssueList | undefined, now: number): Promise<WriteResult> {
     const list = validateBatch(batch, this.limits, now, issues ?? new IssueList(this.limits.maxIssues));
     if (!list.ok) {
       for (const i of list.items) this.metrics.pointsRejected.inc({ reason: i.code });

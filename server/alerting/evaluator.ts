@@ -24,12 +24,10 @@ const RESEND_DELAY_MS = 60_000;
 /** Active alerts are re-saved this often, so `for` restoration knows when evaluation stopped. */
 const SNAPSHOT_EVERY_MS = 60_000;
 
+/** What rule evaluation writes through (the Writer: samples of recording rules and ALERTS, and where series ended). */
 export interface RuleWriter {
-  write(batch: WriteBatch, protocol: string, issues?: undefined, now?: number): Promise<unknown>;
-}
-
-export interface StaleMarkSink {
-  (marks: { key: string; tags: Labels; ts: number }[]): Promise<unknown>;
+  write(batch: WriteBatch, protocol: string, issues: undefined, extras: object, now: number): Promise<unknown>;
+  endSeries(marks: { key: string; tags: Labels; ts: number }[], now: number): Promise<unknown>;
 }
 
 /** The /metrics hooks the evaluator reports to. */
@@ -52,7 +50,6 @@ export interface EvaluatorOptions {
   /** Longest a single rule query may take (capped by the group interval, at least 1 s). */
   queryTimeoutMs: number;
   metrics?: EvaluatorMetrics;
-  staleMarks?: StaleMarkSink;
   /**
    * Rule queries in flight at once, across all groups (Prometheus' rules.max-concurrent-evals).
    * The engine reserves as many slots for priority 'rule' (ALERT_MAX_CONCURRENT_QUERIES), so a
@@ -459,7 +456,7 @@ export class Evaluator {
 
   async #writeSamples(series: WriteBatch['series'], now: number): Promise<void> {
     if (series.length === 0) return;
-    await this.opts.writer.write({ series, points: series.length }, 'rules', undefined, now);
+    await this.opts.writer.write({ series, points: series.length }, 'rules', undefined, {}, now);
   }
 
   /** Series written last time and not now get a staleness mark, as Prometheus writes for rule output. */
@@ -468,7 +465,7 @@ export class Evaluator {
     for (const s of series) now.set(`${s.key}\u0000${fingerprint(s.tags)}`, { key: s.key, tags: s.tags });
     const gone = [...r.prevSeries].filter(([k]) => !now.has(k)).map(([, v]) => ({ ...v, ts }));
     r.prevSeries = now;
-    if (gone.length && this.opts.staleMarks) await this.opts.staleMarks(gone);
+    if (gone.length) await this.opts.writer.endSeries(gone, ts);
   }
 
   async #safe(what: string, fn: () => Promise<unknown>): Promise<void> {

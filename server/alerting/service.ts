@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { recordSeriesEnds } from '../series/ends.js';
 import type { QueryEngine } from '../promql/types.js';
 import type { Store } from '../store/index.js';
 import { applyRetention } from '../store/migrate.js';
@@ -139,7 +138,6 @@ export class Alerting {
       restore: { forGracePeriodMs: deps.settings.forGracePeriodMs, outageToleranceMs: deps.settings.outageToleranceMs },
       queryTimeoutMs: deps.settings.queryTimeoutMs,
       metrics: deps.metrics,
-      staleMarks: (marks) => recordSeriesEnds(deps.store, marks),
       maxConcurrentQueries: deps.settings.maxConcurrentQueries,
     });
   }

@@ -3,9 +3,10 @@ import { InfluxDecoder, precisionOf, V2_PRECISIONS } from '../../ingest/decode-i
 import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
 import { toMetronomeError } from './errors.js';
+import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { acceptCompressedBodies, addStreamedParser } from './body.js';
-import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
+import { commitWrite, counted, decodeLimits, fromDecodeLimit } from './protocol-common.js';
 
 const PROTOCOL = 'influx';
 
@@ -17,8 +18,7 @@ const PROTOCOL = 'influx';
  * every problem's line number, and nothing is stored. GET/HEAD /influx/ping answers 204 for
  * clients that check the server first. Errors use InfluxDB's body shape (see the handler).
  */
-export async function influxRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
-  const { ctx } = shared;
+export async function influxRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const decoder = new InfluxDecoder();
   const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
@@ -70,7 +70,7 @@ export async function influxRoutes(app: FastifyInstance, { shared }: { shared: P
     const { batch, lineCount } = decoded;
     if (lineCount === 0) throw new MetronomeError('MTR_WRITE_BODY', ['no lines in the body (line protocol expected)']);
     try {
-      await commitWrite(shared, PROTOCOL, batch, issues);
+      await commitWrite(ctx, PROTOCOL, batch, issues);
     } catch (e) {
       if (!(e instanceof MetronomeError) || e.code !== 'MTR_WRITE_INVALID') throw e;
       // Validation issues point at (series, point) of the batch: say which line instead. The

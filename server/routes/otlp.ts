@@ -3,9 +3,10 @@ import { decodeOtlpSteps, OtlpDecodeError, otlpResponse, otlpStatus, parseOtlpJs
 import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
 import { toMetronomeError } from './errors.js';
+import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { acceptCompressedBodies, addStreamedParser, rejectOtherContentTypes } from './body.js';
-import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
+import { commitWrite, counted, decodeLimits, fromDecodeLimit } from './protocol-common.js';
 
 const PROTOCOL = 'otlp';
 
@@ -27,8 +28,7 @@ function isJson(req: FastifyRequest): boolean {
  * partial_success when some points were not stored, and why); 4xx/5xx with a google.rpc.Status;
  * 429 and 503 are the retryable ones and carry Retry-After.
  */
-export async function otlpRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
-  const { ctx } = shared;
+export async function otlpRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const limits = decodeLimits(ctx.config);
   app.removeAllContentTypeParsers();
   acceptCompressedBodies(app);
@@ -69,7 +69,7 @@ export async function otlpRoutes(app: FastifyInstance, { shared }: { shared: Pro
       const { batch, origins, metadata, staleMarks, rejected, rejectedReasons } = decoded;
       if (staleMarks.length) ctx.metrics.pointsDropped.inc({ protocol: PROTOCOL, reason: 'no_recorded_value' }, staleMarks.length);
       if (rejected) ctx.metrics.pointsDropped.inc({ protocol: PROTOCOL, reason: 'unsupported' }, rejected);
-      await commitWrite(shared, PROTOCOL, batch, issues, {
+      await commitWrite(ctx, PROTOCOL, batch, issues, {
         metadata,
         staleMarks,
         onInvalid: (list) => {

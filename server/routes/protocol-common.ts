@@ -7,8 +7,6 @@ import type { Config } from '../config.js';
 import { currentPrincipal } from '../auth/context.js';
 import { MetronomeError, type ErrorCode } from '../errors.js';
 import { checkSeriesScope, metadataInScope } from '../limits/scope.js';
-import { recordSeriesEnds } from '../series/ends.js';
-import type { MetadataRecorder } from '../series/metadata.js';
 import { asAnnouncedWrite, type Writer, type WriteResult } from '../writer.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
@@ -35,12 +33,6 @@ export function announceWrites(app: FastifyInstance, writer: Writer): void {
   app.addHook('onRequestAbort', release);
 }
 
-/** What the protocol plugins share: one metadata recorder per app. */
-export interface ProtocolShared {
-  ctx: AppContext;
-  metadata: MetadataRecorder;
-}
-
 export interface CommitExtras {
   metadata?: readonly MetricMetadata[];
   staleMarks?: readonly StaleMark[];
@@ -49,54 +41,30 @@ export interface CommitExtras {
 }
 
 /**
- * Store a decoded batch through the shared write path, then the metadata and series ends that
- * came with it. A service-limited token's staleness markers are checked like its series (403
- * before anything is stored); metadata it may not set is left out, logged and counted as a
- * `service` auth failure (server/limits/scope.ts). Metadata and ends are written after the points are committed; if that fails
- * the client gets a retryable 503 (re-sent points deduplicate).
+ * Store a decoded request through the writer (points, then its staleness markers and metadata)
+ * with the request token's scope applied to all of it: staleness markers like the series they
+ * end (403 before anything is stored), metadata it may not set left out, logged and counted as
+ * a `service` auth failure (server/limits/scope.ts).
  */
-export async function commitWrite(
-  shared: ProtocolShared,
-  protocol: string,
-  batch: WriteBatch,
-  issues: IssueList,
-  extras: CommitExtras = {},
-): Promise<WriteResult> {
-  const { ctx } = shared;
+export async function commitWrite(ctx: AppContext, protocol: string, batch: WriteBatch, issues: IssueList, extras: CommitExtras = {}): Promise<WriteResult> {
   const principal = currentPrincipal();
-  // Staleness markers end a series: the same scope as its samples (the writer checks those).
   if (extras.staleMarks?.length) checkSeriesScope(principal, ctx.access, extras.staleMarks, 'staleness marker');
-  let result: WriteResult;
+  let metadata: readonly MetricMetadata[] = [];
+  if (extras.metadata?.length) {
+    const { allowed, refused } = await metadataInScope(principal, ctx.store, extras.metadata, batch.series).catch((e: unknown) => {
+      throw new MetronomeError('MTR_WRITE_STORE_FAILED', [], { cause: e, headers: { 'retry-after': '1' } });
+    });
+    for (const m of refused) ctx.access.fail('service', { method: 'POST', url: '(metadata)' }, { token: principal?.name, metric: m.metric });
+    metadata = allowed;
+  }
   try {
-    result = await ctx.writer.write(batch, protocol, issues);
+    return await ctx.writer.write(batch, protocol, issues, { staleMarks: extras.staleMarks, metadata });
   } catch (e) {
     if (e instanceof MetronomeError && e.code === 'MTR_WRITE_INVALID' && extras.onInvalid) {
       extras.onInvalid((e.details?.issues ?? []) as Record<string, unknown>[]);
     }
     throw e;
   }
-  try {
-    const marks = extras.staleMarks ? inWindow(ctx, extras.staleMarks) : [];
-    if (marks.length) await recordSeriesEnds(ctx.store, marks);
-    if (extras.metadata?.length) {
-      const { allowed, refused } = await metadataInScope(principal, ctx.store, extras.metadata, batch.series);
-      for (const m of refused) {
-        ctx.access?.fail('service', { method: 'POST', url: '(metadata)' }, { token: principal?.name, metric: m.metric });
-      }
-      if (allowed.length) await shared.metadata.record(allowed);
-    }
-  } catch (e) {
-    throw new MetronomeError('MTR_WRITE_STORE_FAILED', [], { cause: e, headers: { 'retry-after': '1' } });
-  }
-  return result;
-}
-
-/** Staleness marks inside the accepted time window (the same one points must be in). */
-function inWindow(ctx: AppContext, marks: readonly StaleMark[]): StaleMark[] {
-  const now = Date.now();
-  const min = now - ctx.writer.limits.retentionMs;
-  const max = now + ctx.writer.limits.maxFutureMs;
-  return marks.filter((m) => Number.isInteger(m.ts) && m.ts >= min && m.ts <= max);
 }
 
 /** Count a protocol request's outcome in metronome_write_requests_total. */

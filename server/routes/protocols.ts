@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
-import { MetadataRecorder } from '../series/metadata.js';
 import { applyRetention } from '../store/migrate.js';
 import { influxRoutes } from './influx.js';
 import { otlpRoutes } from './otlp.js';
-import { announceWrites, type ProtocolShared } from './protocol-common.js';
+import { announceWrites } from './protocol-common.js';
 import { remoteWriteRoutes } from './remote-write.js';
 
 /**
@@ -15,9 +14,8 @@ import { remoteWriteRoutes } from './remote-write.js';
  */
 export async function protocolRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   await applyRetention(ctx.store, 'series_ends', 'ts', ctx.config.RETENTION_DAYS);
-  const shared: ProtocolShared = { ctx, metadata: new MetadataRecorder(ctx.store) };
   announceWrites(app, ctx.writer);
-  await app.register(remoteWriteRoutes, { shared });
-  await app.register(influxRoutes, { shared });
-  await app.register(otlpRoutes, { shared });
+  await app.register(remoteWriteRoutes, { ctx });
+  await app.register(influxRoutes, { ctx });
+  await app.register(otlpRoutes, { ctx });
 }

@@ -5,9 +5,10 @@ import { RemoteWriteV2Decoder } from '../../ingest/decode-remote-write-v2.js';
 import { ProtoError } from '../../ingest/protobuf.js';
 import { drainSliced } from '../../ingest/slices.js';
 import { IssueList } from '../../ingest/validate.js';
+import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { addStreamedParser, rejectOtherContentTypes } from './body.js';
-import { commitWrite, counted, decodeLimits, fromDecodeLimit, type ProtocolShared } from './protocol-common.js';
+import { commitWrite, counted, decodeLimits, fromDecodeLimit } from './protocol-common.js';
 
 const PROTOCOL = 'prom-remote-write';
 const PROTOCOL_V2 = 'prom-remote-write-2';
@@ -36,8 +37,7 @@ function protoOf(contentType: unknown): string {
  * the handler gives (0 unless stored: a request is all or nothing), without which Prometheus 3
  * takes a 2xx as a 1.0 receiver that dropped the data.
  */
-export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shared: ProtocolShared }): Promise<void> {
-  const { ctx } = shared;
+export async function remoteWriteRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const decoder = new RemoteWriteDecoder();
   const decoderV2 = new RemoteWriteV2Decoder();
   const limits = decodeLimits(ctx.config);
@@ -84,7 +84,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, { shared }: { shar
       }
       if (staleMarks.length) ctx.metrics.pointsDropped.inc({ protocol, reason: 'stale_marker' }, staleMarks.length);
       const issues = new IssueList(ctx.writer.limits.maxIssues);
-      await commitWrite(shared, protocol, batch, issues, {
+      await commitWrite(ctx, protocol, batch, issues, {
         metadata,
         staleMarks,
         onInvalid: (list) => {

@@ -7,7 +7,7 @@ import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import type { DecodeLimits } from '../../ingest/decode-limits.js';
 import { acceptCompressedBodies, addStreamedParser, rejectOtherContentTypes } from './body.js';
-import { announceWrites, decodeLimits, fromDecodeLimit } from './protocol-common.js';
+import { announceWrites, commitWrite, counted, decodeLimits, fromDecodeLimit } from './protocol-common.js';
 
 const MSGPACK = ['application/msgpack', 'application/x-msgpack', 'application/vnd.msgpack'];
 
@@ -49,20 +49,16 @@ export async function writeRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
   app.post('/write', async (req, reply) => {
     const msgpack = req.headers['content-type']?.includes('msgpack') ?? false;
     const protocol = msgpack ? 'heroic-msgpack' : 'heroic-json';
-    try {
+    return counted(ctx, protocol, async () => {
       if (!Buffer.isBuffer(req.body)) throw new MetronomeError('MTR_WRITE_BODY', ['empty body']);
       const issues = new IssueList(ctx.writer.limits.maxIssues);
       const batch = decodeBody(req.body, msgpack, issues, limits);
       const started = performance.now();
-      const r = await ctx.writer.write(batch, protocol, issues);
-      ctx.metrics.writeRequests.inc({ protocol, outcome: 'ok' });
+      const r = await commitWrite(ctx, protocol, batch, issues);
       // Heroic's WriteMetric answer when asked for (?format=heroic or x-response-format: heroic):
       // its clients read errors and the per-write times (ms).
       if (heroicAnswer(req.query, req.headers['x-response-format'])) return reply.send({ errors: [], times: [Math.round(performance.now() - started)] });
       return reply.send({ ok: true, series: r.series, points: r.points });
-    } catch (e) {
-      ctx.metrics.writeRequests.inc({ protocol, outcome: e instanceof MetronomeError ? e.code : 'error' });
-      throw e;
-    }
+    });
   });
 }
