@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapLimit } from '../server/services/directory.js';
+import { mapLimit } from '../server/concurrency.js';
 import { getJson, heroic, postJson, startTestServer, type TestServer } from './helpers.js';
 
 // One real server with an hour of demo traffic behind every test here.

@@ -7,6 +7,7 @@
  * write path (recording rules, ALERTS, ALERTS_FOR_STATE), transitions go to the history table,
  * changed alerts to the state table, and firing/resolved alerts to the notifier.
  */
+import { Semaphore } from '../concurrency.js';
 import type { Logger } from 'pino';
 import type { WriteBatch } from '../../ingest/types.js';
 import type { InstantSample, QueryEngine } from '../promql/types.js';
@@ -59,26 +60,6 @@ export interface EvaluatorOptions {
   maxConcurrentQueries?: number;
 }
 
-/** A counting semaphore, FIFO. */
-class Slots {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-  constructor(n: number) {
-    this.#free = Math.max(1, n);
-  }
-  async acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
-  }
-}
 
 export interface RuleStatus {
   health: 'unknown' | 'ok' | 'err';
@@ -128,12 +109,12 @@ export class Evaluator {
   #saved = new Map<string, SavedAlert[]>();
   #started = false;
   #stopped = false;
-  readonly #slots: Slots;
+  readonly #slots: Semaphore;
   /** Aborts in-flight rule queries at shutdown. */
   readonly #abort = new AbortController();
 
   constructor(readonly opts: EvaluatorOptions) {
-    this.#slots = new Slots(opts.maxConcurrentQueries ?? 4);
+    this.#slots = new Semaphore(Math.max(1, opts.maxConcurrentQueries ?? 4));
   }
 
   /** Load saved alert state; call before start(). */

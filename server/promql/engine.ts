@@ -15,6 +15,7 @@ import { gridTime, sortByLabelOrder, type EvalValue, type Grid } from './matrix.
 import { ALL_FEATURES, parseExpr, type PromQLFeature } from './parse.js';
 import { resolveQueryContext } from './durations.js';
 import { cacheable, type ResultCache } from './result-cache.js';
+import { Semaphore } from '../concurrency.js';
 import { StoreSource } from './source.js';
 import type { GridPlan } from './sql.js';
 import {
@@ -82,6 +83,11 @@ export const DEFAULT_LIMITS: EngineLimits = {
 const CH_TIMEOUT = new Set([159]); // TIMEOUT_EXCEEDED
 const CH_TOO_BIG = new Set([241, 396]); // MEMORY_LIMIT_EXCEEDED, TOO_MANY_ROWS_OR_BYTES
 
+/** Query slots whose waiters give up after a while with 503 naming the limit's config key. */
+export function querySlots(max: number, key: string): Semaphore {
+  return new Semaphore(max, (waitMs) => new MetronomeError('MTR_QUERY_OVERLOADED', [key, max, waitMs]));
+}
+
 function clickHouseCode(e: unknown): number | null {
   if (!(e instanceof Error)) return null;
   const m = /Code: (\d+)/.exec(e.message);
@@ -89,54 +95,6 @@ function clickHouseCode(e: unknown): number | null {
   return typeof (e as { type?: unknown }).type === 'string' ? 0 : null;
 }
 
-/** A counting semaphore whose waiters give up after a while (503 naming the limit's key). */
-export class Gate {
-  #active = 0;
-  readonly #waiting: { resolve: () => void }[] = [];
-
-  constructor(
-    readonly max: number,
-    readonly key: string,
-  ) {}
-
-  get active(): number {
-    return this.#active;
-  }
-
-  async enter(waitMs: number, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    if (this.#active < this.max) {
-      this.#active++;
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const give = (e: unknown) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        const i = this.#waiting.indexOf(entry);
-        if (i >= 0) this.#waiting.splice(i, 1);
-        reject(e);
-      };
-      const onAbort = () => give(signal!.reason);
-      const entry = {
-        resolve: () => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => give(new MetronomeError('MTR_QUERY_OVERLOADED', [this.key, this.max, waitMs])), waitMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(entry);
-    });
-  }
-
-  leave(): void {
-    const next = this.#waiting.shift();
-    if (next) next.resolve(); // the slot passes straight to the waiter
-    else this.#active--;
-  }
-}
 
 /**
  * Rows decoded into JS take up to this many times their size in ClickHouse: a raw sample is 16
@@ -186,7 +144,7 @@ function leafStore(store: Store, budget: QueryBudget, pool: MemoryPool, priority
 
 export class Engine implements QueryEngine {
   readonly limits: EngineLimits;
-  readonly #gates: Record<QueryPriority, Gate>;
+  readonly #gates: Record<QueryPriority, Semaphore>;
   readonly #memory: MemoryPool;
   /** Observes every leaf's plan (resolution, SQL form): for tests and the bench. */
   onPlan?: (plan: GridPlan) => void;
@@ -201,8 +159,8 @@ export class Engine implements QueryEngine {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.#gates = {
-      api: new Gate(this.limits.maxConcurrent, 'MAX_CONCURRENT_QUERIES'),
-      rule: new Gate(this.limits.ruleConcurrent, 'ALERT_MAX_CONCURRENT_QUERIES'),
+      api: querySlots(this.limits.maxConcurrent, 'MAX_CONCURRENT_QUERIES'),
+      rule: querySlots(this.limits.ruleConcurrent, 'ALERT_MAX_CONCURRENT_QUERIES'),
     };
     this.#memory = new MemoryPool(this.limits.memoryBytes);
   }
@@ -289,7 +247,7 @@ export class Engine implements QueryEngine {
     const timeoutMs = Math.min(this.limits.timeoutMs, opts.timeoutMs ?? Infinity);
     const gate = this.#gates[priority];
     // A rule query waits for its reserved slot as long as it may run; an API query QUERY_QUEUE_MS.
-    await gate.enter(priority === 'rule' ? timeoutMs : this.limits.queueMs, opts.signal);
+    await gate.acquire(priority === 'rule' ? timeoutMs : this.limits.queueMs, opts.signal);
     const { maxSamples, maxBytes, maxResultBytes } = this.limits;
     const budget = new QueryBudget({ maxSamples, maxBytes, maxResultBytes, timeoutMs }, this.#memory, opts.signal);
     try {
@@ -298,7 +256,7 @@ export class Engine implements QueryEngine {
       throw this.#explain(e, budget, opts);
     } finally {
       budget.end();
-      gate.leave();
+      gate.release();
       this.onBudget?.(budget);
     }
   }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { RequestProblem } from '../heroic/aggregation.js';
-import { Gate } from '../promql/engine.js';
+import { querySlots } from '../promql/engine.js';
 import { parseQuery, runQuery, type RunLimits } from '../heroic/query.js';
 import { FilterError, normalizeFilter } from '../series/heroic-filter.js';
 
@@ -21,14 +21,14 @@ export async function heroicQueryRoutes(app: FastifyInstance, { ctx }: { ctx: Ap
   };
   // Slots of their own, as many as the PromQL engine's API slots: a burst of Heroic dashboards
   // waits QUERY_QUEUE_MS and then gets 503 instead of piling up reads.
-  const gate = new Gate(ctx.config.MAX_CONCURRENT_QUERIES, 'MAX_CONCURRENT_QUERIES');
+  const gate = querySlots(ctx.config.MAX_CONCURRENT_QUERIES, 'MAX_CONCURRENT_QUERIES');
   const run = async (body: unknown, field: string, now: number, signal: AbortSignal, batchRange?: unknown) => {
     const q = checked(() => parseQuery(body, field, now, batchRange), limits);
-    await gate.enter(ctx.config.QUERY_QUEUE_MS, signal);
+    await gate.acquire(ctx.config.QUERY_QUEUE_MS, signal);
     try {
       return await checked(() => runQuery(ctx.store, q, limits, now, field, signal), limits);
     } finally {
-      gate.leave();
+      gate.release();
     }
   };
 

@@ -1,3 +1,4 @@
+import { mapLimit } from '../concurrency.js';
 import type { QueryEngine } from '../promql/types.js';
 import type { Store } from '../store/index.js';
 import type { MetricInfo } from './families.js';
@@ -147,16 +148,3 @@ export class ServiceDirectory {
   }
 }
 
-/** Map with at most `limit` calls in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
