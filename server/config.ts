@@ -1,3 +1,4 @@
+import { parsePromDuration } from './time.js';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
@@ -18,9 +19,7 @@ const promDuration = (def: string, min: number) =>
     .string()
     .default(def)
     .transform((v, ctx) => {
-      const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-      const parts = /^((\d+)(ms|s|m|h|d|w))+$/.test(v) ? [...v.matchAll(/(\d+)(ms|s|m|h|d|w)/g)] : null;
-      const ms = v === '0' ? 0 : parts ? parts.reduce((n, p) => n + Number(p[1]) * units[p[2]], 0) : NaN;
+      const ms = v === '0' ? 0 : (parsePromDuration(v) ?? NaN);
       if (!(ms >= min)) {
         ctx.addIssue({ code: 'custom', message: `must be a duration like 30s, 5m or 1h${min ? ` of at least ${min / 1000}s` : ''}` });
         return z.NEVER;

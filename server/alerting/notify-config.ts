@@ -5,7 +5,7 @@
  * logged at start-up and returned by the API, never silently dropped.
  */
 import { LineCounter, parseDocument } from 'yaml';
-import { parsePromDuration } from '../promql/time.js';
+import { parsePromDuration } from '../time.js';
 import { regexProblem } from '../regex.js';
 import type { Integration } from './receivers.js';
 import { NotifyTemplates } from './notify-templates.js';

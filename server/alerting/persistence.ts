@@ -4,7 +4,7 @@
  * the callers (one insert per evaluation, not per alert).
  */
 import { param, raw, sql, type Store } from '../store/index.js';
-import { chTime } from '../store/store.js';
+import { chTime, chTimeMs } from '../store/store.js';
 import type { Labels, LabelMatcher } from './labels.js';
 import type { Alert, Transition } from './state.js';
 
@@ -53,7 +53,7 @@ export function nextVersion(): bigint {
   return BigInt(lastVersion);
 }
 
-const ms = (v: string | number): number => (typeof v === 'number' ? v : Date.parse(`${v.replace(' ', 'T')}Z`));
+const ms = (v: string | number): number => (typeof v === 'number' ? v : chTimeMs(v));
 const num = (v: number | null): number => (v === null ? NaN : v);
 /** JSON has no NaN or Inf: those are stored as NULL. */
 const nullable = (v: number): number | null => (Number.isFinite(v) ? v : null);

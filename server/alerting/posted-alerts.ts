@@ -6,6 +6,7 @@
  * stops re-sending resolves by itself (Prometheus re-sends every minute with endsAt 4 intervals
  * ahead).
  */
+import { parseTime } from '../time.js';
 import { z } from 'zod';
 import { fingerprint, type Labels } from './labels.js';
 import type { NotifierAlert } from './receivers.js';
@@ -59,12 +60,13 @@ export function parsePostedAlerts(body: unknown, now: number, resolveTimeoutMs: 
     }
     const time = (v: string | undefined, field: string): number | undefined => {
       if (isZero(v)) return undefined;
-      const t = Date.parse(v!);
-      if (Number.isNaN(t)) {
+      try {
+        return parseTime(v!, field);
+      } catch {
         issues.push({ path: [i, field], message: `invalid time ${JSON.stringify(v)}: use RFC 3339` });
         bad = true;
+        return NaN;
       }
-      return t;
     };
     let startsAt = time(a.startsAt, 'startsAt');
     let endsAt = time(a.endsAt, 'endsAt');

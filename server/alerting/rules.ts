@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { parsePromDuration } from '../promql/time.js';
+import { parsePromDuration } from '../time.js';
 import type { Labels } from './labels.js';
 import { engineCheck, type PromqlCheck } from './promql-check.js';
 import { compileTemplate, TemplateError } from './template.js';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from './clock.js';
-import { parsePromDuration } from '../promql/time.js';
+import { parsePromDuration, parseTime } from '../time.js';
 import { anchored, MatcherError, matchesAll, parseMatchers, type LabelMatcher, type Labels } from './labels.js';
 import type { AlertingStore, Silence } from './persistence.js';
 import { WORDING } from './wording.js';
@@ -50,13 +50,12 @@ export const silenceInputSchema = z
   .strict();
 
 function parseTimeField(v: string | number, path: string, issues: SilenceIssue[]): number | undefined {
-  if (typeof v === 'number') return Math.round(v * 1000);
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) {
+  try {
+    return parseTime(v, path);
+  } catch {
     issues.push({ path: [path], message: `invalid time ${JSON.stringify(v)}: use RFC 3339 (2024-01-02T15:04:05Z) or unix seconds` });
     return undefined;
   }
-  return t;
 }
 
 export interface SilenceView {

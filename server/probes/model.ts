@@ -1,3 +1,4 @@
+import { parsePromDuration } from '../time.js';
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -13,14 +14,12 @@ import { SERVICE_NAME } from '../services/model.js';
 export const PROBE_KINDS = ['http', 'tcp', 'dns', 'tls'] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
-const DURATION = /^(\d+)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** "30s" -> 30000; NaN when it is not a duration. */
+/** "30s" -> 30000 (a Prometheus duration); NaN when it is not one. */
 export function durationMs(v: string): number {
-  const m = DURATION.exec(v);
-  return m ? Number(m[1]) * UNIT_MS[m[2]] : NaN;
+  return parsePromDuration(v) ?? NaN;
 }
+
+const isDuration = (v: string) => parsePromDuration(v) !== null;
 
 export const probeSchema = z
   .object({
@@ -30,9 +29,9 @@ export const probeSchema = z
     kind: z.enum(PROBE_KINDS),
     /** http/https URL (http), host:port (tcp, tls), or a host name to resolve (dns). */
     target: z.string().min(1).max(2048),
-    interval: z.string().regex(DURATION, 'must be a duration like 15s, 1m').default('30s'),
+    interval: z.string().refine(isDuration, 'must be a duration like 15s, 1m').default('30s'),
     /** Default: the interval, at most 10 s. */
-    timeout: z.string().regex(DURATION, 'must be a duration like 5s').optional(),
+    timeout: z.string().refine(isDuration, 'must be a duration like 5s').optional(),
     expect: z
       .object({
         /** http: status codes that count as success (default 200-399). */

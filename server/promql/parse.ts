@@ -22,7 +22,7 @@ import {
 import { compileRegex, regexProblem } from '../regex.js';
 import { SelectorError, selectorMatchers, unquote } from './selector.js';
 import { DurationError, durationSeconds, isDynamic } from './durations.js';
-import { parsePromDuration } from './time.js';
+import { parsePromDuration } from '../time.js';
 import { SIGNATURES, UNSUPPORTED_FUNCTIONS } from './signatures.js';
 import { PromQLError } from './types.js';
 

@@ -17,6 +17,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { PointColumns } from '../../ingest/types.js';
 import type { Store } from '../store/index.js';
+import { chTimeMs } from '../store/store.js';
 import type { Expr } from './ast.js';
 import { labelOrderKey } from './matrix.js';
 import type { Labels, QueryValue, RangeSeries } from './types.js';
@@ -344,7 +345,7 @@ export function watchWrites(store: Store, written: (oldest: number) => void): St
           await target.insertRows(table, rows);
           if (table !== 'series_ends') return;
           let oldest = Infinity;
-          for (const r of rows) oldest = Math.min(oldest, Date.parse(`${String(r.ts).replace(' ', 'T')}Z`));
+          for (const r of rows) oldest = Math.min(oldest, chTimeMs(String(r.ts)));
           if (Number.isFinite(oldest)) written(oldest);
         };
       }

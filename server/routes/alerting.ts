@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
-import { parseTime, ParamError } from '../promql/time.js';
+import { parseTime, ParamError } from '../time.js';
 import { AlertingInputError, AlertingStateError, type Alerting } from '../alerting/service.js';
 import { SilenceError } from '../alerting/silences.js';
 import { promAlerts, promRules, promValue, ruleView, type RulesFilter } from '../alerting/views.js';

@@ -1,3 +1,4 @@
+import { parseTime } from '../time.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
@@ -189,8 +190,12 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
 
 /** Milliseconds from seconds (Prometheus style, fractional allowed) or an RFC 3339 time. */
 function timeParam(name: string, v: string): number {
-  const n = Number(v);
-  const ms = Number.isFinite(n) && v.trim() !== '' ? n * 1000 : Date.parse(v);
+  let ms = NaN;
+  try {
+    ms = parseTime(v, name);
+  } catch {
+    // the range check below names the parameter
+  }
   if (!Number.isFinite(ms) || ms < 0 || ms > 10_000_000_000_000) throw new MetronomeError('MTR_READ_BAD_PARAM', [name, 'must be seconds since the epoch or an RFC 3339 time']);
-  return Math.round(ms);
+  return ms;
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
-import { parseDuration, parseTime, ParamError } from '../promql/time.js';
+import { parseDuration, parseTime, ParamError } from '../time.js';
 import { param, sql } from '../store/index.js';
 import { acceptForms, paramValue } from './params.js';
 

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { parseSelector, SelectorError, type Matcher } from '../promql/selector.js';
-import { parseTime, ParamError } from '../promql/time.js';
+import { parseTime, ParamError } from '../time.js';
 import { findSeries, labelNames, labelsOf, labelValues } from '../series/lookup.js';
 import { exportSeries } from '../series/export.js';
 import { acceptForms, paramList, paramValue } from './params.js';

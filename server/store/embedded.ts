@@ -8,7 +8,7 @@ import { Head, type HeadOptions } from './head.js';
 import { RollupHours } from './rollup-hours.js';
 import { SeriesCache } from './series-cache.js';
 import { compile, param, sql, type Sql } from './sql.js';
-import { checkToken, type QueryOptions } from './store.js';
+import { checkToken, chTimeMs, type QueryOptions } from './store.js';
 
 // chdb's ESM entry does not re-export the Arrow input API; its CommonJS entry does.
 const chdb = createRequire(import.meta.url)('chdb') as typeof import('chdb') & {
@@ -216,7 +216,7 @@ export class EmbeddedStore extends ClientStore {
       await super.insertRows(table, rows);
     } finally {
       if (table === 'series') this.seriesCache.seriesWritten();
-      if (table === 'series_ends') this.seriesCache.endsWritten(rows.map((r) => Date.parse(`${String(r.ts).replace(' ', 'T')}Z`)));
+      if (table === 'series_ends') this.seriesCache.endsWritten(rows.map((r) => chTimeMs(String(r.ts))));
     }
   }
 

@@ -98,3 +98,8 @@ export function seriesRows(rows: readonly NewSeries[]): Record<string, unknown>[
 export function chTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
 }
+
+/** Unix milliseconds of a ClickHouse DateTime64 text in UTC (`2024-01-02 15:04:05.123`), as chTime writes it. */
+export function chTimeMs(v: string): number {
+  return Date.parse(`${v.replace(' ', 'T')}Z`);
+}

@@ -1,6 +1,8 @@
 /**
- * Time and duration parameters as the Prometheus HTTP API takes them: timestamps as unix
- * seconds (float) or RFC 3339; durations as PromQL durations (`1h30m`, `5m`, `250ms`) or seconds.
+ * The one time parser and the one duration parser (issue 17), as Prometheus and Alertmanager
+ * take them: timestamps as unix seconds (float) or RFC 3339; durations as Prometheus durations
+ * (`1h30m`, `5m`, `250ms`) or, where an API allows it, seconds. The query API, alerting's rules,
+ * silences and posted alerts, annotations, probes and the configuration all use these.
  */
 
 export class ParamError extends Error {
@@ -12,8 +14,13 @@ export class ParamError extends Error {
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
-/** Parse a timestamp to unix milliseconds. */
-export function parseTime(value: string, param = 'time'): number {
+/** Parse a timestamp (unix seconds, as a number or text, or RFC 3339) to unix milliseconds. */
+export function parseTime(value: string | number, param = 'time'): number {
+  if (typeof value === 'number') {
+    const ms = Math.round(value * 1000);
+    if (Number.isFinite(ms)) return ms;
+    throw new ParamError(param, `cannot parse ${value} to a valid timestamp (unix seconds or RFC 3339)`);
+  }
   const v = value.trim();
   if (/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(v)) {
     const ms = Math.round(Number(v) * 1000);
