@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fieldKey, INFLUX_ISSUE, InfluxDecoder, labelName, precisionOf } from './decode-influx.js';
+import { fieldKey, INFLUX_ISSUE, InfluxDecoder, precisionOf } from './decode-influx.js';
+import { influxLabelName as labelName } from './names.js';
 import { IssueList } from './validate.js';
 
 const NOW = 1_700_000_000_000;

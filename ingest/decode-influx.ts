@@ -1,4 +1,5 @@
 import { DecodeBudget, DecodeLimitError, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
+import { influxLabelName } from './names.js';
 import { drain } from './slices.js';
 import type { IssueList } from './validate.js';
 import type { SeriesMemo, SeriesSamples, WriteBatch } from './types.js';
@@ -413,7 +414,7 @@ function parseSeries(s: string, maxLabels: number, lineNo: number): SeriesEntry 
     }
     const key = kEsc ? unescape(rawKey) : rawKey;
     const value = vEsc ? unescape(s.slice(vs, i)) : s.slice(vs, i);
-    const name = labelName(key);
+    const name = influxLabelName(key);
     const prior = original.get(name);
     if (prior !== undefined && prior !== key) {
       entry.problem = `tag keys ${JSON.stringify(prior)} and ${JSON.stringify(key)} both map to the tag name "${name}"`;
@@ -448,7 +449,6 @@ function unescape(s: string): string {
 }
 
 const METRIC_CHAR = /[^a-zA-Z0-9_:]/g;
-const LABEL_CHAR = /[^a-zA-Z0-9_]/g;
 
 /** The metric key of a field (see the mapping above). */
 export function fieldKey(measurement: string, field: string): string {
@@ -457,11 +457,6 @@ export function fieldKey(measurement: string, field: string): string {
   return clean.charCodeAt(0) >= 48 && clean.charCodeAt(0) <= 57 ? '_' + clean : clean;
 }
 
-/** A PromQL-safe tag name. */
-export function labelName(key: string): string {
-  const clean = key.replace(LABEL_CHAR, '_');
-  return clean.charCodeAt(0) >= 48 && clean.charCodeAt(0) <= 57 ? '_' + clean : clean;
-}
 
 const MAX_INT64 = 9223372036854775807;
 const MAX_UINT64 = 18446744073709551615;

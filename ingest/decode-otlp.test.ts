@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { anyToString, decodeOtlp, labelName, normalizeName, parseOtlpJson, promUnit } from './decode-otlp.js';
+import { anyToString, decodeOtlp, normalizeName, parseOtlpJson, promUnit } from './decode-otlp.js';
+import { otlpLabelName as labelName } from './names.js';
 import { IssueList } from './validate.js';
 
 const NOW = 1_700_000_000_000;

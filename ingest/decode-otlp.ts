@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { otlpLabelName } from './names.js';
 import type { MetricMetadata, StaleMark } from './decode-remote-write.js';
 import { DecodeBudget, DecodeLimitError, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 import { checkOtlpJson, checkOtlpPoint, checkOtlpProtobuf, checkOtlpResource } from './otlp-limits.js';
@@ -685,20 +686,13 @@ const labelNames = new Map<string, string>();
 function cachedLabelName(key: string): string {
   let name = labelNames.get(key);
   if (name === undefined) {
-    name = labelName(key);
+    name = otlpLabelName(key);
     if (labelNames.size >= 10_000) labelNames.clear();
     labelNames.set(key, name);
   }
   return name;
 }
 
-/** A Prometheus label name: invalid characters -> `_`, runs collapsed, `key_` before a digit. */
-export function labelName(key: string): string {
-  let s = key.replace(/[^a-zA-Z0-9_]/g, '_').replace(/__+/g, '_');
-  if (s === '_' || s === '') return '';
-  if (s.charCodeAt(0) >= 48 && s.charCodeAt(0) <= 57) s = 'key_' + s;
-  return s;
-}
 
 /** The base Prometheus name of an OTel metric name (before unit and type suffixes). */
 export function normalizeName(name: string): string {

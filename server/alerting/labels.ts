@@ -2,17 +2,10 @@
  * Label sets, fingerprints and matchers as Alertmanager defines them, shared by the evaluator,
  * the notifier, silences and inhibition.
  */
+import type { LabelMatcher, Labels, MatchOp } from '../../ingest/names.js';
 import { compileRegex, type Regex } from '../regex.js';
 
-export type Labels = Record<string, string>;
-
-export type MatchOp = '=' | '!=' | '=~' | '!~';
-
-export interface LabelMatcher {
-  name: string;
-  op: MatchOp;
-  value: string;
-}
+export type { LabelMatcher, Labels, MatchOp } from '../../ingest/names.js';
 
 const FNV_OFFSET = 14695981039346656037n;
 const FNV_PRIME = 1099511628211n;

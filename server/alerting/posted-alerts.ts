@@ -7,6 +7,7 @@
  * ahead).
  */
 import { parseTime } from '../time.js';
+import { LABEL_NAME } from '../../ingest/names.js';
 import { z } from 'zod';
 import { fingerprint, type Labels } from './labels.js';
 import type { NotifierAlert } from './receivers.js';
@@ -29,7 +30,6 @@ export interface PostedIssue {
   message: string;
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Go's zero time, which clients send for "unset". */
 const isZero = (s: string | undefined) => s === undefined || s === '' || s.startsWith('0001-01-01');
 

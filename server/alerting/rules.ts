@@ -5,6 +5,7 @@
  * or rejected the same way wherever it comes from.
  */
 import { createHash } from 'node:crypto';
+import { LABEL_NAME, METRIC_NAME } from '../../ingest/names.js';
 import { z } from 'zod';
 import { parsePromDuration } from '../time.js';
 import type { Labels } from './labels.js';
@@ -79,8 +80,6 @@ export const ISSUE = {
   FIELD: 'MTR_RULE_FIELD',
 } as const;
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** A Prometheus duration (`5m`, `1h30m`, `0`) or a number of seconds, as milliseconds. */
 export function parseRuleDuration(v: string | number): number | null {

@@ -1,13 +1,10 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
+import type { LabelMatcher } from '../../ingest/names.js';
 import { compileRegex, regexProblem } from '../regex.js';
 
 /** One label matcher of a series selector. `name` is a label name; `__name__` is the metric key. */
-export interface Matcher {
-  name: string;
-  op: '=' | '!=' | '=~' | '!~';
-  value: string;
-}
+export type Matcher = LabelMatcher;
 
 export class SelectorError extends Error {
   override name = 'SelectorError';

@@ -5,7 +5,8 @@ import { MetronomeError } from '../errors.js';
  * Times are unix milliseconds; the Prometheus JSON format (seconds, values as strings) is
  * produced only at the HTTP edge (format.ts).
  */
-export type Labels = Record<string, string>;
+export type { Labels } from '../../ingest/names.js';
+import type { Labels } from '../../ingest/names.js';
 
 export interface InstantSample {
   labels: Labels;

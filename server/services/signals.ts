@@ -1,4 +1,5 @@
 import type { Family } from './families.js';
+import { METRIC_NAME } from '../../ingest/names.js';
 
 /**
  * A service's golden signals (request rate, error ratio, latency quantiles) as PromQL, found from
@@ -90,7 +91,6 @@ export function quote(v: string): string {
   return JSON.stringify(v);
 }
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 /**
  * A selector: metric name plus matchers, e.g. http_requests_total{service="a",code=~"5.."}.
