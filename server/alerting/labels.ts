@@ -36,26 +36,6 @@ export function fingerprint(labels: Labels): string {
   return h.toString(16).padStart(16, '0');
 }
 
-/** The labels sorted by name (stable JSON and display). */
-export function sortLabels(labels: Labels): Labels {
-  const out: Labels = {};
-  for (const k of Object.keys(labels).sort()) out[k] = labels[k];
-  return out;
-}
-
-/** Labels without empty values (Prometheus drops a label whose value is empty). */
-export function dropEmpty(labels: Labels): Labels {
-  const out: Labels = {};
-  for (const [k, v] of Object.entries(labels)) if (v !== '') out[k] = v;
-  return out;
-}
-
-export function labelsEqual(a: Labels, b: Labels): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => b[k] === a[k]);
-}
-
 /**
  * A matcher's regex, anchored as Alertmanager anchors it (`^(?:re)$`) and run on RE2 (see
  * server/regex.ts), so a pattern like `(a|a)+` in a silence costs linear time, not seconds per

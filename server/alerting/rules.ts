@@ -111,8 +111,6 @@ export const apiRuleSchema = fileRuleSchema
   })
   .strict();
 
-export type FileRuleSpec = z.input<typeof fileRuleSchema>;
-export type ApiRuleInput = z.input<typeof apiRuleSchema>;
 export type ApiRuleSpec = z.output<typeof apiRuleSchema>;
 
 export interface ValidateOptions {

@@ -52,7 +52,6 @@ export const probeSchema = z
   })
   .strict();
 
-export type ProbeInput = z.input<typeof probeSchema>;
 export type ProbeSpec = z.output<typeof probeSchema> & { name: string };
 
 /** A probe as served: the spec plus where it came from. */

@@ -52,8 +52,6 @@ export const serviceSchema = z
 
 export type ServiceDef = z.infer<typeof serviceSchema>;
 
-export type Tier = NonNullable<ServiceDef['tier']>;
-
 // ---- Dashboards ----
 
 export const UNITS = ['short', 'reqps', 'ops', 'percentunit', 'percent', 'seconds', 'milliseconds', 'bytes', 'bytesps', 'cores'] as const;
