@@ -1,5 +1,6 @@
 import { DecodeBudget, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
-import { ISSUE, IssueList } from './validate.js';
+import type { WriteIssueCode } from './issues.js';
+import { IssueList } from './validate.js';
 import type { SeriesSamples, WriteBatch } from './types.js';
 
 /**
@@ -26,27 +27,27 @@ export function decodeHeroic(body: unknown, issues: IssueList, limits: DecodeLim
     const empty: SeriesSamples = { key: '', tags: {}, timestamps: [], values: [], memo: undefined };
     series[s] = empty;
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      issues.add({ code: ISSUE.SHAPE, series: s, message: 'each item must be an object with "series" and "data"' });
+      issues.add({ code: 'MTR_WRITE_SHAPE', series: s, message: 'each item must be an object with "series" and "data"' });
       continue;
     }
     const meta = item.series as { key?: unknown; tags?: unknown } | undefined;
     if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
-      issues.add({ code: ISSUE.SHAPE, series: s, field: 'series', message: '"series" must be an object with "key" and "tags"' });
+      issues.add({ code: 'MTR_WRITE_SHAPE', series: s, field: 'series', message: '"series" must be an object with "key" and "tags"' });
       continue;
     }
     const tags = meta.tags ?? {};
     if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
-      issues.add({ code: ISSUE.SHAPE, series: s, field: 'series.tags', message: '"tags" must be an object of strings' });
+      issues.add({ code: 'MTR_WRITE_SHAPE', series: s, field: 'series.tags', message: '"tags" must be an object of strings' });
       continue;
     }
     const data = item.data as { type?: unknown; data?: unknown } | undefined;
     if (typeof data !== 'object' || data === null || !Array.isArray(data.data)) {
-      issues.add({ code: ISSUE.SHAPE, series: s, field: 'data', message: '"data" must be {"type": "points", "data": [[timestamp, value], ...]}' });
+      issues.add({ code: 'MTR_WRITE_SHAPE', series: s, field: 'data', message: '"data" must be {"type": "points", "data": [[timestamp, value], ...]}' });
       continue;
     }
     if (data.type !== undefined && data.type !== 'points') {
       issues.add({
-        code: ISSUE.SHAPE,
+        code: 'MTR_WRITE_SHAPE',
         series: s,
         field: 'data.type',
         message: `data type ${JSON.stringify(data.type)} is not supported; only "points"`,
@@ -63,7 +64,7 @@ export function decodeHeroic(body: unknown, issues: IssueList, limits: DecodeLim
     for (let p = 0; p < n; p++) {
       const pair = pairs[p];
       if (!Array.isArray(pair) || pair.length !== 2) {
-        issues.add({ code: ISSUE.SHAPE, series: s, point: p, field: 'data', message: 'a point must be [timestamp, value]' });
+        issues.add({ code: 'MTR_WRITE_SHAPE', series: s, point: p, field: 'data', message: 'a point must be [timestamp, value]' });
         timestamps[p] = 0;
         values[p] = 0;
         continue;
@@ -71,14 +72,14 @@ export function decodeHeroic(body: unknown, issues: IssueList, limits: DecodeLim
       const t: unknown = pair[0];
       const v: unknown = pair[1];
       if (typeof t === 'bigint' || typeof v === 'bigint') {
-        const exact = (x: bigint, field: string, code: string) => {
+        const exact = (x: bigint, field: string, code: WriteIssueCode) => {
           if (x >= -MAX_EXACT && x <= MAX_EXACT) return Number(x);
           issues.add({ code, series: s, point: p, field, message: `${field} ${x} is a 64-bit integer beyond +-2^53, which a double cannot hold exactly` });
           // A placeholder validation accepts, so the point's one issue is this one (the request is refused anyway).
           return field === 'timestamp' ? Date.now() : 0;
         };
-        timestamps[p] = typeof t === 'bigint' ? exact(t, 'timestamp', ISSUE.TIMESTAMP_RANGE) : (t as number);
-        values[p] = typeof v === 'bigint' ? exact(v, 'value', ISSUE.VALUE_TYPE) : (v as number);
+        timestamps[p] = typeof t === 'bigint' ? exact(t, 'timestamp', 'MTR_WRITE_TIMESTAMP_RANGE') : (t as number);
+        values[p] = typeof v === 'bigint' ? exact(v, 'value', 'MTR_WRITE_VALUE_TYPE') : (v as number);
         continue;
       }
       timestamps[p] = t as number;

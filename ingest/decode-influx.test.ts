@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fieldKey, INFLUX_ISSUE, InfluxDecoder, precisionOf } from './decode-influx.js';
+import { fieldKey, InfluxDecoder, precisionOf } from './decode-influx.js';
 import { influxLabelName as labelName } from './names.js';
 import { IssueList } from './validate.js';
 
@@ -75,9 +75,9 @@ describe('influx line protocol decoding', () => {
     const text = ['m a=1 1', 'm fieldKey="\\"string\\" within a string" 1', 'm b="Launch 🚀",c=2 1', 'm backslash="\\\\" 1'].join('\n');
     const { issues, points } = decode(text);
     expect(issues.map((i) => [i.code, i.line, i.field])).toEqual([
-      [INFLUX_ISSUE.STRING_FIELD, 2, 'fieldKey'],
-      [INFLUX_ISSUE.STRING_FIELD, 3, 'b'],
-      [INFLUX_ISSUE.STRING_FIELD, 4, 'backslash'],
+      ['MTR_WRITE_INFLUX_STRING_FIELD', 2, 'fieldKey'],
+      ['MTR_WRITE_INFLUX_STRING_FIELD', 3, 'b'],
+      ['MTR_WRITE_INFLUX_STRING_FIELD', 4, 'backslash'],
     ]);
     expect(points).toHaveLength(1);
   });
@@ -142,20 +142,20 @@ describe('influx line protocol decoding', () => {
     const { issues, points } = decode(text);
     expect(points).toHaveLength(1);
     expect(issues.map((i) => [i.line, i.code])).toEqual([
-      [2, INFLUX_ISSUE.SYNTAX],
-      [3, INFLUX_ISSUE.FIELD_VALUE],
-      [4, INFLUX_ISSUE.FIELD_VALUE],
-      [5, INFLUX_ISSUE.TIMESTAMP],
-      [6, INFLUX_ISSUE.SYNTAX],
-      [7, INFLUX_ISSUE.SYNTAX],
-      [8, INFLUX_ISSUE.SYNTAX],
-      [9, INFLUX_ISSUE.FIELD_VALUE],
-      [10, INFLUX_ISSUE.FIELD_VALUE],
-      [11, INFLUX_ISSUE.FIELD_VALUE],
-      [12, INFLUX_ISSUE.SYNTAX],
-      [13, INFLUX_ISSUE.TAG],
-      [14, INFLUX_ISSUE.TAG],
-      [15, INFLUX_ISSUE.FIELD_VALUE],
+      [2, 'MTR_WRITE_INFLUX_SYNTAX'],
+      [3, 'MTR_WRITE_INFLUX_FIELD_VALUE'],
+      [4, 'MTR_WRITE_INFLUX_FIELD_VALUE'],
+      [5, 'MTR_WRITE_INFLUX_TIMESTAMP'],
+      [6, 'MTR_WRITE_INFLUX_SYNTAX'],
+      [7, 'MTR_WRITE_INFLUX_SYNTAX'],
+      [8, 'MTR_WRITE_INFLUX_SYNTAX'],
+      [9, 'MTR_WRITE_INFLUX_FIELD_VALUE'],
+      [10, 'MTR_WRITE_INFLUX_FIELD_VALUE'],
+      [11, 'MTR_WRITE_INFLUX_FIELD_VALUE'],
+      [12, 'MTR_WRITE_INFLUX_SYNTAX'],
+      [13, 'MTR_WRITE_INFLUX_TAG'],
+      [14, 'MTR_WRITE_INFLUX_TAG'],
+      [15, 'MTR_WRITE_INFLUX_FIELD_VALUE'],
     ]);
     for (const i of issues) expect(i.message).toMatch(new RegExp(`^line ${i.line}: `));
   });

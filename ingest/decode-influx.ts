@@ -1,6 +1,7 @@
 import { DecodeBudget, DecodeLimitError, NO_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 import { influxLabelName } from './names.js';
 import { drain } from './slices.js';
+import type { WriteIssueCode } from './issues.js';
 import type { IssueList } from './validate.js';
 import type { SeriesMemo, SeriesSamples, WriteBatch } from './types.js';
 
@@ -29,15 +30,6 @@ import type { SeriesMemo, SeriesSamples, WriteBatch } from './types.js';
  * is the cache key; its parsed, sanitised form and per-field keys are kept across requests,
  * so a repeated series costs one Map lookup.
  */
-
-/** Issue codes of this decoder (part of the error catalogue: never reuse a retired one). */
-export const INFLUX_ISSUE = {
-  SYNTAX: 'MTR_WRITE_INFLUX_SYNTAX',
-  STRING_FIELD: 'MTR_WRITE_INFLUX_STRING_FIELD',
-  FIELD_VALUE: 'MTR_WRITE_INFLUX_FIELD_VALUE',
-  TIMESTAMP: 'MTR_WRITE_INFLUX_TIMESTAMP',
-  TAG: 'MTR_WRITE_INFLUX_TAG',
-} as const;
 
 /** Milliseconds from a timestamp at a precision: divide by 10^digits (or multiply by factor). */
 interface Precision {
@@ -84,7 +76,7 @@ interface SeriesEntry {
   measurement: string;
   /** Problem with the series part, reported for each line that uses it. */
   problem: string | null;
-  problemCode: string;
+  problemCode: WriteIssueCode;
   fields: Map<string, FieldKey>;
   /** The fields of the last line of this series, in order: the next line usually repeats them. */
   layout: FieldKey[];
@@ -207,7 +199,7 @@ export class InfluxDecoder {
         else if (c === SPACE) break;
       }
       if (i >= end) {
-        issues.add({ code: INFLUX_ISSUE.SYNTAX, line: lineNo, message: `line ${lineNo}: missing fields (expected "measurement[,tags] field=value[,...] [timestamp]")` });
+        issues.add({ code: 'MTR_WRITE_INFLUX_SYNTAX', line: lineNo, message: `line ${lineNo}: missing fields (expected "measurement[,tags] field=value[,...] [timestamp]")` });
         continue;
       }
       const seriesText = text.slice(start, i);
@@ -247,7 +239,7 @@ export class InfluxDecoder {
           }
           if (i >= end || text.charCodeAt(i) !== EQUALS || i === keyStart) {
             issues.add({
-              code: INFLUX_ISSUE.SYNTAX,
+              code: 'MTR_WRITE_INFLUX_SYNTAX',
               line: lineNo,
               message: `line ${lineNo}: invalid field at column ${keyStart - start + 1}: expected field=value`,
             });
@@ -267,7 +259,7 @@ export class InfluxDecoder {
         if (i < end && text.charCodeAt(i) === QUOTE) {
           const name = fieldName(fk.raw);
           issues.add({
-            code: INFLUX_ISSUE.STRING_FIELD,
+            code: 'MTR_WRITE_INFLUX_STRING_FIELD',
             line: lineNo,
             field: name,
             message: `line ${lineNo}: field "${name}" is a string; Metronome stores numbers only (float, integer, unsigned, boolean)`,
@@ -283,7 +275,7 @@ export class InfluxDecoder {
         if (value === undefined) {
           const name = fieldName(fk.raw);
           issues.add({
-            code: INFLUX_ISSUE.FIELD_VALUE,
+            code: 'MTR_WRITE_INFLUX_FIELD_VALUE',
             line: lineNo,
             field: name,
             message: `line ${lineNo}: field "${name}" has invalid value ${JSON.stringify(text.slice(valueStart, i))}; expected a float, 12i, 12u or a boolean`,
@@ -310,7 +302,7 @@ export class InfluxDecoder {
         const t = parseTimestamp(text, i, end, precision);
         if (t === undefined) {
           issues.add({
-            code: INFLUX_ISSUE.TIMESTAMP,
+            code: 'MTR_WRITE_INFLUX_TIMESTAMP',
             line: lineNo,
             field: 'timestamp',
             message: `line ${lineNo}: invalid timestamp ${JSON.stringify(text.slice(i, end))}; expected an integer in the request's precision`,
@@ -359,7 +351,7 @@ function fieldName(raw: string): string {
  * labels (tags + the name) throw DecodeLimitError before the rest is parsed.
  */
 function parseSeries(s: string, maxLabels: number, lineNo: number): SeriesEntry {
-  const entry: SeriesEntry = { tags: {}, tagCount: 0, measurement: '', problem: null, problemCode: INFLUX_ISSUE.SYNTAX, fields: new Map(), layout: [] };
+  const entry: SeriesEntry = { tags: {}, tagCount: 0, measurement: '', problem: null, problemCode: 'MTR_WRITE_INFLUX_SYNTAX', fields: new Map(), layout: [] };
   let i = 0;
   const n = s.length;
   let escaped = false;
@@ -418,12 +410,12 @@ function parseSeries(s: string, maxLabels: number, lineNo: number): SeriesEntry 
     const prior = original.get(name);
     if (prior !== undefined && prior !== key) {
       entry.problem = `tag keys ${JSON.stringify(prior)} and ${JSON.stringify(key)} both map to the tag name "${name}"`;
-      entry.problemCode = INFLUX_ISSUE.TAG;
+      entry.problemCode = 'MTR_WRITE_INFLUX_TAG';
       return entry;
     }
     if (name === '__name__') {
       entry.problem = 'the tag name "__name__" is reserved for the metric name';
-      entry.problemCode = INFLUX_ISSUE.TAG;
+      entry.problemCode = 'MTR_WRITE_INFLUX_TAG';
       return entry;
     }
     original.set(name, key);

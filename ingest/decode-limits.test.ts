@@ -7,7 +7,7 @@ import { InfluxDecoder, precisionOf } from './decode-influx.js';
 import { decodeOtlp, decodeOtlpSteps, parseOtlpJson, parseOtlpProtobuf, parseOtlpProtobufSteps } from './decode-otlp.js';
 import { drain } from './slices.js';
 import { RemoteWriteDecoder } from './decode-remote-write.js';
-import { ISSUE, IssueList } from './validate.js';
+import { IssueList } from './validate.js';
 import { otlpHistogram } from '../test/protobuf-wire.js';
 
 const LIMITS: DecodeLimits = { maxSeries: 3, maxSamples: 5, maxLabels: 4, maxBuckets: 4 };
@@ -109,8 +109,8 @@ describe('limits while decoding', () => {
     expect(batch.series[0].values[0]).toBe(7);
     decodeHeroic(unpack(body(uint64(2n ** 63n), int64(-(2n ** 60n)))), issues);
     expect(issues.items).toMatchObject([
-      { code: ISSUE.TIMESTAMP_RANGE, series: 0, point: 0, field: 'timestamp' },
-      { code: ISSUE.VALUE_TYPE, series: 0, point: 0, field: 'value' },
+      { code: 'MTR_WRITE_TIMESTAMP_RANGE', series: 0, point: 0, field: 'timestamp' },
+      { code: 'MTR_WRITE_VALUE_TYPE', series: 0, point: 0, field: 'value' },
     ]);
     expect(issues.items[0].message).toContain('9223372036854775808');
   });

@@ -95,12 +95,6 @@ const RequestType = root.lookupType('otlp.ExportMetricsServiceRequest');
 const ResponseType = root.lookupType('otlp.ExportMetricsServiceResponse');
 const StatusType = root.lookupType('otlp.Status');
 
-/** Issue codes of this decoder (part of the error catalogue: never reuse a retired one). */
-export const OTLP_ISSUE = {
-  HISTOGRAM_BUCKETS: 'MTR_WRITE_OTLP_HISTOGRAM_BUCKETS',
-  METRIC_NAME: 'MTR_WRITE_OTLP_METRIC_NAME',
-} as const;
-
 const TEMPORALITY_DELTA = 1;
 const TEMPORALITY_CUMULATIVE = 2;
 const FLAG_NO_RECORDED_VALUE = 1;
@@ -399,7 +393,7 @@ export function* decodeOtlpSteps(req: Request, now: number, issues: IssueList, l
         const baseName = normalizeName(m.name ?? '');
         if (baseName === '') {
           issues.add({
-            code: OTLP_ISSUE.METRIC_NAME,
+            code: 'MTR_WRITE_OTLP_METRIC_NAME',
             field: `${path}.name`,
             message: `${path} has no usable name (${JSON.stringify(m.name ?? '')}); a name needs a letter or digit`,
           });
@@ -515,7 +509,7 @@ export function* decodeOtlpSteps(req: Request, now: number, issues: IssueList, l
     const counts = p.bucketCounts ?? [];
     if (counts.length !== 0 && counts.length !== bounds.length + 1) {
       issues.add({
-        code: OTLP_ISSUE.HISTOGRAM_BUCKETS,
+        code: 'MTR_WRITE_OTLP_HISTOGRAM_BUCKETS',
         field: `${origin}.bucketCounts`,
         message: `${origin} (histogram "${name}"): ${counts.length} bucket counts for ${bounds.length} explicit bounds; expected ${bounds.length + 1}`,
       });

@@ -10,9 +10,6 @@ export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** A metric name (`__name__`): a label name that may also hold colons (recording rules). */
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
-export const isLabelName = (s: string): boolean => LABEL_NAME.test(s);
-export const isMetricName = (s: string): boolean => METRIC_NAME.test(s);
-
 /** A label set: name -> value. */
 export type Labels = Record<string, string>;
 

@@ -5,7 +5,7 @@ import { InfluxDecoder, precisionOf } from './decode-influx.js';
 import { RemoteWriteDecoder } from './decode-remote-write.js';
 import { seriesIdWords } from './series-id.js';
 import type { WriteBatch } from './types.js';
-import { DEFAULT_LIMITS, ISSUE, IssueList, validateBatch } from './validate.js';
+import { DEFAULT_LIMITS, IssueList, validateBatch } from './validate.js';
 
 const NOW = 1_800_000_000_000;
 const ns = precisionOf('ns')!;
@@ -45,7 +45,7 @@ describe('series memo (ids and validation kept with the decoder cache)', () => {
     const decoder = new RemoteWriteDecoder();
     const body = remoteWrite([{ key: 'up', tags: { 'bad-name': 'v' } }, { key: 'ok', tags: {} }]);
     for (let round = 0; round < 3; round++) {
-      expect(pass(decoder.decode(body).batch).codes).toEqual([`0:${ISSUE.TAG_NAME}`]);
+      expect(pass(decoder.decode(body).batch).codes).toEqual([`0:${'MTR_WRITE_TAG_NAME'}`]);
     }
   });
 
@@ -55,7 +55,7 @@ describe('series memo (ids and validation kept with the decoder cache)', () => {
     expect(validateBatch(decoder.decode(body).batch, DEFAULT_LIMITS, NOW).ok).toBe(true);
     const strict = { ...DEFAULT_LIMITS, maxKeyLength: 5 };
     const issues = validateBatch(decoder.decode(body).batch, strict, NOW, new IssueList());
-    expect(issues.items.map((i) => i.code)).toEqual([ISSUE.KEY_TOO_LONG]);
+    expect(issues.items.map((i) => i.code)).toEqual(['MTR_WRITE_KEY_TOO_LONG']);
   });
 
   it('keeps one memo per Influx series and field, with the ids of each', () => {

@@ -38,20 +38,6 @@ export interface WriteBatch {
   points: number;
 }
 
-/** A problem found in a request, keyed by a stable code and the place it was found. */
-export interface WriteIssue {
-  code: string;
-  message: string;
-  /** Index of the series in the request, when the problem belongs to one. */
-  series?: number;
-  /** Index of the point within that series. */
-  point?: number;
-  /** Line number (1-based) for line-oriented formats. */
-  line?: number;
-  /** Which field: key, tags.<name>, timestamp, value, body... */
-  field?: string;
-}
-
 /**
  * Columnar points ready for the store. seriesId holds unsigned 64-bit ids in a signed array
  * (same bits); ts is unix ms as a float (exact for integers below 2^53).

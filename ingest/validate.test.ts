@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WriteBatch } from './types.js';
-import { DEFAULT_LIMITS, ISSUE, IssueList, validateBatch } from './validate.js';
+import { DEFAULT_LIMITS, IssueList, validateBatch } from './validate.js';
 
 const NOW = 1_800_000_000_000;
 const one = (over: Partial<WriteBatch['series'][number]> = {}): WriteBatch => {
@@ -14,49 +14,49 @@ describe('validateBatch', () => {
     expect(codes(one())).toEqual([]);
   });
   it('rejects an empty key', () => {
-    expect(codes(one({ key: '' }))).toEqual([ISSUE.KEY_EMPTY]);
+    expect(codes(one({ key: '' }))).toEqual(['MTR_WRITE_KEY_EMPTY']);
   });
   it('rejects a key longer than 256 characters but accepts exactly 256', () => {
-    expect(codes(one({ key: 'k'.repeat(257) }))).toEqual([ISSUE.KEY_TOO_LONG]);
+    expect(codes(one({ key: 'k'.repeat(257) }))).toEqual(['MTR_WRITE_KEY_TOO_LONG']);
     expect(codes(one({ key: 'k'.repeat(256) }))).toEqual([]);
   });
   it('rejects more than 32 tags', () => {
     const tags = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`t${i}`, 'v']));
-    expect(codes(one({ tags }))).toEqual([ISSUE.TOO_MANY_TAGS]);
+    expect(codes(one({ tags }))).toEqual(['MTR_WRITE_TOO_MANY_TAGS']);
     delete tags.t32;
     expect(codes(one({ tags }))).toEqual([]);
   });
   it('rejects tag names outside [a-zA-Z_][a-zA-Z0-9_.]*', () => {
-    expect(codes(one({ tags: { '1host': 'a' } }))).toEqual([ISSUE.TAG_NAME]);
-    expect(codes(one({ tags: { 'ho-st': 'a' } }))).toEqual([ISSUE.TAG_NAME]);
+    expect(codes(one({ tags: { '1host': 'a' } }))).toEqual(['MTR_WRITE_TAG_NAME']);
+    expect(codes(one({ tags: { 'ho-st': 'a' } }))).toEqual(['MTR_WRITE_TAG_NAME']);
     expect(codes(one({ tags: { 'k8s.pod_name': 'a', _x: 'b' } }))).toEqual([]);
   });
   it('rejects tag values over 1024 UTF-8 bytes, counting multi-byte characters', () => {
-    expect(codes(one({ tags: { host: 'a'.repeat(1025) } }))).toEqual([ISSUE.TAG_VALUE_TOO_LONG]);
+    expect(codes(one({ tags: { host: 'a'.repeat(1025) } }))).toEqual(['MTR_WRITE_TAG_VALUE_TOO_LONG']);
     expect(codes(one({ tags: { host: 'a'.repeat(1024) } }))).toEqual([]);
     // 400 characters of 3 bytes each = 1200 bytes
-    expect(codes(one({ tags: { host: '€'.repeat(400) } }))).toEqual([ISSUE.TAG_VALUE_TOO_LONG]);
+    expect(codes(one({ tags: { host: '€'.repeat(400) } }))).toEqual(['MTR_WRITE_TAG_VALUE_TOO_LONG']);
   });
   it('rejects keys and tag values that are not valid Unicode (lone surrogates)', () => {
-    expect(codes(one({ key: 'cpu\ud800' }))).toEqual([ISSUE.STRING_ENCODING]);
-    expect(codes(one({ tags: { host: 'a\udc00b' } }))).toEqual([ISSUE.STRING_ENCODING]);
+    expect(codes(one({ key: 'cpu\ud800' }))).toEqual(['MTR_WRITE_STRING_ENCODING']);
+    expect(codes(one({ tags: { host: 'a\udc00b' } }))).toEqual(['MTR_WRITE_STRING_ENCODING']);
     expect(codes(one({ tags: { host: 'emoji \ud83d\ude00' } }))).toEqual([]);
   });
   it('rejects non-string tag values', () => {
-    expect(codes(one({ tags: { host: 5 as unknown as string } }))).toEqual([ISSUE.TAG_VALUE_TYPE]);
+    expect(codes(one({ tags: { host: 5 as unknown as string } }))).toEqual(['MTR_WRITE_TAG_VALUE_TYPE']);
   });
   it('rejects non-integer timestamps', () => {
-    expect(codes(one({ timestamps: [NOW - 0.5] }))).toEqual([ISSUE.TIMESTAMP_TYPE]);
-    expect(codes(one({ timestamps: ['1' as unknown as number] }))).toEqual([ISSUE.TIMESTAMP_TYPE]);
+    expect(codes(one({ timestamps: [NOW - 0.5] }))).toEqual(['MTR_WRITE_TIMESTAMP_TYPE']);
+    expect(codes(one({ timestamps: ['1' as unknown as number] }))).toEqual(['MTR_WRITE_TIMESTAMP_TYPE']);
   });
   it('rejects timestamps older than retention or more than 10 minutes ahead', () => {
-    expect(codes(one({ timestamps: [NOW - DEFAULT_LIMITS.retentionMs - 1] }))).toEqual([ISSUE.TIMESTAMP_RANGE]);
-    expect(codes(one({ timestamps: [NOW + 10 * 60_000 + 1] }))).toEqual([ISSUE.TIMESTAMP_RANGE]);
+    expect(codes(one({ timestamps: [NOW - DEFAULT_LIMITS.retentionMs - 1] }))).toEqual(['MTR_WRITE_TIMESTAMP_RANGE']);
+    expect(codes(one({ timestamps: [NOW + 10 * 60_000 + 1] }))).toEqual(['MTR_WRITE_TIMESTAMP_RANGE']);
     expect(codes(one({ timestamps: [NOW + 10 * 60_000] }))).toEqual([]);
   });
   it('rejects values that are not numbers', () => {
     for (const v of ['1', null, undefined, {}]) {
-      expect(codes(one({ values: [v as number] }))).toEqual([ISSUE.VALUE_TYPE]);
+      expect(codes(one({ values: [v as number] }))).toEqual(['MTR_WRITE_VALUE_TYPE']);
     }
   });
   it('accepts NaN and infinities as values', () => {
@@ -71,7 +71,7 @@ describe('validateBatch', () => {
       points: 3,
     };
     expect(validateBatch(batch, DEFAULT_LIMITS, NOW).items).toEqual([
-      expect.objectContaining({ code: ISSUE.VALUE_TYPE, series: 1, point: 1, field: 'value' }),
+      expect.objectContaining({ code: 'MTR_WRITE_VALUE_TYPE', series: 1, point: 1, field: 'value' }),
     ]);
   });
   it('keeps the first 100 issues but counts them all', () => {

@@ -1,4 +1,5 @@
-import type { WriteBatch, WriteIssue } from './types.js';
+import type { Issue } from './issues.js';
+import type { WriteBatch } from './types.js';
 
 /** The rules every protocol's samples must pass before anything is stored. */
 export interface WriteLimits {
@@ -24,22 +25,6 @@ export const DEFAULT_LIMITS: WriteLimits = {
   maxIssues: 100,
 };
 
-/** Stable issue codes (part of the error catalogue: never reuse a retired one). */
-export const ISSUE = {
-  SHAPE: 'MTR_WRITE_SHAPE',
-  KEY_EMPTY: 'MTR_WRITE_KEY_EMPTY',
-  KEY_TOO_LONG: 'MTR_WRITE_KEY_TOO_LONG',
-  TOO_MANY_TAGS: 'MTR_WRITE_TOO_MANY_TAGS',
-  TAG_NAME: 'MTR_WRITE_TAG_NAME',
-  TAG_NAME_TOO_LONG: 'MTR_WRITE_TAG_NAME_TOO_LONG',
-  TAG_VALUE_TYPE: 'MTR_WRITE_TAG_VALUE_TYPE',
-  TAG_VALUE_TOO_LONG: 'MTR_WRITE_TAG_VALUE_TOO_LONG',
-  TIMESTAMP_TYPE: 'MTR_WRITE_TIMESTAMP_TYPE',
-  TIMESTAMP_RANGE: 'MTR_WRITE_TIMESTAMP_RANGE',
-  VALUE_TYPE: 'MTR_WRITE_VALUE_TYPE',
-  STRING_ENCODING: 'MTR_WRITE_STRING_ENCODING',
-} as const;
-
 export const TAG_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
 
 // Tag names repeat across series and requests: remember the valid ones (bounded).
@@ -53,10 +38,10 @@ function validTagName(name: string): boolean {
 
 /** Collects issues up to a cap while counting all of them. */
 export class IssueList {
-  readonly items: WriteIssue[] = [];
+  readonly items: Issue[] = [];
   count = 0;
   constructor(readonly max: number = DEFAULT_LIMITS.maxIssues) {}
-  add(issue: WriteIssue): void {
+  add(issue: Issue): void {
     if (this.count++ < this.max) this.items.push(issue);
   }
   get ok(): boolean {
@@ -98,7 +83,7 @@ export function validateBatch(
       const v = values[p];
       if (typeof t !== 'number' || !Number.isInteger(t)) {
         issues.add({
-          code: ISSUE.TIMESTAMP_TYPE,
+          code: 'MTR_WRITE_TIMESTAMP_TYPE',
           series: s,
           point: p,
           field: 'timestamp',
@@ -106,7 +91,7 @@ export function validateBatch(
         });
       } else if (t < minTs || t > maxTs) {
         issues.add({
-          code: ISSUE.TIMESTAMP_RANGE,
+          code: 'MTR_WRITE_TIMESTAMP_RANGE',
           series: s,
           point: p,
           field: 'timestamp',
@@ -116,7 +101,7 @@ export function validateBatch(
       // NaN and +-Inf are values (Prometheus stores them); staleness markers never get here.
       if (typeof v !== 'number') {
         issues.add({
-          code: ISSUE.VALUE_TYPE,
+          code: 'MTR_WRITE_VALUE_TYPE',
           series: s,
           point: p,
           field: 'value',
@@ -131,16 +116,16 @@ export function validateBatch(
 /** The key and tags of series `s`: names, lengths, encodings, tag count. */
 function checkSeries(key: string, tags: Record<string, string>, s: number, limits: WriteLimits, issues: IssueList): void {
   if (typeof key !== 'string' || key.length === 0) {
-    issues.add({ code: ISSUE.KEY_EMPTY, series: s, field: 'key', message: 'key must be a non-empty string' });
+    issues.add({ code: 'MTR_WRITE_KEY_EMPTY', series: s, field: 'key', message: 'key must be a non-empty string' });
   } else if (key.length > limits.maxKeyLength) {
     issues.add({
-      code: ISSUE.KEY_TOO_LONG,
+      code: 'MTR_WRITE_KEY_TOO_LONG',
       series: s,
       field: 'key',
       message: `key is ${key.length} characters; at most ${limits.maxKeyLength} allowed`,
     });
   } else if (!key.isWellFormed()) {
-    issues.add({ code: ISSUE.STRING_ENCODING, series: s, field: 'key', message: UNPAIRED });
+    issues.add({ code: 'MTR_WRITE_STRING_ENCODING', series: s, field: 'key', message: UNPAIRED });
   }
   let tagCount = 0;
   for (const name in tags) {
@@ -148,36 +133,36 @@ function checkSeries(key: string, tags: Record<string, string>, s: number, limit
     const value = tags[name];
     if (name.length > limits.maxTagNameLength) {
       issues.add({
-        code: ISSUE.TAG_NAME_TOO_LONG,
+        code: 'MTR_WRITE_TAG_NAME_TOO_LONG',
         series: s,
         field: `tags.${name.slice(0, 64)}...`,
         message: `tag name is ${name.length} characters; at most ${limits.maxTagNameLength} allowed`,
       });
     } else if (!validTagName(name)) {
       issues.add({
-        code: ISSUE.TAG_NAME,
+        code: 'MTR_WRITE_TAG_NAME',
         series: s,
         field: `tags.${name}`,
         message: `tag name ${JSON.stringify(name)} must match [a-zA-Z_][a-zA-Z0-9_.]*`,
       });
     }
     if (typeof value !== 'string') {
-      issues.add({ code: ISSUE.TAG_VALUE_TYPE, series: s, field: `tags.${name}`, message: 'tag value must be a string' });
+      issues.add({ code: 'MTR_WRITE_TAG_VALUE_TYPE', series: s, field: `tags.${name}`, message: 'tag value must be a string' });
     } else if (utf8Length(value, limits.maxTagValueBytes) > limits.maxTagValueBytes) {
       issues.add({
-        code: ISSUE.TAG_VALUE_TOO_LONG,
+        code: 'MTR_WRITE_TAG_VALUE_TOO_LONG',
         series: s,
         field: `tags.${name}`,
         message: `tag value is ${Buffer.byteLength(value)} bytes; at most ${limits.maxTagValueBytes} allowed`,
       });
     } else if (!value.isWellFormed()) {
       // A lone surrogate has no UTF-8 form: storing it would fail the whole group commit.
-      issues.add({ code: ISSUE.STRING_ENCODING, series: s, field: `tags.${name}`, message: UNPAIRED });
+      issues.add({ code: 'MTR_WRITE_STRING_ENCODING', series: s, field: `tags.${name}`, message: UNPAIRED });
     }
   }
   if (tagCount > limits.maxTags) {
     issues.add({
-      code: ISSUE.TOO_MANY_TAGS,
+      code: 'MTR_WRITE_TOO_MANY_TAGS',
       series: s,
       field: 'tags',
       message: `${tagCount} tags; at most ${limits.maxTags} allowed`,

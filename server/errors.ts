@@ -2,8 +2,13 @@
  * The error catalogue: every error a client can receive from Metronome, with a stable code and
  * an HTTP status. Tests assert codes, never messages. Retired codes are never reused.
  *
- * Modules add their codes here (one line each) rather than inventing statuses at the route.
+ * Modules add their codes here (one line each) rather than inventing statuses at the route; a
+ * validation's issue codes go in ISSUES below. test/error-catalogue.test.ts checks that every
+ * `MTR_` literal in the tree is catalogued, every catalogued code is used, and the README's
+ * table of codes lists exactly these, with these statuses.
  */
+import { WRITE_ISSUES, type Issue as IssueOf } from '../ingest/issues.js';
+
 export const ERRORS = {
   // Write path
   MTR_WRITE_INVALID: { status: 400, message: 'the request has %d invalid item(s); nothing was stored' },
@@ -97,6 +102,46 @@ export const ERRORS = {
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * Issue codes: what an entry of a refusal's `issues` list may carry (inside a 400 such as
+ * MTR_WRITE_INVALID or MTR_ALERT_RULE_INVALID), never an answer's own code. One line each: what
+ * the code means. The write path's come from ingest/issues.ts.
+ */
+export const ISSUES = {
+  ...WRITE_ISSUES,
+  // Alerting and recording rules, over the API and in rule files (alerting/rules.ts, rule-files.ts)
+  MTR_RULE_SHAPE: 'a field of the rule has the wrong type, is missing or is out of bounds',
+  MTR_RULE_PROMQL: 'the expression is not valid PromQL',
+  MTR_RULE_TEMPLATE: 'a label or annotation template does not parse, or a recording rule templates a label',
+  MTR_RULE_LABEL_NAME: 'a label or annotation name is not [a-zA-Z_][a-zA-Z0-9_]* or starts with __',
+  MTR_RULE_NAME: 'not exactly one of alert and record, or record is not a metric name',
+  MTR_RULE_DURATION: 'a duration (for, keep_firing_for, interval, query_offset) is not valid or too short',
+  MTR_RULE_FIELD: 'an unknown field, or one that does not apply to this kind of rule',
+  MTR_RULE_FILE_YAML: 'a rule file is not valid YAML',
+  MTR_RULE_FILE_MISSING: 'RULE_FILES names a path or glob that matches no file, or a file that cannot be read',
+  MTR_RULE_GROUP_DUPLICATE: 'two groups of one rule file have the same name',
+  // SLOs (alerting/slo.ts)
+  MTR_SLO_SHAPE: 'a field of the SLO has the wrong type or is missing',
+  MTR_SLO_WINDOW: 'the window is not a duration of at least 1h',
+  MTR_SLO_SLI: 'the SLI gives not exactly one of errors or good (with total), or one of its queries is not valid PromQL',
+  MTR_SLO_INTERVAL: 'the interval is not a duration of at least 1s',
+} as const satisfies Record<string, string>;
+
+export type IssueCode = keyof typeof ISSUES;
+
+/** One problem found in input (see ingest/issues.ts): every validation reports these. */
+export type Issue = IssueOf<IssueCode>;
+
+/** Issues as one line of text, `path: message; ...` (an empty path reads as `empty`). */
+export function issuesText(issues: readonly Issue[], empty = ''): string {
+  return issues.map((i) => `${(Array.isArray(i.path) ? i.path.join('.') : i.path) || empty}: ${i.message}`).join('; ');
+}
+
+/** A refusal listing every issue (400 MTR_*_INVALID): the message joins them, `details.issues` has them. */
+export function invalid(code: ErrorCode, issues: Issue[], empty = ''): MetronomeError {
+  return new MetronomeError(code, [issuesText(issues, empty)], { details: { issues } });
+}
 
 /** An error with a catalogue code. `details` is sent to the client alongside code and message. */
 export class MetronomeError extends Error {

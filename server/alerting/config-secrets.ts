@@ -5,7 +5,7 @@
  * reordering them keeps their secrets).
  */
 import { isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
-import type { ConfigProblem } from './notify-config.js';
+import type { Issue } from '../errors.js';
 import { SECRET_MASK } from './receivers/secret.js';
 
 /** Fields that hold a credential wherever they appear. */
@@ -87,12 +87,12 @@ export function maskSecrets(yaml: string): string {
  * Put the stored credentials back where a new config says `<secret>`. Returns the text to parse
  * and store, or the places that say `<secret>` with no stored value behind them.
  */
-export function restoreSecrets(yaml: string, stored: string): { yaml: string; problems: ConfigProblem[] } {
+export function restoreSecrets(yaml: string, stored: string): { yaml: string; problems: Issue[] } {
   if (!yaml.includes(SECRET_MASK)) return { yaml, problems: [] };
   const doc = parseDocument(yaml);
   if (doc.errors.length) return { yaml, problems: [] };
   const old = secretsOf(parseDocument(stored));
-  const problems: ConfigProblem[] = [];
+  const problems: Issue[] = [];
   walk(doc.contents, '', '', (path, key, parentKey, node) => {
     if (!isScalar(node) || node.value !== SECRET_MASK) return;
     const prev = old.get(path);

@@ -639,9 +639,6 @@ const FUNCS: Record<string, Fn> = {
   humanizeTimestamp: (v) => humanizeTimestamp(v instanceof GoTime ? v.ms / 1000 : num(v, 'humanizeTimestamp')),
 };
 
-/** Names of every template function (for docs and error messages). */
-export const TEMPLATE_FUNCTIONS = Object.keys(FUNCS);
-
 class Exec {
   out = '';
   steps = 0;

@@ -5,7 +5,7 @@
 import type { LabelMatcher, Labels, MatchOp } from '../../ingest/names.js';
 import { compileRegex, type Regex } from '../regex.js';
 
-export type { LabelMatcher, Labels, MatchOp } from '../../ingest/names.js';
+export type { LabelMatcher, Labels } from '../../ingest/names.js';
 
 const FNV_OFFSET = 14695981039346656037n;
 const FNV_PRIME = 1099511628211n;
@@ -27,26 +27,6 @@ export function fingerprint(labels: Labels): string {
     add(labels[name]);
   }
   return h.toString(16).padStart(16, '0');
-}
-
-/** The labels sorted by name (stable JSON and display). */
-export function sortLabels(labels: Labels): Labels {
-  const out: Labels = {};
-  for (const k of Object.keys(labels).sort()) out[k] = labels[k];
-  return out;
-}
-
-/** Labels without empty values (Prometheus drops a label whose value is empty). */
-export function dropEmpty(labels: Labels): Labels {
-  const out: Labels = {};
-  for (const [k, v] of Object.entries(labels)) if (v !== '') out[k] = v;
-  return out;
-}
-
-export function labelsEqual(a: Labels, b: Labels): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => b[k] === a[k]);
 }
 
 /**

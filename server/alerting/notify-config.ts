@@ -5,6 +5,7 @@
  * logged at start-up and returned by the API, never silently dropped.
  */
 import { LineCounter, parseDocument } from 'yaml';
+import type { Issue } from '../errors.js';
 import { parsePromDuration } from '../time.js';
 import { regexProblem } from '../regex.js';
 import type { Integration } from './receivers.js';
@@ -71,16 +72,9 @@ export interface NotifyConfig {
   templates: NotifyTemplates;
 }
 
-export interface ConfigProblem {
-  path: string;
-  message: string;
-  line?: number;
-  column?: number;
-}
-
 export class NotifyConfigError extends Error {
   override name = 'NotifyConfigError';
-  constructor(readonly problems: ConfigProblem[], where = 'notification config') {
+  constructor(readonly problems: Issue[], where = 'notification config') {
     super(`invalid ${where}:\n${problems.map((p) => `  ${p.line ? `line ${p.line}:${p.column}: ` : ''}${p.path}: ${p.message}`).join('\n')}`);
   }
 }
@@ -99,11 +93,11 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parse and check a config. Throws NotifyConfigError with every problem; returns warnings for what is not supported. */
-export function parseNotifyConfig(text: string): { config: NotifyConfig; warnings: ConfigProblem[] } {
+export function parseNotifyConfig(text: string): { config: NotifyConfig; warnings: Issue[] } {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
-  const errors: ConfigProblem[] = [];
-  const warnings: ConfigProblem[] = [];
+  const errors: Issue[] = [];
+  const warnings: Issue[] = [];
   const where = (path: (string | number)[]) => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true) as { range?: number[] } | undefined;

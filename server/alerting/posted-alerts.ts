@@ -9,6 +9,7 @@
 import { parseTime } from '../time.js';
 import { LABEL_NAME } from '../../ingest/names.js';
 import { z } from 'zod';
+import type { Issue } from '../errors.js';
 import { fingerprint, type Labels } from './labels.js';
 import type { NotifierAlert } from './receivers.js';
 import { WORDING } from './wording.js';
@@ -25,17 +26,12 @@ const postableAlert = z.object({
   generatorURL: z.string().optional(),
 });
 
-export interface PostedIssue {
-  path: (string | number)[];
-  message: string;
-}
-
 /** Go's zero time, which clients send for "unset". */
 const isZero = (s: string | undefined) => s === undefined || s === '' || s.startsWith('0001-01-01');
 
 /** Check a POST /api/v2/alerts body; every problem is listed with its index and field. */
-export function parsePostedAlerts(body: unknown, now: number, resolveTimeoutMs: number): { alerts: NotifierAlert[]; issues: PostedIssue[] } {
-  const issues: PostedIssue[] = [];
+export function parsePostedAlerts(body: unknown, now: number, resolveTimeoutMs: number): { alerts: NotifierAlert[]; issues: Issue[] } {
+  const issues: Issue[] = [];
   if (!Array.isArray(body)) return { alerts: [], issues: [{ path: [], message: 'the body must be a JSON array of alerts' }] };
   if (body.length > MAX_POSTED_ALERTS) return { alerts: [], issues: [{ path: [], message: `at most ${MAX_POSTED_ALERTS} alerts per request, got ${body.length}` }] };
   const alerts: NotifierAlert[] = [];

@@ -30,25 +30,6 @@ export const engineCheck: PromqlCheck = (expr) => {
   }
 };
 
-/** Syntax only, with the lezer PromQL grammar: the first error node gives the position. */
-export const lezerCheck: PromqlCheck = (expr) => {
-  if (expr.trim() === '') return { message: 'the expression is empty', position: 0 };
-  const tree = parser.parse(expr);
-  let at = -1;
-  tree.iterate({
-    enter(n) {
-      if (at < 0 && n.type.isError) at = n.from;
-      return at < 0;
-    },
-  });
-  if (at < 0) return null;
-  const near = expr.slice(at, at + 20);
-  return {
-    message: near ? `syntax error at position ${at} near ${JSON.stringify(near)}` : `syntax error at position ${at}: unexpected end of expression`,
-    position: at,
-  };
-};
-
 /**
  * The metric names an expression selects; null when a selector names no metric (then it could
  * read anything, including a recording rule's output).

@@ -8,7 +8,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { checkRule, fileRuleSchema, parseRuleDuration, stableId, toRule, zodIssues, type RuleGroup, type RuleIssue, type ValidateOptions } from './rules.js';
+import { issuesText, type Issue } from '../errors.js';
+import { checkRule, fileRuleSchema, parseRuleDuration, stableId, toRule, zodIssues, type RuleGroup, type ValidateOptions } from './rules.js';
 import { WORDING } from './wording.js';
 
 const groupSchema = z
@@ -24,18 +25,12 @@ const groupSchema = z
 
 const fileSchema = z.object({ groups: z.array(z.unknown()).nullish() }).strict();
 
-export interface FileProblem extends RuleIssue {
-  file: string;
-  line?: number;
-  column?: number;
-}
-
 export class RuleFileError extends Error {
   override name = 'RuleFileError';
-  constructor(readonly problems: FileProblem[]) {
+  constructor(readonly problems: Issue[]) {
     super(
       `invalid rule file(s):\n` +
-        problems.map((p) => `  ${p.file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.path.length ? `${p.path.join('.')}: ` : ''}${p.message} [${p.code}]`).join('\n'),
+        problems.map((p) => `  ${p.file}${p.line ? `:${p.line}:${p.column}` : ''}: ${p.path?.length ? issuesText([p]) : p.message} [${p.code}]`).join('\n'),
     );
   }
 }
@@ -111,13 +106,13 @@ function position(doc: Document, lc: LineCounter, path: (string | number)[]): { 
 }
 
 /** Parse one rule file's text into groups, or collect its problems. */
-export function parseRuleFile(file: string, text: string, opts: ValidateOptions & { defaultIntervalMs: number }): { groups: RuleGroup[]; problems: FileProblem[] } {
+export function parseRuleFile(file: string, text: string, opts: ValidateOptions & { defaultIntervalMs: number }): { groups: RuleGroup[]; problems: Issue[] } {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
-  const problems: FileProblem[] = [];
-  const add = (issues: RuleIssue[]) => {
+  const problems: Issue[] = [];
+  const add = (issues: Issue[]) => {
     for (const i of issues) {
-      const pos = position(doc, lc, i.path);
+      const pos = position(doc, lc, Array.isArray(i.path) ? i.path : []);
       problems.push({ ...i, file, ...pos });
     }
   };
@@ -176,7 +171,7 @@ export function parseRuleFile(file: string, text: string, opts: ValidateOptions 
 export function loadRuleFiles(spec: string | undefined, opts: ValidateOptions & { defaultIntervalMs: number }, cwd?: string): RuleGroup[] {
   if (!spec) return [];
   const { files, unmatched } = expandRuleFiles(spec, cwd);
-  const problems: FileProblem[] = unmatched.map((u) => ({ code: 'MTR_RULE_FILE_MISSING', path: [], message: 'no file matches this path or glob', file: u }));
+  const problems: Issue[] = unmatched.map((u) => ({ code: 'MTR_RULE_FILE_MISSING', path: [], message: 'no file matches this path or glob', file: u }));
   const groups: RuleGroup[] = [];
   for (const f of files) {
     let text: string;

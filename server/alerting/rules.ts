@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { LABEL_NAME, METRIC_NAME } from '../../ingest/names.js';
 import { z } from 'zod';
+import type { Issue, IssueCode } from '../errors.js';
 import { parsePromDuration } from '../time.js';
 import type { Labels } from './labels.js';
 import { engineCheck, type PromqlCheck } from './promql-check.js';
@@ -61,25 +62,6 @@ export interface RuleGroup {
   rules: Rule[];
 }
 
-/** One problem found in a rule, keyed like zod's issues. */
-export interface RuleIssue {
-  code: string;
-  path: (string | number)[];
-  message: string;
-  /** Character position inside the field (PromQL expression or template). */
-  position?: number;
-}
-
-export const ISSUE = {
-  SHAPE: 'MTR_RULE_SHAPE',
-  PROMQL: 'MTR_RULE_PROMQL',
-  TEMPLATE: 'MTR_RULE_TEMPLATE',
-  LABEL_NAME: 'MTR_RULE_LABEL_NAME',
-  NAME: 'MTR_RULE_NAME',
-  DURATION: 'MTR_RULE_DURATION',
-  FIELD: 'MTR_RULE_FIELD',
-} as const;
-
 
 /** A Prometheus duration (`5m`, `1h30m`, `0`) or a number of seconds, as milliseconds. */
 export function parseRuleDuration(v: string | number): number | null {
@@ -92,7 +74,7 @@ export function parseRuleDuration(v: string | number): number | null {
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseRuleDuration(v);
   if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)}: use a Prometheus duration like 30s, 5m, 1h30m`, params: { mtr: ISSUE.DURATION } });
+    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)}: use a Prometheus duration like 30s, 5m, 1h30m`, params: { mtr: 'MTR_RULE_DURATION' } });
     return z.NEVER;
   }
   return ms;
@@ -128,8 +110,6 @@ export const apiRuleSchema = fileRuleSchema
   })
   .strict();
 
-export type FileRuleSpec = z.input<typeof fileRuleSchema>;
-export type ApiRuleInput = z.input<typeof apiRuleSchema>;
 export type ApiRuleSpec = z.output<typeof apiRuleSchema>;
 
 export interface ValidateOptions {
@@ -139,14 +119,14 @@ export interface ValidateOptions {
 }
 
 /** zod issues in our issue shape. */
-export function zodIssues(err: z.ZodError, prefix: (string | number)[] = []): RuleIssue[] {
-  return err.issues.flatMap((i): RuleIssue[] => {
-    const custom = (i as { params?: { mtr?: string } }).params?.mtr;
+export function zodIssues(err: z.ZodError, prefix: (string | number)[] = []): Issue[] {
+  return err.issues.flatMap((i): Issue[] => {
+    const custom = (i as { params?: { mtr?: IssueCode } }).params?.mtr;
     const path = [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
     if (i.code === 'unrecognized_keys') {
-      return i.keys.map((k) => ({ code: ISSUE.FIELD, path: [...path, k], message: `unknown field ${JSON.stringify(k)}` }));
+      return i.keys.map((k) => ({ code: 'MTR_RULE_FIELD', path: [...path, k], message: `unknown field ${JSON.stringify(k)}` }));
     }
-    return [{ code: custom ?? ISSUE.SHAPE, path, message: i.message }];
+    return [{ code: custom ?? 'MTR_RULE_SHAPE', path, message: i.message }];
   });
 }
 
@@ -154,37 +134,37 @@ export function zodIssues(err: z.ZodError, prefix: (string | number)[] = []): Ru
  * Check what zod cannot: exactly one of alert/record, names, label names, PromQL, templates,
  * and fields that only alerting rules take. Returns every problem found.
  */
-export function checkRule(r: z.output<typeof fileRuleSchema>, prefix: (string | number)[], opts: ValidateOptions = {}): RuleIssue[] {
-  const issues: RuleIssue[] = [];
+export function checkRule(r: z.output<typeof fileRuleSchema>, prefix: (string | number)[], opts: ValidateOptions = {}): Issue[] {
+  const issues: Issue[] = [];
   const check = opts.check ?? engineCheck;
   const at = (...p: (string | number)[]) => [...prefix, ...p];
   if ((r.alert === undefined) === (r.record === undefined)) {
-    issues.push({ code: ISSUE.NAME, path: prefix, message: 'a rule needs exactly one of "alert" (alerting rule) or "record" (recording rule)' });
+    issues.push({ code: 'MTR_RULE_NAME', path: prefix, message: 'a rule needs exactly one of "alert" (alerting rule) or "record" (recording rule)' });
   }
   if (r.record !== undefined && !METRIC_NAME.test(r.record)) {
-    issues.push({ code: ISSUE.NAME, path: at('record'), message: `invalid metric name ${JSON.stringify(r.record)}: must match ${METRIC_NAME.source}` });
+    issues.push({ code: 'MTR_RULE_NAME', path: at('record'), message: `invalid metric name ${JSON.stringify(r.record)}: must match ${METRIC_NAME.source}` });
   }
   if (r.record !== undefined) {
     for (const k of ['for', 'keep_firing_for', 'annotations', 'no_data_state', 'error_state'] as const) {
-      if (r[k] !== undefined) issues.push({ code: ISSUE.FIELD, path: at(k), message: `"${k}" applies to alerting rules only` });
+      if (r[k] !== undefined) issues.push({ code: 'MTR_RULE_FIELD', path: at(k), message: `"${k}" applies to alerting rules only` });
     }
   }
   const p = check(r.expr);
-  if (p) issues.push({ code: ISSUE.PROMQL, path: at('expr'), message: p.message, position: p.position });
+  if (p) issues.push({ code: 'MTR_RULE_PROMQL', path: at('expr'), message: p.message, position: p.position });
   for (const [name, map] of [['labels', r.labels], ['annotations', r.annotations]] as const) {
     for (const [k, v] of Object.entries(map ?? {})) {
       if (!LABEL_NAME.test(k) || k.startsWith('__')) {
-        issues.push({ code: ISSUE.LABEL_NAME, path: at(name, k), message: `invalid ${name === 'labels' ? 'label' : 'annotation'} name ${JSON.stringify(k)}: must match ${LABEL_NAME.source} and not start with "__"` });
+        issues.push({ code: 'MTR_RULE_LABEL_NAME', path: at(name, k), message: `invalid ${name === 'labels' ? 'label' : 'annotation'} name ${JSON.stringify(k)}: must match ${LABEL_NAME.source} and not start with "__"` });
       }
       if (r.alert !== undefined) {
         try {
           compileTemplate(v);
         } catch (e) {
           if (!(e instanceof TemplateError)) throw e;
-          issues.push({ code: ISSUE.TEMPLATE, path: at(name, k), message: e.message, position: e.position });
+          issues.push({ code: 'MTR_RULE_TEMPLATE', path: at(name, k), message: e.message, position: e.position });
         }
       } else if (v.includes('{{')) {
-        issues.push({ code: ISSUE.TEMPLATE, path: at(name, k), message: 'recording rule labels are not templated' });
+        issues.push({ code: 'MTR_RULE_TEMPLATE', path: at(name, k), message: 'recording rule labels are not templated' });
       }
     }
   }
@@ -223,20 +203,20 @@ export function apiToRule(spec: ApiRuleSpec, id: string): Rule {
 }
 
 /** Validate an API rule body. */
-export function validateApiRule(body: unknown, opts: ValidateOptions = {}): { ok: true; spec: ApiRuleSpec } | { ok: false; issues: RuleIssue[] } {
+export function validateApiRule(body: unknown, opts: ValidateOptions = {}): { ok: true; spec: ApiRuleSpec } | { ok: false; issues: Issue[] } {
   const parsed = apiRuleSchema.safeParse(body, WORDING);
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
   const issues = checkRule(parsed.data, [], opts);
   const spec = parsed.data;
   if (spec.severity !== undefined && spec.labels?.severity !== undefined && spec.labels.severity !== spec.severity) {
-    issues.push({ code: ISSUE.FIELD, path: ['severity'], message: 'severity and labels.severity disagree; give one' });
+    issues.push({ code: 'MTR_RULE_FIELD', path: ['severity'], message: 'severity and labels.severity disagree; give one' });
   }
   if (spec.record !== undefined && (spec.severity !== undefined)) {
-    issues.push({ code: ISSUE.FIELD, path: ['severity'], message: '"severity" applies to alerting rules only' });
+    issues.push({ code: 'MTR_RULE_FIELD', path: ['severity'], message: '"severity" applies to alerting rules only' });
   }
   const min = opts.minIntervalMs ?? 1000;
   if (spec.interval !== undefined && spec.interval < min) {
-    issues.push({ code: ISSUE.DURATION, path: ['interval'], message: `interval must be at least ${min / 1000}s` });
+    issues.push({ code: 'MTR_RULE_DURATION', path: ['interval'], message: `interval must be at least ${min / 1000}s` });
   }
   return issues.length ? { ok: false, issues } : { ok: true, spec };
 }

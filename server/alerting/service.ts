@@ -8,22 +8,23 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { invalid, MetronomeError, type Issue } from '../errors.js';
 import type { QueryEngine } from '../promql/types.js';
 import type { Store } from '../store/index.js';
 import { applyRetention } from '../store/migrate.js';
 import { systemClock, type Clock } from './clock.js';
 import { Evaluator, type EvaluatorMetrics, type RuleWriter } from './evaluator.js';
 import { maskSecrets, restoreSecrets } from './config-secrets.js';
-import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type ConfigProblem, type NotifyConfig, type Route } from './notify-config.js';
+import { DEFAULT_NOTIFY_CONFIG, NotifyConfigError, parseNotifyConfig, type NotifyConfig, type Route } from './notify-config.js';
 import { fingerprint, formatMatcher } from './labels.js';
 import { loadTemplateFiles } from './notify-templates.js';
 import { AlertForwarder } from './forwarder.js';
 import { Notifier } from './notifier.js';
-import { parsePostedAlerts, type PostedIssue } from './posted-alerts.js';
+import { parsePostedAlerts } from './posted-alerts.js';
 import { AlertingStore, type HistoryRow } from './persistence.js';
 import { engineCheck, type PromqlCheck } from './promql-check.js';
 import { expandRuleFiles, loadRuleFiles } from './rule-files.js';
-import { apiToRule, validateApiRule, type ApiRuleSpec, type RuleGroup, type RuleIssue } from './rules.js';
+import { apiToRule, validateApiRule, type ApiRuleSpec, type RuleGroup } from './rules.js';
 import { Silences } from './silences.js';
 import { sloRuleGroup, validateSlo, type SloSpec } from './slo.js';
 import { promAlerts } from './views.js';
@@ -62,22 +63,6 @@ export interface AlertingDeps {
   };
 }
 
-/** A failed validation: issues keyed by code and path, for a 400. */
-export class AlertingInputError extends Error {
-  override name = 'AlertingInputError';
-  constructor(readonly kind: 'rule' | 'slo' | 'notify_config' | 'alerts', readonly issues: (RuleIssue | ConfigProblem | PostedIssue)[]) {
-    super(issues.map((i) => `${Array.isArray((i as RuleIssue).path) ? (i as RuleIssue).path.join('.') : (i as ConfigProblem).path}: ${i.message}`).join('; '));
-  }
-}
-
-/** Something the API refers to does not exist or cannot be changed. */
-export class AlertingStateError extends Error {
-  override name = 'AlertingStateError';
-  constructor(readonly kind: 'not_found' | 'read_only' | 'interval_conflict', message: string, readonly args: (string | number)[] = []) {
-    super(message);
-  }
-}
-
 interface StoredRule {
   spec: Record<string, unknown>;
   createdAt: number;
@@ -87,7 +72,7 @@ export interface NotifyConfigView {
   source: 'file' | 'api' | 'default';
   path?: string;
   yaml: string;
-  warnings: ConfigProblem[];
+  warnings: Issue[];
   updatedAt?: string;
 }
 
@@ -240,9 +225,9 @@ export class Alerting {
    * Load the config's `templates:` files (relative paths from `baseDir`, as Alertmanager takes
    * them from the config file's directory). Read asynchronously, regular files only.
    */
-  async #loadTemplates(config: NotifyConfig, baseDir: string): Promise<{ errors: ConfigProblem[]; warnings: ConfigProblem[] }> {
-    const errors: ConfigProblem[] = [];
-    const warnings: ConfigProblem[] = [];
+  async #loadTemplates(config: NotifyConfig, baseDir: string): Promise<{ errors: Issue[]; warnings: Issue[] }> {
+    const errors: Issue[] = [];
+    const warnings: Issue[] = [];
     const files: string[] = [];
     config.templateFiles.forEach((pattern, i) => {
       const { files: found } = expandRuleFiles(pattern, baseDir);
@@ -264,16 +249,16 @@ export class Alerting {
   async putNotifyConfig(sent: string): Promise<NotifyConfigView> {
     // `<secret>` where a credential was keeps the stored one (the text a reader got back can be PUT as is).
     const { yaml, problems } = restoreSecrets(sent, this.#notify.yaml);
-    if (problems.length) throw new AlertingInputError('notify_config', problems);
+    if (problems.length) throw invalid('MTR_NOTIFY_CONFIG_INVALID', problems);
     let parsed;
     try {
       parsed = parseNotifyConfig(yaml);
     } catch (e) {
-      if (e instanceof NotifyConfigError) throw new AlertingInputError('notify_config', e.problems);
+      if (e instanceof NotifyConfigError) throw invalid('MTR_NOTIFY_CONFIG_INVALID', e.problems);
       throw e;
     }
     const tp = await this.#loadTemplates(parsed.config, process.cwd());
-    if (tp.errors.length) throw new AlertingInputError('notify_config', tp.errors);
+    if (tp.errors.length) throw invalid('MTR_NOTIFY_CONFIG_INVALID', tp.errors);
     const warnings = [...parsed.warnings, ...tp.warnings];
     const now = Date.now();
     await this.db.putObject('notify_config', 'current', yaml, now);
@@ -312,7 +297,7 @@ export class Alerting {
    */
   async testReceiver(name: string): Promise<{ integration: string; ok: boolean; error?: string }[]> {
     const r = this.notifier.config.receivers.get(name);
-    if (!r) throw new AlertingStateError('not_found', `no receiver ${name}`, [name]);
+    if (!r) throw new MetronomeError('MTR_RECEIVER_NOT_FOUND', [name]);
     const now = this.clock.now();
     const labels = { alertname: 'TestAlert', receiver: name, instance: 'metronome' };
     const alert = { fingerprint: fingerprint(labels), labels, annotations: { summary: 'Test notification from Metronome', description: 'Sent from the notification settings to check that this receiver works.' }, startsAt: now, endsAt: now + 5 * 60_000, generatorURL: this.deps.settings.externalURL, updatedAt: now };
@@ -336,7 +321,7 @@ export class Alerting {
   async receiveAlerts(body: unknown): Promise<number> {
     const now = this.clock.now();
     const { alerts, issues } = parsePostedAlerts(body, now, this.notifier.config.resolveTimeoutMs);
-    if (issues.length) throw new AlertingInputError('alerts', issues);
+    if (issues.length) throw invalid('MTR_ALERTS_INVALID', issues);
     const history: HistoryRow[] = [];
     for (const a of alerts) {
       const old = this.notifier.alert(a.fingerprint);
@@ -392,7 +377,7 @@ export class Alerting {
 
   rule(id: string) {
     const r = this.rules().find((x) => x.rule.id === id);
-    if (!r) throw new AlertingStateError('not_found', `no rule with id ${id}`, [id]);
+    if (!r) throw new MetronomeError('MTR_ALERT_RULE_NOT_FOUND', [id]);
     return r;
   }
 
@@ -404,12 +389,12 @@ export class Alerting {
 
   #validateRule(body: unknown, selfId?: string): ApiRuleSpec {
     const v = validateApiRule(body, { check: this.check, minIntervalMs: this.deps.settings.minIntervalMs });
-    if (!v.ok) throw new AlertingInputError('rule', v.issues);
+    if (!v.ok) throw invalid('MTR_ALERT_RULE_INVALID', v.issues);
     const spec = v.spec;
     if (spec.interval !== undefined) {
       for (const [id, r] of this.#apiRules) {
         if (id === selfId || r.parsed.group !== spec.group || r.parsed.interval === undefined || r.parsed.interval === spec.interval) continue;
-        throw new AlertingStateError('interval_conflict', 'interval conflict', [spec.group, r.parsed.interval / 1000, spec.interval / 1000]);
+        throw new MetronomeError('MTR_ALERT_GROUP_INTERVAL', [spec.group, r.parsed.interval / 1000, spec.interval / 1000]);
       }
     }
     return spec;
@@ -450,8 +435,8 @@ export class Alerting {
 
   #notEditable(id: string): never {
     const r = this.rules().find((x) => x.rule.id === id);
-    if (r) throw new AlertingStateError('read_only', 'read only', [id, r.group.source === 'file' ? `rule file ${r.group.file}` : 'an SLO']);
-    throw new AlertingStateError('not_found', `no rule with id ${id}`, [id]);
+    if (r) throw new MetronomeError('MTR_ALERT_RULE_READ_ONLY', [id, r.group.source === 'file' ? `rule file ${r.group.file}` : 'an SLO']);
+    throw new MetronomeError('MTR_ALERT_RULE_NOT_FOUND', [id]);
   }
 
   // ---- SLOs ----
@@ -463,8 +448,8 @@ export class Alerting {
   async putSlo(id: string | undefined, body: unknown): Promise<string> {
     return this.#locked(async () => {
       const v = validateSlo(body, this.check);
-      if (!v.ok) throw new AlertingInputError('slo', v.issues);
-      if (id !== undefined && !this.#slos.has(id)) throw new AlertingStateError('not_found', `no SLO with id ${id}`, [id]);
+      if (!v.ok) throw invalid('MTR_SLO_INVALID', v.issues);
+      if (id !== undefined && !this.#slos.has(id)) throw new MetronomeError('MTR_SLO_NOT_FOUND', [id]);
       const sid = id ?? randomUUID();
       const createdAt = this.#slos.get(sid)?.createdAt ?? Date.now();
       await this.db.putObject('slo', sid, { spec: body, createdAt });
@@ -476,7 +461,7 @@ export class Alerting {
 
   async deleteSlo(id: string): Promise<void> {
     return this.#locked(async () => {
-      if (!this.#slos.has(id)) throw new AlertingStateError('not_found', `no SLO with id ${id}`, [id]);
+      if (!this.#slos.has(id)) throw new MetronomeError('MTR_SLO_NOT_FOUND', [id]);
       await this.db.deleteObject('slo', id);
       this.#slos.delete(id);
       await this.evaluator.setGroups(this.#allGroups());

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from './clock.js';
+import { invalid, MetronomeError, type Issue } from '../errors.js';
 import { parsePromDuration, parseTime } from '../time.js';
 import { anchored, MatcherError, matchesAll, parseMatchers, type LabelMatcher, type Labels } from './labels.js';
 import type { AlertingStore, Silence } from './persistence.js';
@@ -15,23 +16,6 @@ import { WORDING } from './wording.js';
 export const SILENCE_RETENTION_MS = 5 * 86_400_000;
 
 export type SilenceState = 'pending' | 'active' | 'expired';
-
-export interface SilenceIssue {
-  path: (string | number)[];
-  message: string;
-  position?: number;
-}
-
-export class SilenceError extends Error {
-  override name = 'SilenceError';
-  constructor(
-    readonly issues: SilenceIssue[],
-    readonly kind: 'invalid' | 'not_found' | 'expired' = 'invalid',
-    readonly id?: string,
-  ) {
-    super(issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  }
-}
 
 const time = z.union([z.string(), z.number()]);
 const matcherObject = z.object({ name: z.string().min(1), value: z.string(), isRegex: z.boolean().default(false), isEqual: z.boolean().default(true) }).strict();
@@ -49,7 +33,7 @@ export const silenceInputSchema = z
   })
   .strict();
 
-function parseTimeField(v: string | number, path: string, issues: SilenceIssue[]): number | undefined {
+function parseTimeField(v: string | number, path: string, issues: Issue[]): number | undefined {
   try {
     return parseTime(v, path);
   } catch {
@@ -107,10 +91,10 @@ export class Silences {
     const now = this.clock.now();
     const parsed = silenceInputSchema.safeParse(body, WORDING);
     if (!parsed.success) {
-      throw new SilenceError(parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })));
+      throw invalid('MTR_SILENCE_INVALID', parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })), 'body');
     }
     const b = parsed.data;
-    const issues: SilenceIssue[] = [];
+    const issues: Issue[] = [];
     const matchers: LabelMatcher[] = [];
     b.matchers.forEach((m, i) => {
       if (typeof m === 'string') {
@@ -143,7 +127,7 @@ export class Silences {
       else if (endsAt !== undefined) issues.push({ path: ['duration'], message: 'give endsAt or duration, not both' });
       else if (startsAt !== undefined) endsAt = startsAt + d;
     }
-    if (endsAt === undefined && !issues.some((i) => i.path[0] === 'endsAt' || i.path[0] === 'duration')) issues.push({ path: ['endsAt'], message: 'endsAt (or duration) is required' });
+    if (endsAt === undefined && !issues.some((i) => i.path?.[0] === 'endsAt' || i.path?.[0] === 'duration')) issues.push({ path: ['endsAt'], message: 'endsAt (or duration) is required' });
     if (startsAt !== undefined && endsAt !== undefined) {
       if (endsAt <= startsAt) issues.push({ path: ['endsAt'], message: 'endsAt must be after startsAt' });
       else if (endsAt <= now) issues.push({ path: ['endsAt'], message: 'endsAt is in the past' });
@@ -151,10 +135,10 @@ export class Silences {
     let id = b.id;
     if (id !== undefined) {
       const prev = this.#byId.get(id);
-      if (!prev) throw new SilenceError([{ path: ['id'], message: `silence ${id} not found` }], 'not_found', id);
-      if (this.state(prev, now) === 'expired') throw new SilenceError([{ path: ['id'], message: `silence ${id} has expired and cannot be updated; create a new one` }], 'expired', id);
+      if (!prev) throw new MetronomeError('MTR_SILENCE_NOT_FOUND', [id]);
+      if (this.state(prev, now) === 'expired') throw new MetronomeError('MTR_SILENCE_EXPIRED', [id]);
     }
-    if (issues.length) throw new SilenceError(issues);
+    if (issues.length) throw invalid('MTR_SILENCE_INVALID', issues, 'body');
     const prev = id === undefined ? undefined : this.#byId.get(id);
     // A start in the past means now; an update of an active silence keeps its start.
     const start = prev && this.state(prev, now) === 'active' ? prev.startsAt : Math.max(startsAt!, now);
@@ -169,8 +153,8 @@ export class Silences {
   async expire(id: string): Promise<void> {
     const now = this.clock.now();
     const s = this.#byId.get(id);
-    if (!s) throw new SilenceError([{ path: ['id'], message: `silence ${id} not found` }], 'not_found', id);
-    if (this.state(s, now) === 'expired') throw new SilenceError([{ path: ['id'], message: `silence ${id} has already expired` }], 'expired', id);
+    if (!s) throw new MetronomeError('MTR_SILENCE_NOT_FOUND', [id]);
+    if (this.state(s, now) === 'expired') throw new MetronomeError('MTR_SILENCE_EXPIRED', [id]);
     const next = { ...s, startsAt: Math.min(s.startsAt, now), endsAt: now, updatedAt: now };
     await this.store.putSilence(next);
     this.#byId.set(id, next);

@@ -8,9 +8,10 @@
  * the budget over the window; the short window makes the alert stop soon after the burn stops.
  */
 import { z } from 'zod';
+import type { Issue } from '../errors.js';
 import type { Labels } from './labels.js';
 import { engineCheck, type PromqlCheck } from './promql-check.js';
-import { parseRuleDuration, stableId, type Rule, type RuleGroup, type RuleIssue } from './rules.js';
+import { parseRuleDuration, stableId, type Rule, type RuleGroup } from './rules.js';
 import { WORDING } from './wording.js';
 
 /** [severity, long window, short window, burn rate] as the workbook tabulates them. */
@@ -73,13 +74,13 @@ export function errorRatioExpr(spec: SloSpec, w: string): string {
 }
 
 /** Check an SLO; every problem at once. */
-export function validateSlo(body: unknown, check: PromqlCheck = engineCheck): { ok: true; spec: SloSpec } | { ok: false; issues: RuleIssue[] } {
+export function validateSlo(body: unknown, check: PromqlCheck = engineCheck): { ok: true; spec: SloSpec } | { ok: false; issues: Issue[] } {
   const parsed = sloSchema.safeParse(body, WORDING);
   if (!parsed.success) {
     return { ok: false, issues: parsed.error.issues.map((i) => ({ code: 'MTR_SLO_SHAPE', path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })) };
   }
   const spec = parsed.data;
-  const issues: RuleIssue[] = [];
+  const issues: Issue[] = [];
   const win = parseRuleDuration(spec.window);
   if (win === null || win < 3_600_000) issues.push({ code: 'MTR_SLO_WINDOW', path: ['window'], message: `invalid window ${JSON.stringify(spec.window)}: a duration of at least 1h, like 30d or 4w` });
   if (spec.sli && (spec.sli.errors === undefined) === (spec.sli.good === undefined)) {

@@ -2,6 +2,7 @@ import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { Issue } from '../errors.js';
 import { issuesOf } from '../services/model.js';
 import { importGrafana, isGrafanaDashboard } from './grafana-import.js';
 import { DASHBOARD_ID, dashboardDocSchema, type StoredDashboard } from './model.js';
@@ -38,7 +39,7 @@ export const fsDirWatcher: DirWatcher = (dir, onChange) => {
 
 export interface ProvisionError {
   file: string;
-  issues: { path: string; message: string }[];
+  issues: Issue[];
 }
 
 export class Provisioner {

@@ -46,7 +46,7 @@ export class CardinalityTracker {
     return this.limits.perService > 0 || this.limits.perKey > 0;
   }
 
-  /** Throws MTR_LIMIT_SERIES_PER_* when the new series among `fresh` would pass a limit; else counts them. */
+  /** Throws MTR_LIMIT_SERIES_PER_SERVICE or MTR_LIMIT_SERIES_PER_KEY when the new series among `fresh` would pass a limit; else counts them. */
   async admit(fresh: readonly NewSeries[], now = Date.now()): Promise<void> {
     if (!this.enabled || fresh.length === 0) return;
     await this.#today(now);

@@ -2,7 +2,8 @@ import { parsePromDuration } from '../time.js';
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { SERVICE_NAME } from '../services/model.js';
+import type { Issue } from '../errors.js';
+import { issuesOf, SERVICE_NAME } from '../services/model.js';
 
 /**
  * The probe document (POST /api/v1/probes) and the target policy: which schemes, hosts, ports
@@ -50,7 +51,6 @@ export const probeSchema = z
   })
   .strict();
 
-export type ProbeInput = z.input<typeof probeSchema>;
 export type ProbeSpec = z.output<typeof probeSchema> & { name: string };
 
 /** A probe as served: the spec plus where it came from. */
@@ -126,10 +126,10 @@ const HOST_NAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?(\.[
 
 /**
  * Check a probe's target against its kind and the policy; the parsed target, or the problems as
- * `{path, message}` issues.
+ * issues.
  */
-export function checkTarget(spec: Pick<ProbeSpec, 'kind' | 'target' | 'interval' | 'timeout'>, policy: ProbePolicy): { target: ProbeTarget } | { issues: { path: string; message: string }[] } {
-  const issues: { path: string; message: string }[] = [];
+export function checkTarget(spec: Pick<ProbeSpec, 'kind' | 'target' | 'interval' | 'timeout'>, policy: ProbePolicy): { target: ProbeTarget } | { issues: Issue[] } {
+  const issues: Issue[] = [];
   const bad = (path: string, message: string) => issues.push({ path, message });
   let target: ProbeTarget | null = null;
   switch (spec.kind) {
@@ -175,9 +175,9 @@ export function checkTarget(spec: Pick<ProbeSpec, 'kind' | 'target' | 'interval'
 }
 
 /** The spec with its defaults and name filled, or issues. */
-export function parseProbe(body: unknown, policy: ProbePolicy): { spec: ProbeSpec; target: ProbeTarget } | { issues: { path: string; message: string }[] } {
+export function parseProbe(body: unknown, policy: ProbePolicy): { spec: ProbeSpec; target: ProbeTarget } | { issues: Issue[] } {
   const parsed = probeSchema.safeParse(body ?? {});
-  if (!parsed.success) return { issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message })) };
+  if (!parsed.success) return { issues: issuesOf(parsed.error) };
   const spec: ProbeSpec = { ...parsed.data, name: parsed.data.name ?? `${parsed.data.service}-${parsed.data.kind}` };
   const checked = checkTarget(spec, policy);
   if ('issues' in checked) return checked;

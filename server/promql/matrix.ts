@@ -81,12 +81,6 @@ export function cleanLabels(labels: Labels): Labels {
   return labels;
 }
 
-/** True when a series has at least one value on the grid. */
-export function anyPresent(s: StepSeries): boolean {
-  for (let i = 0; i < s.has.length; i++) if (s.has[i]) return true;
-  return false;
-}
-
 /**
  * Merge series that share a label set (after the metric name was dropped, say). They may
  * share it only if they never hold a value at the same step: Prometheus' "vector cannot

@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { parseTime, ParamError } from '../time.js';
-import { AlertingInputError, AlertingStateError, type Alerting } from '../alerting/service.js';
-import { SilenceError } from '../alerting/silences.js';
+import type { Alerting } from '../alerting/service.js';
 import { promAlerts, promRules, promValue, ruleView, type RulesFilter } from '../alerting/views.js';
 import { paramList, paramValue } from './params.js';
 
@@ -59,25 +58,25 @@ export async function alertingRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
 
   app.get('/api/v1/alerting/rules/:id', async (req) => {
     const a = svc();
-    return mapErrors(async () => ({ status: 'success', data: view(a, idParam(req)) }));
+    return { status: 'success', data: view(a, idParam(req)) };
   });
 
   app.post('/api/v1/alerting/rules', async (req, reply) => {
     const a = svc();
-    const id = await mapErrors(() => a.createRule(req.body ?? {}));
+    const id = await a.createRule(req.body ?? {});
     return reply.status(201).send({ status: 'success', data: view(a, id) });
   });
 
   app.put('/api/v1/alerting/rules/:id', async (req) => {
     const a = svc();
     const id = idParam(req);
-    await mapErrors(() => a.updateRule(id, req.body ?? {}));
+    await a.updateRule(id, req.body ?? {});
     return { status: 'success', data: view(a, id) };
   });
 
   app.delete('/api/v1/alerting/rules/:id', async (req, reply) => {
     const a = svc();
-    await mapErrors(() => a.deleteRule(idParam(req)));
+    await a.deleteRule(idParam(req));
     return reply.status(204).send();
   });
 
@@ -96,17 +95,17 @@ export async function alertingRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
   app.get('/api/v1/alerting/slos/:id', async (req) => ({ status: 'success', data: sloView(svc(), idParam(req)) }));
   app.post('/api/v1/alerting/slos', async (req, reply) => {
     const a = svc();
-    const id = await mapErrors(() => a.putSlo(undefined, req.body ?? {}));
+    const id = await a.putSlo(undefined, req.body ?? {});
     return reply.status(201).send({ status: 'success', data: sloView(a, id) });
   });
   app.put('/api/v1/alerting/slos/:id', async (req) => {
     const a = svc();
     const id = idParam(req);
-    await mapErrors(() => a.putSlo(id, req.body ?? {}));
+    await a.putSlo(id, req.body ?? {});
     return { status: 'success', data: sloView(a, id) };
   });
   app.delete('/api/v1/alerting/slos/:id', async (req, reply) => {
-    await mapErrors(() => svc().deleteSlo(idParam(req)));
+    await svc().deleteSlo(idParam(req));
     return reply.status(204).send();
   });
 
@@ -161,7 +160,7 @@ export async function alertingRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
     const body = req.body;
     const yaml = typeof body === 'string' ? body : body && typeof body === 'object' && typeof (body as { yaml?: unknown }).yaml === 'string' ? (body as { yaml: string }).yaml : undefined;
     if (yaml === undefined) throw new MetronomeError('MTR_NOTIFY_CONFIG_INVALID', ['send the YAML as the body (Content-Type: application/yaml) or as {"yaml": "..."}'], { details: { issues: [] } });
-    const data = await mapErrors(() => svc().putNotifyConfig(yaml));
+    const data = await svc().putNotifyConfig(yaml);
     return { status: 'success', data };
   });
 
@@ -170,12 +169,7 @@ export async function alertingRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
   app.post('/api/v1/alerting/notifications/test', async (req) => {
     const receiver = (req.body as { receiver?: unknown } | null)?.receiver;
     if (typeof receiver !== 'string' || !receiver) throw new MetronomeError('MTR_READ_BAD_PARAM', ['receiver', 'give {"receiver": "<name>"}']);
-    try {
-      return { status: 'success', data: await svc().testReceiver(receiver) };
-    } catch (e) {
-      if (e instanceof AlertingStateError && e.kind === 'not_found') throw new MetronomeError('MTR_RECEIVER_NOT_FOUND', [receiver]);
-      throw e;
-    }
+    return { status: 'success', data: await svc().testReceiver(receiver) };
   });
 
   app.get('/api/v1/alerting/notifications/groups', async () => ({ status: 'success', data: svc().notifier.groups() }));
@@ -197,39 +191,16 @@ export async function alertingRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
   app.post('/api/v1/silences', async (req, reply) => {
     const s = svc().silences;
     const body = (req.body ?? {}) as { id?: unknown };
-    const id = await mapErrors(() => s.upsert(req.body ?? {}));
+    const id = await s.upsert(req.body ?? {});
     return reply.status(body.id ? 200 : 201).send({ status: 'success', data: { silenceID: id } });
   });
 
   app.delete('/api/v1/silences/:id', async (req) => {
-    await mapErrors(() => svc().silences.expire(idParam(req)));
+    await svc().silences.expire(idParam(req));
     return { status: 'success' };
   });
 }
 
 function idParam(req: FastifyRequest): string {
   return (req.params as { id: string }).id;
-}
-
-/** Alerting's errors as catalogue errors (400 with every issue, 404, 409). */
-export async function mapErrors<T>(fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof AlertingInputError) {
-      const code = e.kind === 'rule' ? 'MTR_ALERT_RULE_INVALID' : e.kind === 'slo' ? 'MTR_SLO_INVALID' : e.kind === 'alerts' ? 'MTR_ALERTS_INVALID' : 'MTR_NOTIFY_CONFIG_INVALID';
-      throw new MetronomeError(code, [e.message], { details: { issues: e.issues } });
-    }
-    if (e instanceof AlertingStateError) {
-      if (e.kind === 'not_found') throw new MetronomeError(e.message.includes('SLO') ? 'MTR_SLO_NOT_FOUND' : 'MTR_ALERT_RULE_NOT_FOUND', e.args);
-      if (e.kind === 'read_only') throw new MetronomeError('MTR_ALERT_RULE_READ_ONLY', e.args);
-      throw new MetronomeError('MTR_ALERT_GROUP_INTERVAL', e.args);
-    }
-    if (e instanceof SilenceError) {
-      if (e.kind === 'not_found') throw new MetronomeError('MTR_SILENCE_NOT_FOUND', [e.id ?? '']);
-      if (e.kind === 'expired') throw new MetronomeError('MTR_SILENCE_EXPIRED', [e.id ?? '']);
-      throw new MetronomeError('MTR_SILENCE_INVALID', [e.message], { details: { issues: e.issues } });
-    }
-    throw e;
-  }
 }

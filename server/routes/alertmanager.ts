@@ -16,9 +16,7 @@ import type { Alerting } from '../alerting/service.js';
 import { MatcherError, matchesAll, parseMatchers, type LabelMatcher, type Labels } from '../alerting/labels.js';
 import type { NotifierAlert } from '../alerting/receivers.js';
 import { maskSecrets } from '../alerting/config-secrets.js';
-import { SilenceError } from '../alerting/silences.js';
 import { compileRegex, regexProblem } from '../regex.js';
-import { mapErrors } from './alerting.js';
 
 /** The Alertmanager release whose API this follows (clients read it from /api/v2/status). */
 const AM_VERSION = '0.28.1';
@@ -108,7 +106,7 @@ export async function alertmanagerRoutes(app: FastifyInstance, { ctx }: { ctx: A
     // never send them, so it refuses instead (a balancer retries on another node).
     if (ctx.cluster && !ctx.cluster.isLeader()) throw new MetronomeError('MTR_CLUSTER_NOT_LEADER', [await ctx.cluster.leader().catch(() => 'unknown')]);
     const a = svc();
-    await mapErrors(() => a.receiveAlerts(req.body));
+    await a.receiveAlerts(req.body);
     return reply.status(200).send();
   });
 
@@ -177,13 +175,11 @@ export async function alertmanagerRoutes(app: FastifyInstance, { ctx }: { ctx: A
       return { silenceID: await s.upsert(body ?? {}) };
     } catch (e) {
       // Alertmanager replaces an expired silence by a new one (amtool's `silence update` relies on it).
-      if (e instanceof SilenceError && e.kind === 'expired' && body && typeof body === 'object') {
+      if (e instanceof MetronomeError && e.code === 'MTR_SILENCE_EXPIRED' && body && typeof body === 'object') {
         const { id: _old, ...rest } = body;
-        return { silenceID: await mapErrors(() => s.upsert(rest)) };
+        return { silenceID: await s.upsert(rest) };
       }
-      return mapErrors(() => {
-        throw e;
-      });
+      throw e;
     }
   });
 
@@ -201,7 +197,7 @@ export async function alertmanagerRoutes(app: FastifyInstance, { ctx }: { ctx: A
     const x = s.get(id);
     if (!x) throw new MetronomeError('MTR_SILENCE_NOT_FOUND', [id]);
     // Expiring an expired silence changes nothing.
-    if (s.state(x) !== 'expired') await mapErrors(() => s.expire(id));
+    if (s.state(x) !== 'expired') await s.expire(id);
     return reply.status(200).send();
   });
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
-import { MetronomeError } from '../errors.js';
+import { invalid, MetronomeError } from '../errors.js';
 import { parseProbe, probePolicy } from '../probes/model.js';
 import { deleteProbe, ProbeScheduler, putProbe, storedProbes } from '../probes/scheduler.js';
 import { registeredServices } from '../services/registry.js';
@@ -35,7 +35,7 @@ export async function probeRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
   app.post('/api/v1/probes', async (req, reply) => {
     const parsed = parseProbe(req.body, policy);
     if ('issues' in parsed) {
-      throw new MetronomeError('MTR_PROBE_INVALID', [parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')], { details: { issues: parsed.issues } });
+      throw invalid('MTR_PROBE_INVALID', parsed.issues);
     }
     const existed = (await storedProbes(ctx.store, parsed.spec.name)).length > 0;
     await putProbe(ctx.store, parsed.spec);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
-import { MetronomeError } from '../errors.js';
+import { invalid, MetronomeError } from '../errors.js';
 import type { QueryEngine } from '../promql/types.js';
 import { proposeAlerts, type ProposedRule } from '../services/alerts.js';
 import { resetDashboard, saveDashboard, serveDashboard } from '../services/dashboards.js';
@@ -57,7 +57,7 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
     const parsed = serviceSchema.safeParse(req.body ?? {});
     if (!parsed.success) {
       const issues = issuesOf(parsed.error);
-      throw new MetronomeError('MTR_SERVICE_INVALID', [issues.map((i) => `${i.path}: ${i.message}`).join('; ')], { details: { issues } });
+      throw invalid('MTR_SERVICE_INVALID', issues);
     }
     const existed = (await registeredServices(ctx.store, parsed.data.name)).length > 0;
     await putService(ctx.store, parsed.data);

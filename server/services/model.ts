@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Issue } from '../errors.js';
 
 /**
  * The service and dashboard documents: what POST /api/v1/services and PUT .../dashboard accept,
@@ -50,8 +51,6 @@ export const serviceSchema = z
   .strict();
 
 export type ServiceDef = z.infer<typeof serviceSchema>;
-
-export type Tier = NonNullable<ServiceDef['tier']>;
 
 // ---- Dashboards ----
 
@@ -130,7 +129,7 @@ export interface ServedDashboard extends Dashboard {
   updatedAt?: number;
 }
 
-/** zod issues as {path, message}, the shape every validation error in Metronome uses. */
-export function issuesOf(err: z.ZodError): { path: string; message: string }[] {
+/** zod issues as catalogue issues, the path as text (`panels.0.query`, `(body)`), as these APIs have always sent it. */
+export function issuesOf(err: z.ZodError): Issue[] {
   return err.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
 }

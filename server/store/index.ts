@@ -4,7 +4,7 @@ import { RemoteStore } from './remote.js';
 import type { Store } from './store.js';
 
 export type { Store, QueryOptions } from './store.js';
-export { sql, param, ident, raw, join, compile, type Sql } from './sql.js';
+export { sql, param, raw, join, compile, type Sql } from './sql.js';
 
 /** The embedded engine on DATA_DIR, or the remote server when CLICKHOUSE_URL is set. */
 export async function openStore(config: Config): Promise<Store> {

@@ -72,10 +72,6 @@ export function join(items: readonly Sql[], separator: string): Sql {
   return { __sql: true, parts };
 }
 
-export function isSql(v: unknown): v is Sql {
-  return typeof v === 'object' && v !== null && (v as Sql).__sql === true;
-}
-
 /** Turn a fragment tree into SQL text with `{pN:Type}` placeholders and the parameter map. */
 export function compile(q: Sql): Compiled {
   const params: Record<string, unknown> = {};
