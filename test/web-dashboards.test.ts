@@ -187,11 +187,12 @@ describe('layout at phone and desktop widths', () => {
   it.each([
     [390, '/status'],
     [390, '/dashboards/e2e'],
+    [390, '/services/checkout'],
     [1440, '/status'],
   ])('at %i px, %s does not scroll sideways and the header fits', async (width, path) => {
     await page.setViewportSize({ width, height: 900 });
     await page.goto(`${srv.url}${path}`);
-    await page.waitForSelector(path === '/status' ? '.stats-grid' : '[data-kind="text"]');
+    await page.waitForSelector(path === '/status' ? '.stats-grid' : path.startsWith('/services') ? '[data-kind="heatmap"] canvas' : '[data-kind="text"]');
     const o = await overflowing();
     expect(o.scroll, JSON.stringify(o.out)).toBeLessThanOrEqual(o.width);
     const header = await page.$eval('.topbar', (h: any) => ({ scroll: h.scrollWidth, client: h.clientWidth }));
@@ -403,5 +404,33 @@ describe('the panel editor', () => {
     await page.click('dialog.panel-editor button:has-text("Cancel")');
     const api = await (await fetch(`${srv.url}/api/v1/dashboards/editor-e2e`)).json();
     expect(api.data.panels).toHaveLength(1);
+  });
+});
+
+describe('the panel editor on a service page', () => {
+  it('saves an edited copy of the service dashboard, and Reset brings the generated one back', async () => {
+    await page.goto(`${srv.url}/services/payments`);
+    await page.waitForSelector('[data-dashboard][data-rendered="true"]', { timeout: 60_000 });
+    const generated = await page.$$eval('.dash-grid [data-kind]', (ps) => ps.length);
+    await page.click('button:has-text("Add panel")');
+    await page.waitForSelector('dialog.panel-editor .editor-box textarea');
+    await page.selectOption('#pe-kind', 'stat');
+    await page.fill('#pe-title', 'Payments series');
+    await page.fill('#pe-query-0', 'count({service="payments"})');
+    await page.selectOption('#pe-unit', 'percent');
+    await page.waitForFunction(() => /^\d+(\.\d+)?%$/.test(document.querySelector('[data-panel-preview] [data-stat-value]')?.textContent ?? ''));
+    await page.click('dialog.panel-editor button:has-text("Save dashboard")');
+    await page.waitForSelector('.notice:has-text("edited copy")');
+    await page.waitForSelector('.dash-grid [aria-label="Payments series"] [data-stat-value]');
+    expect(await page.$$eval('.dash-grid [data-kind]', (ps) => ps.length)).toBe(generated + 1);
+    const saved = await (await fetch(`${srv.url}/api/v1/dashboards/service:payments`)).json();
+    expect(saved.data.source).toBe('library');
+    expect(saved.data.panels.at(-1)).toMatchObject({ kind: 'stat', title: 'Payments series', queries: [{ expr: 'count({service="payments"})' }], options: { unit: 'percent' } });
+    // The variables came along with the copy.
+    expect(saved.data.variables.map((v: { name: string }) => v.name)).toEqual(['instance', 'route']);
+    await page.click('.notice button:has-text("Reset to generated")');
+    await page.waitForSelector('[aria-label="Payments series"]', { state: 'detached' });
+    const back = await (await fetch(`${srv.url}/api/v1/dashboards/service:payments`)).json();
+    expect(back.data.source).toBe('generated');
   });
 });

@@ -161,7 +161,8 @@ export function DashboardView({ dash: d, time, onMeasure, batch, onSaved, onVisi
       ) : ready ? (
         <div class="dash-grid" style={{ gridAutoRows: `${ROW_PX}px`, gap: `${GAP_PX}px` }}>
           {placed.map(({ panel, index, y }) => {
-            const style = { gridColumn: `${panel.gridPos.x + 1} / span ${panel.gridPos.w}`, gridRow: `${y + 1} / span ${panel.gridPos.h}` };
+            // --h lets a phone-width layout stack the cells in order at their own heights (dashboards.css).
+            const style = { gridColumn: `${panel.gridPos.x + 1} / span ${panel.gridPos.w}`, gridRow: `${y + 1} / span ${panel.gridPos.h}`, '--h': panel.gridPos.h };
             if (panel.kind === 'row') {
               const isCollapsed = collapsed.has(index);
               return (
@@ -182,7 +183,7 @@ export function DashboardView({ dash: d, time, onMeasure, batch, onSaved, onVisi
               );
             }
             return (
-              <div key={panel.id ?? index} class="dash-cell" style={style}>
+              <div key={index} class="dash-cell" style={style}>
                 <DashPanelView
                   panel={panel}
                   vars={varsStable}
