@@ -296,6 +296,13 @@ describe('legends name series by their labels', () => {
             { refId: 'B', expr: 'sum by (instance) (rate(http_requests_total{service="checkout"}[5m]))', legendFormat: '__auto' },
           ],
         },
+        {
+          type: 'stat',
+          title: 'Per instance',
+          datasource: { type: 'prometheus', uid: 'prom' },
+          gridPos: { x: 0, y: 8, w: 12, h: 5 },
+          targets: [{ refId: 'A', expr: 'sum by (instance) (rate(http_requests_total{service="checkout"}[5m]))' }],
+        },
       ],
     };
     const r = await postJson(`${srv.url}/api/v1/dashboards/import`, grafana);
@@ -306,6 +313,8 @@ describe('legends name series by their labels', () => {
     expect(all['By route']).toEqual(expect.arrayContaining(['/api/checkout', '/api/orders/:id']));
     expect(all['By route'].every((n) => n.startsWith('/'))).toBe(true);
     expect(all.Totals).toEqual(['http_requests_total', '{instance="checkout-1"}', '{instance="checkout-2"}']);
+    await page.waitForSelector('[data-kind="stat"] .dash-stat .subtle');
+    expect(await page.$$eval('[data-kind="stat"] .dash-stat .subtle', (l) => l.map((x: any) => x.textContent))).toEqual(['{instance="checkout-1"}', '{instance="checkout-2"}']);
   });
 
   it('on a user dashboard and in Explore', async () => {
