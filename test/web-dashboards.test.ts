@@ -187,11 +187,12 @@ describe('layout at phone and desktop widths', () => {
   it.each([
     [390, '/status'],
     [390, '/dashboards/e2e'],
+    [390, '/services/checkout'],
     [1440, '/status'],
   ])('at %i px, %s does not scroll sideways and the header fits', async (width, path) => {
     await page.setViewportSize({ width, height: 900 });
     await page.goto(`${srv.url}${path}`);
-    await page.waitForSelector(path === '/status' ? '.stats-grid' : '[data-kind="text"]');
+    await page.waitForSelector(path === '/status' ? '.stats-grid' : path.startsWith('/services') ? '[data-kind="heatmap"] canvas' : '[data-kind="text"]');
     const o = await overflowing();
     expect(o.scroll, JSON.stringify(o.out)).toBeLessThanOrEqual(o.width);
     const header = await page.$eval('.topbar', (h: any) => ({ scroll: h.scrollWidth, client: h.clientWidth }));
@@ -245,5 +246,200 @@ describe('the dashboards list and Grafana import', () => {
     expect(await page.$$eval('[data-kind="stat"]', (s) => s.length)).toBe(3);
     expect(await page.$('#var-cluster')).not.toBeNull();
     await shot('dashboard-imported');
+  });
+});
+
+/** Legend names of every timeseries panel on the page, by panel title. */
+async function legends(): Promise<Record<string, string[]>> {
+  return page.$$eval('[data-kind="timeseries"]', (ps) =>
+    Object.fromEntries(ps.map((p: any) => [p.querySelector('h3')?.textContent ?? '', [...p.querySelectorAll('.legend .lbl')].map((l: any) => l.textContent as string)])),
+  );
+}
+
+/** Query text in a legend: a function call, a range, a matcher. */
+const QUERY_TEXT = /\w\(|\[\d+[smhd]\]|=~|\$\w/;
+
+/** Wait until no timeseries panel is loading and at least one draws a legend. */
+async function legendsDrawn() {
+  await page.waitForFunction(() => document.querySelector('[data-kind="timeseries"] .legend') && !document.querySelector('[data-kind="timeseries"][aria-busy="true"]'));
+}
+
+describe('legends name series by their labels', () => {
+  it('on the generated service dashboard', async () => {
+    await page.goto(`${srv.url}/services/checkout`);
+    await page.waitForSelector('[data-dashboard][data-rendered="true"]', { timeout: 60_000 });
+    const all = await legends();
+    expect(Object.keys(all).length).toBeGreaterThan(6);
+    for (const [title, names] of Object.entries(all)) for (const n of names) expect(n, title).not.toMatch(QUERY_TEXT);
+    expect(all['Request rate by route']).toEqual(expect.arrayContaining(['/api/checkout']));
+    expect(all['Latency p50 / p90 / p99']).toEqual(['p50', 'p90', 'p99']);
+  });
+
+  it("on an imported Grafana dashboard, with its legendFormat and without one", async () => {
+    const grafana = {
+      title: 'Legends (Grafana)',
+      panels: [
+        {
+          type: 'timeseries',
+          title: 'By route',
+          datasource: { type: 'prometheus', uid: 'prom' },
+          gridPos: { x: 0, y: 0, w: 12, h: 8 },
+          targets: [{ refId: 'A', expr: 'sum by (route) (rate(http_requests_total{service="checkout"}[5m]))', legendFormat: '{{route}}' }],
+        },
+        {
+          type: 'timeseries',
+          title: 'Totals',
+          datasource: { type: 'prometheus', uid: 'prom' },
+          gridPos: { x: 12, y: 0, w: 12, h: 8 },
+          targets: [
+            { refId: 'A', expr: 'sum(rate(http_requests_total{service="checkout"}[5m]))' },
+            { refId: 'B', expr: 'sum by (instance) (rate(http_requests_total{service="checkout"}[5m]))', legendFormat: '__auto' },
+          ],
+        },
+        {
+          type: 'stat',
+          title: 'Per instance',
+          datasource: { type: 'prometheus', uid: 'prom' },
+          gridPos: { x: 0, y: 8, w: 12, h: 5 },
+          targets: [{ refId: 'A', expr: 'sum by (instance) (rate(http_requests_total{service="checkout"}[5m]))' }],
+        },
+      ],
+    };
+    const r = await postJson(`${srv.url}/api/v1/dashboards/import`, grafana);
+    expect(r.status).toBe(201);
+    await page.goto(`${srv.url}/dashboards/${r.body.id}`);
+    await legendsDrawn();
+    const all = await legends();
+    expect(all['By route']).toEqual(expect.arrayContaining(['/api/checkout', '/api/orders/:id']));
+    expect(all['By route'].every((n) => n.startsWith('/'))).toBe(true);
+    expect(all.Totals).toEqual(['http_requests_total', '{instance="checkout-1"}', '{instance="checkout-2"}']);
+    await page.waitForSelector('[data-kind="stat"] .dash-stat .subtle');
+    expect(await page.$$eval('[data-kind="stat"] .dash-stat .subtle', (l) => l.map((x: any) => x.textContent))).toEqual(['{instance="checkout-1"}', '{instance="checkout-2"}']);
+  });
+
+  it('on a user dashboard and in Explore', async () => {
+    await page.goto(`${srv.url}/dashboards/e2e`);
+    await legendsDrawn();
+    const all = await legends();
+    expect(all['Requests by code']).toEqual(expect.arrayContaining(['200', '500']));
+    await page.goto(`${srv.url}/explore?expr=${encodeURIComponent('sum(rate(http_requests_total{service="checkout"}[5m]))')}`);
+    await page.waitForSelector('[data-explore-graph] .legend .lbl');
+    expect(await page.$$eval('[data-explore-graph] .legend .lbl', (l) => l.map((x: any) => x.textContent))).toEqual(['http_requests_total']);
+    await page.goto(`${srv.url}/explore?expr=${encodeURIComponent('sum by (code) (rate(http_requests_total{service="checkout"}[5m]))')}`);
+    await page.waitForSelector('[data-explore-graph] .legend .lbl');
+    const names = await page.$$eval('[data-explore-graph] .legend .lbl', (l) => l.map((x: any) => x.textContent as string));
+    expect(names).toEqual(expect.arrayContaining(['{code="200"}', '{code="500"}']));
+  });
+});
+
+describe('the service page is the dashboard model', () => {
+  it('filters by instance and route, and draws latency heatmaps beside the quantile lines', async () => {
+    await page.goto(`${srv.url}/services/checkout`);
+    await page.waitForSelector('[data-dashboard][data-rendered="true"]', { timeout: 60_000 });
+    expect(await page.$$eval('#var-instance option', (os) => os.map((o: any) => o.value))).toEqual(['$__all', 'checkout-1', 'checkout-2']);
+    expect((await page.$$eval('#var-route option', (os) => os.length)) > 2).toBe(true);
+    await page.waitForFunction(() => Number(document.querySelector('[data-panel="traffic-latency-heatmap"] [data-heatmap-buckets]')?.getAttribute('data-heatmap-buckets')) > 3);
+    const lines = (await page.locator('[data-panel="traffic-latency"]').boundingBox())!;
+    const heat = (await page.locator('[data-panel="traffic-latency-heatmap"]').boundingBox())!;
+    expect(Math.abs(heat.y - lines.y)).toBeLessThan(2);
+    expect(heat.x).toBeGreaterThan(lines.x + lines.width - 2);
+    const seen: string[] = [];
+    const onReq = (r: { url(): string }) => {
+      if (r.url().includes('/api/v1/query_range')) seen.push(new URL(r.url()).searchParams.get('query') ?? '');
+    };
+    page.on('request', onReq);
+    await page.selectOption('#var-instance', ['checkout-2']);
+    await page.waitForFunction(() => new URL(document.location.href).searchParams.getAll('var-instance').includes('checkout-2'));
+    await expect.poll(() => seen.some((q) => q.includes('instance=~"checkout-2"') && q.includes('service="checkout"'))).toBe(true);
+    page.off('request', onReq);
+    const cpu = () => page.$$eval('[data-panel="runtime-cpu"] .legend .lbl', (l) => l.map((x: any) => x.textContent));
+    await expect.poll(cpu, { timeout: 15_000 }).toEqual(['checkout-2']);
+    await shot('service-checkout-instance');
+  });
+});
+
+describe('the panel editor', () => {
+  it('adds a panel with its kind, query, title, unit and legend, previews it, saves, and the API has it', async () => {
+    const created = await postJson(`${srv.url}/api/v1/dashboards`, { id: 'editor-e2e', title: 'Editor (e2e)', folder: 'Tests', panels: [] });
+    expect(created.status).toBe(201);
+    await page.goto(`${srv.url}/dashboards/editor-e2e`);
+    await page.click('button:has-text("Add panel")');
+    await page.waitForSelector('dialog.panel-editor[open]');
+    await page.selectOption('#pe-kind', 'timeseries');
+    await page.fill('#pe-title', 'Checkout by code');
+    await page.waitForSelector('dialog.panel-editor .editor-box textarea');
+    await page.fill('#pe-query-0', 'sum by (code) (rate(http_requests_total{service="checkout"}[5m]))');
+    await page.fill('#pe-legend-0', 'HTTP {{code}}');
+    await page.selectOption('#pe-unit', 'reqps');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-panel-preview] .legend .lbl')].some((l: any) => l.textContent === 'HTTP 500'));
+    expect(await page.textContent('[data-panel-preview] h3')).toBe('Checkout by code');
+    expect(await page.textContent('[data-panel-preview] [data-legend-value]')).toMatch(/req\/s$/);
+    await shot('panel-editor');
+    await page.click('dialog.panel-editor button:has-text("Save dashboard")');
+    await page.waitForSelector('dialog.panel-editor', { state: 'detached' });
+    await page.waitForSelector('.dash-grid [data-kind="timeseries"] .legend');
+    const api = await (await fetch(`${srv.url}/api/v1/dashboards/editor-e2e`)).json();
+    expect(api.data.panels).toHaveLength(1);
+    expect(api.data.panels[0]).toMatchObject({
+      kind: 'timeseries',
+      title: 'Checkout by code',
+      queries: [{ expr: 'sum by (code) (rate(http_requests_total{service="checkout"}[5m]))', legend: 'HTTP {{code}}', refId: 'A' }],
+      options: { unit: 'reqps' },
+    });
+
+    // It persists, and an edit changes its kind.
+    await page.reload();
+    await page.click('button[aria-label="Edit Checkout by code"]');
+    await page.waitForSelector('dialog.panel-editor[open]');
+    expect(await page.inputValue('#pe-title')).toBe('Checkout by code');
+    await page.selectOption('#pe-kind', 'bargauge');
+    await page.waitForSelector('[data-panel-preview] [data-bar]');
+    await page.click('dialog.panel-editor button:has-text("Save dashboard")');
+    await page.waitForSelector('.dash-grid [data-kind="bargauge"] [data-bar]');
+    const after = await (await fetch(`${srv.url}/api/v1/dashboards/editor-e2e`)).json();
+    expect(after.data.panels[0].kind).toBe('bargauge');
+    expect(after.data.panels[0].options).toEqual({ unit: 'reqps' });
+  });
+
+  it('shows the API refusing a panel in the editor, naming the field', async () => {
+    await page.goto(`${srv.url}/dashboards/editor-e2e`);
+    await page.click('button:has-text("Add panel")');
+    await page.waitForSelector('dialog.panel-editor[open]');
+    await page.fill('#pe-title', 'x'.repeat(600));
+    await page.waitForSelector('dialog.panel-editor .editor-box textarea');
+    await page.fill('#pe-query-0', 'up');
+    await page.click('dialog.panel-editor button:has-text("Save dashboard")');
+    expect(await page.textContent('dialog.panel-editor [role="alert"]')).toMatch(/panels\.1\.title/);
+    await page.click('dialog.panel-editor button:has-text("Cancel")');
+    const api = await (await fetch(`${srv.url}/api/v1/dashboards/editor-e2e`)).json();
+    expect(api.data.panels).toHaveLength(1);
+  });
+});
+
+describe('the panel editor on a service page', () => {
+  it('saves an edited copy of the service dashboard, and Reset brings the generated one back', async () => {
+    await page.goto(`${srv.url}/services/payments`);
+    await page.waitForSelector('[data-dashboard][data-rendered="true"]', { timeout: 60_000 });
+    const generated = await page.$$eval('.dash-grid [data-kind]', (ps) => ps.length);
+    await page.click('button:has-text("Add panel")');
+    await page.waitForSelector('dialog.panel-editor .editor-box textarea');
+    await page.selectOption('#pe-kind', 'stat');
+    await page.fill('#pe-title', 'Payments series');
+    await page.fill('#pe-query-0', 'count({service="payments"})');
+    await page.selectOption('#pe-unit', 'percent');
+    await page.waitForFunction(() => /^\d+(\.\d+)?%$/.test(document.querySelector('[data-panel-preview] [data-stat-value]')?.textContent ?? ''));
+    await page.click('dialog.panel-editor button:has-text("Save dashboard")');
+    await page.waitForSelector('.notice:has-text("edited copy")');
+    await page.waitForSelector('.dash-grid [aria-label="Payments series"] [data-stat-value]');
+    expect(await page.$$eval('.dash-grid [data-kind]', (ps) => ps.length)).toBe(generated + 1);
+    const saved = await (await fetch(`${srv.url}/api/v1/dashboards/service:payments`)).json();
+    expect(saved.data.source).toBe('library');
+    expect(saved.data.panels.at(-1)).toMatchObject({ kind: 'stat', title: 'Payments series', queries: [{ expr: 'count({service="payments"})' }], options: { unit: 'percent' } });
+    // The variables came along with the copy.
+    expect(saved.data.variables.map((v: { name: string }) => v.name)).toEqual(['instance', 'route']);
+    await page.click('.notice button:has-text("Reset to generated")');
+    await page.waitForSelector('[aria-label="Payments series"]', { state: 'detached' });
+    const back = await (await fetch(`${srv.url}/api/v1/dashboards/service:payments`)).json();
+    expect(back.data.source).toBe('generated');
   });
 });

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { NewSeries, PointColumns } from '../../ingest/types.js';
+import { readSignal } from './abort.js';
 import { decodeRowBinary, decodeRowBinaryPaced } from './rowbinary.js';
 import { compile, ident, type Sql } from './sql.js';
 import { seriesRows, type QueryOptions, type ReadTiming, type Store } from './store.js';
@@ -22,7 +23,17 @@ export abstract class ClientStore implements Store {
   abstract insertPoints(points: PointColumns, token: string): Promise<void>;
   abstract close(): Promise<void>;
 
+  /** Each read gets a signal of its own, linked to the caller's (abort.ts: many reads share one). */
   async query<T>(q: Sql, opts: QueryOptions = {}): Promise<T[]> {
+    const own = readSignal(opts.signal);
+    try {
+      return await this.#query<T>(q, { ...opts, signal: own.signal });
+    } finally {
+      own.done();
+    }
+  }
+
+  async #query<T>(q: Sql, opts: QueryOptions): Promise<T[]> {
     const { sql, params } = compile(q);
     if (opts.binary) {
       const bytes = await this.queryRowBinary(sql, params, opts);
@@ -57,12 +68,17 @@ export abstract class ClientStore implements Store {
 
   async command(q: Sql, opts: QueryOptions = {}): Promise<void> {
     const { sql, params } = compile(q);
-    await this.client.command({
-      query: sql,
-      query_params: params,
-      abort_signal: opts.signal,
-      clickhouse_settings: opts.settings as never,
-    });
+    const own = readSignal(opts.signal);
+    try {
+      await this.client.command({
+        query: sql,
+        query_params: params,
+        abort_signal: own.signal,
+        clickhouse_settings: opts.settings as never,
+      });
+    } finally {
+      own.done();
+    }
   }
 
   async insertSeries(rows: readonly NewSeries[]): Promise<void> {

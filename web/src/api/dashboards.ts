@@ -62,3 +62,8 @@ export async function importDashboard(grafana: unknown, folder?: string): Promis
 export async function listAnnotations(q: { start: number; end: number; service?: string; dashboard?: string; kinds?: string }, signal?: AbortSignal): Promise<Annotation[]> {
   return (await getJSON<{ data: Annotation[] }>('/api/v1/annotations', q, signal)).data;
 }
+
+/** Drop a stored dashboard (for `service:<name>`, the edited copy: the generated one comes back). */
+export async function deleteLibraryDashboard(id: string): Promise<void> {
+  await sendJSON('DELETE', `/api/v1/dashboards/${encodeURIComponent(id)}`);
+}

@@ -27,9 +27,10 @@ describe('panelChartData', () => {
     expect(out.dropped).toBe(0);
   });
 
-  it('names a lone unlabelled series after its expression', () => {
-    const out = panelChartData([{ expr: 'sum(rate(x[1m]))', series: [{ metric: {}, values: [[0, '1']] }] }], { start: 0, end: 0, step: 10 });
-    expect(out.series[0].label).toBe('sum(rate(x[1m]))');
+  it('names a lone unlabelled series after the panel, or the metric it reads, never the query text', () => {
+    const one = [{ expr: 'sum(rate(x[1m]))', series: [{ metric: {}, values: [[0, '1']] as [number, string][] }] }];
+    expect(panelChartData(one, { start: 0, end: 0, step: 10 }, { title: 'Request rate' }).series[0].label).toBe('Request rate');
+    expect(panelChartData(one, { start: 0, end: 0, step: 10 }).series[0].label).toBe('x');
   });
 
   it('caps the number of series drawn', () => {

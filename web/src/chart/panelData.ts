@@ -1,4 +1,5 @@
-import { distinctLabelNames, legendLabel, matrixToColumns, type Columns, type Labels, type MatrixSeries } from './columns.js';
+import { matrixToColumns, type Columns, type Labels, type MatrixSeries } from './columns.js';
+import { seriesLegends } from './legend.js';
 import { semanticColor, seriesColor } from './palette.js';
 
 /**
@@ -9,6 +10,7 @@ import { semanticColor, seriesColor } from './palette.js';
 export interface PanelQueryResult {
   expr: string;
   legend?: string;
+  refId?: string;
   series: MatrixSeries[];
 }
 
@@ -20,15 +22,15 @@ export interface PanelChartData {
 /** Series beyond this are dropped (the panel says so): a chart of thousands of lines tells nothing. */
 export const MAX_SERIES_PER_PANEL = 200;
 
-export function panelChartData(results: readonly PanelQueryResult[], grid: { start: number; end: number; step: number }): PanelChartData & { dropped: number } {
+/** `title` (the panel's) names a lone unlabelled series: legends never show the query text (legend.ts). */
+export function panelChartData(
+  results: readonly PanelQueryResult[],
+  grid: { start: number; end: number; step: number },
+  opts: { title?: string } = {},
+): PanelChartData & { dropped: number } {
   const all: { metric: Labels; values: [number, string][]; label: string }[] = [];
-  for (const r of results) {
-    const distinct = distinctLabelNames(r.series.map((s) => s.metric));
-    for (const s of r.series) {
-      const label = legendLabel(s.metric, { template: r.legend, distinct, fallback: results.length > 1 ? r.expr : r.legend || r.expr });
-      all.push({ metric: s.metric, values: s.values, label });
-    }
-  }
+  const names = seriesLegends(results, opts);
+  results.forEach((r, qi) => r.series.forEach((s, si) => all.push({ metric: s.metric, values: s.values, label: names[qi][si] })));
   const kept = all.slice(0, MAX_SERIES_PER_PANEL);
   const data = matrixToColumns(
     kept.map((s) => ({ metric: s.metric, values: s.values })),

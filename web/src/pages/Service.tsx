@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../api/client.js';
 import {
   enableAlerts,
@@ -12,17 +12,19 @@ import {
   type ProposedRule,
   type Service,
 } from '../api/services.js';
-import { isRelative, zoomSpec } from '../chart/range.js';
+import { deleteLibraryDashboard, getLibraryDashboard, type LibraryDashboard } from '../api/dashboards.js';
+import { isRelative } from '../chart/range.js';
 import { formatValue } from '../chart/units.js';
 import { HealthBadge } from '../components/HealthBadge.js';
 import { Link } from '../components/Link.js';
-import { PanelView, type Barrier, type PanelMeasure } from '../components/Panel.js';
+import type { PanelMeasure } from '../dashboards/measure.js';
 import { RefreshPicker, TimeRangePicker } from '../components/TimeRangePicker.js';
 import { ago } from '../format.js';
 import { useAsync, useStable, useTitle } from '../hooks.js';
 import { useLocation } from '../router.js';
 import { useTimeState } from '../timeState.js';
 import { refusal, ruleField } from './alerts/wording.js';
+import { DashboardView } from '../dashboards/DashboardView.js';
 
 /** Render timings of the last dashboard draw, read by the browser tests and the bench. */
 declare global {
@@ -36,32 +38,30 @@ export default function ServicePage({ name }: { name: string }) {
   const time = useTimeState();
   const svc = useAsync((signal) => getService(name, signal), [name, time.grid], undefined);
   const [dashKey, setDashKey] = useState(0);
-  // Re-read every 5 minutes: a generated dashboard grows when the service sends new families.
-  const dash = useAsync((signal) => getDashboard(name, signal), [name, dashKey], 300_000);
-  const [collapsed, setCollapsed] = useState<Record<number, boolean>>({});
+  // The service's model (rows), for the JSON editor and the saved-copy notice; re-read every
+  // 5 minutes: a generated dashboard grows when the service sends new families.
+  const model = useAsync((signal) => getDashboard(name, signal), [name, dashKey], 300_000);
+  // What is drawn: the same dashboard as /dashboards/service:<name> (variables, heatmaps, editor).
+  const dash = useAsync((signal) => getLibraryDashboard(`service:${name}`, signal), [name, dashKey], 300_000);
   const [dialog, setDialog] = useState<'edit' | 'alerts' | null>(null);
   const measures = useRef(new Map<string, PanelMeasure>());
   const [rendered, setRendered] = useState(false);
+  const [visible, setVisible] = useState(0);
   // ?render=batch holds every panel's data until all of it is in, then draws them together: the
   // render benchmark measures "data arrived -> dashboard drawn" that way.
   const batch = useLocation().query.get('render') === 'batch';
 
-  const d = useStable(dash.data);
-  useEffect(() => {
-    if (d) setCollapsed(Object.fromEntries(d.rows.map((r, i) => [i, !!r.collapsed])));
-  }, [d]);
-
-  const visiblePanels = d ? d.rows.flatMap((r, i) => (collapsed[i] ? [] : r.panels)) : [];
-  const barrier = useMemo(() => (batch ? makeBarrier(visiblePanels.length) : undefined), [batch, time.grid, d, visiblePanels.length]);
+  const m = useStable(model.data);
+  const d = useStable<LibraryDashboard | undefined>(dash.data);
   // A new grid (range change or refresh) starts a new measurement.
   useEffect(() => {
     measures.current = new Map();
     setRendered(false);
-  }, [time.grid, d]);
+  }, [time.grid, d, visible]);
 
-  const onMeasure = (m: PanelMeasure) => {
-    measures.current.set(m.id, m);
-    if (measures.current.size >= visiblePanels.length && visiblePanels.length > 0) {
+  const onMeasure = (pm: PanelMeasure) => {
+    measures.current.set(pm.id, pm);
+    if (measures.current.size >= visible && visible > 0) {
       const ms = [...measures.current.values()];
       const drawn = Math.max(...ms.map((x) => x.drawnAt));
       performance.mark('metronome:dashboard-drawn');
@@ -77,10 +77,7 @@ export default function ServicePage({ name }: { name: string }) {
       setRendered(true);
     }
   };
-
-  const rangeQuery = new URLSearchParams(
-    Object.entries({ from: time.spec.from, to: time.spec.to }).filter(([k, v]) => !(k === 'to' && v === 'now') && !(k === 'from' && v === 'now-1h')),
-  ).toString();
+  const error = dash.error ?? model.error;
 
   return (
     <>
@@ -104,32 +101,45 @@ export default function ServicePage({ name }: { name: string }) {
         <button type="button" onClick={() => setDialog('alerts')}>
           Alerts…
         </button>
-        <button type="button" onClick={() => setDialog('edit')} disabled={!d}>
+        <button type="button" onClick={() => setDialog('edit')} disabled={!m || d?.source === 'library'} title={d?.source === 'library' ? 'Edited with the panel editor: reset it to edit the JSON' : undefined}>
           Edit JSON
         </button>
       </div>
       {svc.data ? <ServiceMeta s={svc.data} /> : null}
       {svc.error && !(svc.error instanceof ApiError && svc.error.status === 404) ? <div class="error-box">{svc.error.message}</div> : null}
-      {dash.error ? (
+      {error ? (
         <div class="error-box" role="alert">
-          {dash.error instanceof ApiError && dash.error.status === 404 ? (
+          {error instanceof ApiError && error.status === 404 ? (
             <>
               There is no service named <strong>{name}</strong>. <Link href="/">Back to the services</Link>.
             </>
           ) : (
-            <>Could not load the dashboard: {dash.error.message}</>
+            <>Could not load the dashboard: {error.message}</>
           )}
         </div>
       ) : null}
-      {d && d.source === 'saved' ? (
+      {d?.source === 'library' ? (
         <div class="notice">
-          This is a saved, edited dashboard{d.updatedAt ? ` (saved ${ago(d.updatedAt)})` : ''}.
-          {d.newFamilies?.length ? (
+          This is an edited copy of the dashboard{d.updatedAt ? ` (saved ${ago(d.updatedAt)})` : ''}.{' '}
+          <button
+            type="button"
+            onClick={async () => {
+              await deleteLibraryDashboard(`service:${name}`);
+              setDashKey((k) => k + 1);
+            }}
+          >
+            Reset to generated
+          </button>
+        </div>
+      ) : m && m.source === 'saved' ? (
+        <div class="notice">
+          This is a saved, edited dashboard{m.updatedAt ? ` (saved ${ago(m.updatedAt)})` : ''}.
+          {m.newFamilies?.length ? (
             <>
               {' '}
-              The service now also sends {d.newFamilies.length} metric famil{d.newFamilies.length === 1 ? 'y' : 'ies'} it does not show:{' '}
-              <code>{d.newFamilies.slice(0, 5).join(', ')}</code>
-              {d.newFamilies.length > 5 ? '…' : ''}.
+              The service now also sends {m.newFamilies.length} metric famil{m.newFamilies.length === 1 ? 'y' : 'ies'} it does not show:{' '}
+              <code>{m.newFamilies.slice(0, 5).join(', ')}</code>
+              {m.newFamilies.length > 5 ? '…' : ''}.
             </>
           ) : null}{' '}
           <button
@@ -145,43 +155,16 @@ export default function ServicePage({ name }: { name: string }) {
       ) : null}
       {d ? (
         <div data-dashboard={name} data-rendered={rendered ? 'true' : 'false'}>
-          {d.rows.map((row, i) => (
-            <section class="dash-row" key={`${row.title}-${i}`} aria-labelledby={`row-${i}`}>
-              <h2 id={`row-${i}`}>
-                <button type="button" aria-expanded={!collapsed[i]} onClick={() => setCollapsed({ ...collapsed, [i]: !collapsed[i] })}>
-                  {collapsed[i] ? '▸' : '▾'} {row.title}
-                </button>
-                <span class="subtle" style={{ fontWeight: 400, fontSize: '12px' }}>
-                  {row.panels.length} panel{row.panels.length === 1 ? '' : 's'}
-                </span>
-              </h2>
-              {!collapsed[i] ? (
-                <div class="grid">
-                  {row.panels.map((p) => (
-                    <PanelView
-                      key={p.id}
-                      panel={p}
-                      grid={time.grid}
-                      syncKey={`dash-${name}`}
-                      onZoom={(a, b) => time.setSpec(zoomSpec(a, b))}
-                      onMeasure={onMeasure}
-                      rangeQuery={rangeQuery}
-                      barrier={barrier}
-                    />
-                  ))}
-                </div>
-              ) : null}
-            </section>
-          ))}
+          <DashboardView dash={d} time={time} onMeasure={onMeasure} batch={batch} onVisible={setVisible} onSaved={() => setDashKey((k) => k + 1)} />
         </div>
       ) : dash.loading ? (
         <div class="empty" aria-busy="true">
           Loading dashboard…
         </div>
       ) : null}
-      {dialog === 'edit' && d ? (
+      {dialog === 'edit' && m ? (
         <EditDialog
-          dashboard={d}
+          dashboard={m}
           onClose={() => setDialog(null)}
           onSaved={() => {
             setDialog(null);
@@ -192,21 +175,6 @@ export default function ServicePage({ name }: { name: string }) {
       {dialog === 'alerts' ? <AlertsDialog service={name} onClose={() => setDialog(null)} /> : null}
     </>
   );
-}
-
-function makeBarrier(n: number): Barrier {
-  let count = 0;
-  let release!: () => void;
-  const all = new Promise<void>((r) => (release = r));
-  return {
-    arrive() {
-      if (++count >= n) {
-        performance.mark('metronome:data-complete');
-        release();
-      }
-      return all;
-    },
-  };
 }
 
 function ServiceMeta({ s }: { s: Service }) {

@@ -1,12 +1,13 @@
-import { legendLabel } from '../chart/columns.js';
+import { seriesLegends } from '../chart/legend.js';
 import { formatPanelValue, reduceValues, thresholdColor } from './format.js';
 import type { PanelModule, PanelProps } from './types.js';
 
 /** One bar per series, its length the value between min and max, largest first. */
 function BarGaugePanel({ panel, results }: PanelProps) {
   const o = panel.options;
+  const names = seriesLegends(results, { title: panel.title });
   const rows = results
-    .flatMap((r) => r.series.map((s) => ({ label: legendLabel(s.metric, { template: r.legend, fallback: r.expr }), v: reduceValues(s.values, o.reduce) })))
+    .flatMap((r, qi) => r.series.map((s, si) => ({ label: names[qi][si], v: reduceValues(s.values, o.reduce) })))
     .sort((a, b) => (b.v ?? -Infinity) - (a.v ?? -Infinity));
   const max = o.max ?? Math.max(1e-9, ...rows.map((r) => r.v ?? 0));
   const min = o.min ?? 0;

@@ -1,10 +1,12 @@
+import { seriesLegends } from '../chart/legend.js';
 import { formatPanelValue, reduceValues, thresholdColor } from './format.js';
 import type { PanelModule, PanelProps } from './types.js';
 
 /** One big number per series, reduced over the range; coloured by the thresholds. */
 function StatPanel({ panel, results }: PanelProps) {
   const o = panel.options;
-  const items = results.flatMap((r) => r.series.map((s) => ({ label: r.legend ? r.legend.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, k: string) => s.metric[k] ?? '') : '', v: reduceValues(s.values, o.reduce) })));
+  const names = seriesLegends(results, { title: panel.title });
+  const items = results.flatMap((r, qi) => r.series.map((s, si) => ({ label: names[qi][si], v: reduceValues(s.values, o.reduce) })));
   if (!items.length) return <div class="stat" data-stat-value>—</div>;
   return (
     <div class="dash-stats">

@@ -1,17 +1,20 @@
-import { useMemo } from 'preact/hooks';
+import { useMemo, useRef } from 'preact/hooks';
 import { panelChartData } from '../chart/panelData.js';
 import { TimeSeriesChart } from '../chart/TimeSeriesChart.js';
 import { formatPanelValue, uiUnit } from './format.js';
 import { annotationsPlugin, tooltipPlugin } from './plugins.js';
 import type { PanelModule, PanelProps } from './types.js';
 
-function TimeseriesPanel({ panel, results, grid, annotations, syncKey, onZoom, height }: PanelProps) {
+function TimeseriesPanel({ panel, results, grid, annotations, syncKey, onZoom, height, onDrawn }: PanelProps) {
   const o = panel.options;
+  const convMs = useRef(0);
   const chart = useMemo(() => {
-    const c = panelChartData(results, grid);
+    const t0 = performance.now();
+    const c = panelChartData(results, grid, { title: panel.title });
+    convMs.current = performance.now() - t0;
     const fixed = (o.seriesColors ?? {}) as Record<string, string>;
     return { ...c, series: c.series.map((s) => (fixed[s.label] ? { ...s, color: fixed[s.label] } : s)) };
-  }, [results, grid, o.seriesColors]);
+  }, [results, grid, o.seriesColors, panel.title]);
   const plugins = useMemo(() => [annotationsPlugin(annotations), tooltipPlugin((v) => formatPanelValue(v, o))], [annotations, o]);
   // Threshold steps of an imported panel draw as lines only when their colour says warning or worse.
   const thresholds = useMemo(
@@ -38,8 +41,10 @@ function TimeseriesPanel({ panel, results, grid, annotations, syncKey, onZoom, h
         xRange={xRange}
         onZoom={onZoom}
         plugins={plugins}
+        onRender={(ms) => onDrawn?.(chart.series.length, convMs.current + ms)}
       />
       {chart.series.length === 0 ? <div class="subtle">No data in this range.</div> : null}
+      {chart.dropped ? <div class="subtle">{chart.dropped} more series not drawn (narrow the query).</div> : null}
     </>
   );
 }

@@ -13,6 +13,8 @@ export interface PanelProps {
   onZoom: (min: number, max: number) => void;
   /** Pixel height the grid gives the panel body. */
   height: number;
+  /** Called by kinds that draw after their commit (timeseries: uPlot) with series drawn and ms spent. */
+  onDrawn?: (series: number, renderMs: number) => void;
 }
 
 /** A panel kind: the data shape it needs and the component that draws it. */
