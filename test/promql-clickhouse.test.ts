@@ -8,11 +8,14 @@ import { baseTime, loadSeries, promGet, samples } from './promql-helpers.js';
  * runs in ClickHouse. Sums and means (a leaf's first `sum`/`avg`, `sum_over_time`,
  * `avg_over_time`) are compensated as Prometheus' are and as the evaluator's are
  * (test/promql-compat.test.ts): Neumaier's sum, and a mean that turns incremental instead of
- * overflowing. Data (B = an hour boundary, T = B + 10 min,
+ * overflowing. changes() does not count NaN -> NaN. Data (B = an hour boundary, T = B + 10 min,
  * one sample a minute from B):
  *   big{i}         1.5e308, 1.6e308 (their sum overflows)
  *   tiny{i}        4, 6, 1e100, -1e100 (cancellation across series)
  *   cancel         1, 1e100, 1, -1e100, 1, ... (cancellation in time)
+ *   nans{k="a"}    NaN at every minute
+ *   nanflip        0, NaN, 0, NaN, ...
+ *   flips{k="b"}   1, 2, 1, 2, ...
  */
 let srv: TestServer;
 const B = baseTime();
@@ -26,6 +29,9 @@ beforeAll(async () => {
     ...[1.5e308, 1.6e308].map((v, i) => ({ labels: { __name__: 'big', i: String(i) }, samples: minutes(() => v) })),
     ...[4, 6, 1e100, -1e100].map((v, i) => ({ labels: { __name__: 'tiny', i: String(i) }, samples: minutes(() => v) })),
     { labels: { __name__: 'cancel' }, samples: minutes((k) => [1, 1e100, 1, -1e100][k % 4]) },
+    { labels: { __name__: 'nans', k: 'a' }, samples: minutes(() => NaN) },
+    { labels: { __name__: 'nanflip' }, samples: minutes((k) => (k % 2 ? NaN : 0)) },
+    { labels: { __name__: 'flips', k: 'b' }, samples: minutes((k) => 1 + (k % 2)) },
   ]);
 });
 afterAll(async () => {
@@ -80,4 +86,23 @@ describe('sums and means in ClickHouse', () => {
       expect(await at(`sum_over_time(big{i="1"}[${w}])`)).toEqual([Infinity]);
     });
   }
+});
+
+describe('changes() in ClickHouse', () => {
+  it('does not count NaN followed by NaN as a change, as Prometheus does not', async () => {
+    expect(await at('changes(nans[5m])')).toEqual([0]);
+    // (T - 5m, T] holds 0, NaN, 0, NaN, 0.
+    expect(await at('changes(nanflip[5m])')).toEqual([4]);
+    expect(await range('changes(nans[5m])')).toEqual([Array(7).fill(0)]);
+    expect(await range('changes(nanflip[5m])')).toEqual([Array(7).fill(4)]);
+  });
+
+  it('counts series without NaN beside them, by the grid function', async () => {
+    const r = await promGet(srv.url, '/api/v1/query', { query: 'sort(changes({__name__=~"nans|flips"}[5m]))', time: sec(T) });
+    expect([r.status, r.body.data?.result.map((s: { value: [number, string] }) => s.value[1])]).toEqual([200, ['0', '4']]);
+    // A window with one sample has no pair; a window with none has no value.
+    expect(await at('changes(nanflip[1m])')).toEqual([0]);
+    const before = await promGet(srv.url, '/api/v1/query', { query: 'changes(nanflip[1m])', time: sec(B - 120_000) });
+    expect([before.status, before.body.data?.result]).toEqual([200, []]);
+  });
 });

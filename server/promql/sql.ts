@@ -323,9 +323,30 @@ function rawGridSql(p: GridPlan): Sql {
   let value = sql`${fn}(${params})(${raw(time)}, ${input})`;
   // ClickHouse's deriv is per millisecond of DateTime64(3); Prometheus' is per second.
   if (p.fn === 'deriv') value = sql`arrayMap(x -> x * 1000, ${value})`;
+  if (p.fn === 'changes') return changesSql(p, value, where);
   return sql`SELECT series_id, ${value} AS v, toUInt8(0) AS reset
     FROM ${from}
     GROUP BY series_id`;
+}
+
+/**
+ * changes() over raw points. ClickHouse's timeSeriesChangesToGrid counts NaN -> NaN as a change
+ * (NaN != NaN); Prometheus does not. Series with a NaN in the span (found first, usually none)
+ * count in SQL instead, per step over their sorted samples: pairs of consecutive samples in the
+ * window (t - range, t] whose values differ and are not both NaN. That is O(steps x samples)
+ * for such a series, so only they take it. The NaN series are found without FINAL (a duplicate
+ * not merged yet can only add one): changes(m[5m]) over 2,000 series x 360 steps took 129 ms in
+ * ClickHouse before, 150 with the check (204 with FINAL).
+ */
+function changesSql(p: GridPlan, grid: Sql, where: Sql): Sql {
+  const W = int(p.window);
+  return sql`SELECT series_id, v, reset FROM (SELECT series_id, arraySort(groupArrayIf((toUnixTimestamp64Milli(ts), value), has_nan)) AS nan_pts,
+      if(max(has_nan) = 0, ${grid}, arrayMap(t -> if(
+        arrayExists(x -> x.1 > t - ${W} AND x.1 <= t, nan_pts),
+        toNullable(toFloat64(arrayCount((a, b) -> a.1 > t - ${W} AND b.1 <= t AND a.2 != b.2 AND NOT (isNaN(a.2) AND isNaN(b.2)), arrayPopBack(nan_pts), arrayPopFront(nan_pts)))),
+        NULL), arrayMap(j -> ${int(p.start)} + toInt64(j) * ${int(p.step)}, range(${int(stepCount(p))})))) AS v, toUInt8(0) AS reset
+    FROM (SELECT series_id, ts, value, series_id IN (SELECT series_id FROM points WHERE ${where} AND isNaN(value)) AS has_nan FROM ${POINTS} WHERE ${where})
+    GROUP BY series_id)`;
 }
 
 /** Rows in no window (when the step is longer than the range) are skipped before any work. */
@@ -405,9 +426,14 @@ function windowRowsSql(p: GridPlan, res: Resolution): Sql {
   let wsm = 'sum(sum)';
   let wmean = '0.';
   if (COMPENSATED.has(p.fn)) {
-    from = sql`SELECT *, series_id IN (SELECT series_id FROM (${from}) GROUP BY series_id
-        HAVING (min(min) < 0 AND max(max) > 0) OR NOT isFinite(sum(abs(sum)))) AS fold
-      FROM (${from})`;
+    // Over raw points the series are found without FINAL, as changesSql finds its NaN series: a
+    // duplicate not merged yet can only add a series to the fold, never take one out.
+    const fold =
+      res === 'raw'
+        ? sql`SELECT series_id FROM points WHERE ${rowsWhere(p, p.start - p.window, p.end)} GROUP BY series_id
+            HAVING (min(value) < 0 AND max(value) > 0) OR NOT isFinite(sum(abs(value)))`
+        : sql`SELECT series_id FROM (${from}) GROUP BY series_id HAVING (min(min) < 0 AND max(max) > 0) OR NOT isFinite(sum(abs(sum)))`;
+    from = sql`SELECT *, series_id IN (${fold}) AS fold FROM (${from})`;
     const rows = 'arraySort(groupArrayIf((fts, sum, toFloat64(cnt)), fold))';
     const vals = `arrayMap(r -> r.2, ${rows})`;
     const exact = `(max(fold) = 0 OR ${plainIsExactSql('sum', 'if(min >= 0 OR max <= 0, abs(sum), cnt * greatest(abs(min), abs(max)))')})`;
