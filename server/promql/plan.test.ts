@@ -3,7 +3,7 @@ import { compile } from '../store/sql.js';
 import type { Aggregate } from './ast.js';
 import { parseExpr } from './parse.js';
 import { chooseResolution, pushableAggregate } from './plan.js';
-import { aggregateSql, gridSql, leafSql, unionLeavesSql, type GridPlan } from './sql.js';
+import { aggregateShape, aggregateSql, gridSql, leafSql, unionLeavesSql, type GridPlan } from './sql.js';
 
 const M = 60_000;
 const H = 60 * M;
@@ -150,7 +150,7 @@ describe('SQL', () => {
     expect(g.sql).toMatch(/series_id IN \{p\d+:Array\(UInt64\)\}/);
     expect(Object.values(g.params)).toContainEqual([1n, 18446744073709551615n]);
     const a = compile(aggregateSql(p, { op: 'sum', grouping: ['job'], without: false, keepsName: false }, { ids: ['1', '18446744073709551615'], group: [0, 0] }));
-    expect(a.sql).not.toContain('JOIN');
+    expect(a.sql).not.toContain('INNER JOIN');
     expect(a.sql).toMatch(/transform\(series_id, \{p\d+:Array\(UInt64\)\}, \{p\d+:Array\(UInt32\)\}, toUInt32\(0\)\) AS k/);
   });
 
@@ -169,9 +169,21 @@ describe('SQL', () => {
   });
 
   it('groups a pushed-down aggregation by the by-labels, joined from the series table', () => {
-    const q = compile(aggregateSql({ ...plan({}), resolution: 'raw' }, { op: 'sum', grouping: ['job'], without: false, keepsName: false }));
-    expect(q.sql).toContain('sumKahanForEach(v)');
+    const q = compile(aggregateSql({ ...plan({}), resolution: 'raw' }, { op: 'max', grouping: ['job'], without: false, keepsName: false }));
+    expect(q.sql).toContain('maxForEach(v)');
     expect(q.sql).toMatch(/GROUP BY k$/);
     expect(Object.values(q.params)).toContainEqual(['job']);
+  });
+
+  it('sums and averages per step over the group values, compensated, instead of with -ForEach', () => {
+    const p = { ...plan({}), resolution: 'raw' as const };
+    for (const op of ['sum', 'avg'] as const) {
+      const a = { op, grouping: ['job'], without: false, keepsName: false };
+      expect(aggregateShape(p, a)).toBe('pts');
+      const q = compile(aggregateSql(p, a)).sql;
+      expect(q).toContain('arrayFold((cs, cx) -> ');
+      expect(q).not.toContain('ForEach');
+    }
+    expect(aggregateShape(p, { op: 'min', grouping: [], without: false, keepsName: false })).toBe('v');
   });
 });

@@ -9,6 +9,7 @@ import { chFloat, cleanLabels, newSeries, sortByLabelOrder, type SampleSeries, t
 import type { Matcher } from './selector.js';
 import { chooseResolution, type PlanOptions } from './plan.js';
 import {
+  aggregateShape,
   aggregateSql,
   endsSpanSql,
   isGridForm,
@@ -348,7 +349,7 @@ export class StoreSource implements DataSource {
       group.push(g);
     }
     const [rows, marks] = await Promise.all([
-      this.#leaf(plan, (p) => this.#leafQuery<LeafRow & { k: number }>(aggregateSql(p, agg, { ids: resolved.ids, group }), { values: isGridForm(p) ? 'v' : 'pts', key: 'k' })),
+      this.#leaf(plan, (p) => this.#leafQuery<LeafRow & { k: number }>(aggregateSql(p, agg, { ids: resolved.ids, group }), { values: aggregateShape(p, agg), key: 'k' })),
       isSelection(plan) ? this.staleMarks(plan) : Promise.resolve(new Map<string, number[]>()),
     ]);
     if (marks.size > 0) return null;
