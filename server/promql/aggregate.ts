@@ -3,6 +3,7 @@
  * grouping (`by` keeps the listed labels, `without` drops them and the metric name).
  */
 import type { AggregateOp } from './ast.js';
+import { LABEL_NAME } from '../../ingest/names.js';
 import { formatValue } from './format.js';
 import { compensatedMean, quantile } from './functions.js';
 import type { Meter } from './budget.js';
@@ -135,7 +136,7 @@ function reduce(op: AggregateOp, vals: number[], q: number): number {
  */
 async function countValues(spec: AggregateSpec, input: StepSeries[], n: number, meter: Meter): Promise<StepSeries[]> {
   const label = spec.param as string;
-  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label)) throw new ExecError(`invalid label name ${JSON.stringify(label)}`);
+  if (!LABEL_NAME.test(label)) throw new ExecError(`invalid label name ${JSON.stringify(label)}`);
   const out = new Map<string, StepSeries>();
   for (const g of await groupSeries(input, spec.grouping, spec.without, meter)) {
     const byValue = new Map<string, StepSeries>();

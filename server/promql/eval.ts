@@ -4,6 +4,7 @@
  * them (binary operators, most functions, aggregations) runs here over step matrices.
  */
 import { aggregate } from './aggregate.js';
+import { LABEL_NAME } from '../../ingest/names.js';
 import { COST, Frame, labelsBytes, sampleSeriesBytes, stepSeriesBytes, type Meter, type QueryBudget } from './budget.js';
 import { typeOf, type Aggregate, type AtModifier, type Call, type Expr, type MatrixSelector, type Subquery, type VectorSelector } from './ast.js';
 import { scalarScalar, vectorScalar, vectorVector } from './binary.js';
@@ -727,7 +728,7 @@ export class Evaluator {
     } catch (err) {
       throw new ExecError(`invalid regular expression in label_replace(): ${regex}`);
     }
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new ExecError(`invalid destination label name in label_replace(): ${dst}`);
+    if (!LABEL_NAME.test(dst)) throw new ExecError(`invalid destination label name in label_replace(): ${dst}`);
     const out: StepSeries[] = [];
     for (const s of input) {
       // Matching reads the source value, at about 1 µs a character (re2js).
@@ -758,7 +759,7 @@ export class Evaluator {
 
   /** label_join: the joined value is charged before it is built. */
   async labelJoin(input: StepSeries[], [dst, sep, ...srcs]: string[]): Promise<StepSeries[]> {
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw new ExecError(`invalid destination label name in label_join(): ${dst}`);
+    if (!LABEL_NAME.test(dst)) throw new ExecError(`invalid destination label name in label_join(): ${dst}`);
     const out: StepSeries[] = [];
     for (const s of input) {
       let length = sep.length * Math.max(0, srcs.length - 1);
