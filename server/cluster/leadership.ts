@@ -14,19 +14,49 @@ export class FencedError extends Error {
   override name = 'FencedError';
 }
 
+/** Bits of a fenced row version below the term: milliseconds until the year 2109. */
+const TERM_SHIFT = 42n;
+const FENCED_BASE = 1n << 63n;
+/** Terms a fenced version can hold (2^21: a leader change a minute for four years). */
+const MAX_TERM = 1 << 21;
+
+/**
+ * The row version of a leader-only table written in `term` (the lease's fencing token):
+ * 2^63 + term * 2^42 + a millisecond counter. Every version of a later term is larger, so when
+ * a stale leader (paused after it checked the lease, then resumed) writes alert state or the
+ * notification log after the next leader did, ReplacingMergeTree and the readers' `ORDER BY
+ * version DESC LIMIT 1 BY` keep the next leader's rows whatever the clocks say. All of them are
+ * above the single-node versions (microseconds, under 2^52 until 2112), so a node that joins a
+ * cluster supersedes what it wrote alone.
+ */
+export function fencedVersion(term: number, counterMs: number): bigint {
+  if (!Number.isInteger(term) || term < 1 || term >= MAX_TERM) throw new RangeError(`fencing term ${term} is outside 1..${MAX_TERM - 1}`);
+  return FENCED_BASE + (BigInt(term) << TERM_SHIFT) + BigInt(Math.trunc(counterMs));
+}
+
 /**
  * The store as alerting sees it in cluster mode: a write to a leader-only table first checks,
- * in Keeper, that this node still holds the lease under its token. A node that lost the lease
- * (or never held it: a follower's alerting, loaded to answer the API) cannot write alert state,
- * history or the notification log; every other table is written as usual.
+ * in Keeper, that this node still holds the lease under its token, and its rows carry versions
+ * of that term (`fencedVersion`), so that a write which passed the check just before the lease
+ * moved still loses to the next leader's. A node that lost the lease (or never held it: a
+ * follower's alerting, loaded to answer the API) cannot write alert state, history or the
+ * notification log; every other table is written as usual.
  */
-export function fencedStore(store: Store, check: () => Promise<boolean>): Store {
+export function fencedStore(store: Store, check: () => Promise<boolean>, term: () => number, now: () => number = Date.now): Store {
+  let last = 0;
   return new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === 'insertRows') {
-        return async (table: string, rows: unknown) => {
-          if (FENCED.has(table) && !(await check())) throw new FencedError(`not the leader: ${table} is written by the leader only`);
-          return (target.insertRows as (t: string, r: unknown) => Promise<void>).call(target, table, rows);
+        return async (table: string, rows: readonly Record<string, unknown>[]) => {
+          if (!FENCED.has(table)) return target.insertRows(table, rows);
+          const t = term();
+          if (!(await check())) throw new FencedError(`not the leader: ${table} is written by the leader only`);
+          const versioned = rows.map((r) => {
+            if (!('version' in r)) return r;
+            last = Math.max(now(), last + 1);
+            return { ...r, version: fencedVersion(t, last).toString() };
+          });
+          return target.insertRows(table, versioned);
         };
       }
       const v = Reflect.get(target, prop, receiver);
@@ -81,7 +111,7 @@ export async function prepareLeadership(o: LeadershipOptions): Promise<Leadershi
     const row = await lease.read();
     return !!row && row.holder === node && row.token === lease.token;
   };
-  const store = fencedStore(ctx.store, check);
+  const store = fencedStore(ctx.store, check, () => lease.token);
   const load = () => createAlerting(ctx, o.alertingClock, { store, check });
   let stopped = false;
   let url = '';
