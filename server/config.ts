@@ -31,7 +31,11 @@ export const configSchema = z.object({
   PORT: int(8080).pipe(z.number().max(65535)),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),
-  CLICKHOUSE_URL: z.string().url().optional(),
+  /** A ClickHouse server's HTTP URL, or a comma-separated list of them to fail over through. */
+  CLICKHOUSE_URL: z
+    .string()
+    .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), 'must be a URL or a comma-separated list of URLs')
+    .optional(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: z

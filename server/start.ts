@@ -59,7 +59,7 @@ export async function startMetronome(
   // Tokens first: a bad token file or an exposed address without tokens stops here (ConfigError).
   const access = Access.fromConfig(config);
   if (!access.enforced && config.AUTH === 'off') log.warn({ host: config.HOST }, 'AUTH=off: every API is open to anyone who can reach this address');
-  const opened = await openStore(config);
+  const opened = await openStore(config, log);
   // Outermost: readiness sees failures of the real store and of any wrapper around it.
   const storeHealth = new StoreHealth();
   const wrapped = opts.wrapStore ? opts.wrapStore(opened) : opened;

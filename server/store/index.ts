@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { EmbeddedStore } from './embedded.js';
 import { RemoteStore } from './remote.js';
@@ -6,8 +7,8 @@ import type { Store } from './store.js';
 export type { Store, QueryOptions } from './store.js';
 export { sql, param, raw, join, compile, type Sql } from './sql.js';
 
-/** The embedded engine on DATA_DIR, or the remote server when CLICKHOUSE_URL is set. */
-export async function openStore(config: Config): Promise<Store> {
+/** The embedded engine on DATA_DIR, or the remote server(s) when CLICKHOUSE_URL is set. */
+export async function openStore(config: Config, log?: Logger): Promise<Store> {
   if (config.CLICKHOUSE_URL) {
     const opts = {
       url: config.CLICKHOUSE_URL,
@@ -16,7 +17,7 @@ export async function openStore(config: Config): Promise<Store> {
       database: config.CLICKHOUSE_DATABASE,
     };
     await RemoteStore.ensureDatabase(opts, config.CLICKHOUSE_TOPOLOGY === 'single' ? undefined : config.CLICKHOUSE_CLUSTER);
-    return new RemoteStore(opts);
+    return new RemoteStore(opts, (from, to, err) => log?.warn({ from, to, err }, 'ClickHouse server unreachable: failing over to the next in CLICKHOUSE_URL'));
   }
   return new EmbeddedStore(config.DATA_DIR, {
     // Cluster mode: other nodes write the same tables, which a head in this node would not see.
