@@ -11,7 +11,7 @@ import { startServerProcess, stopServerProcess, type ServerProcess } from './ser
  * QUERY_TIMEOUT_MS=2000. Every answer is a 200, a 4xx naming what was wrong (422 with the code
  * of the limit), or 503 MTR_QUERY_TIMEOUT, and it comes within the timeout + 10 %; /healthz,
  * probed every 20 ms from this process while each query runs, answers within 100 ms; the
- * server's peak RSS (VmHWM) stays under 2 GiB; and SIGTERM still stops it cleanly. (Before,
+ * server's peak RSS (VmHWM) stays under 2.5 GiB; and SIGTERM still stops it cleanly. (Before,
  * count_values and quantile_over_time over this much data took 5.1 and 5.2 GB. Most of the RSS is
  * ClickHouse's: the server starts at ~360 MB, ~540 MB with this data loaded, and its JS heap stays
  * under ~150 MB; peaks measured 0.97-1.54 GiB, the higher with other suites running.)
@@ -31,7 +31,14 @@ const TIMEOUT_MS = 2000;
 /** The answer's deadline: QUERY_TIMEOUT_MS + 10 %. */
 const ANSWER_MS = TIMEOUT_MS * 1.1;
 const HEALTH_MS = 100;
-const RSS_BOUND = 2 * 1024 ** 3;
+/**
+ * The server at rest with this data (~0.5-0.75 GiB), plus what one query may hold in ClickHouse
+ * (max_memory_usage = MAX_QUERY_BYTES, 1 GiB by default) before it is refused, plus the JS heap
+ * and the allocator's slack. A generated `sum without (i)(max_over_time(big{group="1"}[1d]))`
+ * at a 1 s step is refused at that ClickHouse limit (422 MTR_QUERY_TOO_MANY_BYTES) after the
+ * peak rose by ~1 GiB, to 1.8-2.16 GiB, on this code and before the 2026-12-02 merges alike.
+ */
+const RSS_BOUND = 2.5 * 1024 ** 3;
 const SEED = Number(process.env.QUERY_BUDGET_SEED ?? Date.now() % 2 ** 31);
 
 let srv: ServerProcess;
@@ -223,7 +230,8 @@ describe('generated nested queries', () => {
 });
 
 describe('memory', () => {
-  it('kept the server under 2 GiB of peak RSS through all of the above', () => {
-    expect(peakRss(srv.pid) / 2 ** 20, 'peak RSS of the server, MiB').toBeLessThan(RSS_BOUND / 2 ** 20);
+  it('kept the server under 2.5 GiB of peak RSS through all of the above (one query at its ClickHouse memory limit included)', () => {
+    console.log('PEAKRSS', peakRss(srv.pid) / 2 ** 20);
+    expect(peakRss(srv.pid) / 2 ** 20, `peak RSS of the server, MiB (QUERY_BUDGET_SEED=${SEED})`).toBeLessThan(RSS_BOUND / 2 ** 20);
   });
 });
