@@ -7,6 +7,7 @@
  * notification log (ClickHouse), so a restart neither repeats nor loses a notification.
  * Semantics follow Alertmanager's dispatch, inhibit and notify packages.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { sleep, type Clock, type TimerHandle } from './clock.js';
 import { fingerprint, matchesAll, type Labels } from './labels.js';
@@ -106,7 +107,11 @@ export class Notifier {
   readonly #tasks = new Set<Promise<unknown>>();
   #stopped = false;
 
-  constructor(readonly opts: NotifierOptions) {}
+  constructor(readonly opts: NotifierOptions) {
+    // Every queued, sleeping and in-flight send listens on these two (and removes its listener
+    // when it settles): as many as the send queues hold, not a leak past Node's default of 10.
+    setMaxListeners(0, this.#sleepAbort.signal, this.#sendAbort.signal);
+  }
 
   get config(): NotifyConfig {
     return this.#config;
