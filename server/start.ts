@@ -10,7 +10,7 @@ import { ConfigError } from './config.js';
 import { resolve } from 'node:path';
 import { Writer } from './writer.js';
 import { createAlerting } from './alerting/wiring.js';
-import { sleep, systemClock, type Clock } from './alerting/clock.js';
+import { systemClock, type Clock } from './alerting/clock.js';
 import { ensureLeaseTable, Lease } from './cluster/lease.js';
 import { setTopology } from './store/topology.js';
 import type { Alerting } from './alerting/service.js';
@@ -172,7 +172,10 @@ export function migrationLock(config: Config, store?: Store): MigrationLock {
       try {
         await ensureLeaseTable(store, `/metronome/${config.CLICKHOUSE_DATABASE}/lease`);
         const lease = new Lease({ store, name: 'migrate', node: config.NODE_ID ?? defaultNodeId(), ttlMs: config.LEASE_TTL, renewMs: config.LEASE_RENEW, clock: systemClock });
-        while (!(await lease.tick())) await sleep(systemClock, config.LEASE_RENEW);
+        // A plain, referenced timer: systemClock's are unref'd, and a process whose only work is
+        // waiting for another node's migration would exit 0 before listening (found by
+        // test/cluster-zookeeper.test.ts: two of three servers started together did).
+        while (!(await lease.tick())) await new Promise((r) => setTimeout(r, config.LEASE_RENEW));
         await lease.start();
         return async () => {
           await lease.stop(true);
