@@ -93,7 +93,12 @@ export async function startMetronome(
   registerCacheMetrics(metrics.registry, cache);
   if (opened.head) registerHeadMetrics(metrics.registry, opened.head);
   // The write path's limits: token services, point rate and new series per service and metric.
-  const cardinality = new CardinalityTracker(store, { perService: config.MAX_SERIES_PER_SERVICE, perKey: config.MAX_SERIES_PER_KEY });
+  // Cluster mode: the counts are everyone's, read again from the series table every CONFIG_POLL_INTERVAL.
+  const clustered = config.LEADER_ELECTION === 'keeper';
+  const clusterClock = opts.clusterClock ?? opts.alertingClock ?? systemClock;
+  const cardinality = new CardinalityTracker(store, { perService: config.MAX_SERIES_PER_SERVICE, perKey: config.MAX_SERIES_PER_KEY }, clustered
+    ? { resyncMs: config.CONFIG_POLL_INTERVAL, now: () => clusterClock.now() }
+    : {});
   const ledger = new RollupLedger(opts.rollupClock ?? systemClock, config.ROLLUP_LATE_ALLOWANCE, store.rollupHours);
   const writer = new Writer(store, config, metrics, log, { admit: createAdmission(config, access, cardinality, metrics), rollups: ledger });
   const rollups = new RollupJob(store, ledger, {
@@ -104,13 +109,12 @@ export async function startMetronome(
   const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, cardinality, storeHealth, probeClock: opts.probeClock };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   // In cluster mode the lease decides which node evaluates and notifies (server/cluster).
-  const clustered = config.LEADER_ELECTION === 'keeper';
   const demoOpts = { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000 };
   let demo: DemoHandle | undefined;
   const load = clustered
     ? prepareLeadership({
         ctx,
-        clock: opts.clusterClock ?? opts.alertingClock ?? systemClock,
+        clock: clusterClock,
         alertingClock: opts.alertingClock,
         onLeader: async () => {
           if (ctx.probes) ctx.probes.active = true;
