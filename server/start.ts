@@ -57,7 +57,10 @@ export async function startMetronome(
   opts: StartOptions = {},
 ): Promise<Running> {
   // Tokens first: a bad token file or an exposed address without tokens stops here (ConfigError).
-  const access = Access.fromConfig(config);
+  const clustered = config.LEADER_ELECTION === 'keeper';
+  const clusterClock = opts.clusterClock ?? opts.alertingClock ?? systemClock;
+  // Cluster mode: rate limits split across live nodes on the cluster clock (cluster/heartbeat.ts).
+  const access = Access.fromConfig(config, clustered ? () => clusterClock.now() : undefined);
   if (!access.enforced && config.AUTH === 'off') log.warn({ host: config.HOST }, 'AUTH=off: every API is open to anyone who can reach this address');
   const opened = await openStore(config);
   // Outermost: readiness sees failures of the real store and of any wrapper around it.
@@ -94,8 +97,6 @@ export async function startMetronome(
   if (opened.head) registerHeadMetrics(metrics.registry, opened.head);
   // The write path's limits: token services, point rate and new series per service and metric.
   // Cluster mode: the counts are everyone's, read again from the series table every CONFIG_POLL_INTERVAL.
-  const clustered = config.LEADER_ELECTION === 'keeper';
-  const clusterClock = opts.clusterClock ?? opts.alertingClock ?? systemClock;
   const cardinality = new CardinalityTracker(store, { perService: config.MAX_SERIES_PER_SERVICE, perKey: config.MAX_SERIES_PER_KEY }, clustered
     ? { resyncMs: config.CONFIG_POLL_INTERVAL, now: () => clusterClock.now() }
     : {});
