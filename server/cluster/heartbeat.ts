@@ -48,7 +48,8 @@ export class Heartbeat {
   async beat(): Promise<number> {
     const { store, node, clock, liveMs } = this.opts;
     const now = clock.now();
-    // Said explicitly: on chdb the lease's strict mode was in effect here too ("Node exists" on every beat after the first).
+    // Said explicitly: chdb's connection sends a query's settings as session SETs, which stay in
+    // force, so the lease's strict mode would apply here ("Node exists" on every beat after the first).
     await store.command(sql`INSERT INTO ${raw(NODES_TABLE)} (node, seen) VALUES (${param('String', node)}, ${param('Int64', now)})`, {
       settings: { keeper_map_strict_mode: 0 },
     });
