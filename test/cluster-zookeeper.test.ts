@@ -27,6 +27,8 @@ describe('leader lease on a real ZooKeeper, separate processes', () => {
   let zk: ZooKeeper;
   const nodes = new Map<string, ServerProcess>();
   const events: LeaseEvent[] = [];
+  /** Each node's count of live nodes (the heartbeat table), as it changes. */
+  const lives: { node: string; live: number; at: number }[] = [];
   let wake: (() => void) | null = null;
 
   function watch(node: string, p: ServerProcess) {
@@ -37,6 +39,12 @@ describe('leader lease on a real ZooKeeper, separate processes', () => {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
+        if (line.includes('"live":')) {
+          const rec = JSON.parse(line) as { live: number };
+          lives.push({ node, live: rec.live, at: Date.now() });
+          wake?.();
+          continue;
+        }
         if (!line.includes('"lease":"leader"')) continue;
         const rec = JSON.parse(line) as { held?: boolean; token?: number; msg: string };
         if (rec.msg !== 'lease acquired' && rec.msg !== 'lease lost') continue;
@@ -65,13 +73,23 @@ describe('leader lease on a real ZooKeeper, separate processes', () => {
   }
 
   /** The first event after index `from` that `pred` accepts, waiting up to `ms`. */
-  async function next(from: number, pred: (e: LeaseEvent) => boolean, ms: number): Promise<LeaseEvent> {
+  function next(from: number, pred: (e: LeaseEvent) => boolean, ms: number): Promise<LeaseEvent> {
+    return waitFor(() => events.slice(from).find(pred), ms);
+  }
+
+  /** Wait until every one of `who` has last reported `live` live nodes. */
+  function allSee(who: string[], live: number, ms: number): Promise<true> {
+    const last = (node: string) => lives.filter((l) => l.node === node).at(-1)?.live;
+    return waitFor(() => who.every((n) => last(n) === live) || undefined, ms);
+  }
+
+  async function waitFor<T>(probe: () => T | undefined, ms: number): Promise<T> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const hit = events.slice(from).find(pred);
+      const hit = probe();
       if (hit) return hit;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no such lease event in ${ms} ms; events: ${JSON.stringify(events)}`);
+      if (left <= 0) throw new Error(`not seen in ${ms} ms; lease events: ${JSON.stringify(events)}; live counts: ${JSON.stringify(lives)}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         wake = () => {
@@ -99,6 +117,8 @@ describe('leader lease on a real ZooKeeper, separate processes', () => {
   it('one of three holds with token 1; after SIGKILL another takes over within 2 x TTL with a higher token; no term is reused', async () => {
     const first = await next(0, (e) => e.held, 30_000);
     expect(first.token).toBe(1);
+    // The heartbeat table in the same ZooKeeper: every node counts three (rate limits split by 3).
+    await allSee(['n1', 'n2', 'n3'], 3, 2 * TTL);
     // Two more TTLs: the holder keeps renewing, nobody else acquires.
     const quiet = events.length;
     await new Promise((r) => setTimeout(r, 2 * TTL));
@@ -114,10 +134,17 @@ describe('leader lease on a real ZooKeeper, separate processes', () => {
     // It waited for the killed holder's term to run out (renewed at most RENEW, plus a tick, before the kill).
     expect(took).toBeGreaterThanOrEqual(TTL - 2 * RENEW);
     expect(second.token).toBe(2);
+    // The killed node's heartbeat ages out of the survivors' count within LEASE_TTL + LEASE_RENEW.
+    const survivors = ['n1', 'n2', 'n3'].filter((n) => n !== first.node);
+    await allSee(survivors, 2, 2 * TTL);
+    const dropped = lives.filter((l) => survivors.includes(l.node) && l.live === 2 && l.at > killedAt);
+    expect(dropped).toHaveLength(2);
+    for (const l of dropped) expect(l.at - killedAt).toBeLessThanOrEqual(TTL + RENEW + 1000);
 
     // The killed node comes back under the same name and data directory: it follows, and its old term is not revived.
     const back = events.length;
     await start(first.node);
+    await allSee(['n1', 'n2', 'n3'], 3, 2 * TTL);
     await new Promise((r) => setTimeout(r, 2 * TTL));
     expect(events.slice(back).filter((e) => e.held)).toEqual([]);
 
