@@ -31,8 +31,11 @@ interface Node {
 
 const dir = tempDir('metronome-cluster-limits-');
 const nodes: Node[] = [];
-// Inside today (UTC) on every clock: series count for the day of their first point.
-const t0 = Date.now() - 60_000;
+// Series count for the UTC day of their first point: the clocks start a minute back and move
+// about 75 s, kept inside one day whatever the hour the test runs.
+const DAY = 86_400_000;
+const day0 = Math.floor(Date.now() / DAY) * DAY;
+const t0 = Math.min(Math.max(Date.now() - 60_000, day0 + 1000), day0 + DAY - 120_000);
 
 beforeAll(async () => {
   const keeper = testKeeperConfig(dir);
