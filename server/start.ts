@@ -10,7 +10,7 @@ import { ConfigError } from './config.js';
 import { resolve } from 'node:path';
 import { Writer } from './writer.js';
 import { createAlerting } from './alerting/wiring.js';
-import { sleep, systemClock, type Clock } from './alerting/clock.js';
+import { systemClock, type Clock } from './alerting/clock.js';
 import { ensureLeaseTable, Lease } from './cluster/lease.js';
 import { setTopology } from './store/topology.js';
 import type { Alerting } from './alerting/service.js';
@@ -57,7 +57,10 @@ export async function startMetronome(
   opts: StartOptions = {},
 ): Promise<Running> {
   // Tokens first: a bad token file or an exposed address without tokens stops here (ConfigError).
-  const access = Access.fromConfig(config);
+  const clustered = config.LEADER_ELECTION === 'keeper';
+  const clusterClock = opts.clusterClock ?? opts.alertingClock ?? systemClock;
+  // Cluster mode: rate limits split across live nodes on the cluster clock (cluster/heartbeat.ts).
+  const access = Access.fromConfig(config, clustered ? () => clusterClock.now() : undefined);
   if (!access.enforced && config.AUTH === 'off') log.warn({ host: config.HOST }, 'AUTH=off: every API is open to anyone who can reach this address');
   const opened = await openStore(config, log);
   // Outermost: readiness sees failures of the real store and of any wrapper around it.
@@ -93,7 +96,10 @@ export async function startMetronome(
   registerCacheMetrics(metrics.registry, cache);
   if (opened.head) registerHeadMetrics(metrics.registry, opened.head);
   // The write path's limits: token services, point rate and new series per service and metric.
-  const cardinality = new CardinalityTracker(store, { perService: config.MAX_SERIES_PER_SERVICE, perKey: config.MAX_SERIES_PER_KEY });
+  // Cluster mode: the counts are everyone's, read again from the series table every CONFIG_POLL_INTERVAL.
+  const cardinality = new CardinalityTracker(store, { perService: config.MAX_SERIES_PER_SERVICE, perKey: config.MAX_SERIES_PER_KEY }, clustered
+    ? { resyncMs: config.CONFIG_POLL_INTERVAL, now: () => clusterClock.now() }
+    : {});
   const ledger = new RollupLedger(opts.rollupClock ?? systemClock, config.ROLLUP_LATE_ALLOWANCE, store.rollupHours);
   const writer = new Writer(store, config, metrics, log, { admit: createAdmission(config, access, cardinality, metrics), rollups: ledger });
   const rollups = new RollupJob(store, ledger, {
@@ -104,13 +110,12 @@ export async function startMetronome(
   const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, cardinality, storeHealth, probeClock: opts.probeClock };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   // In cluster mode the lease decides which node evaluates and notifies (server/cluster).
-  const clustered = config.LEADER_ELECTION === 'keeper';
   const demoOpts = { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000 };
   let demo: DemoHandle | undefined;
   const load = clustered
     ? prepareLeadership({
         ctx,
-        clock: opts.clusterClock ?? opts.alertingClock ?? systemClock,
+        clock: clusterClock,
         alertingClock: opts.alertingClock,
         onLeader: async () => {
           if (ctx.probes) ctx.probes.active = true;
@@ -172,7 +177,10 @@ export function migrationLock(config: Config, store?: Store): MigrationLock {
       try {
         await ensureLeaseTable(store, `/metronome/${config.CLICKHOUSE_DATABASE}/lease`);
         const lease = new Lease({ store, name: 'migrate', node: config.NODE_ID ?? defaultNodeId(), ttlMs: config.LEASE_TTL, renewMs: config.LEASE_RENEW, clock: systemClock });
-        while (!(await lease.tick())) await sleep(systemClock, config.LEASE_RENEW);
+        // A plain, referenced timer: systemClock's are unref'd, and a process whose only work is
+        // waiting for another node's migration would exit 0 before listening (found by
+        // test/cluster-zookeeper.test.ts: two of three servers started together did).
+        while (!(await lease.tick())) await new Promise((r) => setTimeout(r, config.LEASE_RENEW));
         await lease.start();
         return async () => {
           await lease.stop(true);

@@ -48,6 +48,7 @@ export class Access {
   constructor(
     readonly config: Config,
     readonly tokens: TokenSet,
+    now: () => number = Date.now,
   ) {
     if (config.AUTH === 'off') this.enforced = false;
     else if (config.AUTH === 'on' && tokens.size === 0) {
@@ -59,11 +60,12 @@ export class Access {
         `refusing to listen on HOST=${config.HOST} without access control: set AUTH_TOKENS or AUTH_TOKENS_FILE, or AUTH=off to serve it open`,
       );
     }
-    this.limiter = new RateLimiter(config.RATE_LIMIT_BURST_SECONDS);
+    this.limiter = new RateLimiter(config.RATE_LIMIT_BURST_SECONDS, now);
   }
 
-  static fromConfig(config: Config): Access {
-    return new Access(config, loadTokens(config));
+  /** `now`: the rate limiters' clock (tests inject one). */
+  static fromConfig(config: Config, now?: () => number): Access {
+    return new Access(config, loadTokens(config), now);
   }
 
   /** Attach metrics and log (they exist only once the store is open). */

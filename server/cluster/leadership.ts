@@ -5,6 +5,7 @@ import { ConfigError } from '../config.js';
 import type { Clock, TimerHandle } from '../alerting/clock.js';
 import { createAlerting } from '../alerting/wiring.js';
 import { sql, type Store } from '../store/index.js';
+import { ensureNodesTable, Heartbeat } from './heartbeat.js';
 import { ensureLeaseTable, Lease } from './lease.js';
 
 /** Alerting's tables only the leader writes: alert state, its history, the notification log. */
@@ -78,6 +79,8 @@ export interface LeadershipOptions {
 
 export interface Leadership {
   readonly lease: Lease;
+  /** This node's row in the table of live nodes; the count splits per-token rate limits. */
+  readonly heartbeat: Heartbeat;
   /** Take part in the election, once the server listens at `url` (links in notifications when EXTERNAL_URL is not set). */
   begin(url: string): Promise<void>;
   isLeader(): boolean;
@@ -97,14 +100,29 @@ export function defaultNodeId(): string {
  * - Losing it: alerting stops (its last writes are fenced off), onFollower runs.
  * - As follower: every CONFIG_POLL_INTERVAL alerting is loaded again, unstarted, so the alert,
  *   rule and silence APIs answer from what the leader persisted.
+ * - Every node, leader or not, beats every LEASE_RENEW in the table of live nodes; a row older
+ *   than LEASE_TTL is a node gone. Each node's rate limiters allow a token rate / live nodes.
  */
 export async function prepareLeadership(o: LeadershipOptions): Promise<Leadership> {
   const { ctx, clock } = o;
   const cfg = ctx.config;
   if (cfg.LEASE_RENEW * 2 > cfg.LEASE_TTL) throw new ConfigError(`LEASE_RENEW (${cfg.LEASE_RENEW / 1000}s) must be at most half of LEASE_TTL (${cfg.LEASE_TTL / 1000}s): a renewal may fail once without losing the lease`);
   await ensureLeaseTable(ctx.store, `/metronome/${cfg.CLICKHOUSE_DATABASE}/lease`);
+  await ensureNodesTable(ctx.store, `/metronome/${cfg.CLICKHOUSE_DATABASE}/nodes`);
   const node = cfg.NODE_ID ?? defaultNodeId();
   const log = ctx.log.child({ module: 'cluster', node });
+  const heartbeat = new Heartbeat({
+    store: ctx.store,
+    node,
+    everyMs: cfg.LEASE_RENEW,
+    liveMs: cfg.LEASE_TTL,
+    clock,
+    log,
+    onLive: (n) => {
+      if (n !== ctx.access.limiter.nodes) log.info({ live: n }, 'live nodes changed: each allows 1/%d of every token rate', n);
+      ctx.access.limiter.nodes = n;
+    },
+  });
   let lease!: Lease;
   const check = async () => {
     if (!lease.held) return false;
@@ -180,8 +198,10 @@ export async function prepareLeadership(o: LeadershipOptions): Promise<Leadershi
   ctx.alerting = await load();
   return {
     lease,
+    heartbeat,
     async begin(at) {
       url = at;
+      await heartbeat.start();
       await lease.start();
       poll();
     },
@@ -189,6 +209,7 @@ export async function prepareLeadership(o: LeadershipOptions): Promise<Leadershi
     async stop() {
       stopped = true;
       if (timer) clock.clearTimeout(timer);
+      await heartbeat.stop();
       await chain;
       await lease.stop(false);
       await ctx.alerting?.stop(); // while still holder: its last state is written

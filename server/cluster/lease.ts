@@ -28,7 +28,7 @@ export interface LeaseRow {
 }
 
 /** A Keeper path made of our own names (database identifiers), checked before it is written into DDL. */
-function keeperPath(path: string): string {
+export function keeperPath(path: string): string {
   if (!/^(\/[A-Za-z0-9_]+)+$/.test(path)) throw new Error(`not a plain Keeper path: ${JSON.stringify(path)}`);
   return path;
 }

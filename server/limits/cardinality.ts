@@ -11,6 +11,17 @@ export interface CardinalityLimits {
   perKey: number;
 }
 
+export interface CardinalityOptions {
+  /**
+   * Cluster mode: read the counts again from the shared series table when this long has passed
+   * since the last read (on the next admission or report), so series created through other
+   * nodes count here too. 0 = never (one node: its own counts are exact).
+   */
+  resyncMs?: number;
+  /** Unix milliseconds; tests inject a clock. */
+  now?: () => number;
+}
+
 export interface CardinalityRow {
   name: string;
   /** Series active (written) in the last 24 hours. */
@@ -28,6 +39,14 @@ export interface CardinalityRow {
  * Today's counts are rebuilt at start (and at each new day) from the series table's first_seen.
  *
  * Series without a service tag are limited only per metric name.
+ *
+ * Several nodes on one store (cluster mode): each node counts its own admissions at once and
+ * re-reads everyone's from the series table every `resyncMs`. Series this node admitted that
+ * the table does not hold yet (still on their way to the store) are kept on top of what the
+ * table says, so a resync never forgets them. Between two resyncs a node does not see what the
+ * others admit: together, N nodes can exceed a limit by at most what the other N - 1 admit on a
+ * view at most `resyncMs` old, i.e. at most (N - 1) x (limit - count at the last resync); once
+ * every node has resynced past the limit, nothing more is admitted (docs/ARCHITECTURE.md).
  */
 export class CardinalityTracker {
   #day = -1;
@@ -36,18 +55,28 @@ export class CardinalityTracker {
   readonly #perKey = new Map<string, number>();
   /** Series counted today (new, admitted), so a retry or a concurrent request does not count twice. */
   readonly #counted = new Set<string>();
+  /** Admitted here and not yet seen in the series table at the last resync. */
+  readonly #unsynced = new Map<string, NewSeries>();
+  /** When today's counts were last read from the series table (this tracker's clock). */
+  #syncedAt = 0;
+  readonly #now: () => number;
+  readonly #resyncMs: number;
 
   constructor(
     private readonly store: Store,
     readonly limits: CardinalityLimits,
-  ) {}
+    opts: CardinalityOptions = {},
+  ) {
+    this.#now = opts.now ?? Date.now;
+    this.#resyncMs = opts.resyncMs ?? 0;
+  }
 
   get enabled(): boolean {
     return this.limits.perService > 0 || this.limits.perKey > 0;
   }
 
   /** Throws MTR_LIMIT_SERIES_PER_SERVICE or MTR_LIMIT_SERIES_PER_KEY when the new series among `fresh` would pass a limit; else counts them. */
-  async admit(fresh: readonly NewSeries[], now = Date.now()): Promise<void> {
+  async admit(fresh: readonly NewSeries[], now = this.#now()): Promise<void> {
     if (!this.enabled || fresh.length === 0) return;
     await this.#today(now);
     let candidates = fresh.filter((s) => !this.#counted.has(s.seriesId));
@@ -86,13 +115,16 @@ export class CardinalityTracker {
         }
       }
     }
-    for (const id of seen) this.#counted.add(id);
+    for (const s of candidates) {
+      this.#counted.add(s.seriesId);
+      if (this.#resyncMs > 0) this.#unsynced.set(s.seriesId, s);
+    }
     for (const [svc, n] of byService) this.#perService.set(svc, (this.#perService.get(svc) ?? 0) + n);
     for (const [key, n] of byKey) this.#perKey.set(key, (this.#perKey.get(key) ?? 0) + n);
   }
 
   /** Top services and metric names by series created today, then by active series. */
-  async report(top: number, now = Date.now()): Promise<{ day: string; services: CardinalityRow[]; keys: CardinalityRow[] }> {
+  async report(top: number, now = this.#now()): Promise<{ day: string; services: CardinalityRow[]; keys: CardinalityRow[] }> {
     await this.#today(now);
     const since = param("DateTime64(3, 'UTC')", new Date(now - DAY_MS).toISOString().slice(0, 23).replace('T', ' '));
     const [svcRows, keyRows] = await Promise.all([
@@ -120,26 +152,48 @@ export class CardinalityTracker {
     };
   }
 
-  /** Roll over to `now`'s day, loading the day's counts from the series table once. */
+  /** Roll over to `now`'s day, loading the day's counts from the series table once; resync when due. */
   async #today(now: number): Promise<void> {
     const day = Math.floor(now / DAY_MS);
+    let fresh = false;
     if (day !== this.#day) {
       this.#day = day;
       this.#perService.clear();
       this.#perKey.clear();
       this.#counted.clear();
-      const loading = (this.#loading = this.#load(day).catch((e) => {
-        // Retry on the next write rather than running without counts.
-        if (this.#day === day) this.#day = -1;
-        throw e;
-      }));
-      await loading;
-      return;
+      this.#unsynced.clear();
+      this.#syncedAt = now;
+      this.#loading = this.#sync(day);
+      fresh = true;
+    } else if (this.#resyncMs > 0 && !this.#loading && now - this.#syncedAt >= this.#resyncMs) {
+      this.#syncedAt = now;
+      this.#loading = this.#sync(day);
     }
-    if (this.#loading) await this.#loading;
+    const loading = this.#loading;
+    if (!loading) return;
+    try {
+      await loading;
+    } catch (e) {
+      // Retry on the next write rather than running without counts (a failed resync keeps the
+      // counts it would have replaced, and is tried again on the next write).
+      if (this.#day === day && this.#loading === loading) {
+        if (fresh) this.#day = -1;
+        else this.#syncedAt = 0;
+      }
+      throw e;
+    } finally {
+      if (this.#loading === loading) this.#loading = null;
+    }
   }
 
-  async #load(day: number): Promise<void> {
+  /**
+   * Today's counts from the series table, plus what this node admitted that the table does not
+   * hold yet. The lookup of those comes first: one that lands between it and the count is counted
+   * twice until the next resync (too strict for a moment, never too lenient).
+   */
+  async #sync(day: number): Promise<void> {
+    const pending = [...this.#unsynced.values()];
+    const stored = pending.length ? await this.#existing(pending) : new Set<string>();
     const start = param("DateTime64(3, 'UTC')", new Date(day * DAY_MS).toISOString().slice(0, 23).replace('T', ' '));
     const rows = await this.store.query<{ service: string; key: string; n: string }>(
       sql`SELECT service, key, count() AS n FROM (
@@ -147,11 +201,17 @@ export class CardinalityTracker {
             FROM series GROUP BY series_id HAVING first >= ${start})
           GROUP BY service, key`,
     );
-    for (const r of rows) {
-      const n = Number(r.n);
-      if (r.service) this.#perService.set(r.service, (this.#perService.get(r.service) ?? 0) + n);
-      this.#perKey.set(r.key, (this.#perKey.get(r.key) ?? 0) + n);
-    }
+    if (this.#day !== day) return; // the day turned meanwhile; its own load replaces these
+    // Synchronous from here: admissions made during the queries are kept (still in #unsynced).
+    this.#perService.clear();
+    this.#perKey.clear();
+    const add = (service: string, key: string, n: number) => {
+      if (service) this.#perService.set(service, (this.#perService.get(service) ?? 0) + n);
+      this.#perKey.set(key, (this.#perKey.get(key) ?? 0) + n);
+    };
+    for (const r of rows) add(r.service, r.key, Number(r.n));
+    for (const id of stored) this.#unsynced.delete(id);
+    for (const s of this.#unsynced.values()) add(s.service, s.key, 1);
   }
 
   /** Which of these series the series table already holds. */

@@ -11,12 +11,29 @@ interface Bucket {
 
 export class RateLimiter {
   readonly #buckets = new Map<string, Bucket>();
+  #nodes = 1;
 
-  constructor(private readonly burstSeconds: number) {}
+  constructor(
+    private readonly burstSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  /** 0 when `cost` may proceed now (and is charged), else the seconds to wait (nothing charged). */
-  take(key: string, rate: number, cost: number, now = Date.now()): number {
-    if (!(rate > 0)) return 0;
+  /**
+   * Cluster mode: how many live nodes share every token's rate (server/cluster/heartbeat.ts).
+   * Each node then allows rate / nodes, with a burst of the same share.
+   */
+  get nodes(): number {
+    return this.#nodes;
+  }
+
+  set nodes(n: number) {
+    this.#nodes = Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1;
+  }
+
+  /** 0 when `cost` may proceed now (and is charged), else the seconds to wait (nothing charged). `rate` is the token's whole rate. */
+  take(key: string, whole: number, cost: number, now = this.now()): number {
+    if (!(whole > 0)) return 0;
+    const rate = whole / this.#nodes;
     const cap = Math.max(rate * this.burstSeconds, 1);
     let b = this.#buckets.get(key);
     if (!b) {
