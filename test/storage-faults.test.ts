@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../server/store/index.js';
-import { exportSeries, getJson, heroic, startTestServer, type TestServer } from './helpers.js';
+import { exportSeries, getJson, heroic, startTestServer, wrapStore, type TestServer } from './helpers.js';
 
 /**
  * A storage outage injected around the real store (inserts and queries fail while `down`):
@@ -10,26 +9,24 @@ import { exportSeries, getJson, heroic, startTestServer, type TestServer } from 
  */
 const fault = { down: false, failedInserts: 0, failedQueries: 0 };
 
-function outage(store: Store): Store {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
-      if (typeof v !== 'function') return v;
-      if (prop === 'insertPoints' || prop === 'insertSeries' || prop === 'insertRows' || prop === 'query' || prop === 'command') {
-        return async (...args: unknown[]) => {
-          if (fault.down) {
-            if (prop === 'query' || prop === 'command') fault.failedQueries++;
-            else fault.failedInserts++;
-            // What the client library throws when a remote ClickHouse is down.
-            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123 (injected: storage unavailable)'), { code: 'ECONNREFUSED' });
-          }
-          return (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        };
-      }
-      return v.bind(target);
-    },
-  });
-}
+/** A store method that fails while `fault.down`, counted under `counter`. */
+const whileUp =
+  (counter: 'failedInserts' | 'failedQueries') =>
+  async <A extends unknown[], R>(real: (...args: A) => Promise<R>, ...args: A): Promise<R> => {
+    if (fault.down) {
+      fault[counter]++;
+      // What the client library throws when a remote ClickHouse is down.
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123 (injected: storage unavailable)'), { code: 'ECONNREFUSED' });
+    }
+    return real(...args);
+  };
+const outage = wrapStore({
+  insertPoints: whileUp('failedInserts'),
+  insertSeries: whileUp('failedInserts'),
+  insertRows: whileUp('failedInserts'),
+  query: whileUp('failedQueries'),
+  command: whileUp('failedQueries'),
+});
 
 let srv: TestServer;
 beforeAll(async () => {
