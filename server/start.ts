@@ -48,6 +48,8 @@ export interface StartOptions {
   rollupClock?: Clock;
   /** Drive the leader lease and the followers' refresh (cluster mode; tests). Default: alertingClock, else wall-clock time. */
   clusterClock?: Clock;
+  /** Drive the per-token rate limits (their buckets and Retry-After) with this clock (tests). */
+  rateLimitClock?: Clock;
 }
 
 /** Open the store, migrate it, and serve. Used by main.ts and by tests. */
@@ -57,7 +59,8 @@ export async function startMetronome(
   opts: StartOptions = {},
 ): Promise<Running> {
   // Tokens first: a bad token file or an exposed address without tokens stops here (ConfigError).
-  const access = Access.fromConfig(config);
+  const rateLimitClock = opts.rateLimitClock;
+  const access = Access.fromConfig(config, rateLimitClock && (() => rateLimitClock.now()));
   if (!access.enforced && config.AUTH === 'off') log.warn({ host: config.HOST }, 'AUTH=off: every API is open to anyone who can reach this address');
   const opened = await openStore(config);
   // Outermost: readiness sees failures of the real store and of any wrapper around it.

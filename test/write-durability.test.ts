@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './alerting-helpers.js';
 import { exportSeries, heroic, postJson, startTestServer, wrapStore, type TestServer } from './helpers.js';
 
 /**
@@ -61,8 +62,10 @@ describe('write durability', () => {
     let open!: () => void;
     fault.gate = new Promise<void>((r) => (open = r));
     const points = (n: number, base: number) => Array.from({ length: n }, (_, i) => [now - base - i, i] as [number, number]);
+    const inserts = fault.insertTokens.length;
     const first = postJson(`${srv.url}/write`, heroic('bp.metric', { w: '1' }, points(700, 0)));
-    await new Promise((r) => setTimeout(r, 100)); // first is buffered behind the gate
+    // Its flush has reached the store and is held at the gate: its 700 points stay buffered.
+    await until(() => fault.insertTokens.length > inserts, 10_000, 'the first flush to reach the store');
     const second = await postJson(`${srv.url}/write`, heroic('bp.metric', { w: '2' }, points(700, 0)));
     expect(second.status).toBe(429);
     expect(second.body.error.code).toBe('MTR_WRITE_BACKPRESSURE');

@@ -45,9 +45,11 @@ export class Access {
   #log?: Logger;
   #logBudget = { at: 0, left: 0, suppressed: 0 };
 
+  /** `now` drives the rate limits' buckets (tests pass a manual clock's). */
   constructor(
     readonly config: Config,
     readonly tokens: TokenSet,
+    now: () => number = Date.now,
   ) {
     if (config.AUTH === 'off') this.enforced = false;
     else if (config.AUTH === 'on' && tokens.size === 0) {
@@ -59,11 +61,11 @@ export class Access {
         `refusing to listen on HOST=${config.HOST} without access control: set AUTH_TOKENS or AUTH_TOKENS_FILE, or AUTH=off to serve it open`,
       );
     }
-    this.limiter = new RateLimiter(config.RATE_LIMIT_BURST_SECONDS);
+    this.limiter = new RateLimiter(config.RATE_LIMIT_BURST_SECONDS, now);
   }
 
-  static fromConfig(config: Config): Access {
-    return new Access(config, loadTokens(config));
+  static fromConfig(config: Config, now?: () => number): Access {
+    return new Access(config, loadTokens(config), now);
   }
 
   /** Attach metrics and log (they exist only once the store is open). */

@@ -12,10 +12,14 @@ interface Bucket {
 export class RateLimiter {
   readonly #buckets = new Map<string, Bucket>();
 
-  constructor(private readonly burstSeconds: number) {}
+  /** `clock`: Unix milliseconds (tests pass a manual clock's). */
+  constructor(
+    private readonly burstSeconds: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /** 0 when `cost` may proceed now (and is charged), else the seconds to wait (nothing charged). */
-  take(key: string, rate: number, cost: number, now = Date.now()): number {
+  take(key: string, rate: number, cost: number, now = this.clock()): number {
     if (!(rate > 0)) return 0;
     const cap = Math.max(rate * this.burstSeconds, 1);
     let b = this.#buckets.get(key);
