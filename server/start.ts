@@ -50,6 +50,8 @@ export interface StartOptions {
   clusterClock?: Clock;
   /** Drive the per-token rate limits (their buckets and Retry-After) with this clock (tests). */
   rateLimitClock?: Clock;
+  /** Drive the demo's backfill end and live pushes with this clock (tests). */
+  demoClock?: Clock;
 }
 
 /** Open the store, migrate it, and serve. Used by main.ts and by tests. */
@@ -108,7 +110,7 @@ export async function startMetronome(
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   // In cluster mode the lease decides which node evaluates and notifies (server/cluster).
   const clustered = config.LEADER_ELECTION === 'keeper';
-  const demoOpts = { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000 };
+  const demoOpts = { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000, clock: opts.demoClock };
   let demo: DemoHandle | undefined;
   const load = clustered
     ? prepareLeadership({
