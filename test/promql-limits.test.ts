@@ -180,7 +180,7 @@ describe('a client that goes away', () => {
 });
 
 describe('MAX_CONCURRENT_QUERIES', () => {
-  it('queues briefly, then answers 503 overloaded', async () => {
+  it('queues a query beyond the limit for QUERY_QUEUE_MS, then answers 503 overloaded, and frees the slot after', async () => {
     slow.ms = 1000;
     try {
       const results = await Promise.all([q('m{i="1"}'), q('m{i="2"}'), q('m{i="3"}')]);

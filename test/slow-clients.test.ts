@@ -107,7 +107,7 @@ describe('slow and oversized clients', () => {
     expect(ms).toBeLessThan(REQUEST_MS + CHECK_MS + 1000);
   });
 
-  it('closes a connection that never sends anything', async () => {
+  it('closes a connection that never sends anything, within the headers or idle timeout', async () => {
     const c = await open();
     const ms = await c.closed;
     expect(ms).toBeLessThan(Math.max(HEADERS_MS, IDLE_MS) + CHECK_MS + 1000);
