@@ -27,7 +27,25 @@ export interface BatcherOptions {
    * announce themselves then flush at once.)
    */
   eager?: boolean;
+  /** Time for flushMs, retry backoff and flush durations; tests pass a manual clock. Default: Node timers, performance.now. */
+  clock?: BatcherClock;
 }
+
+/**
+ * The batcher's view of time: the shape of server/alerting/clock.ts's Clock (which ingest may
+ * not import), so tests drive flushMs and retries with its ManualClock instead of sleeping.
+ */
+export interface BatcherClock {
+  now(): number;
+  setTimeout(fn: () => unknown, ms: number): object;
+  clearTimeout(handle: object): void;
+}
+
+const nodeClock: BatcherClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export type Sink<T> = (items: T[], token: string, points: number) => Promise<void>;
 
@@ -67,7 +85,7 @@ export class Batcher<T> {
   #pending: Pending<T> = Batcher.#empty();
   #inFlight = 0;
   #flushing: Promise<void> | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: object | null = null;
   #closed = false;
   /** Writers announced with `expect` that have not added yet. */
   #expected = 0;
@@ -76,7 +94,7 @@ export class Batcher<T> {
 
   constructor(sink: Sink<T>, opts: BatcherOptions) {
     this.#sink = sink;
-    this.#opts = { retryDelayMs: 100, eager: false, ...opts };
+    this.#opts = { retryDelayMs: 100, eager: false, clock: nodeClock, ...opts };
   }
 
   static #empty<T>(): Pending<T> {
@@ -129,7 +147,7 @@ export class Batcher<T> {
     if (p.items.length === 0) return;
     if (p.points >= this.#opts.maxPoints || (this.#opts.eager && this.#expected === 0)) this.#kick();
     else if (!this.#timer) {
-      this.#timer = setTimeout(() => {
+      this.#timer = this.#opts.clock.setTimeout(() => {
         this.#timer = null;
         this.#kick();
       }, this.#opts.flushMs);
@@ -139,7 +157,7 @@ export class Batcher<T> {
   #kick(): void {
     if (this.#flushing || this.#pending.items.length === 0) return;
     if (this.#timer) {
-      clearTimeout(this.#timer);
+      this.#opts.clock.clearTimeout(this.#timer);
       this.#timer = null;
     }
     this.#flushing = this.#runFlushes().finally(() => {
@@ -156,7 +174,7 @@ export class Batcher<T> {
       this.#pending = Batcher.#empty();
       this.#inFlight = batch.points;
       const token = `${this.#prefix}-${++this.#seq}`;
-      const started = performance.now();
+      const started = this.#opts.clock.now();
       let attempts = 0;
       let error: unknown;
       for (;;) {
@@ -168,11 +186,11 @@ export class Batcher<T> {
         } catch (e) {
           error = e;
           if (attempts > this.#opts.retries) break;
-          await new Promise((r) => setTimeout(r, this.#opts.retryDelayMs * 2 ** (attempts - 1)));
+          await new Promise<void>((r) => this.#opts.clock.setTimeout(() => r(), this.#opts.retryDelayMs * 2 ** (attempts - 1)));
         }
       }
       this.#inFlight = 0;
-      this.onFlush?.({ points: batch.points, items: batch.items.length, ms: performance.now() - started, attempts, error });
+      this.onFlush?.({ points: batch.points, items: batch.items.length, ms: this.#opts.clock.now() - started, attempts, error });
       for (const w of batch.waiters) error === undefined ? w.resolve() : w.reject(error);
       // Full batches that piled up during the flush go straight away (and with `eager`, any
       // batch nobody else is coming to join); the rest wait for the timer.

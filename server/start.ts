@@ -48,6 +48,10 @@ export interface StartOptions {
   rollupClock?: Clock;
   /** Drive the leader lease and the followers' refresh (cluster mode; tests). Default: alertingClock, else wall-clock time. */
   clusterClock?: Clock;
+  /** Drive the per-token rate limits (their buckets and Retry-After) with this clock (tests). */
+  rateLimitClock?: Clock;
+  /** Drive the demo's backfill end and live pushes with this clock (tests). */
+  demoClock?: Clock;
 }
 
 /** Open the store, migrate it, and serve. Used by main.ts and by tests. */
@@ -59,8 +63,10 @@ export async function startMetronome(
   // Tokens first: a bad token file or an exposed address without tokens stops here (ConfigError).
   const clustered = config.LEADER_ELECTION === 'keeper';
   const clusterClock = opts.clusterClock ?? opts.alertingClock ?? systemClock;
-  // Cluster mode: rate limits split across live nodes on the cluster clock (cluster/heartbeat.ts).
-  const access = Access.fromConfig(config, clustered ? () => clusterClock.now() : undefined);
+  // The rate limiters' clock: a test's, or in cluster mode the cluster clock (rate limits split
+  // across live nodes, cluster/heartbeat.ts).
+  const rateLimitClock = opts.rateLimitClock ?? (clustered ? clusterClock : undefined);
+  const access = Access.fromConfig(config, rateLimitClock && (() => rateLimitClock.now()));
   if (!access.enforced && config.AUTH === 'off') log.warn({ host: config.HOST }, 'AUTH=off: every API is open to anyone who can reach this address');
   const opened = await openStore(config, log);
   // Outermost: readiness sees failures of the real store and of any wrapper around it.
@@ -110,7 +116,7 @@ export async function startMetronome(
   const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, cardinality, storeHealth, probeClock: opts.probeClock };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   // In cluster mode the lease decides which node evaluates and notifies (server/cluster).
-  const demoOpts = { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000 };
+  const demoOpts = { intervalMs: config.DEMO_INTERVAL_SECONDS * 1000, backfillMs: config.DEMO_BACKFILL_HOURS * 3_600_000, clock: opts.demoClock };
   let demo: DemoHandle | undefined;
   const load = clustered
     ? prepareLeadership({

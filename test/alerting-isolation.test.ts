@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile } from '../server/store/sql.js';
-import type { Store } from '../server/store/index.js';
-import { getJson, heroic, postJson, startTestServer, type TestServer } from './helpers.js';
+import { getJson, heroic, mentions, postJson, startTestServer, wrapStore, type TestServer } from './helpers.js';
 
 /**
  * A slow rule must not stall the others. Real time (system clock) and 1 s groups; the real
@@ -11,28 +9,21 @@ import { getJson, heroic, postJson, startTestServer, type TestServer } from './h
 let srv: TestServer;
 
 function slowFor(marker: string, ms: number) {
-  return (store: Store): Store =>
-    new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'query') {
-          return async (q: Parameters<Store['query']>[0], opts?: Parameters<Store['query']>[1]) => {
-            if (Object.values(compile(q).params).some((v) => typeof v === 'string' && v.includes(marker))) {
-              await new Promise<void>((resolve) => {
-                const t = setTimeout(resolve, ms);
-                opts?.signal?.addEventListener('abort', () => {
-                  clearTimeout(t);
-                  resolve();
-                });
-              });
-              opts?.signal?.throwIfAborted();
-            }
-            return target.query(q, opts);
-          };
-        }
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+  return wrapStore({
+    query: async (real, q, opts) => {
+      if (mentions(q, marker)) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, ms);
+          opts?.signal?.addEventListener('abort', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+        opts?.signal?.throwIfAborted();
+      }
+      return real(q, opts);
+    },
+  });
 }
 
 beforeAll(async () => {

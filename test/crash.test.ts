@@ -13,6 +13,8 @@ import { startServerProcess, stopServerProcess, type ServerProcess } from './ser
  * Afterwards every acknowledged point must be stored exactly once. A point may be stored twice
  * in the raw table only when the server was killed after committing it but before answering
  * (the client re-sent it); points is a ReplacingMergeTree, so those converge to one row (FINAL).
+ * CRASH_SEED=<n> replays a run's timing choices (FLUSH_MS and the moments of the kills); every
+ * failure names it.
  */
 
 const KILLS = 10;
@@ -24,8 +26,9 @@ const KEY = 'crash.metric';
 const dataDir = tempDir('metronome-crash-');
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-/** A random integer in [lo, hi). A fixed seed per run would hide timing classes; the seed is printed on failure. */
-const seed = Date.now() % 100_000;
+/** A random integer in [lo, hi). A fixed seed for every run would hide timing classes: a new one each run unless CRASH_SEED is set. */
+const seed = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
+const replay = `replay with CRASH_SEED=${seed}`;
 let state = seed;
 const rand = (lo: number, hi: number) => {
   state = (state * 1103515245 + 12345) % 2147483648;
@@ -41,7 +44,7 @@ interface Req {
 }
 
 describe('kill -9 during ingest', () => {
-  it(`keeps every acknowledged point exactly once across ${KILLS} SIGKILLs at random moments`, async () => {
+  it(`keeps every acknowledged point exactly once across ${KILLS} SIGKILLs at random moments (CRASH_SEED replays)`, async () => {
     const base = Date.now() - 3_600_000;
     let server: ServerProcess | null = null;
     let ready: Promise<string>;
@@ -112,11 +115,11 @@ describe('kill -9 during ingest', () => {
       expect(await stopServerProcess(server!)).toBe(0);
     } catch (e) {
       if (server && server.child.exitCode === null) server.kill('SIGKILL');
-      throw new Error(`seed ${seed}: ${(e as Error).message}`, { cause: e });
+      throw new Error(`${replay}: ${(e as Error).message}`, { cause: e });
     }
 
-    expect(lostAnswers).toBeGreaterThan(0); // the kills did hit requests in flight
-    expect(acked.length).toBeGreaterThan(KILLS * CLIENTS);
+    expect(lostAnswers, replay).toBeGreaterThan(0); // the kills did hit requests in flight
+    expect(acked.length, replay).toBeGreaterThan(KILLS * CLIENTS);
 
     // Read what is stored straight from the data directory (the server is stopped).
     const store = new EmbeddedStore(dataDir);
@@ -141,20 +144,20 @@ describe('kill -9 during ingest', () => {
         }
       }
       const lost = [...expected.keys()].filter((k) => !final.has(k));
-      expect(lost, `seed ${seed}: acknowledged points missing`).toEqual([]);
+      expect(lost, `${replay}: acknowledged points missing`).toEqual([]);
       const wrong = [...expected].filter(([k, e]) => final.get(k)!.v !== e.v).map(([k]) => k);
-      expect(wrong, `seed ${seed}: acknowledged points with another value`).toEqual([]);
+      expect(wrong, `${replay}: acknowledged points with another value`).toEqual([]);
       const twiceFinal = [...final].filter(([, x]) => x.n !== 1).map(([k]) => k);
-      expect(twiceFinal, `seed ${seed}: duplicates after FINAL`).toEqual([]);
+      expect(twiceFinal, `${replay}: duplicates after FINAL`).toEqual([]);
       // Raw duplicates only where the client re-sent a request whose answer it never got.
       const serverDup = [...raw].filter(([k, x]) => x.n > 1 && !expected.get(k)?.uncertain).map(([k]) => k);
-      expect(serverDup, `seed ${seed}: duplicates the server made by itself`).toEqual([]);
+      expect(serverDup, `${replay}: duplicates the server made by itself`).toEqual([]);
       // Nothing stored that no client sent (points of requests in flight at the last stop are acknowledged by then).
       const unexpected = [...final.keys()].filter((k) => !expected.has(k));
-      expect(unexpected, `seed ${seed}: points no acknowledged request carried`).toEqual([]);
+      expect(unexpected, `${replay}: points no acknowledged request carried`).toEqual([]);
       // Every point's series is in the series table (or no query could find it).
       const listed = await store.query<{ id: string }>(sql`SELECT DISTINCT toString(series_id) AS id FROM series WHERE key = ${param('String', KEY)}`);
-      expect(listed.map((r) => r.id).sort()).toEqual([...ids.keys()].sort());
+      expect(listed.map((r) => r.id).sort(), replay).toEqual([...ids.keys()].sort());
     } finally {
       await store.close();
     }

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../server/alerting/clock.js';
 import { DEMO_ALERT } from '../server/demo/catalog.js';
 import { shouldRunDemo } from '../server/demo/run.js';
 import { promGet } from './promql-helpers.js';
@@ -9,25 +10,34 @@ import { exportSeries, getJson, heroic, postJson, startTestServer, tempDir, type
 const dir = tempDir('metronome-demo-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * The demo's time, shared by the servers on `dir` so a restart continues on it. Five minutes
+ * back, so every sample it writes as the test moves it stays in the past the writer accepts.
+ */
+const clock = new ManualClock(Date.now() - 5 * 60_000);
+
 async function start(env: Record<string, string>): Promise<TestServer> {
-  return startTestServer({ DATA_DIR: dir, DEMO_BACKFILL_HOURS: '0.25', DEMO_INTERVAL_SECONDS: '1', ...env });
+  return startTestServer({ DATA_DIR: dir, DEMO_BACKFILL_HOURS: '0.25', DEMO_INTERVAL_SECONDS: '1', ...env }, { demoClock: clock });
 }
 
 describe('demo traffic generator', () => {
-  it('backfills through the real write path, then pushes live every interval', async () => {
+  it('backfills 15 minutes through the real write path, then pushes a sample every interval', async () => {
     const srv = await start({ DEMO: 'auto' });
     try {
       expect(srv.demo).toBeDefined();
       await srv.demo!.ready;
-      const since = Date.now() - 20 * 60_000;
+      const since = clock.now() - 20 * 60_000;
       const [cpu] = await exportSeries(srv.url, 'process_cpu_seconds_total{service="frontend",instance="frontend-1"}', { start: since });
-      // 15 minutes at 1 s.
-      expect(cpu.timestamps.length).toBeGreaterThan(800);
-      expect(cpu.timestamps[0]).toBeLessThan(Date.now() - 14 * 60_000);
+      // 15 minutes at 1 s, up to the clock's now.
+      expect(cpu.timestamps.length).toBe(15 * 60);
+      expect(cpu.timestamps[0]).toBeLessThanOrEqual(clock.now() - 15 * 60_000 + 1000);
       const last = cpu.timestamps[cpu.timestamps.length - 1];
-      await new Promise((r) => setTimeout(r, 3000));
+      expect(clock.now() - last).toBeLessThan(1000);
+      // Three intervals on the clock: three live pushes, one sample each, 1 s apart (each push
+      // is committed before the clock moves on).
+      await clock.advanceTo(last + 3000 + 50);
       const [again] = await exportSeries(srv.url, 'process_cpu_seconds_total{service="frontend",instance="frontend-1"}', { start: since });
-      expect(again.timestamps.filter((t) => t > last).length).toBeGreaterThanOrEqual(2);
+      expect(again.timestamps.filter((t) => t > last)).toEqual([last + 1000, last + 2000, last + 3000]);
       // Counted as the "demo" protocol by the writer, like any client.
       const metrics = await (await fetch(`${srv.url}/metrics`)).text();
       expect(metrics).toMatch(/metronome_points_accepted_total\{protocol="demo"\} [1-9]/);
@@ -42,13 +52,16 @@ describe('demo traffic generator', () => {
   });
 
   it('keeps running on restart when the data is the demo\'s own, continuing where it stopped', async () => {
+    await clock.advance(10_000); // down for 10 s
     const srv = await start({ DEMO: 'auto' });
     try {
       expect(srv.demo).toBeDefined();
       await srv.demo!.ready;
-      const [cpu] = await exportSeries(srv.url, 'process_cpu_seconds_total{service="checkout",instance="checkout-1"}', { start: Date.now() - 30 * 60_000 });
-      // One sample per second, no duplicates from a second backfill.
-      expect(new Set(cpu.timestamps).size).toBe(cpu.timestamps.length);
+      const [cpu] = await exportSeries(srv.url, 'process_cpu_seconds_total{service="checkout",instance="checkout-1"}', { start: clock.now() - 30 * 60_000 });
+      // One sample per second: the 10 s down filled, no duplicates from a second backfill.
+      const steps = new Set(cpu.timestamps.slice(1).map((t, i) => t - cpu.timestamps[i]));
+      expect([...steps]).toEqual([1000]);
+      expect(clock.now() - cpu.timestamps[cpu.timestamps.length - 1]).toBeLessThan(1000);
       // Its alert rules were kept, not created twice.
       const rules = (await getJson(`${srv.url}/api/v1/alerting/rules`)).body.data.filter((r: any) => r.alert === 'PaymentProviderDegraded');
       expect(rules).toHaveLength(1);

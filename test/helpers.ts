@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig, type Config } from '../server/config.js';
 import { startMetronome, type Running, type StartOptions } from '../server/start.js';
-import { compile, type Store } from '../server/store/index.js';
+import { compile, type Sql, type Store } from '../server/store/index.js';
 
 export interface TestServer extends Running {
   config: Config;
@@ -86,6 +86,38 @@ export async function exportSeries(base: string, selector: string, range: { star
     .map((l) => JSON.parse(l) as { metric: Record<string, string>; values: number[]; timestamps: number[] });
 }
 
+/** The store's methods a test may take over. */
+type StoreMethod = 'query' | 'command' | 'insertPoints' | 'insertSeries' | 'insertRows';
+
+/** A stand-in for one store method: it is given the real method (bound to the store) and the call's arguments. */
+type StoreHook<K extends StoreMethod> = (real: Store[K], ...args: Parameters<Store[K]>) => ReturnType<Store[K]>;
+
+export type StoreHooks = { [K in StoreMethod]?: StoreHook<K> };
+
+/**
+ * The one way tests wrap the real store (StartOptions.wrapStore): each method in `hooks` runs in
+ * place of the store's and decides whether and when to call the real one (to fail, delay, count
+ * or record); every other member is the store's own, bound to it (private fields need the real
+ * object as `this`). A fault is injected around the real store, never a fake (STYLE.md).
+ */
+export function wrapStore(hooks: StoreHooks): (store: Store) => Store {
+  return (store) =>
+    new Proxy(store, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop);
+        if (typeof v !== 'function') return v;
+        const real = v.bind(target);
+        const hook = (hooks as Record<PropertyKey, ((real: unknown, ...args: unknown[]) => unknown) | undefined>)[prop];
+        return hook ? (...args: unknown[]) => hook(real, ...args) : real;
+      },
+    });
+}
+
+/** Whether a statement binds a string parameter containing `marker` (a metric name, a label value). */
+export function mentions(q: Sql, marker: string): boolean {
+  return Object.values(compile(q).params).some((v) => typeof v === 'string' && v.includes(marker));
+}
+
 /**
  * Holds queries in flight without replacing the store: `wrap` (a StartOptions.wrapStore) makes
  * every query with a parameter naming `marker` wait until release() (or until its own signal
@@ -108,24 +140,17 @@ export class QueryHold {
     this.#released = new Promise<void>((resolve) => (this.#release = resolve));
   }
 
-  readonly wrap = (store: Store): Store =>
-    new Proxy(store, {
-      get: (target, prop) => {
-        if (prop === 'query') {
-          return async (q: Parameters<Store['query']>[0], opts: Parameters<Store['query']>[1] = {}) => {
-            if (Object.values(compile(q).params).some((v) => typeof v === 'string' && v.includes(this.marker))) {
-              this.n++;
-              try {
-                await Promise.race([this.#released, new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason)))]);
-              } finally {
-                this.n--;
-              }
-            }
-            return target.query(q, opts);
-          };
+  readonly wrap = wrapStore({
+    query: async (real, q, opts = {}) => {
+      if (mentions(q, this.marker)) {
+        this.n++;
+        try {
+          await Promise.race([this.#released, new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(opts.signal!.reason)))]);
+        } finally {
+          this.n--;
         }
-        const v = Reflect.get(target, prop);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+      }
+      return real(q, opts);
+    },
+  });
 }

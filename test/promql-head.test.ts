@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriesId } from '../ingest/series-id.js';
 import type { Head } from '../server/store/head.js';
-import { compile, param, sql, type Sql, type Store } from '../server/store/index.js';
+import { compile, param, sql } from '../server/store/index.js';
 import { chTime } from '../server/store/store.js';
-import { startTestServer, type TestServer } from './helpers.js';
+import { startTestServer, wrapStore, type TestServer } from './helpers.js';
 import { baseTime, loadSeries, promGet, type TestSeries } from './promql-helpers.js';
 
 /**
@@ -20,20 +20,13 @@ const sec = (ms: number) => ms / 1000;
 
 /** Statements that read points or their rollups. */
 const pointReads: string[] = [];
-const counting = (store: Store): Store =>
-  new Proxy(store, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop);
-      if (prop === 'query') {
-        return (q: Sql, opts?: unknown) => {
-          const text = compile(q).sql;
-          if (/\bFROM\s+(points|rollup_1[mh])\b/.test(text)) pointReads.push(text);
-          return (v as Store['query']).call(target, q, opts as never);
-        };
-      }
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+const counting = wrapStore({
+  query: (real, q, opts) => {
+    const text = compile(q).sql;
+    if (/\bFROM\s+(points|rollup_1[mh])\b/.test(text)) pointReads.push(text);
+    return real(q, opts);
+  },
+});
 
 function rng(seed: number): () => number {
   let s = seed;

@@ -2,45 +2,54 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../server/config.js';
 import { startMetronome, type Running } from '../server/start.js';
-import type { Store } from '../server/store/index.js';
-import { tempDir } from './helpers.js';
+import { param, sql } from '../server/store/index.js';
+import { tempDir, wrapStore } from './helpers.js';
 import { baseTime, loadSeries, promGet } from './promql-helpers.js';
 
 /**
- * The engine's protections: QUERY_TIMEOUT_MS (and the API's timeout) cancel the ClickHouse
- * query, MAX_SERIES, MAX_CONCURRENT_QUERIES with a short queue. The real store is wrapped to
- * make its queries slow on demand (never replaced).
+ * The engine's protections: QUERY_TIMEOUT_MS (and the API's timeout) answer 503 and stop the
+ * ClickHouse query, MAX_SERIES, MAX_CONCURRENT_QUERIES with a short queue. The real store is
+ * wrapped (never replaced): while `slow.ms` is set, each leaf query first runs a real ClickHouse
+ * query that takes that long, with the settings and the signal the engine gave the leaf.
  */
 let running: Running;
-const slow = { ms: 0, aborted: 0, started: 0 };
+/** How each slow ClickHouse query ended by itself: its error (null when it ran to the end) and how long it ran. */
+interface Ended {
+  error: string | null;
+  ms: number;
+}
+const slow = { ms: 0, aborted: 0, started: 0, ended: [] as Promise<Ended>[] };
 /** What the server logged at warn and above (JSON lines). */
 const logged: { level: number; msg: string }[] = [];
 
-function slowStore(store: Store): Store {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop !== 'query') {
-        // Private fields need the real object as `this`.
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      }
-      return async (q: Parameters<Store['query']>[0], opts: Parameters<Store['query']>[1] = {}) => {
-        if (slow.ms > 0) {
-          slow.started++;
-          await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(resolve, slow.ms);
-            opts.signal?.addEventListener('abort', () => {
-              clearTimeout(timer);
-              slow.aborted++;
-              reject(opts.signal!.reason);
-            });
-          });
-        }
-        return target.query(q, opts);
-      };
-    },
-  });
-}
+/** Rows of ROW_MS each, one row a block, so ClickHouse checks max_execution_time between them. */
+const ROW_MS = 50;
+
+const slowStore = wrapStore({
+  query: async (real, q, opts = {}) => {
+    if (slow.ms > 0) {
+      slow.started++;
+      const t0 = Date.now();
+      // Run to its own end, without the caller's signal: the embedded store cannot cancel a
+      // running native query, so what must stop it is the engine's max_execution_time.
+      const ended = real(sql`SELECT sum(sleepEachRow(${param('Float64', ROW_MS / 1000)})) AS s FROM numbers(${param('UInt64', Math.ceil(slow.ms / ROW_MS))})`, {
+        settings: { ...opts.settings, max_block_size: 1 },
+      }).then(
+        () => ({ error: null, ms: Date.now() - t0 }),
+        (e: Error) => ({ error: e.message, ms: Date.now() - t0 }),
+      );
+      slow.ended.push(ended);
+      await new Promise<void>((resolve, reject) => {
+        void ended.then(() => resolve());
+        opts.signal?.addEventListener('abort', () => {
+          slow.aborted++;
+          reject(opts.signal!.reason);
+        });
+      });
+    }
+    return real(q, opts);
+  },
+});
 
 const B = baseTime();
 const T = B + 600_000;
@@ -104,9 +113,10 @@ describe('MAX_QUERY_SAMPLES', () => {
 });
 
 describe('QUERY_TIMEOUT_MS', () => {
-  it('cancels a slow query, ClickHouse query included, with 503 timeout', async () => {
+  it('answers 503 timeout at QUERY_TIMEOUT_MS, and ClickHouse stops the slow query itself', async () => {
     slow.ms = 20_000;
     slow.aborted = 0;
+    slow.ended = [];
     try {
       const t0 = Date.now();
       const r = await q('m{i="1"}');
@@ -114,18 +124,28 @@ describe('QUERY_TIMEOUT_MS', () => {
       expect(r.body).toMatchObject({ errorType: 'timeout', code: 'MTR_QUERY_TIMEOUT' });
       expect(r.body.error).toContain('3000 ms');
       expect(Date.now() - t0).toBeLessThan(10_000);
+      // The engine's signal reached the store call...
       expect(slow.aborted).toBeGreaterThan(0);
+      // ...and the 20 s ClickHouse query was stopped by ClickHouse at the query's 3 s.
+      expect(slow.ended).toHaveLength(1);
+      const ended = await slow.ended[0];
+      expect(ended.error).toMatch(/Timeout exceeded: elapsed [\d.]+ ms, maximum: 3000 ms/);
+      expect(ended.ms).toBeLessThan(10_000);
     } finally {
       slow.ms = 0;
     }
   });
 
-  it('honours a tighter timeout parameter', async () => {
+  it('honours a tighter timeout parameter, down to ClickHouse\'s whole second', async () => {
     slow.ms = 20_000;
+    slow.ended = [];
     try {
       const r = await q('m{i="1"}', { timeout: '50ms' });
       expect(r.status).toBe(503);
       expect(r.body.error).toContain('50 ms');
+      // max_execution_time counts whole seconds: a ClickHouse query the leaf started stops at 1 s
+      // (under load the 50 ms may pass before any starts).
+      for (const ended of await Promise.all(slow.ended)) expect(ended.error).toMatch(/maximum: 1000 ms/);
     } finally {
       slow.ms = 0;
     }
@@ -137,6 +157,7 @@ describe('a client that goes away', () => {
     slow.ms = 20_000;
     slow.aborted = 0;
     slow.started = 0;
+    slow.ended = [];
     logged.length = 0;
     const ac = new AbortController();
     const url = `${running.url}/api/v1/query?query=${encodeURIComponent('m{i="1"}')}&time=${T / 1000}`;
@@ -149,7 +170,9 @@ describe('a client that goes away', () => {
       expect(await pending).toBe('aborted');
       for (let i = 0; i < 200 && slow.aborted === 0; i++) await new Promise((r) => setTimeout(r, 25));
       expect(slow.aborted).toBeGreaterThan(0);
-      await new Promise((r) => setImmediate(r));
+      // ClickHouse stopped the abandoned query at max_execution_time (it holds the embedded
+      // store's read session until then).
+      for (const ended of await Promise.all(slow.ended)) expect(ended.error).toMatch(/Timeout exceeded/);
       expect(logged.filter((l) => l.level >= 50)).toEqual([]);
     } finally {
       slow.ms = 0;
@@ -158,7 +181,7 @@ describe('a client that goes away', () => {
 });
 
 describe('MAX_CONCURRENT_QUERIES', () => {
-  it('queues briefly, then answers 503 overloaded', async () => {
+  it('queues a query beyond the limit for QUERY_QUEUE_MS, then answers 503 overloaded, and frees the slot after', async () => {
     slow.ms = 1000;
     try {
       const results = await Promise.all([q('m{i="1"}'), q('m{i="2"}'), q('m{i="3"}')]);

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewSeries } from '../ingest/types.js';
 import { LAST_SEEN_MARGIN_MS } from '../server/series/lookup.js';
-import type { Store } from '../server/store/index.js';
-import { getJson, heroic, postJson, startTestServer, type TestServer } from './helpers.js';
+import { getJson, heroic, postJson, startTestServer, wrapStore, type TestServer } from './helpers.js';
 import { promGet } from './promql-helpers.js';
 
 /**
@@ -26,19 +25,12 @@ const SERIES = [
 
 /** Every series row the writer records, in order (the real store, wrapped). */
 const recorded: NewSeries[] = [];
-const recording = (store: Store): Store =>
-  new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'insertSeries') {
-        return (rows: readonly NewSeries[]) => {
-          recorded.push(...rows);
-          return target.insertSeries(rows);
-        };
-      }
-      const v = Reflect.get(target, prop);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+const recording = wrapStore({
+  insertSeries: (real, rows) => {
+    recorded.push(...rows);
+    return real(rows);
+  },
+});
 
 beforeAll(async () => {
   srv = await startTestServer({ FLUSH_MS: '5' }, { wrapStore: recording });

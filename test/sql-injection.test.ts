@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, type Sql, type Store } from '../server/store/index.js';
-import { heroic, postJson, startTestServer, type TestServer } from './helpers.js';
+import { compile } from '../server/store/index.js';
+import { heroic, postJson, startTestServer, wrapStore, type TestServer } from './helpers.js';
 
 /**
  * User strings never change the SQL that runs. Every statement the server sends to the real
@@ -12,21 +12,16 @@ import { heroic, postJson, startTestServer, type TestServer } from './helpers.js
  */
 
 const captured: { sql: string; params: Record<string, unknown> }[] = [];
-function capture(store: Store): Store {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
-      if (typeof v !== 'function') return v;
-      if (prop === 'query' || prop === 'command') {
-        return (q: Sql, ...rest: unknown[]) => {
-          captured.push(compile(q));
-          return (v as (...a: unknown[]) => unknown).call(target, q, ...rest);
-        };
-      }
-      return v.bind(target);
-    },
-  });
-}
+const capture = wrapStore({
+  query: (real, q, opts) => {
+    captured.push(compile(q));
+    return real(q, opts);
+  },
+  command: (real, q, opts) => {
+    captured.push(compile(q));
+    return real(q, opts);
+  },
+});
 
 let srv: TestServer;
 beforeAll(async () => {

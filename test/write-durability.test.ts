@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../server/store/index.js';
-import { exportSeries, heroic, postJson, startTestServer, type TestServer } from './helpers.js';
+import { until } from './alerting-helpers.js';
+import { exportSeries, heroic, postJson, startTestServer, wrapStore, type TestServer } from './helpers.js';
 
 /**
  * Faults injected around the real embedded store: a commit whose acknowledgement is lost, a
@@ -9,29 +9,21 @@ import { exportSeries, heroic, postJson, startTestServer, type TestServer } from
 let srv: TestServer;
 const fault = { loseAckOnce: false, failNext: 0, gate: null as Promise<void> | null, insertTokens: [] as string[] };
 
-function faulty(store: Store): Store {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'insertPoints') {
-        return async (points: Parameters<Store['insertPoints']>[0], token: string) => {
-          fault.insertTokens.push(token);
-          if (fault.gate) await fault.gate;
-          if (fault.failNext > 0) {
-            fault.failNext--;
-            throw new Error('injected: storage unavailable');
-          }
-          await target.insertPoints(points, token);
-          if (fault.loseAckOnce) {
-            fault.loseAckOnce = false;
-            throw new Error('injected: connection reset after commit');
-          }
-        };
-      }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-}
+const faulty = wrapStore({
+  insertPoints: async (real, points, token) => {
+    fault.insertTokens.push(token);
+    if (fault.gate) await fault.gate;
+    if (fault.failNext > 0) {
+      fault.failNext--;
+      throw new Error('injected: storage unavailable');
+    }
+    await real(points, token);
+    if (fault.loseAckOnce) {
+      fault.loseAckOnce = false;
+      throw new Error('injected: connection reset after commit');
+    }
+  },
+});
 
 beforeAll(async () => {
   srv = await startTestServer({ MAX_BUFFERED_POINTS: '1000', FLUSH_RETRIES: '2', FLUSH_MS: '5' }, { wrapStore: faulty });
@@ -70,8 +62,10 @@ describe('write durability', () => {
     let open!: () => void;
     fault.gate = new Promise<void>((r) => (open = r));
     const points = (n: number, base: number) => Array.from({ length: n }, (_, i) => [now - base - i, i] as [number, number]);
+    const inserts = fault.insertTokens.length;
     const first = postJson(`${srv.url}/write`, heroic('bp.metric', { w: '1' }, points(700, 0)));
-    await new Promise((r) => setTimeout(r, 100)); // first is buffered behind the gate
+    // Its flush has reached the store and is held at the gate: its 700 points stay buffered.
+    await until(() => fault.insertTokens.length > inserts, 10_000, 'the first flush to reach the store');
     const second = await postJson(`${srv.url}/write`, heroic('bp.metric', { w: '2' }, points(700, 0)));
     expect(second.status).toBe(429);
     expect(second.body.error.code).toBe('MTR_WRITE_BACKPRESSURE');

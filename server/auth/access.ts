@@ -45,6 +45,7 @@ export class Access {
   #log?: Logger;
   #logBudget = { at: 0, left: 0, suppressed: 0 };
 
+  /** `now` drives the rate limits' buckets (tests pass a manual clock's). */
   constructor(
     readonly config: Config,
     readonly tokens: TokenSet,

@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type TimerHandle } from '../alerting/clock.js';
 import type { AppContext } from '../context.js';
 import { proposeAlerts } from '../services/alerts.js';
 import { putService, registeredServices, serviceMetrics } from '../services/registry.js';
@@ -16,6 +17,8 @@ export interface DemoOptions {
   seed?: number;
   /** Runs after the backfill (the server wires alert rules through it once alerting is up). */
   afterBackfill?: () => Promise<void>;
+  /** Time for the backfill's end and the live pushes' schedule (tests pass a ManualClock). Default: wall-clock time. */
+  clock?: Clock;
 }
 
 export interface DemoHandle {
@@ -44,9 +47,10 @@ export async function shouldRunDemo(setting: 'auto' | '1' | '0', store: Store): 
 
 export function startDemo(ctx: AppContext, opts: DemoOptions): DemoHandle {
   const { intervalMs } = opts;
-  const traffic = new DemoTraffic(DEMO_SERVICES, opts.seed ?? 42, Date.now() - opts.backfillMs);
+  const clock = opts.clock ?? systemClock;
+  const traffic = new DemoTraffic(DEMO_SERVICES, opts.seed ?? 42, clock.now() - opts.backfillMs);
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
   let inflight: Promise<unknown> = Promise.resolve();
   let last = 0;
 
@@ -59,7 +63,7 @@ export function startDemo(ctx: AppContext, opts: DemoOptions): DemoHandle {
 
   const backfill = async () => {
     await registerDemoServices(ctx.store);
-    const now = Date.now();
+    const now = clock.now();
     const previous = await lastDemoSample(ctx.store, now - opts.backfillMs);
     const from = Math.max(now - opts.backfillMs, previous ?? -Infinity);
     const all = stepTimes(from, now, intervalMs);
@@ -73,20 +77,22 @@ export function startDemo(ctx: AppContext, opts: DemoOptions): DemoHandle {
     if (opts.afterBackfill && !stopped) await opts.afterBackfill();
   };
 
+  /** Returns the push, so a ManualClock's advance has it committed before moving on. */
   const tick = () => {
     if (stopped) return;
-    inflight = push(stepTimes(last, Date.now(), intervalMs))
+    inflight = push(stepTimes(last, clock.now(), intervalMs))
       .catch((err) => {
         if (!stopped) ctx.log.warn({ err }, 'demo: live push failed; retrying next interval');
       })
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, intervalMs);
+        if (!stopped) timer = clock.setTimeout(tick, intervalMs);
       });
+    return inflight;
   };
 
   const ready = backfill().then(
     () => {
-      if (!stopped) timer = setTimeout(tick, intervalMs - (Date.now() % intervalMs) + 50);
+      if (!stopped) timer = clock.setTimeout(tick, intervalMs - (clock.now() % intervalMs) + 50);
     },
     (err) => {
       if (!stopped) ctx.log.error({ err }, 'demo: backfill failed; the demo is off');
@@ -98,7 +104,7 @@ export function startDemo(ctx: AppContext, opts: DemoOptions): DemoHandle {
     ready,
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      if (timer) clock.clearTimeout(timer);
       await inflight.catch(() => {});
       await ready;
     },
