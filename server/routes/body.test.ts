@@ -15,6 +15,7 @@ beforeAll(async () => {
   app = Fastify();
   acceptCompressedBodies(app);
   addStreamedParser(app, 'text/plain', 'text', LIMIT);
+  addStreamedParser(app, 'application/x-large', 'buffer', 8 * LIMIT * 4);
   addStreamedParser(app, 'application/octet-stream', 'buffer', LIMIT, (req) =>
     req.headers['x-refuse'] ? new MetronomeError('MTR_WRITE_CONTENT_TYPE', ['application/octet-stream', 'anything else']) : undefined,
   );
@@ -49,6 +50,16 @@ describe('bodies collected as they arrive', () => {
     const r = await post(chunks, { 'content-type': 'application/octet-stream' });
     expect(r.status).toBe(200);
     expect(r.body.kind).toBe('buffer');
+    expect(r.body.text).toBe(Buffer.concat(chunks).toString('latin1'));
+  });
+
+  it('grows past the first 1 MiB of a declared length and keeps every byte', async () => {
+    // 3 MiB declared: the buffer starts at 1 MiB (a declared length is not reserved whole) and doubles.
+    const chunks = Array.from({ length: 48 }, (_, i) => Buffer.alloc(64 * 1024, 97 + (i % 26)));
+    const total = chunks.reduce((n, c) => n + c.length, 0);
+    const r = await post(chunks, { 'content-type': 'application/x-large', 'content-length': String(total) });
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(total);
     expect(r.body.text).toBe(Buffer.concat(chunks).toString('latin1'));
   });
 

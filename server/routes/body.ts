@@ -43,13 +43,16 @@ export function rejectOtherContentTypes(app: FastifyInstance, accepted: string):
 /** What a streamed body becomes: the bytes, or the text decoded as UTF-8. */
 export type BodyAs = 'buffer' | 'text';
 
+/** The most a body's buffer starts with, whatever its Content-Length says. */
+const FIRST_BUFFER = 1024 * 1024;
+
 /**
  * Parse `types` by collecting the body while it arrives, instead of fastify's `parseAs`, which
  * keeps the chunks and joins them at the end: for a 15 MB body that join (a copy) and the one
  * UTF-8 decode of the whole ran in one turn of the event loop, 100-120 ms of it. Here each chunk
- * is copied into a buffer sized from Content-Length (grown by doubling without one, as for
- * compressed bodies) or decoded to text as it comes, so the work is spread over the chunks'
- * turns. The same checks as fastify's: BODY_LIMIT_BYTES on the decoded and the received size
+ * is copied into a buffer sized from Content-Length up to 1 MiB (grown by doubling past that,
+ * and without one, as for compressed bodies) or decoded to text as it comes, so the work is
+ * spread over the chunks' turns. The same checks as fastify's: BODY_LIMIT_BYTES on the decoded and the received size
  * (413), Content-Length against what came (400).
  */
 export function addStreamedParser(
@@ -74,7 +77,9 @@ function readBody(req: FastifyRequest, payload: Readable, as: BodyAs, limit: num
     let received = 0;
     const text = as === 'text' ? new StringDecoder('utf8') : null;
     const parts: string[] = [];
-    let buf = text ? Buffer.alloc(0) : Buffer.allocUnsafe(Number.isSafeInteger(declared) && declared >= 0 ? declared : 64 * 1024);
+    // A declared length is a claim, not bytes: reserve at most FIRST_BUFFER for it, so idle
+    // connections that announce 32 MB hold nothing like it.
+    let buf = Buffer.allocUnsafe(text ? 0 : Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, FIRST_BUFFER) : 64 * 1024);
     const stop = () => {
       source.removeListener('data', onData);
       source.removeListener('end', onEnd);

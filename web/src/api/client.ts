@@ -18,6 +18,12 @@ export class ApiError extends Error {
   }
 }
 
+/** A refusal as text: one `path: message` line per issue the server listed, else its message. */
+export function issueLines(e: unknown): string {
+  const issues = e instanceof ApiError ? (e.details?.issues as { path: string; message: string }[] | undefined) : undefined;
+  return issues ? issues.map((i) => `${i.path}: ${i.message}`).join('\n') : (e as Error).message;
+}
+
 type Params = Record<string, string | number | undefined | (string | number)[]>;
 
 export function buildUrl(path: string, params: Params = {}): string {

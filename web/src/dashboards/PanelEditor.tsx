@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, sendJSON } from '../api/client.js';
+import { issueLines, sendJSON } from '../api/client.js';
 import type { DashPanel, LibraryDashboard, PanelKind } from '../api/dashboards.js';
 import { QueryEditor } from '../components/QueryEditor.js';
 import { useDebounced } from '../hooks.js';
@@ -93,8 +93,7 @@ export function PanelEditor({ dash, index, initial, vars, grid, onClose, onSaved
       const r = await sendJSON<{ data: LibraryDashboard }>('PUT', `/api/v1/dashboards/${encodeURIComponent(dash.id)}`, docOf(dash, panels));
       onSaved(r.data);
     } catch (e) {
-      const issues = (e as ApiError).details?.issues as { path: string; message: string }[] | undefined;
-      setErr(issues ? issues.map((i) => `${i.path}: ${i.message}`).join('\n') : (e as Error).message);
+      setErr(issueLines(e));
     } finally {
       setBusy(false);
     }

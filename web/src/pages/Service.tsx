@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError } from '../api/client.js';
+import { ApiError, issueLines } from '../api/client.js';
 import {
   enableAlerts,
   getDashboard,
@@ -244,8 +244,7 @@ function EditDialog({ dashboard, onClose, onSaved }: { dashboard: Dashboard; onC
       await saveDashboard(dashboard.service, json);
       onSaved();
     } catch (e) {
-      const issues = (e as ApiError).details?.issues as { path: string; message: string }[] | undefined;
-      setErr(issues ? issues.map((i) => `${i.path}: ${i.message}`).join('\n') : (e as Error).message);
+      setErr(issueLines(e));
     } finally {
       setBusy(false);
     }
