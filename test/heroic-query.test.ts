@@ -196,10 +196,14 @@ describe('filter aggregations agree with PromQL', () => {
   });
 
   it('pointsabove and pointsbelow keep the points past the threshold', async () => {
-    const above = await query({ aggregators: [inner, { type: 'pointsabove', threshold: 50 }] });
-    expectSame(heroicSeries(above, ['host']), await prom(`avg_over_time(${sel}[1m]) > 50`, ['host']));
-    const below = await query({ aggregators: [inner, { type: 'pointsbelow', threshold: 50 }] });
-    expectSame(heroicSeries(below, ['host']), await prom(`avg_over_time(${sel}[1m]) < 50`, ['host']));
+    // A bucket averages six values of one decimal (a multiple of 1/60), so no average lies within
+    // 0.002 of 50.004: at a threshold of exactly 50, a bucket averaging 50 was answered 50 by
+    // PromQL (compensated sum, as Prometheus) and 50.00000000000001 by Heroic's plain average,
+    // and the two disagreed on the tie, not on pointsabove/pointsbelow.
+    const above = await query({ aggregators: [inner, { type: 'pointsabove', threshold: 50.004 }] });
+    expectSame(heroicSeries(above, ['host']), await prom(`avg_over_time(${sel}[1m]) > 50.004`, ['host']));
+    const below = await query({ aggregators: [inner, { type: 'pointsbelow', threshold: 50.004 }] });
+    expectSame(heroicSeries(below, ['host']), await prom(`avg_over_time(${sel}[1m]) < 50.004`, ['host']));
   });
 });
 
