@@ -72,7 +72,7 @@ export async function heroicQueryRoutes(app: FastifyInstance, { ctx }: { ctx: Ap
     try {
       return normalizeFilter(text);
     } catch (e) {
-      if (e instanceof FilterError) throw bad(e.path, e.message.slice(e.path.length + 2));
+      if (e instanceof FilterError) throw bad(e.path, e.reason);
       throw e;
     }
   };
@@ -97,7 +97,7 @@ function checked<T>(f: () => T, limits: RunLimits): T {
 
 function translate(e: unknown, limits: RunLimits): unknown {
   if (e instanceof RequestProblem) return bad(e.field, e.message);
-  if (e instanceof FilterError) return bad(e.path, e.message.slice(e.path.length + 2));
+  if (e instanceof FilterError) return bad(e.path, e.reason);
   // ClickHouse refusing a read that asked too much, as the PromQL engine answers it.
   const code = e instanceof Error && !(e instanceof MetronomeError) ? /Code: (\d+)/.exec(e.message)?.[1] : undefined;
   if (code === '159') return new MetronomeError('MTR_QUERY_TIMEOUT', [limits.timeoutMs], { cause: e });
