@@ -12,7 +12,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
  * once may each see the other's marks on a cached entry, which only makes a series appear
  * twice in a batch (the write path accepts that), never mixes their samples.
  */
-export const SLICE_MS = 10;
+const SLICE_MS = 10;
 
 export function drain<T>(g: Generator<void, T>): T {
   for (;;) {

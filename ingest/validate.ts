@@ -25,7 +25,7 @@ export const DEFAULT_LIMITS: WriteLimits = {
   maxIssues: 100,
 };
 
-export const TAG_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
+const TAG_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
 
 // Tag names repeat across series and requests: remember the valid ones (bounded).
 const validNames = new Set<string>();

@@ -27,7 +27,7 @@ const promDuration = (def: string, min: number) =>
       return ms;
     });
 
-export const configSchema = z.object({
+const configSchema = z.object({
   PORT: int(8080).pipe(z.number().max(65535)),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),

@@ -190,7 +190,7 @@ export function compileRegex(pattern: string, anchoring: Anchoring): Regex {
 }
 
 /** Throws RegexError when RE2 rejects the bare pattern (Go's regexp/syntax rules). */
-export function checkRegex(pattern: string): void {
+function checkRegex(pattern: string): void {
   try {
     RE2JS.compile(pattern);
   } catch (e) {

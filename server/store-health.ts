@@ -51,9 +51,24 @@ export class StoreHealth {
 const INSERTS = new Set(['insertPoints', 'insertSeries', 'insertRows']);
 const READS = new Set(['query', 'command']);
 
+/**
+ * The ClickHouse error code of a failed store call (159 TIMEOUT_EXCEEDED, 427 CANNOT_COMPILE_REGEXP),
+ * 0 when ClickHouse raised it but its code cannot be read, null when ClickHouse did not raise it.
+ * The remote client's ClickHouseError carries `code` as text; chdb says it only in the message
+ * ("Code: 159. DB::Exception: ..."), so this is the one place a store error's text is read.
+ */
+export function clickHouseCode(e: unknown): number | null {
+  if (!(e instanceof Error)) return null;
+  const field = (e as { code?: unknown }).code;
+  if (typeof field === 'string' && /^\d+$/.test(field)) return Number(field);
+  const m = /Code: (\d+)/.exec(e.message);
+  if (m) return Number(m[1]);
+  return typeof (e as { type?: unknown }).type === 'string' ? 0 : null;
+}
+
 /** An error ClickHouse raised about the statement (it carries a code), as opposed to not answering. */
 function fromClickHouse(e: unknown): boolean {
-  return e instanceof Error && (/Code: \d+/.test(e.message) || typeof (e as { type?: unknown }).type === 'string');
+  return clickHouseCode(e) !== null;
 }
 
 /** Network failures: the store did not answer (remote ClickHouse down, restarting, unreachable). */
@@ -71,9 +86,9 @@ function unreachable(e: unknown): boolean {
  */
 function inputError(e: unknown): MetronomeError | null {
   if (!(e instanceof Error)) return null;
-  const code = /Code: (\d+)/.exec(e.message)?.[1] ?? String((e as { code?: unknown }).code ?? '');
-  if (code === '167' || code === '168' || code === '306') return new MetronomeError('MTR_INPUT_TOO_DEEP', [], { cause: e });
-  if (code === '427') {
+  const code = clickHouseCode(e);
+  if (code === 167 || code === 168 || code === 306) return new MetronomeError('MTR_INPUT_TOO_DEEP', [], { cause: e });
+  if (code === 427) {
     const re = /cannot compile re2: (.*?), error: ([^.]*)/.exec(e.message);
     return new MetronomeError('MTR_INVALID_REGEX', [re ? `${re[1]}: ${re[2]}` : e.message.split('\n')[0].slice(0, 200)], { cause: e });
   }

@@ -5,10 +5,14 @@
  * silences and posted alerts, annotations, probes and the configuration all use these.
  */
 
+/** A request parameter that does not parse: `param` names it, `reason` says what is wrong with it. */
 export class ParamError extends Error {
   override name = 'ParamError';
-  constructor(readonly param: string, message: string) {
-    super(`invalid parameter "${param}": ${message}`);
+  constructor(
+    readonly param: string,
+    readonly reason: string,
+  ) {
+    super(`invalid parameter "${param}": ${reason}`);
   }
 }
 

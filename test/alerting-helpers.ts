@@ -76,7 +76,7 @@ export async function alertsOf(base: string): Promise<{ labels: Record<string, s
   return r.body.data.alerts;
 }
 
-export interface Received {
+interface Received {
   path: string;
   body: any;
   at: number;

@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 describe('SLO burn-rate alerts', () => {
-  it('validates SLO definitions', async () => {
+  it('refuses an SLO with a bad objective, window, SLI or name with MTR_SLO_INVALID naming the field', async () => {
     const bad: [unknown, string][] = [
       [{ name: 'x', service: 'a', objective: 99.9 }, 'objective'],
       [{ name: 'x', service: 'a', objective: 0.999, window: 'forever' }, 'window'],

@@ -100,7 +100,7 @@ describe('suggest endpoints', () => {
     expect(pre.body.values).toEqual(['db-1']);
   });
 
-  it('honours a time range', async () => {
+  it('suggests only keys and values of series seen in the requested range', async () => {
     const r = await post('/metadata/tag-value-suggest', { key: 'host', value: 'db', range: { type: 'absolute', start: NOW - 4 * 86_400_000, end: NOW - 2 * 86_400_000 } });
     expect(r.body.values).toEqual(['db-1']);
     const keys = await post('/metadata/key-suggest', { key: 'd', range: { type: 'relative', unit: 'HOURS', value: 1 } });

@@ -246,6 +246,7 @@ describe('filters in both forms', () => {
     const bad = await getJson(`${srv.url}/parser/parse-filter?filter=${encodeURIComponent('host = ')}`);
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ type: 'error', status: 400, code: 'MTR_HEROIC_BAD_REQUEST', field: 'filter' });
+    expect(bad.body.message).toBe('invalid filter: HQL: expected a value at position 7');
   });
 });
 
@@ -366,6 +367,13 @@ describe('bad requests get 400 in Heroic error shape, naming the field', () => {
       expect(r.body.message).toContain(field);
     });
   }
+
+  it('says what is wrong with a bad filter after naming its element once', async () => {
+    const element = await post('/query/metrics', { range: RANGE, filter: ['and', ['=', 'host']] });
+    expect(element.body.message).toBe('invalid filter[1]: "=" takes 2 argument(s), got 1');
+    const hql = await post('/query/metrics', { range: RANGE, filter: 'host = "a' });
+    expect(hql.body.message).toBe('invalid filter: HQL: unterminated string at position 7');
+  });
 
   it('names the query of a batch', async () => {
     const r = await post('/query/batch', { queries: { ok: { range: RANGE, filter: CPU }, broken: { range: RANGE, aggregators: [{ type: 'topk', k: -1 }] } } });

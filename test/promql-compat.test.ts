@@ -201,7 +201,7 @@ describe('syntax read as Go reads it', () => {
 });
 
 describe('NaN in a window', () => {
-  it('makes mad_over_time NaN', async () => {
+  it('mad_over_time of a window holding a NaN is NaN, while max_over_time skips the NaN', async () => {
     await loadSeries(srv.ctx.store, [{ labels: { __name__: 'has_nan' }, samples: samples(T - 50_000, 10_000, [1, NaN, 3, 4]) }]);
     expect(await one('mad_over_time(has_nan[1m])')).toBeNaN();
     expect(await one('max_over_time(has_nan[1m])')).toBe(4);

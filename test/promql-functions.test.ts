@@ -82,7 +82,7 @@ describe('counter functions', () => {
     expect((await instant('rate(c[5m])'))['i=a']).toBeCloseTo(1, 12);
   });
 
-  it('rate handles a counter reset', async () => {
+  it('rate counts the increase across a counter reset (the value before the reset is added back)', async () => {
     // 600..870, reset, 0..270 -> 270 - 600 + 870 = 540 over 285 s, extrapolated to 300 s.
     expect((await instant('rate(c[5m])'))['i=b']).toBeCloseTo((540 * 300) / 285 / 300, 12);
   });
@@ -192,7 +192,7 @@ describe('element-wise functions', () => {
     expect(Number.isNaN(await one('sqrt(h)'))).toBe(true);
   });
 
-  it('clamps', async () => {
+  it('clamp, clamp_min and clamp_max bound each value; clamp with max below min returns nothing', async () => {
     expect(await one('clamp(h, -2, 0)')).toBe(-2);
     expect(await one('clamp_min(h, 0)')).toBe(0);
     expect(await one('clamp_max(h, -3)')).toBe(-3);
@@ -212,7 +212,7 @@ describe('element-wise functions', () => {
     expect(await one('hour()')).toBe(new Date(T).getUTCHours());
   });
 
-  it('time, timestamp, vector, scalar and pi', async () => {
+  it("timestamp is the picked sample's time, scalar of two series is NaN, and time, vector and pi give their plain values", async () => {
     expect(await instant('time()')).toEqual({ scalar: sec(T) });
     // The timestamp of the sample the lookback picked, not the evaluation time.
     expect(await instant('timestamp(g)')).toEqual({ 'i=x': sec(B + 545_000) });
@@ -232,7 +232,7 @@ describe('element-wise functions', () => {
     expect(await instant('label_replace(g, "i", "", "i", ".*")')).toEqual({ __name__: undefined, '__name__=g': 9 });
   });
 
-  it('label_join', async () => {
+  it("label_join writes the source labels' values, joined by the separator, into the new label", async () => {
     expect(await instant('label_join(g, "foo", ",", "i", "__name__")')).toEqual({ '__name__=g,foo=x,g,i=x': 9 });
   });
 
@@ -267,7 +267,7 @@ describe('histogram_quantile over classic buckets (10, 30, 45, 50 at le 0.1, 0.5
     expect(Number.isNaN(await one('histogram_quantile(0.5, noinf_bucket)'))).toBe(true);
   });
 
-  it('works over rates aggregated by le', async () => {
+  it('takes the quantile of bucket rates summed by le', async () => {
     expect(await one('histogram_quantile(0.5, sum by (le) (lat_bucket))')).toBe(0.4);
   });
 });
@@ -285,7 +285,7 @@ describe('aggregations over c at T (a = 585, b = 270)', () => {
     expect(await one('quantile(0.5, c)')).toBe(427.5);
   });
 
-  it('groups by and without labels', async () => {
+  it('groups by and without labels, by __name__, and by a missing label into one group', async () => {
     expect(await instant('sum by (i) (c)')).toEqual({ 'i=a': 585, 'i=b': 270 });
     expect(await instant('sum without (i) (c)')).toEqual({ '': 855 });
     expect(await instant('sum by (__name__) (c)')).toEqual({ '__name__=c': 855 });
@@ -306,7 +306,7 @@ describe('aggregations over c at T (a = 585, b = 270)', () => {
     expect(bad.error).toContain('invalid label name');
   });
 
-  it('treats NaN as Prometheus does', async () => {
+  it('sum and avg of a NaN are NaN, count counts it, min and max skip it, and of the comparisons only != keeps it', async () => {
     expect(Number.isNaN(await one('sum(n)'))).toBe(true);
     expect(Number.isNaN(await one('avg(n)'))).toBe(true);
     expect(await one('count(n)')).toBe(1);
@@ -355,7 +355,7 @@ describe('binary operators', () => {
     expect(r.error).toContain('many-to-one matching must be explicit');
   });
 
-  it('and, or, unless', async () => {
+  it('and keeps the matched left elements, unless the unmatched ones, or adds the right ones the left lacks; on(...) matches on the listed labels only', async () => {
     expect(await instant('c and c{i="a"}')).toEqual({ '__name__=c,i=a': 585 });
     expect(await instant('c unless c{i="a"}')).toEqual({ '__name__=c,i=b': 270 });
     expect(await instant('c{i="a"} or g')).toEqual({ '__name__=c,i=a': 585, '__name__=g,i=x': 9 });

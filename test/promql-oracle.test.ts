@@ -275,7 +275,7 @@ describe('agreement with Prometheus on generated data', () => {
     });
   }
 
-  it('agrees at a coarse step', async () => {
+  it('agrees on a 10m rate summed by job at a 600 s step', async () => {
     await compare('sum by (job) (rate(http_requests_total[10m]))', 600);
   });
 });

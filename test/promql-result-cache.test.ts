@@ -133,7 +133,7 @@ describe('range result cache', () => {
     expect(cache.stats.bytes).toBe(0);
   });
 
-  it('does nothing when turned off', async () => {
+  it('with maxBytes 0 answers as the engine does and counts neither a hit nor a miss', async () => {
     const { cache, run, clock } = setup(0);
     const end = Math.floor(clock.now / STEP) * STEP;
     expect(await run('reqs_total', end - H, end)).toEqual(await direct('reqs_total', end - H, end));

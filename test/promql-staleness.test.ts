@@ -47,7 +47,7 @@ describe('staleness markers', () => {
     expect(await steps('timestamp(gone)')).toEqual([60, 120, 180, 240, 300, 660, 720, 780, 840, 900]);
   });
 
-  it('apply to instant queries', async () => {
+  it('hide a series from instant queries from its marker until its next sample', async () => {
     const at = async (t: number) => (await promGet(srv.url, '/api/v1/query', { query: 'gone', time: sec(t) })).body.data.result.length;
     expect(await at(B + 300_000)).toBe(1);
     expect(await at(B + 310_000)).toBe(0);

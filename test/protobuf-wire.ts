@@ -16,7 +16,7 @@ export function varint(n: number): Buffer {
 /** A length-delimited field. */
 export const len = (field: number, payload: Buffer) => Buffer.concat([varint((field << 3) | 2), varint(payload.length), payload]);
 export const str = (field: number, s: string) => len(field, Buffer.from(s));
-export const fixed64 = (field: number, n: number) => {
+const fixed64 = (field: number, n: number) => {
   const b = Buffer.alloc(9);
   b[0] = (field << 3) | 1;
   b.writeBigUInt64LE(BigInt(n), 1);

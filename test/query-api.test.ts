@@ -119,7 +119,7 @@ describe('GET /api/v1/query', () => {
     const b = await promGet(srv.url, '/api/v1/query', { query: '1', time: 'yesterday' });
     expect(b.status).toBe(400);
     expect(b.body.code).toBe('MTR_QUERY_BAD_PARAM');
-    expect(b.body.error).toContain('"time"');
+    expect(b.body.error).toBe('invalid parameter "time": cannot parse "yesterday" to a valid timestamp (unix seconds or RFC 3339)');
   });
 
   it('reports an execution error (422) for many-to-many matching', async () => {

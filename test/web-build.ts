@@ -5,8 +5,8 @@ import { ROOT } from '../server/paths.js';
 
 /** Helpers for tests that need the built web UI. */
 
-export const WEB_ROOT = join(ROOT, 'web');
-export const WEB_CONFIG = join(WEB_ROOT, 'vite.config.ts');
+const WEB_ROOT = join(ROOT, 'web');
+const WEB_CONFIG = join(WEB_ROOT, 'vite.config.ts');
 
 function newestMtime(dir: string): number {
   let newest = 0;

@@ -158,7 +158,7 @@ describe('service dashboard', () => {
     await shot('service-checkout-zoomed');
   });
 
-  it('renders in the dark theme', async () => {
+  it('switches to the dark theme and still draws the traffic series', async () => {
     await page.goto(`${srv.url}/services/payments`);
     await page.click('button[aria-label="Switch to dark theme"]');
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');

@@ -12,7 +12,7 @@ import { runtimeMetrics } from './runtime.js';
  * registers the service with the owner, description and repository of its package.json.
  */
 
-export { Registry, Counter, Gauge, Histogram, DEFAULT_BUCKETS, type Sample, type MetricMeta } from './metrics.js';
+export { Registry, Counter, Gauge, Histogram, DEFAULT_BUCKETS, type Sample, type MetricMeta, type MetricType } from './metrics.js';
 export { Pusher, systemClock, type Clock, type Transport, type TransportResponse, type PusherStats } from './pusher.js';
 export { encodeWriteRequest } from './remote-write.js';
 export { serviceInfoFrom, repositoryUrl, mergeRegistration, type ServiceInfo } from './register.js';

@@ -24,7 +24,7 @@ export interface MetricMeta {
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Label values beyond this many distinct sets per metric are folded into `other` (a runaway route label must not flood the server). */
-export const DEFAULT_MAX_LABEL_SETS = 500;
+const DEFAULT_MAX_LABEL_SETS = 500;
 
 const keyOf = (values: readonly string[]) => values.join('\u0000');
 

@@ -96,7 +96,7 @@ export function evalSlot(now: number, intervalMs: number, offsetMs: number): num
 }
 
 /** Prometheus' generator link: the expression in the query UI. */
-export function generatorURL(externalURL: string, expr: string): string {
+function generatorURL(externalURL: string, expr: string): string {
   return `${externalURL.replace(/\/$/, '')}/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=1`;
 }
 

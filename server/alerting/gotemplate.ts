@@ -86,7 +86,7 @@ export class GoTime {
 }
 
 /** Text that html escaping leaves alone (safeHtml). */
-export class SafeHTML {
+class SafeHTML {
   constructor(readonly s: string) {}
 }
 
@@ -101,7 +101,7 @@ function truth(v: Value): boolean {
 }
 
 /** Go's %v. */
-export function show(v: Value): string {
+function show(v: Value): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 1e21 ? String(v) : goFloat(v);
@@ -121,7 +121,7 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 /** Offset in minutes of an IANA zone at an instant. */
-export function zoneOffset(zone: string, ms: number): number {
+function zoneOffset(zone: string, ms: number): number {
   if (zone === 'UTC') return 0;
   const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(ms));
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);

@@ -62,7 +62,7 @@ const NFLOG_RETENTION_MS = 120 * 3_600_000;
 const MIN_FLUSH_TIMEOUT_MS = 10_000;
 
 /** Alertmanager's LabelSet.String(): {a="1", b="2"}. */
-export function labelSetString(l: Labels): string {
+function labelSetString(l: Labels): string {
   return `{${Object.keys(l)
     .map((k) => `${k}=${JSON.stringify(l[k])}`)
     .sort()

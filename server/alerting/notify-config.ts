@@ -36,7 +36,7 @@ export interface Route {
 }
 
 /** One integration of a receiver, checked; `create` builds the sender (receivers/registry.ts). */
-export interface IntegrationConfig {
+interface IntegrationConfig {
   /** The integration's name, e.g. "slack". */
   kind: string;
   sendResolved: boolean;
@@ -45,7 +45,7 @@ export interface IntegrationConfig {
   create(ctx: IntegrationContext): Integration;
 }
 
-export interface Receiver {
+interface Receiver {
   name: string;
   integrations: IntegrationConfig[];
 }
@@ -394,6 +394,6 @@ export function matchRoutes(route: Route, labels: Record<string, string>, isRoot
 }
 
 /** Every route of the tree, depth first (for the API). */
-export function flattenRoutes(route: Route): Route[] {
+function flattenRoutes(route: Route): Route[] {
   return [route, ...route.routes.flatMap(flattenRoutes)];
 }

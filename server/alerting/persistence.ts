@@ -48,7 +48,7 @@ export interface NflogEntry {
 
 let lastVersion = 0;
 /** Strictly increasing row versions within the process, near wall-clock microseconds across restarts. */
-export function nextVersion(): bigint {
+function nextVersion(): bigint {
   lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
   return BigInt(lastVersion);
 }

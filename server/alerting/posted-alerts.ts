@@ -15,7 +15,7 @@ import type { NotifierAlert } from './receivers.js';
 import { WORDING } from './wording.js';
 
 /** The most alerts one request may carry (Prometheus sends at most 256 per request). */
-export const MAX_POSTED_ALERTS = 10_000;
+const MAX_POSTED_ALERTS = 10_000;
 
 const labelSet = z.record(z.string(), z.string());
 const postableAlert = z.object({

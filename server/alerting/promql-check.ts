@@ -4,7 +4,7 @@ import { parseExpr } from '../promql/parse.js';
 import { PromQLError } from '../promql/types.js';
 
 /** A problem in a rule's PromQL, with the 0-based character position. */
-export interface PromqlProblem {
+interface PromqlProblem {
   message: string;
   position: number;
 }

@@ -9,7 +9,7 @@ import type { Labels } from './labels.js';
  * What a receiver field written as a Go template needs of the config's templates
  * (notify-templates.ts implements it; declared here so the data model imports no template code).
  */
-export interface TemplateExpander {
+interface TemplateExpander {
   expand(text: string, n: Notification, html?: boolean): string;
 }
 

@@ -15,11 +15,11 @@ import { compileTemplate, TemplateError } from './template.js';
 import { WORDING } from './wording.js';
 
 /** What a rule does when its query returns nothing. `ok` is Prometheus' behaviour: alerts resolve. */
-export const NO_DATA_OUTCOMES = ['ok', 'alerting', 'nodata', 'keep_last'] as const;
+const NO_DATA_OUTCOMES = ['ok', 'alerting', 'nodata', 'keep_last'] as const;
 /** What a rule does when its query fails. `keep_last` is Prometheus' behaviour: alerts stay as they were. */
-export const ERROR_OUTCOMES = ['ok', 'alerting', 'error', 'keep_last'] as const;
-export type NoDataOutcome = (typeof NO_DATA_OUTCOMES)[number];
-export type ErrorOutcome = (typeof ERROR_OUTCOMES)[number];
+const ERROR_OUTCOMES = ['ok', 'alerting', 'error', 'keep_last'] as const;
+type NoDataOutcome = (typeof NO_DATA_OUTCOMES)[number];
+type ErrorOutcome = (typeof ERROR_OUTCOMES)[number];
 
 export interface AlertingRule {
   kind: 'alert';
@@ -45,7 +45,7 @@ export interface RecordingRule {
 
 export type Rule = AlertingRule | RecordingRule;
 
-export type RuleSource = 'api' | 'file' | 'slo';
+type RuleSource = 'api' | 'file' | 'slo';
 
 export interface RuleGroup {
   /** Unique across sources: the state and the schedule offset hang on it. */
@@ -98,7 +98,7 @@ export const fileRuleSchema = z
   .strict();
 
 /** A rule as the REST API takes it: the file form plus its group and Metronome's conveniences. */
-export const apiRuleSchema = fileRuleSchema
+const apiRuleSchema = fileRuleSchema
   .extend({
     group: z.string().min(1).max(256).default('default'),
     /** The group's evaluation interval; every rule of a group must agree. */

@@ -13,14 +13,14 @@ import type { AlertingStore, Silence } from './persistence.js';
 import { WORDING } from './wording.js';
 
 /** Expired silences stay listed this long (Alertmanager's default retention). */
-export const SILENCE_RETENTION_MS = 5 * 86_400_000;
+const SILENCE_RETENTION_MS = 5 * 86_400_000;
 
 export type SilenceState = 'pending' | 'active' | 'expired';
 
 const time = z.union([z.string(), z.number()]);
 const matcherObject = z.object({ name: z.string().min(1), value: z.string(), isRegex: z.boolean().default(false), isEqual: z.boolean().default(true) }).strict();
 
-export const silenceInputSchema = z
+const silenceInputSchema = z
   .object({
     id: z.string().optional(),
     matchers: z.array(z.union([z.string(), matcherObject])).min(1),

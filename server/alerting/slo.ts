@@ -15,7 +15,7 @@ import { parseRuleDuration, stableId, type Rule, type RuleGroup } from './rules.
 import { WORDING } from './wording.js';
 
 /** [severity, long window, short window, burn rate] as the workbook tabulates them. */
-export const BURN_WINDOWS: readonly [string, string, string, number][] = [
+const BURN_WINDOWS: readonly [string, string, string, number][] = [
   ['page', '1h', '5m', 14.4],
   ['page', '6h', '30m', 6],
   ['ticket', '1d', '2h', 3],
@@ -25,7 +25,7 @@ export const BURN_WINDOWS: readonly [string, string, string, number][] = [
 const RATE_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'];
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
-export const sloSchema = z
+const sloSchema = z
   .object({
     /** Identifies the SLO; the `slo` label of every generated series and alert. */
     name: z.string().regex(NAME, 'must start with a letter or digit and hold only letters, digits, _ . - (at most 128)'),
@@ -52,7 +52,7 @@ export const sloSchema = z
 export type SloSpec = z.output<typeof sloSchema>;
 
 /** A counter selector is wrapped in sum(rate(...)); an expression with $window is used as given. */
-export function windowed(expr: string, w: string): string {
+function windowed(expr: string, w: string): string {
   if (expr.includes('$window')) return expr.replaceAll('$window', w);
   return `sum(rate(${expr}[${w}]))`;
 }
@@ -62,7 +62,7 @@ function quote(v: string): string {
 }
 
 /** The SLI's error ratio over a window, as PromQL. */
-export function errorRatioExpr(spec: SloSpec, w: string): string {
+function errorRatioExpr(spec: SloSpec, w: string): string {
   const sli = spec.sli ?? {
     errors: `http_requests_total{service=${quote(spec.service)},code=~"5.."}`,
     total: `http_requests_total{service=${quote(spec.service)}}`,

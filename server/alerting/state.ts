@@ -13,7 +13,7 @@ import { fingerprint, type Labels } from './labels.js';
 import type { AlertingRule } from './rules.js';
 import { TemplateError, compileTemplate, type CompiledTemplate } from './template.js';
 
-export type AlertState = 'inactive' | 'pending' | 'firing';
+type AlertState = 'inactive' | 'pending' | 'firing';
 
 /** How long a resolved alert is kept (and re-sent as resolved): Prometheus' resolvedRetention. */
 export const RESOLVED_RETENTION_MS = 15 * 60_000;
@@ -95,7 +95,7 @@ function expand(t: CompiledTemplate, labels: Labels, value: number, ctx: EvalCon
 }
 
 /** Labels and annotations of the alert a sample produces. */
-export function alertFromSample(rule: AlertingRule, s: InstantSample, ts: number, ctx: EvalContext): Alert {
+function alertFromSample(rule: AlertingRule, s: InstantSample, ts: number, ctx: EvalContext): Alert {
   const t = templatesOf(rule);
   const labels: Labels = { ...s.labels };
   delete labels.__name__;

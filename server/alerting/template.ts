@@ -45,7 +45,7 @@ type Value = string | number | boolean | Record<string, string>;
 /** No expansion may produce more than this (issue 13: a saved `printf "%400000000d"` ran the process out of memory). */
 export const MAX_OUTPUT = 64 * 1024;
 /** The widest printf width or precision accepted (Go accepts up to 1e6, which is already 1 MB per verb). */
-export const MAX_PRINTF_WIDTH = 1024;
+const MAX_PRINTF_WIDTH = 1024;
 const PRINTF_VERB = /%([-+ 0#]*)(\d+)?(?:\.(\d+))?([svdfeEgGqxX%])/g;
 
 /** Why a printf format cannot be used, or null. */

@@ -6,7 +6,7 @@
  * only while one is. Semantics of Alertmanager's timeinterval package: every given field must
  * match; times are [start, end) in minutes of the day; ranges are inclusive.
  */
-export interface TimeRange {
+interface TimeRange {
   startMinute: number;
   endMinute: number;
 }
@@ -65,7 +65,7 @@ function minuteOf(s: unknown): number | null {
   return h * 60 + min;
 }
 
-export function validLocation(loc: string): boolean {
+function validLocation(loc: string): boolean {
   if (loc === 'Local' || loc === 'UTC') return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: loc });

@@ -32,7 +32,7 @@ export interface PromAlert {
   inhibitedBy?: string[];
 }
 
-export function promAlert(a: Alert, notifier?: Notifier, externalLabels: Labels = {}): PromAlert {
+function promAlert(a: Alert, notifier?: Notifier, externalLabels: Labels = {}): PromAlert {
   const out: PromAlert = { labels: a.labels, annotations: a.annotations, state: displayState(a), activeAt: iso(a.activeAt), value: promValue(a.value) };
   if (a.keepFiringSince) out.keepFiringSince = iso(a.keepFiringSince);
   if (notifier && a.state === 'firing') {
@@ -44,7 +44,7 @@ export function promAlert(a: Alert, notifier?: Notifier, externalLabels: Labels 
 }
 
 /** The rule's state: the most severe of its alerts; nodata/error when only synthetic ones fire. */
-export function ruleState(alerts: Alert[], status?: RuleStatus): string {
+function ruleState(alerts: Alert[], status?: RuleStatus): string {
   const active = alerts.filter((a) => a.state !== 'inactive');
   const firing = active.filter((a) => a.state === 'firing');
   if (firing.some((a) => !a.reason)) return 'firing';

@@ -3,7 +3,7 @@ import type { Clock } from './clock.js';
 import { Alerting, type AlertingSettings } from './service.js';
 
 /** Alerting's settings from the configuration. */
-export function alertingSettings(config: AppContext['config'], fallbackURL = ''): AlertingSettings {
+function alertingSettings(config: AppContext['config'], fallbackURL = ''): AlertingSettings {
   return {
     ruleFiles: config.RULE_FILES,
     notifyConfigPath: config.NOTIFY_CONFIG,

@@ -25,7 +25,7 @@ const KIND: Record<string, string> = {
 };
 
 /** What a value is, in words: "the number 5", "a list", "null". */
-export function describeValue(v: unknown): string {
+function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   switch (typeof v) {
@@ -53,7 +53,7 @@ function oneOf(values: readonly unknown[]): string {
 type RawIssue = Parameters<z.core.$ZodErrorMap>[0];
 
 /** zod 4 error map: one sentence fragment per issue ("must not be empty"), the field is named by the path. */
-export function humanIssue(iss: RawIssue): string | undefined {
+function humanIssue(iss: RawIssue): string | undefined {
   const i = iss as RawIssue & Record<string, any>;
   switch (i.code) {
     case 'invalid_type': {

@@ -18,7 +18,7 @@ declare module 'fastify' {
 }
 
 /** Everyone, when access control is off (loopback demo, or AUTH=off). */
-export const ANONYMOUS: Principal = Object.freeze({ name: 'anonymous', scopes: new Set(SCOPES), services: null });
+const ANONYMOUS: Principal = Object.freeze({ name: 'anonymous', scopes: new Set(SCOPES), services: null });
 /** In-process calls (app.inject) made outside any request. */
 const INTERNAL: Principal = Object.freeze({ name: 'internal', scopes: new Set(SCOPES), services: null });
 

@@ -24,7 +24,7 @@ const PROBES = new Set(['/healthz', '/readyz']);
 const REFUSALS = new Set([401, 403, 413, 421, 429]);
 
 /** The host name of a Host header or URL authority, without port or brackets, lower case. */
-export function hostName(authority: string): string {
+function hostName(authority: string): string {
   const a = authority.trim().toLowerCase();
   if (a.startsWith('[')) return a.slice(1, a.indexOf(']') < 0 ? undefined : a.indexOf(']'));
   const colon = a.lastIndexOf(':');
@@ -32,14 +32,14 @@ export function hostName(authority: string): string {
 }
 
 /** ALLOWED_HOSTS as names (lower case); `*` allows any. */
-export function allowedHosts(config: Config): string[] {
+function allowedHosts(config: Config): string[] {
   return config.ALLOWED_HOSTS.split(',')
     .map((h) => h.trim().toLowerCase())
     .filter(Boolean);
 }
 
 /** Whether a request naming `host` may be served (open: access control is off). */
-export function hostAllowed(host: string | undefined, allowed: readonly string[], open: boolean): boolean {
+function hostAllowed(host: string | undefined, allowed: readonly string[], open: boolean): boolean {
   if (allowed.includes('*')) return true;
   if (!open && allowed.length === 0) return true;
   if (host === undefined) return false;
@@ -48,7 +48,7 @@ export function hostAllowed(host: string | undefined, allowed: readonly string[]
 }
 
 /** Why a state-changing request comes from another site, or null when it does not. */
-export function crossSite(req: Pick<FastifyRequest, 'method' | 'headers'>): string | null {
+function crossSite(req: Pick<FastifyRequest, 'method' | 'headers'>): string | null {
   if (SAFE_METHODS.has(req.method)) return null;
   const site = req.headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') return `Sec-Fetch-Site: ${site}`;

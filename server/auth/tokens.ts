@@ -50,7 +50,7 @@ const fileSchema = z.union([z.array(tokenSchema), z.object({ tokens: z.array(tok
 
 export type TokenSpec = z.infer<typeof tokenSchema>;
 
-export function sha256(text: string): Buffer {
+function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 

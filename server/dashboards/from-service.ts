@@ -14,7 +14,7 @@ import type { DashboardDoc, DashboardPanel, Variable } from './model.js';
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The bucket rate inside the generator's `histogram_quantile(0.5, sum by (le) (rate(x_bucket{...}[...])))`. */
-export function bucketsOfQuantile(expr: string): string | null {
+function bucketsOfQuantile(expr: string): string | null {
   const m = /^histogram_quantile\(0\.5, (sum by \(le\) \(rate\(.+\)\))\)$/.exec(expr);
   return m ? m[1] : null;
 }

@@ -9,7 +9,7 @@ import type { DashboardDoc, DashboardPanel, Variable } from './model.js';
  * path it had in the Grafana JSON, so a user sees what the imported dashboard lacks.
  */
 
-export interface ImportNote {
+interface ImportNote {
   /** Where in the Grafana JSON, e.g. `panels[3]` or `templating.list[1]`. */
   path: string;
   /** The panel or variable title, when it has one. */

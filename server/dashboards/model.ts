@@ -19,7 +19,7 @@ const common = {
 };
 const choice = { multi: z.boolean().optional(), includeAll: z.boolean().optional(), allValue: z.string().max(1000).optional() };
 
-export const variableSchema = z.discriminatedUnion('type', [
+const variableSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('query'),

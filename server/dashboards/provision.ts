@@ -18,7 +18,7 @@ import { DASHBOARD_ID, dashboardDocSchema, type StoredDashboard } from './model.
 export type DirWatcher = (dir: string, onChange: () => void) => () => void;
 
 /** fs.watch, with changes within 100 ms coalesced into one reload. */
-export const fsDirWatcher: DirWatcher = (dir, onChange) => {
+const fsDirWatcher: DirWatcher = (dir, onChange) => {
   let timer: NodeJS.Timeout | undefined;
   let w: FSWatcher | undefined;
   try {

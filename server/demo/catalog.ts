@@ -6,7 +6,7 @@ import type { ServiceDef } from '../services/model.js';
  * client_golang (Go), go-grpc-prometheus, and the OpenTelemetry Prometheus exporter (JVM).
  */
 
-export type Runtime = 'node' | 'go' | 'jvm';
+type Runtime = 'node' | 'go' | 'jvm';
 
 export interface RouteSpec {
   route: string;

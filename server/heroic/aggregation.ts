@@ -79,7 +79,7 @@ export function timeUnitMs(unit: unknown, field: string): number {
 }
 
 /** Heroic's Duration: a number of ms, "30s"/"5m"/"1h", or {unit, value}. */
-export function durationMs(v: unknown, field: string): number {
+function durationMs(v: unknown, field: string): number {
   let ms: number;
   if (typeof v === 'number') ms = v;
   else if (typeof v === 'string') {

@@ -58,7 +58,7 @@ export function parseQuery(body: unknown, field: string, now: number, batchRange
   try {
     filterSql(filter, at('filter'));
   } catch (e) {
-    if (e instanceof FilterError) throw new RequestProblem(e.path, e.message.slice(e.path.length + 2));
+    if (e instanceof FilterError) throw new RequestProblem(e.path, e.reason);
     throw e;
   }
   let aggregation: Aggregation | undefined;

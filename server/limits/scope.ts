@@ -18,7 +18,7 @@ import { param, sql, type Store } from '../store/index.js';
  */
 
 /** The services a series belongs to: the values of its `service` and `job` labels (`''` when it has neither). */
-export function seriesServices(tags: Readonly<Record<string, string>>): string[] {
+function seriesServices(tags: Readonly<Record<string, string>>): string[] {
   const out: string[] = [];
   if (tags.service !== undefined) out.push(tags.service);
   if (tags.job !== undefined && tags.job !== tags.service) out.push(tags.job);
@@ -27,7 +27,7 @@ export function seriesServices(tags: Readonly<Record<string, string>>): string[]
 }
 
 /** The first service of `tags` outside `allowed`, or undefined when the series is in scope. */
-export function outOfScope(allowed: ReadonlySet<string>, tags: Readonly<Record<string, string>>): string | undefined {
+function outOfScope(allowed: ReadonlySet<string>, tags: Readonly<Record<string, string>>): string | undefined {
   for (const s of seriesServices(tags)) if (!allowed.has(s)) return s;
   return undefined;
 }

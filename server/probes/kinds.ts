@@ -36,7 +36,7 @@ type Runner = (input: RunInput) => Promise<Omit<ProbeResult, 'duration'>>;
 class Refused extends Error {}
 
 /** A dns.lookup for sockets that drops addresses the policy refuses (all of them: an error). */
-export function guardedLookup(policy: ProbePolicy) {
+function guardedLookup(policy: ProbePolicy) {
   return (hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '');
@@ -170,7 +170,7 @@ const dnsRunner: Runner = async ({ spec, signal }) => {
   return { success: true };
 };
 
-export const PROBE_RUNNERS: Record<ProbeKind, Runner> = {
+const PROBE_RUNNERS: Record<ProbeKind, Runner> = {
   http: httpRunner,
   tcp: socketRunner(false),
   tls: socketRunner(true),

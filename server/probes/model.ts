@@ -12,7 +12,7 @@ import { issuesOf, SERVICE_NAME } from '../services/model.js';
  * connected to on every run (a name can resolve somewhere else tomorrow).
  */
 
-export const PROBE_KINDS = ['http', 'tcp', 'dns', 'tls'] as const;
+const PROBE_KINDS = ['http', 'tcp', 'dns', 'tls'] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
 /** "30s" -> 30000 (a Prometheus duration); NaN when it is not one. */

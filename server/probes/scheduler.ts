@@ -38,7 +38,7 @@ interface Entry {
 }
 
 /** Probe of a service's health link. */
-export function healthProbe(svc: ServiceDef): ProbeSpec | null {
+function healthProbe(svc: ServiceDef): ProbeSpec | null {
   const link = svc.links?.health;
   if (!link) return null;
   return { name: `${svc.name}-health`, service: svc.name, kind: 'http', target: link, interval: '30s', expect: {} };
@@ -210,7 +210,7 @@ export class ProbeScheduler {
 }
 
 /** A probe result as series (the labels Prometheus' blackbox exporter setups carry, plus the service). */
-export function resultBatch(p: ProbeSpec, r: ProbeResult, at: number): { series: SeriesSamples[]; points: number } {
+function resultBatch(p: ProbeSpec, r: ProbeResult, at: number): { series: SeriesSamples[]; points: number } {
   const tags = { service: p.service, probe: p.name, kind: p.kind, target: p.target };
   const one = (key: string, v: number): SeriesSamples => ({ key, tags, timestamps: [at], values: [v] });
   const series = [one('probe_success', r.success ? 1 : 0), one('probe_duration_seconds', r.duration)];

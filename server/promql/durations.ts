@@ -54,12 +54,14 @@ export function durationSeconds(d: DurationExpr, ctx: QueryContext | null): numb
   }
 }
 
+/** A duration expression that has no valid value: `reason` says why, `at` is its span in the query. */
 export class DurationError extends Error {
+  override name = 'DurationError';
   constructor(
     readonly at: { pos: number; end: number },
-    message: string,
+    readonly reason: string,
   ) {
-    super(`${at.pos}:${at.end}: ${message}`);
+    super(`${at.pos}:${at.end}: ${reason}`);
   }
 }
 

@@ -16,6 +16,7 @@ import { ALL_FEATURES, parseExpr, type PromQLFeature } from './parse.js';
 import { resolveQueryContext } from './durations.js';
 import { cacheable, type ResultCache } from './result-cache.js';
 import { Semaphore } from '../concurrency.js';
+import { clickHouseCode } from '../store-health.js';
 import { StoreSource } from './source.js';
 import type { GridPlan } from './sql.js';
 import {
@@ -87,14 +88,6 @@ const CH_TOO_BIG = new Set([241, 396]); // MEMORY_LIMIT_EXCEEDED, TOO_MANY_ROWS_
 export function querySlots(max: number, key: string): Semaphore {
   return new Semaphore(max, (waitMs) => new MetronomeError('MTR_QUERY_OVERLOADED', [key, max, waitMs]));
 }
-
-function clickHouseCode(e: unknown): number | null {
-  if (!(e instanceof Error)) return null;
-  const m = /Code: (\d+)/.exec(e.message);
-  if (m) return Number(m[1]);
-  return typeof (e as { type?: unknown }).type === 'string' ? 0 : null;
-}
-
 
 /**
  * Rows decoded into JS take up to this many times their size in ClickHouse: a raw sample is 16

@@ -412,7 +412,7 @@ class Builder {
     try {
       matchers = selectorMatchers(n, this.text);
     } catch (e) {
-      if (e instanceof SelectorError) throw new PromQLError(`parse error at position ${e.position}: ${e.message}`, e.position);
+      if (e instanceof SelectorError) throw new PromQLError(`parse error at position ${e.position}: ${e.reason}`, e.position);
       throw e;
     }
     for (const s of n.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) this.string(s.getChild('StringLiteral')!);
@@ -468,7 +468,7 @@ class Builder {
     try {
       secs = durationSeconds(d, null);
     } catch (e) {
-      if (e instanceof DurationError) throw err(d, e.message.replace(/^\d+:\d+: /, ''));
+      if (e instanceof DurationError) throw err(d, e.reason);
       throw e;
     }
     if (!Number.isFinite(secs)) throw err(d, `duration expression ${JSON.stringify(this.text.slice(d.pos, d.end))} is not finite`);

@@ -6,10 +6,14 @@ import { compileRegex, regexProblem } from '../regex.js';
 /** One label matcher of a series selector. `name` is a label name; `__name__` is the metric key. */
 export type Matcher = LabelMatcher;
 
+/** A selector that does not parse: `reason` says what is wrong at 0-based `position`. */
 export class SelectorError extends Error {
   override name = 'SelectorError';
-  constructor(message: string, readonly position: number) {
-    super(message);
+  constructor(
+    readonly reason: string,
+    readonly position: number,
+  ) {
+    super(reason);
   }
 }
 

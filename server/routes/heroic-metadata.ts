@@ -18,7 +18,7 @@ import {
 import { dateRange, FilterError, filterSql } from '../series/heroic-filter.js';
 
 /** The server's ceiling on any metadata answer, whatever limit the caller asks for. */
-export const MAX_METADATA_RESULTS = 10_000;
+const MAX_METADATA_RESULTS = 10_000;
 
 /**
  * Heroic's metadata and suggest endpoints (same paths and JSON shapes as Heroic), answered from

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { RequestProblem } from '../heroic/aggregation.js';
 import { querySlots } from '../promql/engine.js';
+import { clickHouseCode } from '../store-health.js';
 import { parseQuery, runQuery, type RunLimits } from '../heroic/query.js';
 import { FilterError, normalizeFilter } from '../series/heroic-filter.js';
 
@@ -72,7 +73,7 @@ export async function heroicQueryRoutes(app: FastifyInstance, { ctx }: { ctx: Ap
     try {
       return normalizeFilter(text);
     } catch (e) {
-      if (e instanceof FilterError) throw bad(e.path, e.message.slice(e.path.length + 2));
+      if (e instanceof FilterError) throw bad(e.path, e.reason);
       throw e;
     }
   };
@@ -97,12 +98,12 @@ function checked<T>(f: () => T, limits: RunLimits): T {
 
 function translate(e: unknown, limits: RunLimits): unknown {
   if (e instanceof RequestProblem) return bad(e.field, e.message);
-  if (e instanceof FilterError) return bad(e.path, e.message.slice(e.path.length + 2));
+  if (e instanceof FilterError) return bad(e.path, e.reason);
   // ClickHouse refusing a read that asked too much, as the PromQL engine answers it.
-  const code = e instanceof Error && !(e instanceof MetronomeError) ? /Code: (\d+)/.exec(e.message)?.[1] : undefined;
-  if (code === '159') return new MetronomeError('MTR_QUERY_TIMEOUT', [limits.timeoutMs], { cause: e });
-  if (code === '241' || code === '396') return new MetronomeError('MTR_QUERY_TOO_MANY_BYTES', [limits.maxBytes], { cause: e });
-  if (code === '158') return new MetronomeError('MTR_QUERY_TOO_MANY_SAMPLES', [limits.maxSamples], { cause: e });
+  const code = e instanceof MetronomeError ? null : clickHouseCode(e);
+  if (code === 159) return new MetronomeError('MTR_QUERY_TIMEOUT', [limits.timeoutMs], { cause: e });
+  if (code === 241 || code === 396) return new MetronomeError('MTR_QUERY_TOO_MANY_BYTES', [limits.maxBytes], { cause: e });
+  if (code === 158) return new MetronomeError('MTR_QUERY_TOO_MANY_SAMPLES', [limits.maxSamples], { cause: e });
   return e;
 }
 

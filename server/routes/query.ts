@@ -90,7 +90,7 @@ function wrap<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof ParamError) throw new MetronomeError('MTR_QUERY_BAD_PARAM', [e.param, e.message.replace(/^invalid parameter "[^"]*": /, '')]);
+    if (e instanceof ParamError) throw new MetronomeError('MTR_QUERY_BAD_PARAM', [e.param, e.reason]);
     throw e;
   }
 }

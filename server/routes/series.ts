@@ -15,7 +15,7 @@ function selectors(req: FastifyRequest, required: boolean): Matcher[][] {
     try {
       return parseSelector(s);
     } catch (e) {
-      if (e instanceof SelectorError) throw new MetronomeError('MTR_READ_BAD_PARAM', ['match[]', e.message]);
+      if (e instanceof SelectorError) throw new MetronomeError('MTR_READ_BAD_PARAM', ['match[]', e.reason]);
       throw e;
     }
   });

@@ -24,7 +24,7 @@ export interface ServicesRouteOptions {
   alerts?: () => Promise<ActiveAlert[]>;
 }
 
-export function engineOf(ctx: AppContext): QueryEngine | undefined {
+function engineOf(ctx: AppContext): QueryEngine | undefined {
   return (ctx as AppContext & { engine?: QueryEngine }).engine;
 }
 

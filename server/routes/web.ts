@@ -122,7 +122,7 @@ const policies = new WeakMap<Buffer, string>();
  * (the theme switch before first paint, by its hash), no framing by any site, requests to this
  * origin only. Styles may be inline (charts and layout set style attributes).
  */
-export function contentSecurityPolicy(html: Buffer): string {
+function contentSecurityPolicy(html: Buffer): string {
   let csp = policies.get(html);
   if (csp) return csp;
   const hashes = [...html.toString('utf8').matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`);

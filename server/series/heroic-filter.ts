@@ -7,13 +7,14 @@ import { regexProblem } from '../regex.js';
 import { HqlError, parseHqlFilter, type FilterArray } from './heroic-hql.js';
 import { join, param, raw, sql, type Sql } from '../store/index.js';
 
+/** An invalid filter: `path` names the bad element (`filter[2][1]`), `reason` says what is wrong. */
 export class FilterError extends Error {
   override name = 'FilterError';
   constructor(
     readonly path: string,
-    message: string,
+    readonly reason: string,
   ) {
-    super(`${path}: ${message}`);
+    super(`${path}: ${reason}`);
   }
 }
 
@@ -90,7 +91,7 @@ function hql(text: string, path: string): FilterArray {
   try {
     return parseHqlFilter(text);
   } catch (e) {
-    if (e instanceof HqlError) throw new FilterError(path, `HQL: ${e.message}`);
+    if (e instanceof HqlError) throw new FilterError(path, `HQL: ${e.reason} at position ${e.position}`);
     throw e;
   }
 }

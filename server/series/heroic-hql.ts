@@ -14,13 +14,14 @@
 
 export type FilterArray = [string, ...unknown[]];
 
+/** An HQL filter that does not parse: `reason` says what is wrong at 0-based `position`. */
 export class HqlError extends Error {
   override name = 'HqlError';
   constructor(
-    message: string,
+    readonly reason: string,
     readonly position: number,
   ) {
-    super(`${message} at position ${position}`);
+    super(`${reason} at position ${position}`);
   }
 }
 

@@ -6,7 +6,7 @@ import { join, param, raw, sql, type Sql, type Store } from '../store/index.js';
  * is a bound parameter. A missing label reads as '' (Map default), which is Prometheus'
  * semantics for absent labels. Regexes are fully anchored, as in PromQL.
  */
-export function matcherSql(m: Matcher): Sql {
+function matcherSql(m: Matcher): Sql {
   const col = m.name === '__name__' ? raw('key') : sql`tags[${param('String', m.name)}]`;
   switch (m.op) {
     case '=':

@@ -24,7 +24,7 @@ export interface ProposedRule {
 }
 
 /** The body of POST /api/v1/alerting/slos (server/alerting/slo.ts). */
-export interface SloBody {
+interface SloBody {
   name: string;
   service: string;
   objective: number;
@@ -40,7 +40,7 @@ export interface ProposalInput {
 }
 
 /** "inventory-worker" -> "InventoryWorker" (alert names read as one word). */
-export function alertPrefix(service: string): string {
+function alertPrefix(service: string): string {
   return service
     .split(/[^a-zA-Z0-9]+/)
     .filter(Boolean)
@@ -48,7 +48,7 @@ export function alertPrefix(service: string): string {
     .join('');
 }
 
-export function ruleGroupOf(service: string): string {
+function ruleGroupOf(service: string): string {
   return `service:${service}`;
 }
 
@@ -205,7 +205,7 @@ function probeProposals(
 }
 
 /** The availability SLO template over a service's probes (POST /api/v1/alerting/slos body). */
-export function probeAvailabilitySlo(service: string, sel: string[], slo?: Slo): SloBody {
+function probeAvailabilitySlo(service: string, sel: string[], slo?: Slo): SloBody {
   const objective = slo && slo.indicator === 'availability' ? slo.objective : 0.999;
   return {
     name: `${service}-probe-availability`,

@@ -15,7 +15,7 @@ function nextVersion(): number {
   return lastVersion;
 }
 
-export async function savedDashboard(store: Store, service: string): Promise<{ doc: Dashboard; updatedAt: number } | null> {
+async function savedDashboard(store: Store, service: string): Promise<{ doc: Dashboard; updatedAt: number } | null> {
   const rows = await store.query<{ doc: string; updated: string; del: number }>(
     sql`SELECT argMax(doc, updated_at) AS doc, toUnixTimestamp64Milli(max(updated_at)) AS updated, argMax(deleted, updated_at) AS del
         FROM dashboards WHERE service = ${param('String', service)} GROUP BY service`,

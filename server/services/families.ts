@@ -6,7 +6,7 @@ import type { Unit } from './model.js';
  * Prometheus and OpenMetrics naming conventions. A declared type (from metadata) wins.
  */
 
-export type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
+type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 /** One metric name a service sends, with the label names seen on it. */
 export interface MetricInfo {
@@ -29,7 +29,7 @@ export interface Family {
 }
 
 /** Labels that identify where a series comes from rather than what it measures. */
-export const IDENTITY_LABELS = new Set(['service', 'job', 'instance', 'le', 'quantile', 'pod', 'host', 'namespace', 'service_name', 'service_instance_id']);
+const IDENTITY_LABELS = new Set(['service', 'job', 'instance', 'le', 'quantile', 'pod', 'host', 'namespace', 'service_name', 'service_instance_id']);
 
 /** Group metric names into families. Sorted by name. */
 export function groupFamilies(metrics: readonly MetricInfo[]): Family[] {

@@ -254,7 +254,7 @@ function sloRow(t: Traffic | null, sel: string[], slo: Slo): Row | null {
 // ---- Black-box probes (server/probes) ----
 
 /** The probe families Metronome writes; their row replaces a generic "probe metrics" section. */
-export const PROBE_FAMILIES = ['probe_success', 'probe_duration_seconds', 'probe_http_status_code', 'probe_ssl_earliest_cert_expiry'];
+const PROBE_FAMILIES = ['probe_success', 'probe_duration_seconds', 'probe_http_status_code', 'probe_ssl_earliest_cert_expiry'];
 
 function probeRow(families: readonly Family[], sel: string[]): { row: Row; used: string[] } | null {
   const have = new Set(families.map((f) => f.name));
@@ -439,7 +439,7 @@ function runtimeRows(families: readonly Family[], sel: string[]): { rows: Row[];
 // ---- Any other family ----
 
 /** Panels for one family: gauges as values, counters as rates, histograms and summaries as quantiles. */
-export function familyPanels(f: Family, sel: string[]): Panel[] {
+function familyPanels(f: Family, sel: string[]): Panel[] {
   const dims = f.labels.slice(0, 2);
   const by = dims.length ? ` by (${dims.join(', ')})` : '';
   const legend = dims.length ? dims.map((d) => `{{${d}}}`).join(' ') : undefined;

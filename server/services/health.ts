@@ -31,12 +31,12 @@ export interface Health {
 }
 
 /** No sample for this long: the service is stale. */
-export const STALE_MS = 5 * 60_000;
+const STALE_MS = 5 * 60_000;
 
 export const NO_ALERTS: AlertCounts = { firing: 0, pending: 0, critical: 0 };
 
 /** The first value of an instant query result, or null. */
-export function scalarOf(v: QueryValue): number | null {
+function scalarOf(v: QueryValue): number | null {
   let x: number | undefined;
   if (v.type === 'scalar') x = v.v;
   else if (v.type === 'vector') x = v.samples[0]?.v;

@@ -9,7 +9,7 @@ import type { Issue } from '../errors.js';
 export const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 const DURATION = /^\d+[mhdw]$/;
 
-export const sloSchema = z
+const sloSchema = z
   .object({
     /** Target fraction of good events, e.g. 0.999. */
     objective: z.number().gt(0, 'must be a fraction above 0, e.g. 0.999').lt(1, 'must be a fraction below 1, e.g. 0.999'),
@@ -54,7 +54,7 @@ export type ServiceDef = z.infer<typeof serviceSchema>;
 
 // ---- Dashboards ----
 
-export const UNITS = ['short', 'reqps', 'ops', 'percentunit', 'percent', 'seconds', 'milliseconds', 'bytes', 'bytesps', 'cores'] as const;
+const UNITS = ['short', 'reqps', 'ops', 'percentunit', 'percent', 'seconds', 'milliseconds', 'bytes', 'bytesps', 'cores'] as const;
 export type Unit = (typeof UNITS)[number];
 
 const thresholdSchema = z

@@ -11,7 +11,7 @@ import { findTraffic } from './signals.js';
  * `scorecard` is pure; the route gathers its input (metrics, probes, alert rules, cardinality).
  */
 
-export interface Check {
+interface Check {
   name: string;
   ok: boolean;
   detail: string;
@@ -32,7 +32,7 @@ export interface Cardinality {
 }
 
 /** Above these a family is expensive to query and store; a label past them is usually an id or a path. */
-export const CARDINALITY_LIMITS = { seriesPerMetric: 2_000, valuesPerLabel: 200 } as const;
+const CARDINALITY_LIMITS = { seriesPerMetric: 2_000, valuesPerLabel: 200 } as const;
 
 export interface ScorecardInput {
   service: string;

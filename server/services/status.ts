@@ -56,7 +56,7 @@ export class StatusSampler {
 }
 
 /** A quantile from cumulative histogram buckets (linear within a bucket, as histogram_quantile). */
-export function bucketQuantile(q: number, buckets: { le: number; count: number }[]): number | null {
+function bucketQuantile(q: number, buckets: { le: number; count: number }[]): number | null {
   const sorted = [...buckets].sort((x, y) => x.le - y.le);
   const total = sorted[sorted.length - 1]?.count ?? 0;
   if (total === 0) return null;

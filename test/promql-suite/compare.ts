@@ -6,11 +6,11 @@ import { RE2JS } from 're2js';
 import type { EvalCmd, ExpectLine, Labels, SeqValue } from './script.js';
 
 /** Relative error the acceptance files allow for sample values. */
-export const EPSILON = 1e-6;
+const EPSILON = 1e-6;
 const MIN_NORMAL = 2.2250738585072014e-308;
 
 /** Equal within a relative epsilon; two NaNs are equal, NaN and a number are not. */
-export function almostEqual(a: number, b: number, eps = EPSILON): boolean {
+function almostEqual(a: number, b: number, eps = EPSILON): boolean {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
   if (a === b) return true;
   const diff = Math.abs(a - b);
@@ -20,12 +20,12 @@ export function almostEqual(a: number, b: number, eps = EPSILON): boolean {
 }
 
 /** A label set as a stable key. */
-export function labelKey(labels: Labels): string {
+function labelKey(labels: Labels): string {
   return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
 }
 
 /** Label sets ordered as Prometheus orders them: name by name, then value, in sorted name order. */
-export function compareLabels(a: Labels, b: Labels): number {
+function compareLabels(a: Labels, b: Labels): number {
   const ka = Object.keys(a).sort();
   const kb = Object.keys(b).sort();
   for (let i = 0; i < Math.min(ka.length, kb.length); i++) {

@@ -13,7 +13,7 @@ export type Labels = Record<string, string>;
 /** One position of a value sequence: a number, a staleness marker, or nothing (`_`). */
 export type SeqValue = { kind: 'value'; v: number } | { kind: 'stale' } | { kind: 'omitted' };
 
-export interface SeriesDef {
+interface SeriesDef {
   labels: Labels;
   values: SeqValue[];
   /** The line used native-histogram notation (`{{...}}`); values are then empty. */
@@ -70,7 +70,7 @@ export type Command = LoadCmd | EvalCmd | { kind: 'clear'; line: number };
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
 
 /** A Prometheus duration such as `5m`, `1h30m`, `-10s` or `0`, in ms. */
-export function parseDuration(text: string): number {
+function parseDuration(text: string): number {
   let s = text.trim();
   let sign = 1;
   if (s.startsWith('-')) {
@@ -103,7 +103,7 @@ const NUM = '(?:[+-]?(?:[iI][nN][fF]|[nN][aA][nN]|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE
 const ITEM = new RegExp(`^(stale|${NUM})(?:([+-])((?:[iI][nN][fF]|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?)))?(?:x(\\d+))?$`);
 
 /** Expand one item of a value sequence: `_`, `_x3`, `7`, `stale`, `1x4` (5 copies), `1+2x3` (1 3 5 7). */
-export function expandItem(item: string): SeqValue[] {
+function expandItem(item: string): SeqValue[] {
   if (item === '_') return [{ kind: 'omitted' }];
   const blanks = /^_x(\d+)$/.exec(item);
   if (blanks) return Array.from({ length: Number(blanks[1]) }, () => ({ kind: 'omitted' }) as const);
@@ -131,7 +131,7 @@ export function expandItem(item: string): SeqValue[] {
 }
 
 /** A Go string literal: "..." with escapes, '...' or `...`. Returns the value and the index after it. */
-export function readQuoted(s: string, i: number): [string, number] {
+function readQuoted(s: string, i: number): [string, number] {
   const q = s[i];
   if (q === '`') {
     const end = s.indexOf('`', i + 1);
@@ -178,7 +178,7 @@ export function readQuoted(s: string, i: number): [string, number] {
 }
 
 /** `name{a="b", "c.d"="e"}` or `{...}`: the label set and the index after it. */
-export function readMetric(s: string): [Labels, number] {
+function readMetric(s: string): [Labels, number] {
   const labels: Labels = {};
   let i = 0;
   const name = /^[a-zA-Z_:][a-zA-Z0-9_:.]*/.exec(s);
@@ -222,7 +222,7 @@ export function readMetric(s: string): [Labels, number] {
 }
 
 /** A series line: metric, then the value sequence. */
-export function parseSeriesLine(line: string): SeriesDef {
+function parseSeriesLine(line: string): SeriesDef {
   const [labels, i] = readMetric(line);
   const rest = line.slice(i).trim();
   if (rest.includes('{{')) return { labels, values: [], histogram: true };

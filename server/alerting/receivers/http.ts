@@ -27,13 +27,13 @@ export const httpConfigSchema = z.strictObject({
   proxy_connect_header: z.unknown().optional(),
   oauth2: z.unknown().optional(),
 });
-export type HttpConfig = z.infer<typeof httpConfigSchema>;
+type HttpConfig = z.infer<typeof httpConfigSchema>;
 
 /** The http_config fields that are accepted but have no effect. */
 export const HTTP_CONFIG_UNSUPPORTED = ['tls_config', 'proxy_url', 'proxy_from_environment', 'no_proxy', 'proxy_connect_header', 'oauth2'];
 
 /** Request headers for an http_config (credentials read now, files included). */
-export async function httpHeaders(hc: HttpConfig | undefined): Promise<Record<string, string>> {
+async function httpHeaders(hc: HttpConfig | undefined): Promise<Record<string, string>> {
   const h: Record<string, string> = {};
   if (!hc) return h;
   for (const [k, v] of Object.entries(hc.http_headers ?? {})) {
@@ -66,7 +66,7 @@ export function redactURL(url: string): string {
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
 /** Retry-After in ms (delta-seconds or an HTTP date), or undefined. */
-export function parseRetryAfter(v: string | null, now = Date.now()): number | undefined {
+function parseRetryAfter(v: string | null, now = Date.now()): number | undefined {
   if (!v) return undefined;
   const s = v.trim();
   if (/^\d+$/.test(s)) return Math.min(Number(s) * 1000, MAX_RETRY_AFTER_MS);
@@ -144,7 +144,7 @@ export async function post(o: PostOptions): Promise<SendResult> {
 }
 
 /** undici's "fetch failed" in words, from the system error under it. */
-export function connectionProblem(e: Error): string {
+function connectionProblem(e: Error): string {
   const cause = e.cause as { code?: string; message?: string } | undefined;
   const words: Record<string, string> = {
     ECONNREFUSED: 'could not connect: the connection was refused (is the receiver running, and is the port right?)',

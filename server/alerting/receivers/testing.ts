@@ -6,7 +6,7 @@ import { parseNotifyConfig } from '../notify-config.js';
 import { NotifyTemplates } from '../notify-templates.js';
 import type { Integration, Notification } from '../receivers.js';
 
-export const T = Date.UTC(2024, 0, 2, 3, 4, 5);
+const T = Date.UTC(2024, 0, 2, 3, 4, 5);
 
 /** Two firing alerts and one resolved, grouped by alertname. */
 export function sampleNotification(over: Partial<Notification> = {}): Notification {

@@ -26,7 +26,7 @@ export function issueLines(e: unknown): string {
 
 type Params = Record<string, string | number | undefined | (string | number)[]>;
 
-export function buildUrl(path: string, params: Params = {}): string {
+function buildUrl(path: string, params: Params = {}): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined) continue;
@@ -63,7 +63,7 @@ function numberOr(v: unknown): number | undefined {
  * The 0-based position a PromQL error points at: Metronome writes "at position 14"; Prometheus
  * writes "1:15: parse error" (line:column, 1-based).
  */
-export function positionFromMessage(msg: string): number | undefined {
+function positionFromMessage(msg: string): number | undefined {
   const ours = /\bat position (\d+)\b/.exec(msg);
   if (ours) return Number(ours[1]);
   const m = /(?:^|\s)(\d+):(\d+):\s/.exec(msg);

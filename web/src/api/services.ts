@@ -4,7 +4,7 @@ import { getJSON, sendJSON } from './client.js';
 
 export type HealthStatus = 'ok' | 'warning' | 'critical' | 'stale' | 'unknown';
 
-export interface Slo {
+interface Slo {
   objective: number;
   window: string;
   indicator: 'availability' | 'latency';
@@ -33,13 +33,13 @@ export interface Service {
   };
 }
 
-export interface Threshold {
+interface Threshold {
   value: number;
   severity: 'warning' | 'critical';
   direction?: 'above' | 'below';
 }
 
-export interface Panel {
+interface Panel {
   id: string;
   title: string;
   description?: string;
@@ -53,7 +53,7 @@ export interface Panel {
   max?: number;
 }
 
-export interface Row {
+interface Row {
   title: string;
   collapsed?: boolean;
   panels: Panel[];

@@ -14,12 +14,12 @@ import { formatTick, formatValue } from './units.js';
  * columns it is given: no aggregation or resampling happens here.
  */
 
-export interface ChartSeries {
+interface ChartSeries {
   label: string;
   color: string;
 }
 
-export interface ChartThreshold {
+interface ChartThreshold {
   value: number;
   severity: 'warning' | 'critical';
 }

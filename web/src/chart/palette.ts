@@ -2,7 +2,7 @@
  * Series colours: mid-saturation hues that keep contrast on both the light and the dark
  * background, ordered so that neighbours differ in hue.
  */
-export const PALETTE = [
+const PALETTE = [
   '#3b82f6',
   '#f59e0b',
   '#10b981',

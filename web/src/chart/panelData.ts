@@ -20,7 +20,7 @@ export interface PanelChartData {
 }
 
 /** Series beyond this are dropped (the panel says so): a chart of thousands of lines tells nothing. */
-export const MAX_SERIES_PER_PANEL = 200;
+const MAX_SERIES_PER_PANEL = 200;
 
 /** `title` (the panel's) names a lone unlabelled series: legends never show the query text (legend.ts). */
 export function panelChartData(

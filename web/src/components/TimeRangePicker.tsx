@@ -18,7 +18,7 @@ function fieldValue(spec: string, ms: number): string {
  * A typed time: `now`, `now-90m` (s, m, h, d, w) kept relative, or a local date and time
  * (`2026-12-02 10:30`, seconds optional) as unix ms. Null when it is neither.
  */
-export function parseFieldTime(v: string): string | null {
+function parseFieldTime(v: string): string | null {
   const t = v.trim();
   if (RELATIVE.test(t)) return t;
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(t);

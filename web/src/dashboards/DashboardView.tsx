@@ -29,7 +29,7 @@ function useEditor(wanted: boolean): Editor | null {
 }
 
 /** Grid row height in pixels (Grafana's is 30) and the gap between panels. */
-export const ROW_PX = 30;
+const ROW_PX = 30;
 const GAP_PX = 8;
 
 /** Set a variable's values in the URL (var-<name>, repeated), replacing the history entry. */

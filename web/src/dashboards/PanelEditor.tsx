@@ -22,7 +22,7 @@ const UNITS: [string, string][] = [
 const KINDS = Object.keys(PANELS) as Exclude<PanelKind, 'row'>[];
 
 /** The panel as the editor's fields say: options the new kind accepts, empty queries left out. */
-export function draftPanel(base: DashPanel, f: { kind: Exclude<PanelKind, 'row'>; title: string; unit: string; content: string; queries: { expr: string; legend: string }[] }): DashPanel {
+function draftPanel(base: DashPanel, f: { kind: Exclude<PanelKind, 'row'>; title: string; unit: string; content: string; queries: { expr: string; legend: string }[] }): DashPanel {
   const sameKind = f.kind === base.kind;
   const options: Record<string, unknown> = f.kind === 'text' ? { mode: (sameKind && base.options.mode) || 'markdown', content: f.content } : sameKind ? { ...base.options } : {};
   if (f.kind !== 'text') {

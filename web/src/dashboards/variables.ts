@@ -20,7 +20,7 @@ export function parseLabelValues(q: string): { selector?: string; label: string 
 }
 
 /** Escape a value for a PromQL regex matcher (values of multi-value variables are alternated). */
-export function escapeRegex(v: string): string {
+function escapeRegex(v: string): string {
   return v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

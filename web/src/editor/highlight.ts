@@ -1,7 +1,7 @@
 import { docOf } from './functions.js';
 
 /** Token classes of a PromQL expression, for the editor's syntax colouring. */
-export type TokenClass = 'str' | 'num' | 'dur' | 'fn' | 'kw' | 'metric' | 'label' | 'op' | 'punct' | 'ws' | 'other';
+type TokenClass = 'str' | 'num' | 'dur' | 'fn' | 'kw' | 'metric' | 'label' | 'op' | 'punct' | 'ws' | 'other';
 
 export interface Token {
   text: string;

@@ -45,7 +45,7 @@ function sortValue(s: Service, k: SortKey, scores: Map<string, number>): number 
   }
 }
 
-export function filterServices(list: Service[], q: string): Service[] {
+function filterServices(list: Service[], q: string): Service[] {
   const needle = q.trim().toLowerCase();
   if (!needle) return list;
   return list.filter((s) =>

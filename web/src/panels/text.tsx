@@ -22,7 +22,7 @@ function inline(s: string): ComponentChildren[] {
   return out;
 }
 
-export function markdown(src: string): ComponentChildren[] {
+function markdown(src: string): ComponentChildren[] {
   const blocks: ComponentChildren[] = [];
   let list: string[] = [];
   let para: string[] = [];

@@ -10,7 +10,7 @@ import { httpIntegration, requiredSecret } from '../http.js';
 import { commonFields, defineReceiver, durationMs, templateErrors, textField, truncate } from '../kind.js';
 import { firingResolvedText, status, subject } from '../messages.js';
 
-export const discordSchema = z.strictObject({
+const discordSchema = z.strictObject({
   ...commonFields,
   webhook_url: z.string().optional(),
   webhook_url_file: z.string().optional(),
@@ -30,7 +30,7 @@ const CONTENT_MAX = 2000;
 const RED = 0x992d22;
 const GREEN = 0x2ecc71;
 
-export function discordMessage(c: Config, n: Notification) {
+function discordMessage(c: Config, n: Notification) {
   const body: Record<string, unknown> = {
     content: truncate(textField(c.content, () => '')(n), CONTENT_MAX),
     embeds: [

@@ -20,7 +20,7 @@ const tlsConfig = z.strictObject({
   max_version: z.string().optional(),
 });
 
-export const emailSchema = z.strictObject({
+const emailSchema = z.strictObject({
   send_resolved: z.boolean().optional(),
   to: z.string(),
   from: z.string().optional(),
@@ -48,7 +48,7 @@ function splitHostPort(s: string): { host: string; port: number } | null {
 }
 
 /** The message: headers from the config, a subject, a text and an HTML part. */
-export function emailMessage(c: EmailConfig, n: Notification) {
+function emailMessage(c: EmailConfig, n: Notification) {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(c.headers ?? {})) headers[k.toLowerCase()] = expandValue(v, n);
   const subj = headers.subject ?? subject(n);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { webhookPayload } from '../../receivers.js';
 import { defineReceiver } from '../kind.js';
 
-export const logSchema = z.strictObject({
+const logSchema = z.strictObject({
   send_resolved: z.boolean().optional(),
   level: z.enum(['info', 'warn', 'error']).optional(),
 });

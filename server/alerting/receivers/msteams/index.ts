@@ -10,7 +10,7 @@ import { commonFields, defineReceiver, durationMs, templateErrors, textField } f
 import { firingResolvedText, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
-export const msteamsSchema = z.strictObject({
+const msteamsSchema = z.strictObject({
   ...commonFields,
   webhook_url: z.string().optional(),
   webhook_url_file: z.string().optional(),
@@ -21,7 +21,7 @@ export const msteamsSchema = z.strictObject({
 });
 type Config = z.infer<typeof msteamsSchema>;
 
-export function messageCard(c: Config, n: Notification) {
+function messageCard(c: Config, n: Notification) {
   return {
     '@context': 'http://schema.org/extensions',
     type: 'MessageCard',

@@ -10,7 +10,7 @@ import { commonFields, defineReceiver, durationMs, templateErrors, textField } f
 import { alertsURL, firingResolvedText, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
-export const msteamsv2Schema = z.strictObject({
+const msteamsv2Schema = z.strictObject({
   ...commonFields,
   webhook_url: z.string().optional(),
   webhook_url_file: z.string().optional(),
@@ -23,7 +23,7 @@ type Config = z.infer<typeof msteamsv2Schema>;
 /** Markdown line breaks in a TextBlock need a blank line; lists keep theirs. */
 const teamsText = (n: Notification) => firingResolvedText(n, '# ').replace(/\n/g, '\n\n');
 
-export function adaptiveCardMessage(c: Config, n: Notification) {
+function adaptiveCardMessage(c: Config, n: Notification) {
   return {
     type: 'message',
     attachments: [

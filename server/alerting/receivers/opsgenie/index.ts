@@ -13,7 +13,7 @@ import { resolveSecret } from '../secret.js';
 
 const responder = z.strictObject({ id: z.string().optional(), name: z.string().optional(), username: z.string().optional(), type: z.string() });
 
-export const opsgenieSchema = z.strictObject({
+const opsgenieSchema = z.strictObject({
   ...commonFields,
   api_key: z.string().optional(),
   api_key_file: z.string().optional(),
@@ -41,7 +41,7 @@ const defaultDescription = (n: Notification) => {
 };
 
 /** The create-alert body. */
-export function opsgenieAlert(c: OpsgenieConfig, n: Notification) {
+function opsgenieAlert(c: OpsgenieConfig, n: Notification) {
   const list = (s: string | undefined) => expandValue(s, n).split(',').map((x) => x.trim()).filter(Boolean);
   const body: Record<string, unknown> = {
     // Opsgenie truncates nothing itself: a message over 130 characters is refused.

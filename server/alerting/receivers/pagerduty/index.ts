@@ -12,7 +12,7 @@ import { commonFields, defineReceiver, durationMs, expandValue, templateErrors, 
 import { alertList, alertsURL, firing, resolved, SENDER, status, subject } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
-export const pagerdutySchema = z.strictObject({
+const pagerdutySchema = z.strictObject({
   ...commonFields,
   routing_key: z.string().optional(),
   routing_key_file: z.string().optional(),
@@ -49,7 +49,7 @@ function details(c: PagerdutyConfig, n: Notification): Record<string, string> {
 }
 
 /** The Events API v2 body. */
-export function pagerdutyEvent(c: PagerdutyConfig, routingKey: string, n: Notification) {
+function pagerdutyEvent(c: PagerdutyConfig, routingKey: string, n: Notification) {
   const st = status(n);
   const client = textField(c.client, () => SENDER)(n);
   const ev: Record<string, unknown> = {
@@ -74,7 +74,7 @@ export function pagerdutyEvent(c: PagerdutyConfig, routingKey: string, n: Notifi
 }
 
 /** The v1 generic events body. */
-export function pagerdutyV1Event(c: PagerdutyConfig, serviceKey: string, n: Notification) {
+function pagerdutyV1Event(c: PagerdutyConfig, serviceKey: string, n: Notification) {
   return {
     service_key: serviceKey,
     event_type: status(n) === 'firing' ? 'trigger' : 'resolve',

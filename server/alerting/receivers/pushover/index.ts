@@ -10,7 +10,7 @@ import { httpIntegration, requiredSecret } from '../http.js';
 import { commonFields, defineReceiver, durationMs, expandValue, templateErrors, textField, truncate } from '../kind.js';
 import { alertsURL, annotationsAndAlerts, escapeHtml, subject } from '../messages.js';
 
-export const pushoverSchema = z.strictObject({
+const pushoverSchema = z.strictObject({
   ...commonFields,
   user_key: z.string().optional(),
   user_key_file: z.string().optional(),
@@ -33,7 +33,7 @@ export const pushoverSchema = z.strictObject({
 export type PushoverConfig = z.infer<typeof pushoverSchema>;
 type Config = PushoverConfig;
 
-export const PUSHOVER_URL = 'https://api.pushover.net/1/messages.json';
+const PUSHOVER_URL = 'https://api.pushover.net/1/messages.json';
 // Pushover's limits (characters).
 const TITLE_MAX = 250;
 const MESSAGE_MAX = 1024;
@@ -42,7 +42,7 @@ const URL_MAX = 512;
 const seconds = (ms: number) => String(Math.floor(ms / 1000));
 
 /** The form fields of one message (token and user included). */
-export function pushoverForm(c: Config, n: Notification, token: string, user: string): URLSearchParams {
+function pushoverForm(c: Config, n: Notification, token: string, user: string): URLSearchParams {
   const f = new URLSearchParams();
   f.set('token', token);
   f.set('user', user);

@@ -22,7 +22,7 @@ const action = z.strictObject({
   confirm: z.strictObject({ text: z.string(), dismiss_text: z.string().optional(), ok_text: z.string().optional(), title: z.string().optional() }).optional(),
 });
 
-export const slackSchema = z.strictObject({
+const slackSchema = z.strictObject({
   ...commonFields,
   api_url: z.string().optional(),
   api_url_file: z.string().optional(),
@@ -55,7 +55,7 @@ type SlackConfig = z.infer<typeof slackSchema>;
 const TEMPLATED = ['channel', 'username', 'color', 'title', 'title_link', 'pretext', 'text', 'footer', 'fallback', 'callback_id', 'icon_emoji', 'icon_url', 'image_url', 'thumb_url'];
 
 /** The chat.postMessage / incoming-webhook body. */
-export function slackMessage(c: SlackConfig, n: Notification) {
+function slackMessage(c: SlackConfig, n: Notification) {
   const title = textField(c.title, subject)(n);
   const titleLink = textField(c.title_link, alertsURL)(n);
   const attachment: Record<string, unknown> = {

@@ -10,7 +10,7 @@ import { commonFields, defineReceiver, durationMs, templateErrors, textField, tr
 import { escapeHtml, firingResolvedText } from '../messages.js';
 import { resolveSecret } from '../secret.js';
 
-export const telegramSchema = z.strictObject({
+const telegramSchema = z.strictObject({
   ...commonFields,
   api_url: z.string().optional(),
   bot_token: z.string().optional(),
@@ -24,7 +24,7 @@ export const telegramSchema = z.strictObject({
 });
 type Config = z.infer<typeof telegramSchema>;
 
-export function telegramMessage(c: Config, n: Notification) {
+function telegramMessage(c: Config, n: Notification) {
   const mode = c.parse_mode ?? 'HTML';
   const def = (x: Notification) => (mode === 'HTML' ? escapeHtml(firingResolvedText(x)) : firingResolvedText(x));
   const body: Record<string, unknown> = {

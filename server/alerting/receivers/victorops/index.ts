@@ -15,7 +15,7 @@ import { dedupKey } from '../pagerduty/index.js';
 /** Fields the message sets itself: custom_fields may not override them. */
 const RESERVED = ['routing_key', 'message_type', 'state_message', 'entity_display_name', 'monitoring_tool', 'entity_id', 'entity_state'];
 
-export const victoropsSchema = z.strictObject({
+const victoropsSchema = z.strictObject({
   ...commonFields,
   api_key: z.string().optional(),
   api_key_file: z.string().optional(),
@@ -33,7 +33,7 @@ type Config = z.infer<typeof victoropsSchema>;
 const STATE_MESSAGE_MAX = 20480;
 const FIRING_TYPES = new Set(['INFO', 'WARNING', 'CRITICAL']);
 
-export function victoropsMessage(c: Config, n: Notification): Record<string, string> {
+function victoropsMessage(c: Config, n: Notification): Record<string, string> {
   const configured = textField(c.message_type, () => 'CRITICAL')(n);
   const msg: Record<string, string> = {
     message_type: status(n) === 'resolved' ? 'RECOVERY' : FIRING_TYPES.has(configured) ? configured : 'CRITICAL',

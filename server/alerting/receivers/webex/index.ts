@@ -9,7 +9,7 @@ import { httpIntegration } from '../http.js';
 import { commonFields, defineReceiver, durationMs, expandValue, templateErrors, textField } from '../kind.js';
 import { annotationsAndAlerts } from '../messages.js';
 
-export const webexSchema = z.strictObject({
+const webexSchema = z.strictObject({
   ...commonFields,
   api_url: z.string().optional(),
   room_id: z.string(),
@@ -30,7 +30,7 @@ export function truncateBytes(s: string, max: number): string {
   return buf.subarray(0, end).toString('utf8');
 }
 
-export function webexMessage(c: Config, n: Notification) {
+function webexMessage(c: Config, n: Notification) {
   return { markdown: truncateBytes(textField(c.message, annotationsAndAlerts)(n), MAX_BYTES), roomId: expandValue(c.room_id, n) };
 }
 

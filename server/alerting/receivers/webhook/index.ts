@@ -5,7 +5,7 @@ import { httpIntegration } from '../http.js';
 import { commonFields, defineReceiver, durationMs } from '../kind.js';
 import { resolveSecret } from '../secret.js';
 
-export const webhookSchema = z.strictObject({
+const webhookSchema = z.strictObject({
   ...commonFields,
   url: z.string().optional(),
   url_file: z.string().optional(),
