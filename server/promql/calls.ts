@@ -49,20 +49,21 @@ export function date(fn: (d: Date) => number): CallImpl {
   };
 }
 
-/** clamp(v, min, max), clamp_min(v, min), clamp_max(v, max). */
-export async function clamp(ev: Evaluator, e: Call, g: Grid): Promise<EvalValue> {
-  const f = e.func;
-  const input = await ev.vector(e.args[0], g);
-  const a = await ev.scalar(e.args[1], g);
-  const b = f === 'clamp' ? await ev.scalar(e.args[2], g) : null;
-  return vec(
-    await mapSteps(ev, input, (x, i) => {
-      if (f === 'clamp_min') return Math.max(a[i], x);
-      if (f === 'clamp_max') return Math.min(a[i], x);
-      if (b![i] < a[i]) return undefined;
-      return Math.max(a[i], Math.min(b![i], x));
-    }),
-  );
+/** clamp(v, min, max), clamp_min(v, min) or clamp_max(v, max): which bounds the scalar arguments are. */
+export function clamp(bounds: 'min' | 'max' | 'both'): CallImpl {
+  return async (ev, e, g) => {
+    const input = await ev.vector(e.args[0], g);
+    const a = await ev.scalar(e.args[1], g);
+    const b = bounds === 'both' ? await ev.scalar(e.args[2], g) : null;
+    return vec(
+      await mapSteps(ev, input, (x, i) => {
+        if (bounds === 'min') return Math.max(a[i], x);
+        if (bounds === 'max') return Math.min(a[i], x);
+        if (b![i] < a[i]) return undefined;
+        return Math.max(a[i], Math.min(b![i], x));
+      }),
+    );
+  };
 }
 
 export async function round(ev: Evaluator, e: Call, g: Grid): Promise<EvalValue> {
@@ -79,11 +80,13 @@ export async function piScalar(_ev: Evaluator, _e: Call, g: Grid): Promise<EvalV
   return { type: 'scalar', v: new Float64Array(g.n).fill(Math.PI) };
 }
 
-/** min_of(a, b) and max_of(a, b) of two scalars. */
-export async function minOrMax(ev: Evaluator, e: Call, g: Grid): Promise<EvalValue> {
-  const a = await ev.scalar(e.args[0], g);
-  const b = await ev.scalar(e.args[1], g);
-  return { type: 'scalar', v: a.map((x, i) => (e.func === 'min_of' ? Math.min(x, b[i]) : Math.max(x, b[i]))) };
+/** A function of two scalars, step by step (min_of, max_of). */
+export function scalarPair(fn: (a: number, b: number) => number): CallImpl {
+  return async (ev, e, g) => {
+    const a = await ev.scalar(e.args[0], g);
+    const b = await ev.scalar(e.args[1], g);
+    return { type: 'scalar', v: a.map((x, i) => fn(x, b[i])) };
+  };
 }
 
 export async function vector(ev: Evaluator, e: Call, g: Grid): Promise<EvalValue> {
@@ -177,16 +180,20 @@ function sortWarning(ev: Evaluator, e: Call): void {
   if (ev.ctx.range) ev.ctx.notes?.warn('sort is ineffective for range queries since results are always ordered by labels', e.pos);
 }
 
-/** sort and sort_desc. */
-export async function sortByValue(ev: Evaluator, e: Call, g: Grid): Promise<EvalValue> {
-  sortWarning(ev, e);
-  return vec(await byValue(await ev.vector(e.args[0], g), e.func === 'sort_desc', ev.m));
+/** sort (sort_desc with `desc`). */
+export function sortByValue(desc: boolean): CallImpl {
+  return async (ev, e, g) => {
+    sortWarning(ev, e);
+    return vec(await byValue(await ev.vector(e.args[0], g), desc, ev.m));
+  };
 }
 
-/** sort_by_label and sort_by_label_desc. */
-export async function sortByLabel(ev: Evaluator, e: Call, g: Grid): Promise<EvalValue> {
-  sortWarning(ev, e);
-  return vec(await byLabels(await ev.vector(e.args[0], g), e.args.slice(1).map(stringArg), e.func === 'sort_by_label_desc', ev.m));
+/** sort_by_label (sort_by_label_desc with `desc`). */
+export function sortByLabel(desc: boolean): CallImpl {
+  return async (ev, e, g) => {
+    sortWarning(ev, e);
+    return vec(await byLabels(await ev.vector(e.args[0], g), e.args.slice(1).map(stringArg), desc, ev.m));
+  };
 }
 
 /** Order for an instant query's vector (range results are ordered by labels at the edge). NaN last. */

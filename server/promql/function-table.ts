@@ -5,7 +5,7 @@
  * has them. Adding a function touches this table and the module of its implementation.
  */
 import type { Call, ValueType } from './ast.js';
-import { absent, clamp, date, info, math, minOrMax, piScalar, round, scalar, sortByLabel, sortByValue, timeScalar, timestamp, vector } from './calls.js';
+import { absent, clamp, date, info, math, piScalar, round, scalar, scalarPair, sortByLabel, sortByValue, timeScalar, timestamp, vector } from './calls.js';
 import type { Evaluator } from './eval.js';
 import {
   changes,
@@ -169,9 +169,9 @@ export const FUNCTIONS = {
   sinh: element(Math.sinh),
   tan: element(Math.tan),
   tanh: element(Math.tanh),
-  clamp: { args: [v, s, s], ret: v, call: clamp },
-  clamp_min: { args: [v, s], ret: v, call: clamp },
-  clamp_max: { args: [v, s], ret: v, call: clamp },
+  clamp: { args: [v, s, s], ret: v, call: clamp('both') },
+  clamp_min: { args: [v, s], ret: v, call: clamp('min') },
+  clamp_max: { args: [v, s], ret: v, call: clamp('max') },
   round: { args: [v, s], ret: v, optional: 1, call: round },
 
   // Calendar functions of a unix time in seconds, in UTC (of the step's time without an argument).
@@ -192,10 +192,10 @@ export const FUNCTIONS = {
   // Labels and order (label-calls.ts, calls.ts).
   label_replace: { args: [v, str, str, str, str], ret: v, call: labelReplace },
   label_join: { args: [v, str, str, str], ret: v, optional: 1, variadic: true, call: labelJoin },
-  sort: { args: [v], ret: v, call: sortByValue },
-  sort_desc: { args: [v], ret: v, call: sortByValue },
-  sort_by_label: { args: [v, str], ret: v, optional: 1, variadic: true, call: sortByLabel },
-  sort_by_label_desc: { args: [v, str], ret: v, optional: 1, variadic: true, call: sortByLabel },
+  sort: { args: [v], ret: v, call: sortByValue(false) },
+  sort_desc: { args: [v], ret: v, call: sortByValue(true) },
+  sort_by_label: { args: [v, str], ret: v, optional: 1, variadic: true, call: sortByLabel(false) },
+  sort_by_label_desc: { args: [v, str], ret: v, optional: 1, variadic: true, call: sortByLabel(true) },
   // Prometheus 3's info(v [, {label selector}]) (info.ts).
   info: { args: [v, v], ret: v, optional: 1, call: info },
 
@@ -207,8 +207,8 @@ export const FUNCTIONS = {
   scalar: { args: [v], ret: s, call: scalar },
   time: { args: [], ret: s, call: timeScalar },
   pi: { args: [], ret: s, call: piScalar },
-  min_of: { args: [s, s], ret: s, call: minOrMax },
-  max_of: { args: [s, s], ret: s, call: minOrMax },
+  min_of: { args: [s, s], ret: s, call: scalarPair(Math.min) },
+  max_of: { args: [s, s], ret: s, call: scalarPair(Math.max) },
   // Prometheus 3's query-context functions, folded to numbers per query (durations.ts).
   start: contextFunction,
   end: contextFunction,

@@ -35,7 +35,7 @@ async function overWindows(ev: Evaluator, e: Call, g: Grid, def: FunctionDef): P
   const argValues = scalarArg ? await ev.scalar(scalarArg, g) : null;
   const second = secondArg ? await ev.scalar(secondArg, g) : null;
   if (f === 'quantile_over_time' && argValues) ev.checkQuantile(argValues, scalarArg);
-  if (m.kind === 'matrix' && (m.vector.anchored || m.vector.smoothed)) return extendedRangeCall(ev, e, m, g);
+  if (m.kind === 'matrix' && (m.vector.anchored || m.vector.smoothed)) return extendedRangeCall(ev, e, m, g, def);
   const constArg = await ev.constScalarArg(e, g);
   if (m.kind === 'matrix' && def.leaf && constArg !== null) {
     const series = await ev.leafGrid(f as LeafFunction, m.vector, m.range, g, leafArg(f, m, constArg));
@@ -77,7 +77,7 @@ async function overWindows(ev: Evaluator, e: Call, g: Grid, def: FunctionDef): P
 }
 
 /** rate/increase/delta/changes/resets over `x[r] anchored` or `x[r] smoothed` (extended.ts). */
-async function extendedRangeCall(ev: Evaluator, e: Call, m: MatrixSelector, g: Grid): Promise<StepSeries[]> {
+async function extendedRangeCall(ev: Evaluator, e: Call, m: MatrixSelector, g: Grid, def: FunctionDef): Promise<StepSeries[]> {
   const f = e.func;
   const smoothed = !!m.vector.smoothed;
   checkModifier(f, smoothed ? 'smoothed' : 'anchored');
@@ -107,7 +107,7 @@ async function extendedRangeCall(ev: Evaluator, e: Call, m: MatrixSelector, g: G
     }
     if (any) out.push(r);
   }
-  if (f === 'rate' || f === 'increase') counterInfo(ev, samples, m);
+  if (def.counter) counterInfo(ev, samples, m);
   return mergeSameLabels(out, sameLabelset, ev.m);
 }
 
