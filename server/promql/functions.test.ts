@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatValue } from './format.js';
-import { bucketQuantile, quantile, RANGE_FUNCTIONS, type Window } from './functions.js';
+import { FUNCTIONS } from './function-table.js';
+import { bucketQuantile, quantile, type Window } from './functions.js';
 
 /** A window over samples [t seconds, v] ending at `end` seconds with a `range` in seconds. */
 function win(samples: [number, number][], end: number, range: number): Window {
@@ -19,52 +20,52 @@ describe('range functions (the TypeScript path for subqueries)', () => {
   it('rate extrapolates to both window edges when samples are close to them', () => {
     // 100..140 over 40 s, 5 s to each edge (< 1.1 x 10 s spacing) -> 40 * 50/40 over 50 s.
     const w = win([[5, 100], [15, 110], [25, 120], [35, 130], [45, 140]], 50, 50);
-    expect(RANGE_FUNCTIONS.rate(w, NaN, 0)).toBeCloseTo(1, 12);
+    expect(FUNCTIONS.rate.range(w, NaN, 0)).toBeCloseTo(1, 12);
     // A counter starting at 0 is not extrapolated below zero: 40 + 0 + 5 s.
     const fromZero = win([[5, 0], [15, 10], [25, 20], [35, 30], [45, 40]], 50, 50);
-    expect(RANGE_FUNCTIONS.increase(fromZero, NaN, 0)).toBeCloseTo(45, 12);
+    expect(FUNCTIONS.increase.range(fromZero, NaN, 0)).toBeCloseTo(45, 12);
   });
 
   it('rate extrapolates half a spacing when the series starts or stops far from an edge', () => {
     // Samples 100..130 at 20..50 s in a 100 s window: start 20 s away (> 11 s) -> 5 s.
     const w = win([[20, 100], [30, 110], [40, 120], [50, 130]], 100, 100);
     // increase 30 over 30 s; extrapolated to 30 + 5 + 5 = 40 s.
-    expect(RANGE_FUNCTIONS.increase(w, NaN, 0)).toBeCloseTo(40, 12);
+    expect(FUNCTIONS.increase.range(w, NaN, 0)).toBeCloseTo(40, 12);
   });
 
   it('treats a decrease as a counter reset', () => {
     const w = win([[10, 5], [20, 8], [30, 2], [40, 6]], 40, 30);
     // 6 - 5 + 8 = 9 over 30 s; first sample exactly at... 30 s window (10, 40]: start 0 s away.
-    expect(RANGE_FUNCTIONS.increase(w, NaN, 0)).toBeCloseTo(9, 12);
-    expect(RANGE_FUNCTIONS.resets(w, NaN, 0)).toBe(1);
+    expect(FUNCTIONS.increase.range(w, NaN, 0)).toBeCloseTo(9, 12);
+    expect(FUNCTIONS.resets.range(w, NaN, 0)).toBe(1);
   });
 
   it('irate uses the last two samples and handles a reset', () => {
-    expect(RANGE_FUNCTIONS.irate(win([[10, 5], [20, 8], [30, 2]], 30, 30), NaN, 0)).toBeCloseTo(0.2, 12);
-    expect(RANGE_FUNCTIONS.idelta(win([[10, 5], [20, 8], [30, 2]], 30, 30), NaN, 0)).toBe(-6);
+    expect(FUNCTIONS.irate.range(win([[10, 5], [20, 8], [30, 2]], 30, 30), NaN, 0)).toBeCloseTo(0.2, 12);
+    expect(FUNCTIONS.idelta.range(win([[10, 5], [20, 8], [30, 2]], 30, 30), NaN, 0)).toBe(-6);
   });
 
   it('needs two samples for rate, delta, deriv', () => {
     const one = win([[10, 5]], 30, 30);
-    expect(RANGE_FUNCTIONS.rate(one, NaN, 0)).toBeUndefined();
-    expect(RANGE_FUNCTIONS.delta(one, NaN, 0)).toBeUndefined();
-    expect(RANGE_FUNCTIONS.deriv(one, NaN, 0)).toBeUndefined();
-    expect(RANGE_FUNCTIONS.count_over_time(one, NaN, 0)).toBe(1);
+    expect(FUNCTIONS.rate.range(one, NaN, 0)).toBeUndefined();
+    expect(FUNCTIONS.delta.range(one, NaN, 0)).toBeUndefined();
+    expect(FUNCTIONS.deriv.range(one, NaN, 0)).toBeUndefined();
+    expect(FUNCTIONS.count_over_time.range(one, NaN, 0)).toBe(1);
   });
 
   it('deriv and predict_linear fit a least-squares line', () => {
     const w = win([[0, 1], [10, 3], [20, 5]], 20, 30);
-    expect(RANGE_FUNCTIONS.deriv(w, NaN, 0)).toBeCloseTo(0.2, 12);
+    expect(FUNCTIONS.deriv.range(w, NaN, 0)).toBeCloseTo(0.2, 12);
     // y = 1 + 0.2 x; at 20 + 10 s: 7.
-    expect(RANGE_FUNCTIONS.predict_linear(w, 10, 0)).toBeCloseTo(7, 12);
+    expect(FUNCTIONS.predict_linear.range(w, 10, 0)).toBeCloseTo(7, 12);
   });
 
   it('computes *_over_time with Prometheus NaN rules', () => {
     const w = win([[1, NaN], [2, 3], [3, 1]], 3, 3);
-    expect(RANGE_FUNCTIONS.max_over_time(w, NaN, 0)).toBe(3);
-    expect(RANGE_FUNCTIONS.min_over_time(w, NaN, 0)).toBe(1);
-    expect(RANGE_FUNCTIONS.sum_over_time(w, NaN, 0)).toBeNaN();
-    expect(RANGE_FUNCTIONS.changes(w, NaN, 0)).toBe(2);
+    expect(FUNCTIONS.max_over_time.range(w, NaN, 0)).toBe(3);
+    expect(FUNCTIONS.min_over_time.range(w, NaN, 0)).toBe(1);
+    expect(FUNCTIONS.sum_over_time.range(w, NaN, 0)).toBeNaN();
+    expect(FUNCTIONS.changes.range(w, NaN, 0)).toBe(2);
   });
 });
 

@@ -4,6 +4,7 @@
  * reference the SQL path is tested against), and element-wise functions over step values.
  * Semantics follow Prometheus' promql/functions.go (v3: left-open range windows).
  */
+import { ExecError } from './types.js';
 
 /** The samples of one series inside one window: t[lo..hi) and v[lo..hi). */
 export interface Window {
@@ -18,8 +19,11 @@ export interface Window {
   evalT: number;
 }
 
-/** `arg` is the function's scalar argument at this step; `step` the step's index. */
-export type RangeFn = (w: Window, arg: number, step: number) => number | undefined;
+/**
+ * A range function's value over one window; undefined where Prometheus emits no sample. `arg`
+ * and `arg2` are the function's scalar arguments at this step (NaN where it has none).
+ */
+export type RangeFn = (w: Window, arg: number, arg2: number) => number | undefined;
 
 /** Kahan-compensated running sum, as Prometheus sums. */
 function kahanInc(inc: number, sum: number, c: number): [number, number] {
@@ -64,7 +68,7 @@ export function compensatedMean(values: ArrayLike<number>, lo = 0, hi = values.l
 }
 
 /** Prometheus' extrapolatedRate: rate, increase (counter) and delta (gauge). */
-function extrapolated(w: Window, isCounter: boolean, isRate: boolean): number | undefined {
+export function extrapolated(w: Window, isCounter: boolean, isRate: boolean): number | undefined {
   const n = w.hi - w.lo;
   if (n < 2) return undefined;
   const { t, v, lo, hi } = w;
@@ -95,7 +99,7 @@ function extrapolated(w: Window, isCounter: boolean, isRate: boolean): number | 
   return result * factor;
 }
 
-function instant(w: Window, isRate: boolean): number | undefined {
+export function instant(w: Window, isRate: boolean): number | undefined {
   if (w.hi - w.lo < 2) return undefined;
   const last = w.v[w.hi - 1];
   const prev = w.v[w.hi - 2];
@@ -139,7 +143,7 @@ function values(w: Window): Float64Array {
   return out;
 }
 
-function stdvar(w: Window): number {
+export function stdvar(w: Window): number {
   let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
   for (let i = w.lo; i < w.hi; i++) {
     const f = w.v[i];
@@ -184,7 +188,7 @@ export function compareFloat(a: number, b: number): number {
   return a - b;
 }
 
-function minMax(w: Window, max: boolean): [number, number] {
+export function minMax(w: Window, max: boolean): [number, number] {
   let best = w.v[w.lo];
   let at = w.t[w.lo];
   for (let i = w.lo + 1; i < w.hi; i++) {
@@ -197,100 +201,66 @@ function minMax(w: Window, max: boolean): [number, number] {
   return [best, at];
 }
 
-/** Range functions by name. Each returns undefined where Prometheus emits no sample. */
-export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
-  rate: (w) => extrapolated(w, true, true),
-  increase: (w) => extrapolated(w, true, false),
-  delta: (w) => extrapolated(w, false, false),
-  irate: (w) => instant(w, true),
-  idelta: (w) => instant(w, false),
-  deriv: (w) => (w.hi - w.lo < 2 ? undefined : linearRegression(w, w.t[w.lo])[0]),
-  predict_linear: (w, arg) => {
-    if (w.hi - w.lo < 2) return undefined;
-    const [slope, intercept] = linearRegression(w, w.evalT);
-    return slope * arg + intercept;
-  },
-  changes: (w) => {
-    if (w.hi === w.lo) return undefined;
-    let n = 0;
-    for (let i = w.lo + 1; i < w.hi; i++) {
-      const a = w.v[i - 1];
-      const b = w.v[i];
-      if (!(a === b || (Number.isNaN(a) && Number.isNaN(b)))) n++;
-    }
-    return n;
-  },
-  resets: (w) => {
-    if (w.hi === w.lo) return undefined;
-    let n = 0;
-    for (let i = w.lo + 1; i < w.hi; i++) if (w.v[i] < w.v[i - 1]) n++;
-    return n;
-  },
-  avg_over_time: (w) => (w.hi === w.lo ? undefined : compensatedMean(w.v, w.lo, w.hi)),
-  sum_over_time: (w) => {
-    if (w.hi === w.lo) return undefined;
-    let sum = 0, c = 0;
-    for (let i = w.lo; i < w.hi; i++) [sum, c] = kahanInc(w.v[i], sum, c);
-    return Number.isFinite(sum) ? sum + c : sum;
-  },
-  count_over_time: (w) => (w.hi === w.lo ? undefined : w.hi - w.lo),
-  min_over_time: (w) => (w.hi === w.lo ? undefined : minMax(w, false)[0]),
-  max_over_time: (w) => (w.hi === w.lo ? undefined : minMax(w, true)[0]),
-  last_over_time: (w) => (w.hi === w.lo ? undefined : w.v[w.hi - 1]),
-  first_over_time: (w) => (w.hi === w.lo ? undefined : w.v[w.lo]),
-  present_over_time: (w) => (w.hi === w.lo ? undefined : 1),
-  stdvar_over_time: (w) => (w.hi === w.lo ? undefined : stdvar(w)),
-  stddev_over_time: (w) => (w.hi === w.lo ? undefined : Math.sqrt(stdvar(w))),
-  quantile_over_time: (w, q) => (w.hi === w.lo ? undefined : quantileInPlace(q, values(w))),
-  mad_over_time: (w) => {
-    if (w.hi === w.lo) return undefined;
-    const vals = values(w);
-    // A NaN makes the median meaningless: Prometheus answers NaN.
-    if (vals.some(Number.isNaN)) return NaN;
-    const median = quantileInPlace(0.5, vals);
-    return quantileInPlace(
-      0.5,
-      vals.map((x) => Math.abs(x - median)),
-    );
-  },
-  ts_of_min_over_time: (w) => (w.hi === w.lo ? undefined : minMax(w, false)[1] / 1000),
-  ts_of_max_over_time: (w) => (w.hi === w.lo ? undefined : minMax(w, true)[1] / 1000),
-  ts_of_first_over_time: (w) => (w.hi === w.lo ? undefined : w.t[w.lo] / 1000),
-  ts_of_last_over_time: (w) => (w.hi === w.lo ? undefined : w.t[w.hi - 1] / 1000),
-};
+/** Prometheus' changes(): how often the value changed in the window (NaN to NaN is no change). */
+export function changes(w: Window): number | undefined {
+  if (w.hi === w.lo) return undefined;
+  let n = 0;
+  for (let i = w.lo + 1; i < w.hi; i++) {
+    const a = w.v[i - 1];
+    const b = w.v[i];
+    if (!(a === b || (Number.isNaN(a) && Number.isNaN(b)))) n++;
+  }
+  return n;
+}
 
-/** Range functions whose result keeps the metric name (Prometheus keeps it for these). */
-export const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);
+/** Prometheus' resets(): how often the value dropped in the window. */
+export function resets(w: Window): number | undefined {
+  if (w.hi === w.lo) return undefined;
+  let n = 0;
+  for (let i = w.lo + 1; i < w.hi; i++) if (w.v[i] < w.v[i - 1]) n++;
+  return n;
+}
 
-const UNARY: Record<string, (x: number) => number> = {
-  abs: Math.abs,
-  ceil: Math.ceil,
-  floor: Math.floor,
-  exp: Math.exp,
-  ln: Math.log,
-  log2: Math.log2,
-  log10: Math.log10,
-  sqrt: Math.sqrt,
-  sgn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
-  deg: (x) => (x * 180) / Math.PI,
-  rad: (x) => (x * Math.PI) / 180,
-  acos: Math.acos,
-  acosh: Math.acosh,
-  asin: Math.asin,
-  asinh: Math.asinh,
-  atan: Math.atan,
-  atanh: Math.atanh,
-  cos: Math.cos,
-  cosh: Math.cosh,
-  sin: Math.sin,
-  sinh: Math.sinh,
-  tan: Math.tan,
-  tanh: Math.tanh,
-};
+/** The window's values added up as Prometheus adds them (compensated). */
+export function sumOf(w: Window): number {
+  let sum = 0, c = 0;
+  for (let i = w.lo; i < w.hi; i++) [sum, c] = kahanInc(w.v[i], sum, c);
+  return Number.isFinite(sum) ? sum + c : sum;
+}
 
-/** Element-wise math functions of one instant vector. */
-export function unaryMath(name: string): ((x: number) => number) | undefined {
-  return UNARY[name];
+/** quantile_over_time's φ-quantile of the window's values. */
+export function windowQuantile(w: Window, q: number): number {
+  return quantileInPlace(q, values(w));
+}
+
+/** mad_over_time: the median absolute deviation from the window's median. */
+export function medianAbsoluteDeviation(w: Window): number {
+  const vals = values(w);
+  // A NaN makes the median meaningless: Prometheus answers NaN.
+  if (vals.some(Number.isNaN)) return NaN;
+  const median = quantileInPlace(0.5, vals);
+  return quantileInPlace(
+    0.5,
+    vals.map((x) => Math.abs(x - median)),
+  );
+}
+
+/** double_exponential_smoothing(v, sf, tf) (Holt's linear method), as Prometheus computes it. */
+export function doubleExponentialSmoothing(w: Window, sf: number, tf: number): number | undefined {
+  if (!(sf > 0 && sf < 1) || !(tf > 0 && tf < 1)) throw new ExecError('invalid smoothing or trend factor: must be between 0 and 1');
+  const n = w.hi - w.lo;
+  if (n < 2) return undefined;
+  let s0 = 0;
+  let s1 = w.v[w.lo];
+  let b = w.v[w.lo + 1] - w.v[w.lo];
+  for (let j = 1; j < n; j++) {
+    const x = sf * w.v[w.lo + j];
+    if (j > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
 }
 
 /** round(v, to_nearest): Prometheus rounds half up via floor(x*inv + 0.5)/inv. */
@@ -299,20 +269,16 @@ export function roundTo(x: number, toNearest: number): number {
   return Math.floor(x * inv + 0.5) / inv;
 }
 
-/** Calendar functions of a unix time in seconds, in UTC. */
-export const DATE_FUNCTIONS: Record<string, (d: Date) => number> = {
-  day_of_month: (d) => d.getUTCDate(),
-  day_of_week: (d) => d.getUTCDay(),
-  day_of_year: (d) => {
-    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
-    return Math.floor((d.getTime() - start) / 86_400_000) + 1;
-  },
-  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
-  hour: (d) => d.getUTCHours(),
-  minute: (d) => d.getUTCMinutes(),
-  month: (d) => d.getUTCMonth() + 1,
-  year: (d) => d.getUTCFullYear(),
-};
+/** day_of_year() of a time in UTC. */
+export function dayOfYear(d: Date): number {
+  const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+  return Math.floor((d.getTime() - start) / 86_400_000) + 1;
+}
+
+/** days_in_month() of a time in UTC. */
+export function daysInMonth(d: Date): number {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+}
 
 export interface Bucket {
   upper: number;

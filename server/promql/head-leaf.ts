@@ -1,12 +1,12 @@
 /**
  * Leaves computed over the store's head of recent points (server/store/head.ts) instead of in
  * ClickHouse: the same answers as the grid functions of sql.ts, from the range functions
- * Prometheus' engine uses (functions.ts), over each series' samples in memory. source.ts calls
- * these when the head covers a leaf's whole span and the series are known in process.
+ * Prometheus' engine uses (function-table.ts), over each series' samples in memory. source.ts
+ * calls these when the head covers a leaf's whole span and the series are known in process.
  */
 import type { Head, HeadSpan } from '../store/head.js';
 import type { Meter } from './budget.js';
-import { RANGE_FUNCTIONS } from './functions.js';
+import { functionDef } from './function-table.js';
 import { cleanLabels, newSeries, type SampleSeries, type StepSeries } from './matrix.js';
 import { stepCount, type GridPlan, type Selection } from './sql.js';
 import type { Labels } from './types.js';
@@ -42,7 +42,7 @@ export async function headGrid(
 ): Promise<{ id: string; s: StepSeries }[]> {
   const n = stepCount(plan);
   const selection = plan.fn === 'sample' || plan.fn === 'timestamp';
-  const fn = selection ? undefined : RANGE_FUNCTIONS[plan.fn];
+  const fn = selection ? undefined : functionDef(plan.fn)?.range;
   if (!selection && !fn) throw new Error(`no range function ${plan.fn}`);
   const arg = plan.arg ?? NaN;
   // Take every span before yielding: an append may replace a series' arrays meanwhile.
@@ -66,7 +66,7 @@ export async function headGrid(
       // A window's function reads its samples once: count them, and yield when the meter says.
       if (m.tick(4 + (fn ? hi - lo : 0))) await m.pause();
       let x: number | undefined;
-      if (fn) x = fn({ t, v, lo, hi, rangeStart: start, rangeEnd: end, evalT: end }, arg, i);
+      if (fn) x = fn({ t, v, lo, hi, rangeStart: start, rangeEnd: end, evalT: end }, arg, NaN);
       else if (hi > lo) {
         x = plan.fn === 'timestamp' ? t[hi - 1] / 1000 : v[hi - 1];
         if (at) {

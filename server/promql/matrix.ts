@@ -5,7 +5,7 @@
  * NaN is a value like any other).
  */
 import { COST, labelsBytes, type Meter } from './budget.js';
-import type { Labels } from './types.js';
+import { ExecError, type Labels } from './types.js';
 
 /** Evaluation times: start, start + step, ... (n steps), unix ms. */
 export interface Grid {
@@ -61,6 +61,9 @@ export function labelsString(labels: Labels): string {
   const names = Object.keys(labels).sort();
   return `{${names.map((n) => `${n}=${JSON.stringify(labels[n])}`).join(', ')}}`;
 }
+
+/** Prometheus' error for two series with the same labels in one vector (mergeSameLabels' onClash). */
+export const sameLabelset = (l: Labels) => new ExecError(`vector cannot contain metrics with the same labelset ${labelsString(l)}`);
 
 export function withoutName(labels: Labels): Labels {
   if (!('__name__' in labels) && !('__type__' in labels) && !('__unit__' in labels)) return labels;

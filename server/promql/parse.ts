@@ -23,7 +23,7 @@ import { compileRegex, regexProblem } from '../regex.js';
 import { SelectorError, selectorMatchers, unquote } from './selector.js';
 import { DurationError, durationSeconds, isDynamic } from './durations.js';
 import { parsePromDuration } from '../time.js';
-import { SIGNATURES, UNSUPPORTED_FUNCTIONS } from './signatures.js';
+import { functionDef, UNSUPPORTED_FUNCTIONS } from './function-table.js';
 import { PromQLError } from './types.js';
 
 const BINARY_NODES: Record<string, BinaryOp> = {
@@ -197,7 +197,7 @@ function experimentalNames(text: string): { text: string; renamed: Map<number, s
 function syntaxError(text: string, at: number): PromQLError {
   // `foo(` where foo is not a function: lezer sees a selector followed by junk.
   const before = text.slice(0, at).match(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*$/);
-  if (before && text[at] === '(' && !SIGNATURES[before[1]] && !AGGREGATE_OPS.has(before[1] as AggregateOp)) {
+  if (before && text[at] === '(' && !functionDef(before[1]) && !AGGREGATE_OPS.has(before[1] as AggregateOp)) {
     return new PromQLError(`parse error at position ${at - before[1].length}: unknown function with name ${JSON.stringify(before[1])}`, at - before[1].length);
   }
   if (at >= text.length) return new PromQLError(`parse error at position ${at}: unexpected end of input`, at);
@@ -553,7 +553,7 @@ function check(e: Expr): void {
       return check(e.expr);
     case 'call': {
       if (UNSUPPORTED_FUNCTIONS.has(e.func)) throw err(e, `function ${JSON.stringify(e.func)} is not supported (Metronome stores no native histograms)`);
-      const sig = SIGNATURES[e.func];
+      const sig = functionDef(e.func);
       if (!sig) throw err(e, `unknown function with name ${JSON.stringify(e.func)}`);
       const n = e.args.length;
       const min = sig.args.length - (sig.optional ?? 0);

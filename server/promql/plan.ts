@@ -18,8 +18,8 @@
  * choosing a rollup never changes an answer, however far the job has got.
  */
 import type { Aggregate, Expr } from './ast.js';
-import { KEEPS_NAME } from './functions.js';
-import { alignedTo, GRID_FUNCTIONS, LAST_SAMPLE_FUNCTIONS, RESOLUTION_MS, WINDOW_FUNCTIONS, type AggregatePlan, type GridPlan, type LeafFunction, type Resolution } from './sql.js';
+import { functionDef, isLeafFunction, keepsName as keepsNameOf, sqlForm } from './function-table.js';
+import { alignedTo, RESOLUTION_MS, type AggregatePlan, type GridPlan, type Resolution } from './sql.js';
 
 export interface PlanOptions {
   /** Never read rollups (the API's raw=true). */
@@ -36,25 +36,20 @@ export interface PlanOptions {
  */
 const MAX_BUCKET_COPIES = 8;
 
-/** Functions computed per leaf in ClickHouse; the others run in TypeScript over samples. */
-export function isLeafFunction(f: string): f is LeafFunction {
-  return f in GRID_FUNCTIONS || f in WINDOW_FUNCTIONS;
-}
-
 /** Pick raw or a rollup for a leaf, and the SQL form that computes it. */
 export function chooseResolution(p: GridPlan, opts: PlanOptions): GridPlan {
-  const hasGrid = p.fn in GRID_FUNCTIONS;
+  const form = sqlForm(p.fn);
+  const hasGrid = form.grid !== undefined;
   const rawPlan: GridPlan = { ...p, resolution: 'raw', form: hasGrid ? 'grid' : 'window' };
   if (opts.raw) return rawPlan;
-  const spec = WINDOW_FUNCTIONS[p.fn as keyof typeof WINDOW_FUNCTIONS];
-  if (!spec?.rollup) return rawPlan;
+  if (!form.rollup) return rawPlan;
   const from = p.start - p.window;
   // A bucket in overlapping windows is copied to every step that sees it. Measured in
   // bench/query.ts: for rate/increase (which also check every window for counter resets) that
   // costs more than ClickHouse's grid functions over the samples, so they read buckets only when
   // windows do not overlap; other functions gain up to a few copies per bucket.
   const copies = p.start === p.end ? 1 : Math.ceil(p.window / p.step);
-  const affordable = p.fn === 'rate' || p.fn === 'increase' ? copies <= 1 : hasGrid ? copies <= MAX_BUCKET_COPIES : true;
+  const affordable = functionDef(p.fn)?.counter ? copies <= 1 : hasGrid ? copies <= MAX_BUCKET_COPIES : true;
   for (const res of ['1h', '1m'] as const) {
     if (!alignedTo(p, RESOLUTION_MS[res])) continue;
     // Selection, timestamp() and last_over_time need a window's newest sample only: the grid
@@ -62,7 +57,7 @@ export function chooseResolution(p: GridPlan, opts: PlanOptions): GridPlan {
     // (bench/query-profile.ts data, 5 h 30 m at 60 s, 5 m lookback, ClickHouse ms): 12 gauges
     // 9.2 vs 10.4 raw vs 16.6 buckets in windows; 120 series 13.3 vs 27.1 vs 34.5;
     // last_over_time(x[10m]) over 24 series 9.7 vs 12.8 raw vs 17.4.
-    if (LAST_SAMPLE_FUNCTIONS.has(p.fn)) return { ...p, resolution: res, form: 'grid' };
+    if (form.lastSample) return { ...p, resolution: res, form: 'grid' };
     // Other *_over_time stay on buckets at any number of copies: cheaper than raw in the same
     // runs at a 60 s step over 15 s samples (avg_over_time [5m] 12 gauges 14.8 vs 17.6 raw;
     // min_over_time [10m] 24 series 16.5 vs 23.4; max_over_time over 12 series, [5m] to [60m]
@@ -90,7 +85,7 @@ export function pushableAggregate(e: Aggregate): AggregatePlan | null {
   } else if (inner.kind === 'call' && isLeafFunction(inner.func)) {
     const m = inner.args.find((a) => a.kind === 'matrix');
     if (!m || m.kind !== 'matrix') return null;
-    keepsName = KEEPS_NAME.has(inner.func);
+    keepsName = keepsNameOf(inner.func);
     // A function that drops the name may merge two metrics into one label set, which
     // Prometheus reports as an error before aggregating: only push down when one metric is read.
     nameFixed = keepsName || m.vector.matchers.some((x) => x.name === '__name__' && x.op === '=');

@@ -4,7 +4,8 @@
  *
  * A leaf (an instant selector, or a range function over a range selector) becomes one query
  * whose rows are (series_id, v Array(Nullable(Float64)) with one slot per step, NULL where the
- * series is absent, reset UInt8). Two ways to compute it:
+ * series is absent, reset UInt8). Two ways to compute it, each function's listed in
+ * function-table.ts:
  *  - grid: ClickHouse's timeSeries*ToGrid aggregate functions over raw points, which implement
  *    Prometheus' semantics (lookback, left-open windows, counter resets, extrapolation);
  *  - window: every stored row (a raw point, or a rollup bucket named by its end) is assigned to
@@ -18,6 +19,8 @@ import { seriesWhere } from '../series/lookup.js';
 import { join, param, raw, sql, type Sql } from '../store/index.js';
 import { POINTS, rollupSource } from '../rollups/sql.js';
 import type { DoneHours } from '../store/rollup-hours.js';
+import { functionDef, sqlForm, type LeafFunction } from './function-table.js';
+import { WINDOW_COLUMNS } from './window-sql.js';
 
 /** Settings every engine query runs with. */
 export const QUERY_SETTINGS = {
@@ -25,49 +28,6 @@ export const QUERY_SETTINGS = {
   // NaN and ±Inf must stay distinguishable from NULL (absent).
   output_format_json_quote_denormals: 1,
 } as const;
-
-/** The grid functions, by the PromQL function they compute. `sample` is instant-vector selection. */
-export const GRID_FUNCTIONS = {
-  sample: 'timeSeriesResampleToGridWithStaleness',
-  /** The timestamp (seconds) of the sample instant-vector selection picks: timestamp(x). */
-  timestamp: 'timeSeriesResampleToGridWithStaleness',
-  rate: 'timeSeriesRateToGrid',
-  increase: 'timeSeriesIncreaseToGrid',
-  delta: 'timeSeriesDeltaToGrid',
-  irate: 'timeSeriesInstantRateToGrid',
-  idelta: 'timeSeriesInstantDeltaToGrid',
-  deriv: 'timeSeriesDerivToGrid',
-  changes: 'timeSeriesChangesToGrid',
-  resets: 'timeSeriesResetsToGrid',
-  last_over_time: 'timeSeriesLastToGrid',
-  predict_linear: 'timeSeriesPredictLinearToGrid',
-} as const;
-
-/**
- * Functions the window form computes, and whether rollup buckets hold what they need.
- * Counter functions need "no reset inside the window" to be exact from buckets; rows flag it.
- */
-export const WINDOW_FUNCTIONS = {
-  sample: { rollup: true },
-  timestamp: { rollup: true },
-  last_over_time: { rollup: true },
-  first_over_time: { rollup: true },
-  count_over_time: { rollup: true },
-  sum_over_time: { rollup: true },
-  avg_over_time: { rollup: true },
-  min_over_time: { rollup: true },
-  max_over_time: { rollup: true },
-  present_over_time: { rollup: true },
-  rate: { rollup: true },
-  increase: { rollup: true },
-  delta: { rollup: true },
-  stddev_over_time: { rollup: false },
-  stdvar_over_time: { rollup: false },
-} as const;
-
-export type GridFunction = keyof typeof GRID_FUNCTIONS;
-export type WindowFunction = keyof typeof WINDOW_FUNCTIONS;
-export type LeafFunction = GridFunction | WindowFunction;
 
 /** Where a leaf reads: raw points, or a rollup table. */
 export type Resolution = 'raw' | '1m' | '1h';
@@ -181,98 +141,15 @@ function rowsWhere(sel: { matchers: Matcher[]; ids?: readonly string[] }, from: 
   return sql`${seriesIn(sel, from, to)} AND ts > ${ms(from)} AND ts <= ${ms(to)}`;
 }
 
-/** How a window's aggregates are spelled in the SQL that computes its value. */
-interface WindowNames {
-  /** Sample count, sum, min, max, population variance. */
-  wn: string;
-  wsm: string;
-  wmn: string;
-  wmx: string;
-  wsv: string;
-  /** The mean (avg_over_time only). */
-  wmean: string;
-  /** First and last sample: time (ms) and value. */
-  wfts: string;
-  wfv: string;
-  wlts: string;
-  wlv: string;
-  /** The step's time (ms) and the range (ms). */
-  t: string;
-  range: string;
-}
-
-/**
- * Prometheus' extrapolatedRate over a window's first/last sample, sample count and range
- * (promql/functions.go). Windows with a counter reset are flagged and never use this value.
- */
-function extrapolatedSql(w: WindowNames, counter: boolean, isRate: boolean): string {
-  const result = `(${w.wlv} - ${w.wfv})`;
-  const sampled = `((${w.wlts} - ${w.wfts}) / 1000)`;
-  const gap = `(${sampled} / (${w.wn} - 1))`;
-  const lo = `(${w.t} - ${w.range})`;
-  const toZero = counter ? `if(${result} > 0 AND ${w.wfv} >= 0, ${sampled} * (${w.wfv} / ${result}), inf)` : 'inf';
-  const toStart = `least(if((${w.wfts} - ${lo}) / 1000 >= ${gap} * 1.1, ${gap} / 2, (${w.wfts} - ${lo}) / 1000), ${toZero})`;
-  const toEnd = `if((${w.t} - ${w.wlts}) / 1000 >= ${gap} * 1.1, ${gap} / 2, (${w.t} - ${w.wlts}) / 1000)`;
-  return `if(${w.wn} < 2, NULL, ${result} * ((${sampled} + ${toStart} + ${toEnd}) / ${sampled}${isRate ? ` / (${w.range} / 1000)` : ''}))`;
-}
-
-/** Per-window value of a window function. */
-function windowValueSql(p: GridPlan, w: WindowNames): string {
-  switch (p.fn) {
-    case 'sample':
-    case 'last_over_time':
-      return w.wlv;
-    case 'first_over_time':
-      return w.wfv;
-    case 'timestamp':
-      return `${w.wlts} / 1000`;
-    case 'count_over_time':
-      return `toFloat64(${w.wn})`;
-    case 'sum_over_time':
-      return w.wsm;
-    case 'avg_over_time':
-      return w.wmean;
-    case 'min_over_time':
-      return w.wmn;
-    case 'max_over_time':
-      return w.wmx;
-    case 'present_over_time':
-      return '1.';
-    case 'stddev_over_time':
-      return `sqrt(${w.wsv})`;
-    case 'stdvar_over_time':
-      return w.wsv;
-    case 'rate':
-      return extrapolatedSql(w, true, true);
-    case 'increase':
-      return extrapolatedSql(w, true, false);
-    case 'delta':
-      return extrapolatedSql(w, false, false);
-    default:
-      throw new Error(`${p.fn} has no window form`);
-  }
-}
-
-const SPREAD_NAMES: WindowNames = {
-  wn: 'wn',
-  wsm: 'wsm',
-  wmn: 'wmn',
-  wmx: 'wmx',
-  wsv: 'wsv',
-  wmean: 'wmean',
-  wfts: 'wfts',
-  wfv: 'wfv',
-  wlts: 'wlts',
-  wlv: 'wlv',
-  t: 't',
-  range: 'wms',
-};
-
-/** Window functions that add their samples compensated (compensatedSumSql). */
-const COMPENSATED = new Set<LeafFunction>(['sum_over_time', 'avg_over_time']);
-
 function isCounter(p: GridPlan): boolean {
-  return p.fn === 'rate' || p.fn === 'increase';
+  return !!functionDef(p.fn)?.counter;
+}
+
+/** A window form's value over the window's aggregates (the function table's SQL forms). */
+function windowValueSql(p: GridPlan): string {
+  const form = sqlForm(p.fn).window;
+  if (!form) throw new Error(`${p.fn} has no window form`);
+  return form(WINDOW_COLUMNS);
 }
 
 /** Whether every window (t - range, t] of the plan is a whole number of buckets. */
@@ -280,17 +157,11 @@ export function alignedTo(p: GridPlan, r: number): boolean {
   return (p.start - p.window) % r === 0 && p.window % r === 0 && (p.step % r === 0 || p.start === p.end);
 }
 
-/**
- * Grid functions that need only the newest sample of a window, so they run over rollup buckets
- * fed with each bucket's last sample: with windows aligned to buckets, the newest sample in
- * (t - range, t] is the last sample of the newest bucket there.
- */
-export const LAST_SAMPLE_FUNCTIONS = new Set<LeafFunction>(['sample', 'timestamp', 'last_over_time']);
-
 /** Whether a plan runs as a grid function (dense arrays per series) rather than window rows. */
 export function isGridForm(p: GridPlan): boolean {
-  if ((p.form ?? 'grid') !== 'grid' || !(p.fn in GRID_FUNCTIONS)) return false;
-  return (p.resolution ?? 'raw') === 'raw' || LAST_SAMPLE_FUNCTIONS.has(p.fn);
+  const form = sqlForm(p.fn);
+  if ((p.form ?? 'grid') !== 'grid' || !form.grid) return false;
+  return (p.resolution ?? 'raw') === 'raw' || !!form.lastSample;
 }
 
 /**
@@ -310,14 +181,14 @@ export function leafSql(p: GridPlan): Sql {
 }
 
 function rawGridSql(p: GridPlan): Sql {
-  const fn = raw(GRID_FUNCTIONS[p.fn as GridFunction]);
+  const fn = raw(sqlForm(p.fn).grid!);
   const params =
     p.fn === 'predict_linear'
       ? sql`${ms(p.start)}, ${ms(p.end)}, ${secs(p.step)}, ${secs(p.window)}, ${param('Float64', p.arg ?? 0)}`
       : sql`${ms(p.start)}, ${ms(p.end)}, ${secs(p.step)}, ${secs(p.window)}`;
   const res = p.resolution ?? 'raw';
   const where = sql`${rowsWhere(p, p.start - p.window, p.end)}${inSomeWindow(p)}`;
-  // Over rollups (LAST_SAMPLE_FUNCTIONS only): each bucket's last sample stands for the bucket.
+  // Over rollups (functions that read a window's last sample only): each bucket's last sample stands for the bucket.
   const [time, val, from] = res === 'raw' ? ['ts', 'value', sql`${POINTS} WHERE ${where}`] : ['last.1', 'last.2', rollupSource(res, where, p.start - p.window, p.end, p.hours)];
   const input = p.fn === 'timestamp' ? raw(`toFloat64(toUnixTimestamp64Milli(${time})) / 1000`) : raw(val);
   let value = sql`${fn}(${params})(${raw(time)}, ${input})`;
@@ -376,7 +247,7 @@ function rowsSql(p: GridPlan, res: Resolution): Sql {
   if (res === 'raw') {
     const g = gcd(p.step, p.window);
     // Slices would add their samples plainly: the statistics and the compensated sums take every sample.
-    const perSample = p.fn === 'stddev_over_time' || p.fn === 'stdvar_over_time' || COMPENSATED.has(p.fn);
+    const perSample = !!sqlForm(p.fn).perSample;
     if (p.window > p.step && p.start !== p.end && g >= 1000 && !perSample) {
       // Overlapping windows: first fold samples into slices of gcd(step, range) that tile every
       // window exactly, so each slice (not each sample) is copied to the windows holding it.
@@ -408,7 +279,7 @@ function windowRowsSql(p: GridPlan, res: Resolution): Sql {
   const W = int(p.window);
   // A row at b belongs to step i when t_i - W < b <= t_i.
   const steps = sql`arrayJoin(range(toUInt64(greatest(0, toInt64(ceil((b - ${S}) / ${P})))), toUInt64(least(${int(n)}, greatest(0, toInt64(ceil((b - ${S} + ${W}) / ${P})))))))`;
-  const stats = p.fn === 'stddev_over_time' || p.fn === 'stdvar_over_time' ? 'varPopStable(sum)' : '0.';
+  const stats = sqlForm(p.fn).perSample === 'variance' ? 'varPopStable(sum)' : '0.';
   // A counter window read from buckets is exact only without a decrease: inside a bucket
   // (drops, merged in time order; or a first value above the minimum, or a last below the
   // maximum) or between two consecutive buckets (found by sorting the window's few buckets).
@@ -425,7 +296,7 @@ function windowRowsSql(p: GridPlan, res: Resolution): Sql {
   let from = rowsSql(p, res);
   let wsm = 'sum(sum)';
   let wmean = '0.';
-  if (COMPENSATED.has(p.fn)) {
+  if (sqlForm(p.fn).perSample === 'sum') {
     // Over raw points the series are found without FINAL, as changesSql finds its NaN series: a
     // duplicate not merged yet can only add a series to the fold, never take one out.
     const fold =
@@ -442,7 +313,7 @@ function windowRowsSql(p: GridPlan, res: Resolution): Sql {
     const mean = res === 'raw' ? compensatedMeanSql(vals) : compensatedMeanSql(vals, `arrayMap(r -> r.3, ${rows})`);
     if (p.fn === 'avg_over_time') wmean = `if(${exact}, sumKahan(sum) / sum(cnt), ${mean})`;
   }
-  return sql`SELECT series_id, i, ${raw(windowValueSql(p, SPREAD_NAMES))} AS val, rst FROM (
+  return sql`SELECT series_id, i, ${raw(windowValueSql(p))} AS val, rst FROM (
       SELECT series_id, i, ${S} + i * ${P} AS t, ${W} AS wms,
         sum(cnt) AS wn, ${raw(wsm)} AS wsm, ${raw(wmean)} AS wmean, min(min) AS wmn, max(max) AS wmx, ${raw(stats)} AS wsv,
         min(fts) AS wfts, argMin(fv, fts) AS wfv, max(lts) AS wlts, argMax(lv, lts) AS wlv,
