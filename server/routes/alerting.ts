@@ -119,7 +119,7 @@ export async function alertingRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
       try {
         return parseTime(v, name);
       } catch (e) {
-        if (e instanceof ParamError) throw new MetronomeError('MTR_READ_BAD_PARAM', [name, e.message]);
+        if (e instanceof ParamError) throw new MetronomeError('MTR_READ_BAD_PARAM', [e.param, e.reason]);
         throw e;
       }
     };

@@ -27,7 +27,7 @@ function range(req: FastifyRequest): { start?: number; end?: number } {
     const e = paramValue(req, 'end');
     return { start: s ? parseTime(s, 'start') : undefined, end: e ? parseTime(e, 'end') : undefined };
   } catch (e) {
-    if (e instanceof ParamError) throw new MetronomeError('MTR_READ_BAD_PARAM', [e.param, e.message]);
+    if (e instanceof ParamError) throw new MetronomeError('MTR_READ_BAD_PARAM', [e.param, e.reason]);
     throw e;
   }
 }
