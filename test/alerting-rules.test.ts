@@ -144,6 +144,8 @@ describe('bad input on the alerting routes', () => {
       code: 'MTR_READ_BAD_PARAM',
       message: 'invalid parameter "end": cannot parse "yesterday" to a valid timestamp (unix seconds or RFC 3339)',
     });
+    // Empty means not given, as Prometheus reads an empty start or end.
+    expect((await getJson(`${srv.url}/api/v1/alerting/history?start=&end=`)).status).toBe(200);
   });
 });
 
