@@ -19,7 +19,7 @@ const promDuration = (def: string, min: number) =>
     .string()
     .default(def)
     .transform((v, ctx) => {
-      const ms = v === '0' ? 0 : (parsePromDuration(v) ?? NaN);
+      const ms = parsePromDuration(v, { zero: true }) ?? NaN;
       if (!(ms >= min)) {
         ctx.addIssue({ code: 'custom', message: `must be a duration like 30s, 5m or 1h${min ? ` of at least ${min / 1000}s` : ''}` });
         return z.NEVER;

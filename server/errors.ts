@@ -30,7 +30,8 @@ export const ERRORS = {
   MTR_WRITE_TOO_MANY_LABELS: { status: 400, message: 'a series has more than %d labels (MAX_LABELS_PER_SERIES) at %s; nothing was stored' },
   MTR_WRITE_TOO_MANY_BUCKETS: { status: 400, message: 'a histogram has more than %d buckets (MAX_BUCKETS_PER_HISTOGRAM) at %s; nothing was stored' },
   // Read path (foundation)
-  MTR_READ_BAD_PARAM: { status: 400, message: 'invalid parameter %s: %s' },
+  // Worded as Prometheus words a bad parameter (and as MTR_QUERY_BAD_PARAM): invalid parameter "start": cannot parse ...
+  MTR_READ_BAD_PARAM: { status: 400, message: 'invalid parameter "%s": %s' },
   // Query engine (PromQL)
   MTR_QUERY_PARSE: { status: 400, message: '%s' },
   MTR_QUERY_BAD_PARAM: { status: 400, message: 'invalid parameter "%s": %s' },

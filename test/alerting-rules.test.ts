@@ -136,6 +136,17 @@ describe('bad input on the alerting routes', () => {
       expect(r.text).toMatch(/MTR_[A-Z_]+/);
     }
   });
+
+  it('words a bad history time as /api/v1/query does, naming the parameter once', async () => {
+    const r = await getJson(`${srv.url}/api/v1/alerting/history?end=yesterday`);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({
+      code: 'MTR_READ_BAD_PARAM',
+      message: 'invalid parameter "end": cannot parse "yesterday" to a valid timestamp (unix seconds or RFC 3339)',
+    });
+    // Empty means not given, as Prometheus reads an empty start or end.
+    expect((await getJson(`${srv.url}/api/v1/alerting/history?start=&end=`)).status).toBe(200);
+  });
 });
 
 describe('evaluation with the real engine and store', () => {

@@ -194,4 +194,14 @@ describe('annotations', () => {
     const other = await send('GET', `/api/v1/annotations?service=shop&start=${(NOW - 3 * h) / 1000}&end=${(NOW + 60_000) / 1000}`);
     expect(other.body.data.filter((a: any) => a.kind !== 'manual' || a.service)).toEqual([]);
   });
+
+  it('word a bad start or end as /api/v1/query does, and refuse one outside 1970-2286', async () => {
+    const bad = await send('GET', '/api/v1/annotations?start=yesterday');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'MTR_READ_BAD_PARAM', message: 'invalid parameter "start": cannot parse "yesterday" to a valid timestamp (unix seconds or RFC 3339)' });
+    const early = await send('GET', '/api/v1/annotations?end=-1');
+    expect(early.body.error.message).toBe('invalid parameter "end": must be a time from 1970 to 2286');
+    // Empty means not given, as in Prometheus: the last 6 hours.
+    expect((await send('GET', '/api/v1/annotations?start=&end=')).status).toBe(200);
+  });
 });

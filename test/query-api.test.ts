@@ -253,4 +253,23 @@ describe('series, labels and label values', () => {
     const old = await promGet(srv.url, '/api/v1/series', { 'match[]': 'lagging', start: sec(T - 299_000), end: sec(T) });
     expect(old.body.data).toEqual([]);
   });
+
+  it('word a bad start or end as /api/v1/query does, naming the parameter once', async () => {
+    const timestamp = (param: string, v: string) => `invalid parameter "${param}": cannot parse "${v}" to a valid timestamp (unix seconds or RFC 3339)`;
+    const cases: [string, Record<string, string>, string][] = [
+      ['/api/v1/series', { 'match[]': 'http_requests_total', start: 'yesterday' }, timestamp('start', 'yesterday')],
+      ['/api/v1/labels', { end: 'soon' }, timestamp('end', 'soon')],
+      ['/api/v1/label/job/values', { start: '1h' }, timestamp('start', '1h')],
+      ['/api/v1/export', { 'match[]': 'http_requests_total', end: 'x' }, timestamp('end', 'x')],
+      ['/api/v1/query', { query: '1', time: 'yesterday' }, timestamp('time', 'yesterday')],
+    ];
+    for (const [path, params, message] of cases) {
+      const r = await promGet(srv.url, path, params);
+      expect(r.status, path).toBe(400);
+      expect(r.body.errorType, path).toBe('bad_data');
+      expect(r.body.error, path).toBe(message);
+    }
+    const selector = await promGet(srv.url, '/api/v1/series', {});
+    expect(selector.body.error).toBe('invalid parameter "match[]": at least one match[] is required');
+  });
 });

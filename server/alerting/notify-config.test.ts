@@ -74,6 +74,23 @@ describe('Alertmanager-format notification config', () => {
     ]);
   });
 
+  it('reads durations as Alertmanager does: "0" in a route, compound terms in a receiver, the bad value quoted', () => {
+    const { config } = parseNotifyConfig(
+      "route:\n  receiver: r\n  group_wait: '0'\n  group_interval: 1h30m\nreceivers:\n  - name: r\n    webhook_configs: [{ url: 'http://a/', timeout: 1m30s }]\n    pushover_configs: [{ user_key: u, token: t, retry: 90s, expire: 2h }]\n",
+    );
+    expect(config.route).toMatchObject({ groupWaitMs: 0, groupIntervalMs: 5_400_000 });
+    expect(config.receivers.get('r')!.integrations.map((i) => i.config)).toMatchObject([{ timeout: 90_000 }, { retry: 90_000, expire: 7_200_000 }]);
+    let err: unknown;
+    try {
+      parseNotifyConfig("route: { receiver: r }\nreceivers:\n  - name: r\n    webhook_configs: [{ url: 'http://a/', timeout: 10 sec }]\n");
+    } catch (e) {
+      err = e;
+    }
+    expect((err as NotifyConfigError).problems.map((p) => [p.path, p.message])).toEqual([
+      ['receivers[0].webhook_configs[0].timeout', 'invalid duration "10 sec": use a duration like 10s, 1m or 1h30m'],
+    ]);
+  });
+
   it('parses its own default', () => {
     const { config } = parseNotifyConfig(DEFAULT_NOTIFY_CONFIG);
     expect(config.route.receiver).toBe('log');

@@ -127,7 +127,7 @@ export function parseNotifyConfig(text: string): { config: NotifyConfig; warning
   };
   const dur = (v: unknown, path: (string | number)[], def: number): number => {
     if (v === undefined) return def;
-    const d = typeof v === 'string' ? (v.trim() === '0' ? 0 : parsePromDuration(v.trim())) : null;
+    const d = typeof v === 'string' ? parsePromDuration(v.trim(), { zero: true }) : null;
     if (d === null) {
       err(path, `invalid duration ${JSON.stringify(v)}: use a duration like 30s, 5m, 4h`);
       return def;

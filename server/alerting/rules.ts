@@ -66,9 +66,7 @@ export interface RuleGroup {
 /** A Prometheus duration (`5m`, `1h30m`, `0`) or a number of seconds, as milliseconds. */
 export function parseRuleDuration(v: string | number): number | null {
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? Math.round(v * 1000) : null;
-  const s = v.trim();
-  if (s === '0') return 0;
-  return parsePromDuration(s);
+  return parsePromDuration(v.trim(), { zero: true });
 }
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {

@@ -2,6 +2,7 @@
  * Heroic's aggregation JSON (aggregation/simple and heroic-component's Group, Chain) as a
  * typed tree. Every problem names the field it is in (`aggregation.each[0].sampling.value`).
  */
+import { DurationSyntax, PROM_DURATION_UNITS } from '../time.js';
 
 export class RequestProblem extends Error {
   override name = 'RequestProblem';
@@ -37,17 +38,11 @@ export type Aggregation =
   /** Point-wise over each group's points: differences, differences per second, negatives dropped. */
   | { type: 'delta' | 'deltaPerSecond' | 'notNegative' };
 
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  H: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-  M: 2_592_000_000,
-  y: 31_536_000_000,
-};
+/**
+ * Heroic's Duration as text: one term (`30s`, `5m`, `1H`, `1M` = 30 days) or a bare number of ms,
+ * parsed by server/time.ts with Prometheus' units plus Heroic's `H` (hours) and `M` (months).
+ */
+const HEROIC_DURATION = new DurationSyntax({ ...PROM_DURATION_UNITS, H: 3_600_000, M: 2_592_000_000 }, { compound: false, bareUnitMs: 1 });
 
 /** Heroic's TimeUtils.parseTimeUnit names (any case) and their ms. */
 const TIME_UNITS: Record<string, number> = {
@@ -83,9 +78,9 @@ function durationMs(v: unknown, field: string): number {
   let ms: number;
   if (typeof v === 'number') ms = v;
   else if (typeof v === 'string') {
-    const m = /^(\d+)(ms|s|m|h|H|d|w|M|y)?$/.exec(v.trim());
-    if (!m) throw new RequestProblem(field, `expected a duration like "30s", "5m", "1h" or a number of ms, got ${JSON.stringify(v)}`);
-    ms = Number(m[1]) * UNIT_MS[m[2] ?? 'ms'];
+    const parsed = HEROIC_DURATION.parse(v.trim());
+    if (parsed === null) throw new RequestProblem(field, `expected a duration like "30s", "5m", "1h" or a number of ms, got ${JSON.stringify(v)}`);
+    ms = parsed;
   } else if (v && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
     if (typeof o.value !== 'number') throw new RequestProblem(`${field}.value`, 'expected a number');

@@ -15,11 +15,6 @@ import { issuesOf, SERVICE_NAME } from '../services/model.js';
 const PROBE_KINDS = ['http', 'tcp', 'dns', 'tls'] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
 
-/** "30s" -> 30000 (a Prometheus duration); NaN when it is not one. */
-export function durationMs(v: string): number {
-  return parsePromDuration(v) ?? NaN;
-}
-
 const isDuration = (v: string) => parsePromDuration(v) !== null;
 
 export const probeSchema = z
@@ -124,11 +119,19 @@ function hostPort(s: string): { host: string; port: number } | null {
 
 const HOST_NAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?)*\.?$/;
 
+/** What checkTarget found: the parsed target, and the interval and timeout a run uses. */
+export interface CheckedProbe {
+  target: ProbeTarget;
+  intervalMs: number;
+  /** The probe's timeout, or the interval capped at 10 s. */
+  timeoutMs: number;
+}
+
 /**
- * Check a probe's target against its kind and the policy; the parsed target, or the problems as
- * issues.
+ * Check a probe's target against its kind and the policy, and its interval and timeout against
+ * their bounds; the parsed target and durations, or the problems as issues.
  */
-export function checkTarget(spec: Pick<ProbeSpec, 'kind' | 'target' | 'interval' | 'timeout'>, policy: ProbePolicy): { target: ProbeTarget } | { issues: Issue[] } {
+export function checkTarget(spec: Pick<ProbeSpec, 'kind' | 'target' | 'interval' | 'timeout'>, policy: ProbePolicy): CheckedProbe | { issues: Issue[] } {
   const issues: Issue[] = [];
   const bad = (path: string, message: string) => issues.push({ path, message });
   let target: ProbeTarget | null = null;
@@ -167,11 +170,13 @@ export function checkTarget(spec: Pick<ProbeSpec, 'kind' | 'target' | 'interval'
       if (why) bad('target', why);
     } else if (!HOST_NAME.test(target.host)) bad('target', `${target.host} is not a host name`);
   }
-  const interval = durationMs(spec.interval);
-  if (!(interval >= policy.minIntervalMs)) bad('interval', `must be at least ${policy.minIntervalMs / 1000}s (PROBE_MIN_INTERVAL)`);
-  if (interval > 3_600_000) bad('interval', 'must be at most 1h');
-  if (spec.timeout !== undefined && !(durationMs(spec.timeout) >= 100 && durationMs(spec.timeout) <= 60_000)) bad('timeout', 'must be between 100ms and 60s');
-  return issues.length || !target ? { issues } : { target };
+  // NaN (not a duration: a stored probe the schema never saw) fails these bounds too.
+  const intervalMs = parsePromDuration(spec.interval) ?? NaN;
+  if (!(intervalMs >= policy.minIntervalMs)) bad('interval', `must be at least ${policy.minIntervalMs / 1000}s (PROBE_MIN_INTERVAL)`);
+  if (intervalMs > 3_600_000) bad('interval', 'must be at most 1h');
+  const timeoutMs = spec.timeout === undefined ? Math.min(intervalMs, 10_000) : (parsePromDuration(spec.timeout) ?? NaN);
+  if (spec.timeout !== undefined && !(timeoutMs >= 100 && timeoutMs <= 60_000)) bad('timeout', 'must be between 100ms and 60s');
+  return issues.length || !target ? { issues } : { target, intervalMs, timeoutMs };
 }
 
 /** The spec with its defaults and name filled, or issues. */

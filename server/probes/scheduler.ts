@@ -6,7 +6,7 @@ import { param, sql, type Store } from '../store/index.js';
 import type { Writer } from '../writer.js';
 import type { ServiceDef } from '../services/model.js';
 import { runProbe, type ProbeResult } from './kinds.js';
-import { checkTarget, durationMs, probeSchema, type Probe, type ProbePolicy, type ProbeSpec, type ProbeTarget } from './model.js';
+import { checkTarget, probeSchema, type CheckedProbe, type Probe, type ProbePolicy, type ProbeSpec } from './model.js';
 
 /**
  * Runs the probes: the ones created through the API (table `probes`) and one per registered
@@ -29,7 +29,8 @@ export interface SchedulerDeps {
 
 interface Entry {
   probe: Probe;
-  target: ProbeTarget;
+  /** The target, interval and timeout, parsed once when the probe is (re)loaded. */
+  checked: CheckedProbe;
   timer: TimerHandle | null;
   running: Promise<void> | null;
   last: (ProbeResult & { at: number }) | null;
@@ -156,7 +157,7 @@ export class ProbeScheduler {
         this.#d.log.warn({ probe: name, issues: checked.issues }, 'probes: skipped a probe the target policy refuses');
         continue;
       }
-      const e: Entry = { probe, target: checked.target, timer: null, running: null, last: null, key: JSON.stringify(probe) };
+      const e: Entry = { probe, checked, timer: null, running: null, last: null, key: JSON.stringify(probe) };
       this.#entries.set(name, e);
       // First run right away: a new probe shows a value without waiting an interval.
       e.timer = this.#clock.setTimeout(() => this.#tick(e), 0);
@@ -174,19 +175,17 @@ export class ProbeScheduler {
   async #tick(e: Entry): Promise<void> {
     e.timer = null;
     if (this.#stopped || this.#entries.get(e.probe.name) !== e) return;
-    const interval = durationMs(e.probe.interval);
     // Schedule the next run first, so the cadence does not drift by the run's duration.
-    e.timer = this.#clock.setTimeout(() => this.#tick(e), interval);
+    e.timer = this.#clock.setTimeout(() => this.#tick(e), e.checked.intervalMs);
     if (e.running) return; // the previous run is still going (a slow target): skip this one
     if (!this.active) return; // cluster mode, not the leader: the leader probes
-    e.running = this.#run(e, interval).finally(() => (e.running = null));
+    e.running = this.#run(e).finally(() => (e.running = null));
     await e.running;
   }
 
-  async #run(e: Entry, interval: number): Promise<void> {
+  async #run(e: Entry): Promise<void> {
     const at = this.#clock.now();
-    const timeout = e.probe.timeout ? durationMs(e.probe.timeout) : Math.min(interval, 10_000);
-    const r = await runProbe({ spec: e.probe, target: e.target, policy: this.#d.policy }, timeout);
+    const r = await runProbe({ spec: e.probe, target: e.checked.target, policy: this.#d.policy }, e.checked.timeoutMs);
     e.last = { ...r, at };
     if (!r.success) this.#d.log.debug({ probe: e.probe.name, error: r.error }, 'probe failed');
     try {

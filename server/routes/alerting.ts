@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
-import { parseTime, ParamError } from '../time.js';
 import type { Alerting } from '../alerting/service.js';
 import { promAlerts, promRules, promValue, ruleView, type RulesFilter } from '../alerting/views.js';
-import { paramList, paramValue } from './params.js';
+import { paramList, paramValue, timeParam } from './params.js';
 
 /**
  * Alerting over HTTP: rule management (/api/v1/alerting/rules), SLOs, history, notification
@@ -113,22 +112,12 @@ export async function alertingRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
 
   app.get('/api/v1/alerting/history', async (req) => {
     const a = svc();
-    const time = (name: string) => {
-      const v = paramValue(req, name);
-      if (v === undefined) return undefined;
-      try {
-        return parseTime(v, name);
-      } catch (e) {
-        if (e instanceof ParamError) throw new MetronomeError('MTR_READ_BAD_PARAM', [name, e.message]);
-        throw e;
-      }
-    };
     const limitS = paramValue(req, 'limit') ?? '1000';
     const limit = Number(limitS);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new MetronomeError('MTR_READ_BAD_PARAM', ['limit', 'must be an integer from 1 to 100000']);
     const rows = await a.db.queryHistory({
-      start: time('start'),
-      end: time('end'),
+      start: timeParam(req, 'start'),
+      end: timeParam(req, 'end'),
       alertname: paramValue(req, 'alertname'),
       ruleId: paramValue(req, 'rule_id'),
       fingerprint: paramValue(req, 'fingerprint'),

@@ -1,4 +1,3 @@
-import { parseTime } from '../time.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
@@ -10,6 +9,7 @@ import { deleteStored, getStored, listStored, matches, newDashboardId, putStored
 import { DASHBOARD_ID, dashboardDocSchema, type DashboardDoc, type StoredDashboard } from '../dashboards/model.js';
 import { Provisioner, type DirWatcher } from '../dashboards/provision.js';
 import { issuesOf } from '../services/model.js';
+import { timeParam } from './params.js';
 
 /**
  * The dashboard library: /api/v1/dashboards (stored, provisioned from DASHBOARDS_DIR, and the
@@ -168,8 +168,8 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
 
   app.get('/api/v1/annotations', async (req) => {
     const q = req.query as Record<string, string | undefined>;
-    const end = q.end === undefined ? Date.now() : timeParam('end', q.end);
-    const start = q.start === undefined ? end - 6 * 3_600_000 : timeParam('start', q.start);
+    const end = epochParam(req, 'end') ?? Date.now();
+    const start = epochParam(req, 'start') ?? end - 6 * 3_600_000;
     if (start > end) throw new MetronomeError('MTR_READ_BAD_PARAM', ['start', 'must not be after end']);
     const kinds = new Set((q.kinds ?? 'manual,alert,deploy').split(',').map((s) => s.trim())) as Set<Annotation['kind']>;
     for (const k of kinds) if (!['manual', 'alert', 'deploy'].includes(k)) throw new MetronomeError('MTR_READ_BAD_PARAM', ['kinds', `unknown kind ${k}; use manual, alert, deploy`]);
@@ -188,14 +188,9 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardRoute
   });
 }
 
-/** Milliseconds from seconds (Prometheus style, fractional allowed) or an RFC 3339 time. */
-function timeParam(name: string, v: string): number {
-  let ms = NaN;
-  try {
-    ms = parseTime(v, name);
-  } catch {
-    // the range check below names the parameter
-  }
-  if (!Number.isFinite(ms) || ms < 0 || ms > 10_000_000_000_000) throw new MetronomeError('MTR_READ_BAD_PARAM', [name, 'must be seconds since the epoch or an RFC 3339 time']);
+/** A time parameter as timeParam reads it, within what the annotations table holds (1970 to 2286). */
+function epochParam(req: FastifyRequest, name: string): number | undefined {
+  const ms = timeParam(req, name);
+  if (ms !== undefined && !(ms >= 0 && ms <= 10_000_000_000_000)) throw new MetronomeError('MTR_READ_BAD_PARAM', [name, 'must be a time from 1970 to 2286']);
   return ms;
 }

@@ -90,7 +90,7 @@ function catalogQuery(body: Record<string, unknown>, defaultLimit: number): { qu
       filterSql(body.filter);
     }
   } catch (e) {
-    if (e instanceof FilterError) throw new MetronomeError('MTR_METADATA_BAD_REQUEST', [e.path, e.message]);
+    if (e instanceof FilterError) throw new MetronomeError('MTR_METADATA_BAD_REQUEST', [e.path, e.reason]);
     throw e;
   }
   const asked = body.limit;

@@ -1,5 +1,7 @@
 import { parse as parseQs } from 'node:querystring';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { MetronomeError } from '../errors.js';
+import { ParamError, parseTime } from '../time.js';
 
 /** Accept application/x-www-form-urlencoded bodies (Prometheus API clients POST forms). */
 export function acceptForms(app: FastifyInstance): void {
@@ -24,4 +26,20 @@ export function paramList(req: FastifyRequest, name: string): string[] {
 export function paramValue(req: FastifyRequest, name: string): string | undefined {
   const all = paramList(req, name);
   return all.length ? all[all.length - 1] : undefined;
+}
+
+/**
+ * A time parameter (unix seconds or RFC 3339) in unix ms; undefined when absent or empty, as
+ * Prometheus reads an empty start or end. A bad one is a 400 worded as /api/v1/query words it:
+ * invalid parameter "start": cannot parse "x" to a valid timestamp (unix seconds or RFC 3339).
+ */
+export function timeParam(req: FastifyRequest, name: string): number | undefined {
+  const v = paramValue(req, name);
+  if (v === undefined || v === '') return undefined;
+  try {
+    return parseTime(v, name);
+  } catch (e) {
+    if (e instanceof ParamError) throw new MetronomeError('MTR_READ_BAD_PARAM', [e.param, e.reason]);
+    throw e;
+  }
 }

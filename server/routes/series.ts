@@ -3,10 +3,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { MetronomeError } from '../errors.js';
 import { parseSelector, SelectorError, type Matcher } from '../promql/selector.js';
-import { parseTime, ParamError } from '../time.js';
 import { findSeries, labelNames, labelsOf, labelValues } from '../series/lookup.js';
 import { exportSeries } from '../series/export.js';
-import { acceptForms, paramList, paramValue } from './params.js';
+import { acceptForms, paramList, paramValue, timeParam } from './params.js';
 
 function selectors(req: FastifyRequest, required: boolean): Matcher[][] {
   const list = paramList(req, 'match[]');
@@ -22,14 +21,7 @@ function selectors(req: FastifyRequest, required: boolean): Matcher[][] {
 }
 
 function range(req: FastifyRequest): { start?: number; end?: number } {
-  try {
-    const s = paramValue(req, 'start');
-    const e = paramValue(req, 'end');
-    return { start: s ? parseTime(s, 'start') : undefined, end: e ? parseTime(e, 'end') : undefined };
-  } catch (e) {
-    if (e instanceof ParamError) throw new MetronomeError('MTR_READ_BAD_PARAM', [e.param, e.message]);
-    throw e;
-  }
+  return { start: timeParam(req, 'start'), end: timeParam(req, 'end') };
 }
 
 /** Series metadata in the Prometheus HTTP API's shape, and the raw export. */

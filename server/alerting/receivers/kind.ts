@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Integration, Notification } from '../receivers.js';
 import { NotifyTemplates } from '../notify-templates.js';
+import { parsePromDuration } from '../../time.js';
 import { httpConfigSchema } from './http.js';
 
 export interface IntegrationContext {
@@ -37,11 +38,13 @@ export const commonFields = {
   http_config: httpConfigSchema.optional(),
 };
 
-/** A Prometheus duration ("10s", "1m") as milliseconds. */
-export const durationMs = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, 'must be a duration like 10s or 1m').transform((s) => {
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
-  let ms = 0;
-  for (const m of s.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) ms += Number(m[1]) * unit[m[2]];
+/** A Prometheus duration ("10s", "1m") as milliseconds (server/time.ts parses it). */
+export const durationMs = z.string().transform((s, ctx) => {
+  const ms = parsePromDuration(s);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(s)}: use a duration like 10s, 1m or 1h30m` });
+    return z.NEVER;
+  }
   return ms;
 });
 
