@@ -111,6 +111,7 @@ export async function startMetronome(
   const rollups = new RollupJob(store, ledger, {
     intervalMs: config.ROLLUP_INTERVAL,
     rawRetentionMs: config.RETENTION_DAYS * 86_400_000,
+    shared: clustered,
     log: log.child({ component: 'rollups' }),
   });
   // Cluster mode: the leader runs the job (onLeader); until this node leads it only reads what is done.

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../server/alerting/clock.js';
 import { loadConfig } from '../server/config.js';
 import type { Engine } from '../server/promql/engine.js';
@@ -37,15 +37,45 @@ interface Node {
   /** Rollup statements this node sent: INSERTs into rollup_1m and records in rollup_windows. */
   rollups: { inserts: number; records: number };
   plans: GridPlan[];
-  /** When set, the node's INSERTs into rollup_1h call `reached` and wait for `until`. */
-  hold?: { reached: () => void; until: Promise<void> };
+  /** Statements held: the node's INSERTs into rollup_1h, its points, its dirty marks. */
+  holds: Partial<Record<Held, Hold>>;
+}
+type Held = 'rollup_1h' | 'points' | 'rollup_dirty';
+/** A held statement calls `reached`, then waits for `until`. */
+interface Hold {
+  reached: () => void;
+  until: Promise<void>;
+  release: () => void;
+}
+/** Hold the node's statements of a kind from now: `reached` when one arrives, until `release`. */
+function hold(n: Node, what: Held): { reached: Promise<void>; release: () => void } {
+  let release!: () => void;
+  let arrive!: () => void;
+  const until = new Promise<void>((r) => (release = r));
+  const reached = new Promise<void>((r) => (arrive = r));
+  const h: Hold = {
+    reached: arrive,
+    until,
+    release: () => {
+      if (n.holds[what] === h) n.holds[what] = undefined;
+      release();
+    },
+  };
+  n.holds[what] = h;
+  return { reached, release: h.release };
+}
+async function held(n: Node, what: Held): Promise<void> {
+  const h = n.holds[what];
+  if (!h) return;
+  h.reached();
+  await h.until;
 }
 
 const dir = tempDir('metronome-cluster-rollups-');
 const nodes: Node[] = [];
 
 /** The real store, counting the rollup job's statements (and holding one when asked). */
-function counting(node: Pick<Node, 'rollups' | 'hold'>) {
+function counting(node: Pick<Node, 'rollups' | 'holds'>) {
   return (store: Store): Store =>
     new Proxy(store, {
       get(target, prop) {
@@ -53,17 +83,21 @@ function counting(node: Pick<Node, 'rollups' | 'hold'>) {
           return async (q: Parameters<Store['command']>[0], opts?: Parameters<Store['command']>[1]) => {
             const text = compile(q).sql;
             if (/INSERT INTO rollup_1m\b/.test(text)) node.rollups.inserts++;
-            if (/INSERT INTO rollup_1h\b/.test(text) && node.hold) {
-              node.hold.reached();
-              await node.hold.until;
-            }
+            if (/INSERT INTO rollup_1h\b/.test(text)) await held(node as Node, 'rollup_1h');
             return target.command(q, opts);
           };
         }
         if (prop === 'insertRows') {
           return async (table: string, rows: readonly Record<string, unknown>[]) => {
             if (table === 'rollup_windows') node.rollups.records++;
+            if (table === 'rollup_dirty') await held(node as Node, 'rollup_dirty');
             return target.insertRows(table, rows);
+          };
+        }
+        if (prop === 'insertPoints') {
+          return async (...args: Parameters<Store['insertPoints']>) => {
+            await held(node as Node, 'points');
+            return target.insertPoints(...args);
           };
         }
         const v = Reflect.get(target, prop);
@@ -75,7 +109,7 @@ function counting(node: Pick<Node, 'rollups' | 'hold'>) {
 beforeAll(async () => {
   const keeper = testKeeperConfig(dir);
   for (const name of ['a', 'b', 'c']) {
-    const node = { name, clock: new ManualClock(T), rclock: new ManualClock(T), rollups: { inserts: 0, records: 0 }, plans: [] } as unknown as Node;
+    const node = { name, clock: new ManualClock(T), rclock: new ManualClock(T), rollups: { inserts: 0, records: 0 }, plans: [], holds: {} } as unknown as Node;
     const config = loadConfig({
       PORT: '0',
       LOG_LEVEL: 'silent',
@@ -102,8 +136,11 @@ beforeAll(async () => {
     nodes.push(node);
   }
 });
+// A test that failed while holding a statement lets it go, so the next ones and close() can run.
+afterEach(() => {
+  for (const n of nodes) for (const h of Object.values(n.holds)) h?.release();
+});
 afterAll(async () => {
-  for (const n of nodes) n.hold = undefined;
   for (const n of nodes) await n.running.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -161,8 +198,12 @@ describe('the rollup job in a cluster', () => {
     // Nothing recorded yet: the follower reads every hour from raw points.
     expect(known(b())).toEqual([]);
     const before = await expectRawAnswer(b());
-    // A minute on every rollup clock, the followers' first: only the leader's job runs, and rolls the five hours up.
+    // Written after the hours closed, so each carries a dirty mark from b: the leader leaves them
+    // for ROLLUP_LATE_ALLOWANCE (b's flush might still be landing), then rolls them up. The
+    // followers' rollup clocks move first: only the leader's job runs.
     for (const n of [c(), b(), a()]) await n.rclock.advance(60_000);
+    expect(counts()).toEqual([0, 0, 0]);
+    for (const n of [c(), b(), a()]) await n.rclock.advance(5 * 60_000);
     expect(counts()).toEqual([5, 0, 0]);
     expect(nodes.map((n) => n.rollups.records)).toEqual([5, 0, 0]);
     const done = await recorded();
@@ -187,19 +228,19 @@ describe('the rollup job in a cluster', () => {
     expect(known(b()).map(([w]) => w)).toEqual([W0 - 4, W0 - 3, W0 - 1, W0]);
     const late = await expectRawAnswer(b());
     // The leader recomputes it; held after its 1 m rows are written, before the 1 h rows and the record.
-    let release!: () => void;
-    const reached = new Promise<void>((r) => (a().hold = { reached: r, until: new Promise((u) => (release = u)) }));
-    const run = a().rclock.advance(60_000);
-    await reached;
+    const h = hold(a(), 'rollup_1h');
+    const run = a().rclock.advance(6 * 60_000); // past the allowance after c's mark
+    await h.reached;
     await advance([b(), c()], POLL);
     // Half-written: the new gen's 1 m rows are there, its 1 h rows and its record not; followers read raw.
     expect(await newRows(W0 - 2, old)).toEqual({ m: true, h: false });
     expect((await recorded()).get(W0 - 2)).toBe(old);
     expect(known(b()).map(([w]) => w)).toEqual([W0 - 4, W0 - 3, W0 - 1, W0]);
     expect(await expectRawAnswer(b())).toEqual(late);
-    release();
-    a().hold = undefined;
+    h.release();
     await run;
+    // The rollup clocks agree again (marks and versions are times on them).
+    for (const n of [b(), c()]) await n.rclock.advanceTo(a().rclock.now());
     await advance(nodes, POLL);
     const now = await recorded();
     expect(now.get(W0 - 2)).toBeGreaterThan(old);
@@ -209,12 +250,60 @@ describe('the rollup job in a cluster', () => {
     // A second late sample into that hour through the same follower marks it again: the leader
     // took the first mark, which a follower cannot know (without this mark the rollups would miss it).
     await push(c().running.url, 'cr_load', { host: 'x' }, [[H0 - 2.5 * HOUR + 5678, 500]]);
-    for (const n of nodes) await n.rclock.advance(60_000);
+    for (const n of nodes) await n.rclock.advance(6 * 60_000);
     await advance(nodes, POLL);
     expect(counts()).toEqual([7, 0, 0]);
     expect((await recorded()).get(W0 - 2)).toBeGreaterThan(now.get(W0 - 2)!);
     expect(known(b())).toEqual([...(await recorded())]);
     expect(await expectRawAnswer(b())).not.toEqual(late);
+  });
+
+  it('the leader leaves a dirty hour alone while the flush that marked it may still be landing on another node', async () => {
+    const w = W0 - 3;
+    const before = (await recorded()).get(w)!;
+    const runs = counts()[0];
+    // c marks the hour, and its points are held on their way.
+    const h = hold(c(), 'points');
+    const pushed = push(c().running.url, 'cr_load', { host: 'x' }, [[H0 - 3.5 * HOUR + 4321, 2000]]);
+    await h.reached;
+    // Two minutes of the leader's runs: the mark is younger than the allowance, the hour waits.
+    for (const n of nodes) await n.rclock.advance(2 * 60_000);
+    const during = { runs: counts()[0], version: (await recorded()).get(w) };
+    h.release();
+    await pushed;
+    for (const n of nodes) await n.rclock.advance(4 * 60_000);
+    await advance(nodes, POLL);
+    expect(known(b())).toEqual([...(await recorded())]);
+    // Recomputed from c's points too (recomputed at once, while they were held, it missed them for good).
+    await expectRawAnswer(b());
+    expect(during).toEqual({ runs, version: before });
+    expect(counts()[0]).toBe(runs + 1);
+  });
+
+  it('a mark still on its way when the leader recomputes is above the version recorded', async () => {
+    const w = W0; // (H0 - 1 h, H0]
+    // A late sample through b, landed; its mark becomes old enough for the leader.
+    await push(b().running.url, 'cr_load', { host: 'x' }, [[H0 - 0.5 * HOUR + 1111, 3000]]);
+    for (const n of nodes) await n.rclock.advance(4 * 60_000);
+    // A second one through c while the leader's next runs recompute the hour: c's mark is held, so
+    // the leader reads neither the mark nor (maybe) the sample.
+    const runs = counts()[0];
+    const h = hold(c(), 'rollup_dirty');
+    const pushed = push(c().running.url, 'cr_load', { host: 'x' }, [[H0 - 0.5 * HOUR + 2222, 4000]]);
+    await h.reached;
+    for (const n of nodes) await n.rclock.advance(2 * 60_000);
+    expect(counts()[0]).toBe(runs + 1);
+    h.release();
+    await pushed;
+    // c's mark is newer than the version the leader recorded: the hour is dirty again.
+    await advance(nodes, POLL);
+    expect(known(b()).map(([x]) => x)).not.toContain(w);
+    await expectRawAnswer(b());
+    for (const n of nodes) await n.rclock.advance(6 * 60_000);
+    expect(counts()[0]).toBe(runs + 2);
+    await advance(nodes, POLL);
+    expect(known(b())).toEqual([...(await recorded())]);
+    await expectRawAnswer(b());
   });
 
   it('after a failover the new leader runs the job, from the persisted state; the old one stops', async () => {

@@ -9,6 +9,9 @@
  * Crash safety without transactions: an hour's rows are written under a fresh gen and only
  * then is (hour, gen) recorded, in one single-row insert. A run that dies before that leaves
  * rows no reader takes; a run that died after it is complete.
+ *
+ * One process runs the job: the only node, or a cluster's leader (lead/follow); every node's
+ * writer marks hours, and a follower learns the done hours from the tables (refresh).
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type TimerHandle } from '../alerting/clock.js';
@@ -178,6 +181,13 @@ export interface RollupJobOptions {
   intervalMs: number;
   /** Hours that start before now - this are not recomputed: their raw points may be partly expired. */
   rawRetentionMs: number;
+  /**
+   * Other processes write this store (cluster mode), and their flushes in flight are unknown here:
+   * a dirty hour is recomputed only once its newest mark is `lateMs` old (the flush that wrote it
+   * has landed), and recorded at version now - lateMs, below the mark of any flush that may still
+   * be landing (which then makes the hour dirty again).
+   */
+  shared?: boolean;
   log: Logger;
 }
 
@@ -297,13 +307,18 @@ export class RollupJob {
     const result: RunResult = { hours: [], deferred: [], kept: [] };
     const recorded = new Set<number>();
     const stale: number[] = [];
+    /** Stale hours -> [their newest version, their newest mark]. */
+    const states = new Map<number, [number, number]>();
     let newest = -1;
     for (const { w, v, m, rec } of rows) {
       if (rec) {
         recorded.add(w);
         if (w > newest) newest = w;
       }
-      if (m > v) stale.push(w);
+      if (m > v) {
+        stale.push(w);
+        states.set(w, [v, m]);
+      }
     }
     // Readers in this process take what the tables say now (marks from other nodes included).
     this.ledger.sync(rows);
@@ -321,7 +336,8 @@ export class RollupJob {
     // Recomputations first, newest first (what dashboards look at), then new hours in order.
     for (const w of stale.sort((a, b) => b - a)) {
       if (w > lastClosed || this.#quit) continue;
-      if (this.ledger.writing(w)) {
+      const [v, m] = states.get(w)!;
+      if (this.ledger.writing(w) || (this.opts.shared && m + this.ledger.lateMs > now)) {
         result.deferred.push(w);
         continue;
       }
@@ -333,7 +349,7 @@ export class RollupJob {
         }
         continue;
       }
-      await this.#compute(w);
+      await this.#compute(w, this.opts.shared ? Math.max(now - this.ledger.lateMs, v + 1) : undefined);
       result.hours.push(w);
     }
     for (let w = this.#horizon + 1; w <= lastClosed && !this.#quit; w++) {
@@ -342,7 +358,8 @@ export class RollupJob {
         break; // the horizon stays before it
       }
       if (!recorded.has(w) || stale.includes(w)) {
-        if (!result.hours.includes(w)) {
+        // A dirty hour deferred above is left to a later run's recomputations.
+        if (!result.hours.includes(w) && !result.deferred.includes(w)) {
           await this.#compute(w);
           result.hours.push(w);
         }
@@ -352,15 +369,15 @@ export class RollupJob {
     return result;
   }
 
-  /** Aggregate hour w under a fresh gen, then record it. */
-  async #compute(w: number): Promise<void> {
+  /** Aggregate hour w under a fresh gen, then record it at `version` (default: the gen). */
+  async #compute(w: number, version?: number): Promise<void> {
     const gen = this.ledger.take(w);
     // Not a series write: the store's series cache stays (store.ts, QueryOptions.keepsSeries).
     const opts = { keepsSeries: true, settings: rollupInsertSettings(currentTopology().topology) };
     await this.store.command(rollup1mSql(w, gen), opts);
     await this.store.command(rollup1hSql(w, gen), opts);
-    await this.store.insertRows('rollup_windows', [{ w, gen, version: gen }]);
-    this.ledger.recorded(w, gen, gen);
+    await this.store.insertRows('rollup_windows', [{ w, gen, version: version ?? gen }]);
+    this.ledger.recorded(w, version ?? gen, gen);
   }
 
   /** Record hour w again with the gen it has, at a new version (clears its dirty mark). */
