@@ -111,8 +111,11 @@ export async function startMetronome(
   const rollups = new RollupJob(store, ledger, {
     intervalMs: config.ROLLUP_INTERVAL,
     rawRetentionMs: config.RETENTION_DAYS * 86_400_000,
+    shared: clustered,
     log: log.child({ component: 'rollups' }),
   });
+  // Cluster mode: the leader runs the job (onLeader); until this node leads it only reads what is done.
+  if (clustered) await rollups.follow();
   const ctx: AppContext = { config, store, writer, metrics, log, engine, state: { shuttingDown: false, startedAt: Date.now() }, access, cardinality, storeHealth, probeClock: opts.probeClock };
   // Alerting loads its rule files and notification config now: a bad one stops the start.
   // In cluster mode the lease decides which node evaluates and notifies (server/cluster).
@@ -124,6 +127,7 @@ export async function startMetronome(
         clock: clusterClock,
         alertingClock: opts.alertingClock,
         onLeader: async () => {
+          rollups.lead();
           if (ctx.probes) ctx.probes.active = true;
           if (!demo && (await shouldRunDemo(config.DEMO, store))) demo = startDemo(ctx, demoOpts);
         },
@@ -131,7 +135,9 @@ export async function startMetronome(
           if (ctx.probes) ctx.probes.active = false;
           await demo?.stop();
           demo = undefined;
+          await rollups.follow();
         },
+        onFollowerPoll: () => rollups.refresh(),
       })
     : createAlerting(ctx, opts.alertingClock);
   const loaded = await load.catch(async (e) => {
@@ -148,13 +154,15 @@ export async function startMetronome(
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
   const url = `http://${host}:${port}`;
-  if (leadership) await leadership.begin(url);
-  else {
+  if (leadership) {
+    // The done hours as the leader recorded them (until now readers asked the tables in each statement).
+    await rollups.refresh().catch((err: unknown) => log.error({ err }, 'reading the rollup tables failed'));
+    await leadership.begin(url);
+  } else {
+    rollups.start(); // one node is its own leader
     ctx.alerting!.start(url);
     demo = (await shouldRunDemo(config.DEMO, store)) ? startDemo(ctx, demoOpts) : undefined;
   }
-  // Every node may run it: a window recorded twice keeps the later run's rows (server/rollups).
-  rollups.start();
   if (demo) log.info('demo traffic generator started (DEMO=0 turns it off)');
 
   let closing: Promise<void> | null = null;

@@ -48,8 +48,9 @@ export class Heartbeat {
   async beat(): Promise<number> {
     const { store, node, clock, liveMs } = this.opts;
     const now = clock.now();
-    // Said explicitly: chdb's connection sends a query's settings as session SETs, which stay in
-    // force, so the lease's strict mode would apply here ("Node exists" on every beat after the first).
+    // Not strict, said explicitly: an INSERT overwrites this node's row. (Before the embedded store
+    // wrote settings into the statement, the lease's strict mode stayed on chdb's session and
+    // every beat after the first failed with "Node exists".)
     await store.command(sql`INSERT INTO ${raw(NODES_TABLE)} (node, seen) VALUES (${param('String', node)}, ${param('Int64', now)})`, {
       settings: { keeper_map_strict_mode: 0 },
     });

@@ -75,6 +75,8 @@ export interface LeadershipOptions {
   /** Leader-only work besides alerting (demo, probes): started on gaining the lease, stopped on losing it. */
   onLeader?: () => Promise<void>;
   onFollower?: () => Promise<void>;
+  /** A follower's refresh of other state the leader persists (the rollup job's done hours), every CONFIG_POLL_INTERVAL after alerting's. */
+  onFollowerPoll?: () => Promise<void>;
 }
 
 export interface Leadership {
@@ -99,7 +101,7 @@ export function defaultNodeId(): string {
  *   restored, what was sent is not sent again) and started; then onLeader.
  * - Losing it: alerting stops (its last writes are fenced off), onFollower runs.
  * - As follower: every CONFIG_POLL_INTERVAL alerting is loaded again, unstarted, so the alert,
- *   rule and silence APIs answer from what the leader persisted.
+ *   rule and silence APIs answer from what the leader persisted; then onFollowerPoll.
  * - Every node, leader or not, beats every LEASE_RENEW in the table of live nodes; a row older
  *   than LEASE_TTL is a node gone. Each node's rate limiters allow a token rate / live nodes.
  */
@@ -181,8 +183,12 @@ export async function prepareLeadership(o: LeadershipOptions): Promise<Leadershi
   const poll = () => {
     timer = clock.setTimeout(async () => {
       if (stopped) return;
-      if (!lease.held) await serial(() => swap(false));
-      else {
+      if (!lease.held) {
+        await serial(() => swap(false));
+        await serial(async () => {
+          if (!lease.held) await o.onFollowerPoll?.();
+        });
+      } else {
         // A change made through another node reaches the leader: alerting reloads, as on a restart.
         const now = await stamp().catch(() => loadedFrom);
         if (loadedFrom && now !== loadedFrom) {

@@ -35,7 +35,7 @@ describe('RollupLedger', () => {
     const clock = new ManualClock(100 * HOUR_MS);
     const hours = new RollupHours();
     const ledger = new RollupLedger(clock, 0, hours);
-    ledger.loadHours([[40, 1]]);
+    ledger.sync([{ w: 40, v: 1, m: 0, rec: true, g: 1 }]);
     const gen = ledger.take(41);
     // Late samples into 40 (done) and 41 (being computed) arrive while the job computes 41.
     const late = ledger.begin(at(39.5 * HOUR_MS, 41 * HOUR_MS), 2);
@@ -47,6 +47,41 @@ describe('RollupLedger', () => {
     const again = ledger.take(41);
     ledger.recorded(41, again, again);
     expect(hours.between(40, 41)!.w).toEqual([41]);
+  });
+
+  it('on a follower (the job runs elsewhere) marks every flush into a closed hour, not only the first', () => {
+    const clock = new ManualClock(100 * HOUR_MS);
+    const ledger = new RollupLedger(clock, 0);
+    ledger.local = false;
+    const first = ledger.begin(at(50 * HOUR_MS), 1);
+    first.marked();
+    first.release();
+    // Another node's job may have taken hour 50 since: this process cannot know, so it marks again.
+    const second = ledger.begin(at(50 * HOUR_MS - 1), 1);
+    expect(second.dirty).toEqual([50]);
+    expect(second.at).toBeGreaterThan(first.at);
+  });
+
+  it('takes what the tables say on every sync, keeping out hours it marked after the version read', () => {
+    const clock = new ManualClock(100 * HOUR_MS);
+    const hours = new RollupHours();
+    const ledger = new RollupLedger(clock, 0, hours);
+    ledger.local = false;
+    ledger.sync([{ w: 40, v: 10, m: 0, rec: true, g: 10 }]);
+    expect(hours.between(40, 42)!.w).toEqual([40]);
+    // A flush here marks 40 (not stored yet): it reads raw even though the tables still say done.
+    const f = ledger.begin(at(39.5 * HOUR_MS), 1);
+    ledger.sync([{ w: 40, v: 10, m: 0, rec: true, g: 10 }, { w: 41, v: 20, m: 0, rec: true, g: 20 }]);
+    expect(hours.between(40, 42)).toMatchObject({ w: [41], gen: [20] });
+    // The leader recomputes 40 after the mark (a version above it, a new gen): taken again.
+    f.marked();
+    ledger.sync([{ w: 40, v: f.at + 1, m: f.at, rec: true, g: f.at + 1 }, { w: 41, v: 20, m: 0, rec: true, g: 20 }]);
+    expect(hours.between(40, 42)).toMatchObject({ w: [40, 41], gen: [f.at + 1, 20] });
+    // A mark from another node, newer than the version: read raw.
+    ledger.sync([{ w: 40, v: f.at + 1, m: f.at + 5, rec: true, g: f.at + 1 }]);
+    expect(hours.between(40, 42)!.w).toEqual([]);
+    // And the counter never hands out a value at or below what the tables hold.
+    expect(ledger.next()).toBeGreaterThan(f.at + 5);
   });
 
   it('hands out values above anything seeded from the tables, even when the clock is behind', () => {

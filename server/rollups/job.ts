@@ -9,6 +9,9 @@
  * Crash safety without transactions: an hour's rows are written under a fresh gen and only
  * then is (hour, gen) recorded, in one single-row insert. A run that dies before that leaves
  * rows no reader takes; a run that died after it is complete.
+ *
+ * One process runs the job: the only node, or a cluster's leader (lead/follow); every node's
+ * writer marks hours, and a follower learns the done hours from the tables (refresh).
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type TimerHandle } from '../alerting/clock.js';
@@ -31,6 +34,14 @@ export class RollupLedger {
   readonly #taken = new Map<number, number>();
   /** Hours -> the newest mark handed out in this process (stored or not yet). */
   readonly #lastMark = new Map<number, number>();
+  /** Whether sync() has seen the tables once. */
+  #synced = false;
+  /**
+   * Whether the job runs in this process (one node; the leader of a cluster). A follower's marks
+   * are taken by another process's job, which it does not see: each of its flushes into a closed
+   * hour writes a mark, none relies on an earlier one still pending.
+   */
+  local = true;
 
   constructor(
     readonly clock: Clock,
@@ -69,8 +80,8 @@ export class RollupLedger {
     }
     for (const w of hours) this.#writing.set(w, (this.#writing.get(w) ?? 0) + 1);
     const now = this.clock.now();
-    // A mark already stored and not yet taken by a job run covers this flush too.
-    const dirty = [...hours].filter((w) => this.closed(w, now) && !((this.#marked.get(w) ?? -1) > (this.#taken.get(w) ?? -1)));
+    // A mark already stored and not yet taken by this process's job covers this flush too.
+    const dirty = [...hours].filter((w) => this.closed(w, now) && !(this.local && (this.#marked.get(w) ?? -1) > (this.#taken.get(w) ?? -1)));
     const at = dirty.length ? this.next() : 0;
     // Readers stop taking these hours' rollups now, before any of the samples is written.
     for (const w of dirty) {
@@ -108,16 +119,52 @@ export class RollupLedger {
     return v;
   }
 
-  /** What the tables say is done, less the hours this process has marked since it started. */
-  loadHours(done: [number, number][]): void {
+  /**
+   * What the tables say (ledgerSql, one row per hour): never hand out a value at or below one they
+   * hold, and let readers take the hours recorded and not marked since, less the hours this
+   * process marked after the version read (on the first look, every hour it marked since it
+   * started: values handed out before the seed do not compare). The job's every run calls it,
+   * and a follower's refresh (a cluster's leader runs the job).
+   */
+  sync(rows: readonly HourState[]): void {
+    const version = new Map<number, number>();
+    const done: [number, number][] = [];
+    for (const r of rows) {
+      this.seed(Math.max(r.v, r.m));
+      version.set(r.w, r.v);
+      if (r.rec && r.m <= r.v) done.push([r.w, r.g]);
+    }
     this.hours?.load(done);
-    for (const w of this.#lastMark.keys()) this.hours?.dirty(w);
+    for (const [w, mark] of this.#lastMark) {
+      if (this.#synced && mark <= (version.get(w) ?? -1)) this.#lastMark.delete(w);
+      else this.hours?.dirty(w);
+    }
+    this.#synced = true;
   }
 
   /** The job recorded hour w at version v with gen: readers may take it unless a mark came since. */
   recorded(w: number, v: number, gen: number): void {
     if ((this.#lastMark.get(w) ?? -1) < v) this.hours?.done(w, gen);
   }
+}
+
+/** An hour as the tables hold it (ledgerSql). */
+export interface HourState {
+  w: number;
+  /** Its newest version (0: none). */
+  v: number;
+  /** Its newest dirty mark (0: none). */
+  m: number;
+  /** Whether it was ever recorded. */
+  rec: boolean;
+  /** The gen it is read at. */
+  g: number;
+}
+
+/** Read the hours' states (ledgerSql). */
+async function readLedger(store: Store): Promise<HourState[]> {
+  const rows = await store.query<{ w: number; v: string; m: string; rec: number; g: string }>(ledgerSql());
+  return rows.map((r) => ({ w: Number(r.w), v: Number(r.v), m: Number(r.m), rec: Number(r.rec) === 1, g: Number(r.g) }));
 }
 
 /** One flush's hours, from RollupLedger.begin. */
@@ -134,6 +181,13 @@ export interface RollupJobOptions {
   intervalMs: number;
   /** Hours that start before now - this are not recomputed: their raw points may be partly expired. */
   rawRetentionMs: number;
+  /**
+   * Other processes write this store (cluster mode), and their flushes in flight are unknown here:
+   * a dirty hour is recomputed only once its newest mark is `lateMs` old (the flush that wrote it
+   * has landed), and recorded at version now - lateMs, below the mark of any flush that may still
+   * be landing (which then makes the hour dirty again).
+   */
+  shared?: boolean;
   log: Logger;
 }
 
@@ -151,9 +205,14 @@ export class RollupJob {
   #timer: TimerHandle | null = null;
   #running: Promise<RunResult> | null = null;
   #stopped = false;
+  /** Set while this process does not run the job (a follower): a run in progress stops between hours. */
+  #halted = false;
+  /** Counts lead() calls: a tick of an earlier term does not schedule the next. */
+  #term = 0;
   /** The newest hour recorded (the job's horizon); new hours after it are done in order. */
   #horizon: number | null = null;
-  #seeded = false;
+  /** The last read of the tables outside a run (refresh). */
+  #loading: Promise<void> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -161,23 +220,46 @@ export class RollupJob {
     private readonly opts: RollupJobOptions,
   ) {}
 
+  /** One node: the job runs here (see lead). */
+  start(): void {
+    this.lead();
+  }
+
   /**
-   * Schedule runs every intervalMs on the ledger's clock, the first one now. With no interval,
+   * Run the job in this process: every intervalMs on the ledger's clock, the first run now, from
+   * what the tables hold (a new leader takes over where the last one stopped). With no interval,
    * only look at the tables once, so readers in this process know the done hours.
    */
-  start(): void {
+  lead(): void {
     if (this.#stopped) return;
+    this.#halted = false;
+    this.ledger.local = true;
+    this.#horizon = null;
+    const term = ++this.#term;
+    if (this.#timer) this.ledger.clock.clearTimeout(this.#timer);
+    this.#timer = null;
     if (this.opts.intervalMs <= 0) {
-      // Tracked: stop() waits for it, so the store is never closed under this read.
-      this.#loading = this.load().catch((err: unknown) => this.opts.log.error({ err }, 'reading the rollup tables failed'));
+      this.refresh().catch((err: unknown) => this.opts.log.error({ err }, 'reading the rollup tables failed'));
       return;
     }
     const tick = async () => {
       this.#timer = null;
       await this.runOnce().catch((err: unknown) => this.opts.log.error({ err }, 'rollup run failed; retried next interval'));
-      if (!this.#stopped) this.#timer = this.ledger.clock.setTimeout(tick, this.opts.intervalMs);
+      if (!this.#stopped && !this.#halted && term === this.#term) this.#timer = this.ledger.clock.setTimeout(tick, this.opts.intervalMs);
     };
     this.#timer = this.ledger.clock.setTimeout(tick, 0);
+  }
+
+  /**
+   * Another process runs the job (a cluster's follower): stop scheduling, let a run in progress
+   * stop after its current hour, and wait for it. Readers here learn done hours from refresh().
+   */
+  async follow(): Promise<void> {
+    this.#halted = true;
+    this.ledger.local = false;
+    if (this.#timer) this.ledger.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running?.catch(() => undefined);
   }
 
   /** Stop scheduling and wait for a run in progress. */
@@ -189,21 +271,22 @@ export class RollupJob {
     await this.#running?.catch(() => undefined);
   }
 
-  /** The first read of the tables when no run is scheduled (ROLLUP_INTERVAL=0). */
-  #loading: Promise<void> | null = null;
-
-  /** Read the tables once (what the first run does first), without rolling anything up. */
-  async load(): Promise<void> {
-    if (this.#seeded) return;
-    const rows = await this.store.query<{ w: number; v: string; m: string; rec: number; g: string }>(ledgerSql());
-    if (this.#seeded) return;
-    const loaded: [number, number][] = [];
-    for (const r of rows) {
-      this.ledger.seed(Math.max(Number(r.v), Number(r.m)));
-      if (Number(r.rec) === 1 && Number(r.m) <= Number(r.v)) loaded.push([Number(r.w), Number(r.g)]);
-    }
-    this.ledger.loadHours(loaded);
-    this.#seeded = true;
+  /**
+   * Read the tables (what every run does first) without rolling anything up: readers in this
+   * process take the hours recorded there, with their gens, and nothing else. A follower calls
+   * it every CONFIG_POLL_INTERVAL. Gens are recorded only after their rows are complete, so an
+   * hour the leader is recomputing is read at its old gen (or raw, once marked) until then.
+   * On a remote store (no done hours in process) it still seeds the counter: this node's marks
+   * stay above the versions the leader had recorded by then, even with a clock behind the leader's.
+   */
+  refresh(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    const p = readLedger(this.store).then((rows) => {
+      if (!this.#stopped) this.ledger.sync(rows);
+    });
+    // Tracked: stop() waits for it, so the store is never closed under this read.
+    this.#loading = p.catch(() => undefined);
+    return p;
   }
 
   /** One run (runs never overlap: a second call waits for the first and runs after it). */
@@ -214,28 +297,31 @@ export class RollupJob {
     return run;
   }
 
+  /** Whether a run should stop before its next hour. */
+  get #quit(): boolean {
+    return this.#stopped || this.#halted;
+  }
+
   async #run(): Promise<RunResult> {
-    const rows = await this.store.query<{ w: number; v: string; m: string; rec: number; g: string }>(ledgerSql());
+    const rows = await readLedger(this.store);
     const result: RunResult = { hours: [], deferred: [], kept: [] };
     const recorded = new Set<number>();
     const stale: number[] = [];
-    const loaded: [number, number][] = [];
+    /** Stale hours -> [their newest version, their newest mark]. */
+    const states = new Map<number, [number, number]>();
     let newest = -1;
-    for (const r of rows) {
-      const w = Number(r.w);
-      const v = Number(r.v);
-      const m = Number(r.m);
-      if (!this.#seeded) this.ledger.seed(Math.max(v, m));
-      if (!this.#seeded && Number(r.rec) === 1 && m <= v) loaded.push([w, Number(r.g)]);
-      if (Number(r.rec) === 1) {
+    for (const { w, v, m, rec } of rows) {
+      if (rec) {
         recorded.add(w);
         if (w > newest) newest = w;
       }
-      if (m > v) stale.push(w);
+      if (m > v) {
+        stale.push(w);
+        states.set(w, [v, m]);
+      }
     }
-    // The first look at the tables: readers in this process now know the done hours.
-    if (!this.#seeded) this.ledger.loadHours(loaded);
-    this.#seeded = true;
+    // Readers in this process take what the tables say now (marks from other nodes included).
+    this.ledger.sync(rows);
     const now = this.ledger.clock.now();
     const lastClosed = Math.floor((now - this.ledger.lateMs) / HOUR_MS);
     if (this.#horizon === null) {
@@ -249,8 +335,9 @@ export class RollupJob {
     const oldestRaw = hourOfMs(now - this.opts.rawRetentionMs) + 24;
     // Recomputations first, newest first (what dashboards look at), then new hours in order.
     for (const w of stale.sort((a, b) => b - a)) {
-      if (w > lastClosed || this.#stopped) continue;
-      if (this.ledger.writing(w)) {
+      if (w > lastClosed || this.#quit) continue;
+      const [v, m] = states.get(w)!;
+      if (this.ledger.writing(w) || (this.opts.shared && m + this.ledger.lateMs > now)) {
         result.deferred.push(w);
         continue;
       }
@@ -262,16 +349,17 @@ export class RollupJob {
         }
         continue;
       }
-      await this.#compute(w);
+      await this.#compute(w, this.opts.shared ? Math.max(now - this.ledger.lateMs, v + 1) : undefined);
       result.hours.push(w);
     }
-    for (let w = this.#horizon + 1; w <= lastClosed && !this.#stopped; w++) {
+    for (let w = this.#horizon + 1; w <= lastClosed && !this.#quit; w++) {
       if (this.ledger.writing(w)) {
         result.deferred.push(w);
         break; // the horizon stays before it
       }
       if (!recorded.has(w) || stale.includes(w)) {
-        if (!result.hours.includes(w)) {
+        // A dirty hour deferred above is left to a later run's recomputations.
+        if (!result.hours.includes(w) && !result.deferred.includes(w)) {
           await this.#compute(w);
           result.hours.push(w);
         }
@@ -281,15 +369,15 @@ export class RollupJob {
     return result;
   }
 
-    /** Aggregate hour w under a fresh gen, then record it. */
-  async #compute(w: number): Promise<void> {
+  /** Aggregate hour w under a fresh gen, then record it at `version` (default: the gen). */
+  async #compute(w: number, version?: number): Promise<void> {
     const gen = this.ledger.take(w);
     // Not a series write: the store's series cache stays (store.ts, QueryOptions.keepsSeries).
     const opts = { keepsSeries: true, settings: rollupInsertSettings(currentTopology().topology) };
     await this.store.command(rollup1mSql(w, gen), opts);
     await this.store.command(rollup1hSql(w, gen), opts);
-    await this.store.insertRows('rollup_windows', [{ w, gen, version: gen }]);
-    this.ledger.recorded(w, gen, gen);
+    await this.store.insertRows('rollup_windows', [{ w, gen, version: version ?? gen }]);
+    this.ledger.recorded(w, version ?? gen, gen);
   }
 
   /** Record hour w again with the gen it has, at a new version (clears its dirty mark). */

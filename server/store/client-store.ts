@@ -33,6 +33,15 @@ export abstract class ClientStore implements Store {
     }
   }
 
+  /**
+   * A statement and the settings that go with it as `clickhouse_settings`. Over HTTP they are
+   * parameters of that one request; the embedded store writes them into the statement instead
+   * (embedded.ts: chdb's connection would SET them on its session for good).
+   */
+  protected withSettings(sql: string, settings: QueryOptions['settings']): { query: string; clickhouse_settings?: QueryOptions['settings'] } {
+    return { query: sql, clickhouse_settings: settings };
+  }
+
   async #query<T>(q: Sql, opts: QueryOptions): Promise<T[]> {
     const { sql, params } = compile(q);
     if (opts.binary) {
@@ -43,12 +52,13 @@ export abstract class ClientStore implements Store {
       opts.onRead({ ...(READ_TIMING.get(bytes) ?? { queuedMs: 0, nativeMs: 0, clickhouseMs: 0 }), decodeMs: performance.now() - t0, bytes: bytes.length });
       return rows;
     }
+    const { query, clickhouse_settings } = this.withSettings(sql, opts.settings);
     const rs = await this.client.query({
-      query: sql,
+      query,
       query_params: params,
       format: 'JSONEachRow',
       abort_signal: opts.signal,
-      clickhouse_settings: opts.settings as never,
+      clickhouse_settings: clickhouse_settings as never,
     });
     return (await rs.json()) as T[];
   }
@@ -68,13 +78,14 @@ export abstract class ClientStore implements Store {
 
   async command(q: Sql, opts: QueryOptions = {}): Promise<void> {
     const { sql, params } = compile(q);
+    const { query, clickhouse_settings } = this.withSettings(sql, opts.settings);
     const own = readSignal(opts.signal);
     try {
       await this.client.command({
-        query: sql,
+        query,
         query_params: params,
         abort_signal: own.signal,
-        clickhouse_settings: opts.settings as never,
+        clickhouse_settings: clickhouse_settings as never,
       });
     } finally {
       own.done();

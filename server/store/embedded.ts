@@ -32,6 +32,26 @@ function ms(v: number): Sql {
 }
 
 /**
+ * A statement with its own settings written in as a SETTINGS clause. Given to chdb's connection
+ * as `clickhouse_settings` they would become `SET` statements on its session, in force for every
+ * later statement of the store (the rollup job's `optimize_on_insert = 0` and the lease's strict
+ * mode did stay; test/session-settings.test.ts). An INSERT ... VALUES takes the clause before
+ * VALUES; every other statement at its end (ClickHouse applies an INSERT ... SELECT's trailing
+ * SETTINGS to the insert as well).
+ */
+export function inlineSettings(sql: string, settings: QueryOptions['settings']): string {
+  const list = Object.entries(settings ?? {}).map(([k, v]) => {
+    if (!/^[a-z_][a-z0-9_]*$/.test(k) || !/^[A-Za-z0-9_.]+$/.test(String(v))) throw new Error(`invalid setting ${k} = ${String(v)}`);
+    return `${k} = ${typeof v === 'boolean' ? Number(v) : v}`;
+  });
+  if (list.length === 0) return sql;
+  const clause = `SETTINGS ${list.join(', ')}`;
+  const values = /^(\s*INSERT\s+INTO\s[\s\S]*?)\s(VALUES\b[\s\S]*)$/i.exec(sql);
+  if (values) return `${values[1]} ${clause} ${values[2]}`;
+  return `${sql.replace(/[\s;]+$/, '')}\n${clause}`;
+}
+
+/**
  * The embedded engine: ClickHouse in this process (chdb), bound to one data directory.
  *
  * Queries and small inserts go through @clickhouse/client on chdb's Connection. Points take the
@@ -164,11 +184,7 @@ export class EmbeddedStore extends ClientStore {
    * failure is followed by a throwaway query that takes the leftover bytes.
    */
   protected override async queryRowBinary(sql: string, params: Record<string, unknown>, opts: QueryOptions): Promise<Uint8Array> {
-    const settings = Object.entries(opts.settings ?? {}).map(([k, v]) => {
-      if (!/^[a-z_][a-z0-9_]*$/.test(k) || !/^[A-Za-z0-9_.]+$/.test(String(v))) throw new Error(`invalid setting ${k} = ${String(v)}`);
-      return `${k} = ${typeof v === 'boolean' ? Number(v) : v}`;
-    });
-    const text = settings.length ? `${sql}\nSETTINGS ${settings.join(', ')}` : sql;
+    const text = inlineSettings(sql, opts.settings);
     opts.signal?.throwIfAborted();
     const run = (async () => {
       const t0 = opts.onRead ? performance.now() : 0;
@@ -197,6 +213,11 @@ export class EmbeddedStore extends ClientStore {
       signal.addEventListener('abort', onAbort, { once: true });
       run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
+  }
+
+  /** Settings go into the statement: never SET on the client's session (inlineSettings). */
+  protected override withSettings(sql: string, settings: QueryOptions['settings']): { query: string } {
+    return { query: inlineSettings(sql, settings) };
   }
 
   /** Wait for the read session; call the returned function to hand it to the next reader. */
