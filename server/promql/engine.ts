@@ -63,7 +63,7 @@ export interface EngineLimits {
   features: ReadonlySet<PromQLFeature>;
 }
 
-export const DEFAULT_LIMITS: EngineLimits = {
+const DEFAULT_LIMITS: EngineLimits = {
   timeoutMs: 30_000,
   maxSeries: 20_000,
   maxPoints: 11_000,
