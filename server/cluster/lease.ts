@@ -19,7 +19,7 @@ import { currentTopology, topologyStatements } from '../store/topology.js';
  * the TTL (NTP). A holder stops acting as soon as its own view of the lease's end passes, before
  * anyone else may take it over.
  */
-export const LEASE_TABLE = 'metronome_lease';
+const LEASE_TABLE = 'metronome_lease';
 
 export interface LeaseRow {
   holder: string;

@@ -20,7 +20,7 @@ export interface AggregateSpec {
 }
 
 /** The labels of the group a series falls into. */
-export function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
+function groupLabels(labels: Labels, grouping: string[], without: boolean): Labels {
   const out: Labels = {};
   if (without) {
     // `without` drops the metric name, and with it __type__ and __unit__ (they describe the name).

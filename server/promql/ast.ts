@@ -16,12 +16,12 @@ interface Span {
   end: number;
 }
 
-export interface NumberLiteral extends Span {
+interface NumberLiteral extends Span {
   kind: 'number';
   value: number;
 }
 
-export interface StringLiteral extends Span {
+interface StringLiteral extends Span {
   kind: 'string';
   value: string;
 }
@@ -138,7 +138,7 @@ export interface VectorMatching {
   fill?: { lhs?: number; rhs?: number };
 }
 
-export interface Binary extends Span {
+interface Binary extends Span {
   kind: 'binary';
   op: BinaryOp;
   lhs: Expr;
@@ -148,13 +148,13 @@ export interface Binary extends Span {
   matching: VectorMatching;
 }
 
-export interface Unary extends Span {
+interface Unary extends Span {
   kind: 'unary';
   op: '-' | '+';
   expr: Expr;
 }
 
-export interface Paren extends Span {
+interface Paren extends Span {
   kind: 'paren';
   expr: Expr;
 }

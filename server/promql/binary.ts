@@ -15,7 +15,7 @@ function pow(a: number, b: number): number {
 }
 
 /** One element operation: the value and whether a comparison keeps it. */
-export function elemOp(op: BinaryOp, a: number, b: number): [number, boolean] {
+function elemOp(op: BinaryOp, a: number, b: number): [number, boolean] {
   switch (op) {
     case '+':
       return [a + b, true];
@@ -90,7 +90,7 @@ export async function vectorScalar(op: BinaryOp, vec: StepSeries[], s: Float64Ar
 const NAME_LABELS = new Set(['__name__', '__type__', '__unit__']);
 
 /** The labels vector matching compares. */
-export function signature(labels: Labels, m: VectorMatching): string {
+function signature(labels: Labels, m: VectorMatching): string {
   const out: Labels = {};
   if (m.on) {
     for (const k of m.labels) if (labels[k] !== undefined && labels[k] !== '') out[k] = labels[k];

@@ -15,7 +15,7 @@ import { ExecError, type Labels } from './types.js';
 const vec = (series: StepSeries[]): EvalValue => ({ type: 'vector', series });
 
 /** Apply fn to every present value; drops the metric name as Prometheus' element-wise functions do. */
-export async function mapSteps(ev: Evaluator, input: StepSeries[], fn: (x: number, i: number) => number | undefined): Promise<StepSeries[]> {
+async function mapSteps(ev: Evaluator, input: StepSeries[], fn: (x: number, i: number) => number | undefined): Promise<StepSeries[]> {
   const out: StepSeries[] = [];
   for (const s of input) {
     if (ev.m.tick(s.v.length)) await ev.m.pause();

@@ -16,7 +16,7 @@ export interface QueryContext {
 }
 
 /** Functions whose value is the query's own start, end, range or step. */
-export const QUERY_CONTEXT_FUNCTIONS: ReadonlySet<string> = new Set(['start', 'end', 'range', 'step']);
+const QUERY_CONTEXT_FUNCTIONS: ReadonlySet<string> = new Set(['start', 'end', 'range', 'step']);
 
 /** A duration expression's value in seconds (Prometheus computes them on seconds). */
 export function durationSeconds(d: DurationExpr, ctx: QueryContext | null): number {
@@ -72,7 +72,7 @@ export function isDynamic(d: DurationExpr): boolean {
 }
 
 /** A duration in ms, checked as Prometheus checks it: finite, and positive unless it is an offset. */
-export function durationMs(d: DurationExpr, ctx: QueryContext | null, allowNegative: boolean): number {
+function durationMs(d: DurationExpr, ctx: QueryContext | null, allowNegative: boolean): number {
   const s = durationSeconds(d, ctx);
   if (!Number.isFinite(s)) throw new DurationError(d, 'duration is NaN or infinite');
   if (s <= 0 && !allowNegative) throw new DurationError(d, 'duration must be greater than 0');

@@ -63,7 +63,7 @@ export interface EngineLimits {
   features: ReadonlySet<PromQLFeature>;
 }
 
-export const DEFAULT_LIMITS: EngineLimits = {
+const DEFAULT_LIMITS: EngineLimits = {
   timeoutMs: 30_000,
   maxSeries: 20_000,
   maxPoints: 11_000,
@@ -86,7 +86,7 @@ const CH_TOO_BIG = new Set([241, 396]); // MEMORY_LIMIT_EXCEEDED, TOO_MANY_ROWS_
 
 /** Query slots whose waiters give up after a while with 503 naming the limit's config key. */
 export function querySlots(max: number, key: string): Semaphore {
-  return new Semaphore(max, (waitMs) => new MetronomeError('MTR_QUERY_OVERLOADED', [key, max, waitMs]));
+  return new Semaphore(max, { timedOut: (waitMs) => new MetronomeError('MTR_QUERY_OVERLOADED', [key, max, waitMs]) });
 }
 
 /**

@@ -8,8 +8,8 @@
 import { ExecError } from './types.js';
 
 /** Functions each modifier may be used with (Prometheus' AnchoredSafeFunctions, SmoothedSafeFunctions). */
-export const ANCHORED_FUNCTIONS: ReadonlySet<string> = new Set(['changes', 'delta', 'increase', 'rate', 'resets']);
-export const SMOOTHED_FUNCTIONS: ReadonlySet<string> = new Set(['delta', 'increase', 'rate']);
+const ANCHORED_FUNCTIONS: ReadonlySet<string> = new Set(['changes', 'delta', 'increase', 'rate', 'resets']);
+const SMOOTHED_FUNCTIONS: ReadonlySet<string> = new Set(['delta', 'increase', 'rate']);
 
 /** Refuse a function the modifier would give wrong answers with, naming those allowed. */
 export function checkModifier(func: string, mod: 'anchored' | 'smoothed'): void {

@@ -28,7 +28,7 @@ export function formatValue(x: number): string {
 }
 
 /** Unix ms as the seconds Prometheus puts in results (a number, at most 3 decimals). */
-export function formatTime(ms: number): number {
+function formatTime(ms: number): number {
   return ms / 1000;
 }
 

@@ -19,7 +19,7 @@ export interface KnownSeries {
 }
 
 /** The head's key of a series id (unsigned decimal): the same 64 bits as a signed BigInt. */
-export function headKey(id: string): bigint {
+function headKey(id: string): bigint {
   return BigInt.asIntN(64, BigInt(id));
 }
 

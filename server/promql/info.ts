@@ -12,9 +12,9 @@ import { ExecError, type Labels } from './types.js';
 import type { Meter } from './budget.js';
 
 /** The labels an info series and a data series are matched on. */
-export const IDENTIFYING_LABELS = ['instance', 'job'];
+const IDENTIFYING_LABELS = ['instance', 'job'];
 
-export function matches(m: Matcher, value: string): boolean {
+function matches(m: Matcher, value: string): boolean {
   switch (m.op) {
     case '=':
       return value === m.value;
@@ -28,7 +28,7 @@ export function matches(m: Matcher, value: string): boolean {
 }
 
 /** The __name__ matchers that pick the info series: as given with a positive one, else within `.+_info`, else target_info. */
-export function effectiveNameMatchers(ms: Matcher[]): Matcher[] {
+function effectiveNameMatchers(ms: Matcher[]): Matcher[] {
   if (ms.some((m) => m.op === '=' || m.op === '=~')) return ms;
   if (ms.length) return [{ name: '__name__', op: '=~', value: '.+_info' }, ...ms];
   return [{ name: '__name__', op: '=', value: 'target_info' }];

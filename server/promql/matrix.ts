@@ -133,7 +133,7 @@ export function chFloat(x: unknown): number {
 }
 
 /** Prometheus' label order: pairwise by name, then value. */
-export function compareLabels(a: Labels, b: Labels): number {
+function compareLabels(a: Labels, b: Labels): number {
   const an = Object.keys(a).sort();
   const bn = Object.keys(b).sort();
   for (let i = 0; i < Math.min(an.length, bn.length); i++) {

@@ -437,7 +437,7 @@ function isSelection(plan: GridPlan): boolean {
  * Prometheus staleness: a series that ended at m is absent at any step t >= m whose selected
  * sample is not newer than m. `times` holds the selected sample's time (seconds) per step.
  */
-export function hideStale(s: StepSeries, times: StepSeries | null, marks: number[], plan: GridPlan): void {
+function hideStale(s: StepSeries, times: StepSeries | null, marks: number[], plan: GridPlan): void {
   let k = -1;
   for (let i = 0; i < s.has.length; i++) {
     if (!s.has[i]) continue;

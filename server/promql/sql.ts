@@ -84,7 +84,7 @@ export function stepCount(p: { start: number; end: number; step: number }): numb
 }
 
 /** ids of the series matching the matchers that may have points in (from, to]. */
-export function seriesIdsSql(matchers: Matcher[], from: number, to: number): Sql {
+function seriesIdsSql(matchers: Matcher[], from: number, to: number): Sql {
   return sql`SELECT series_id FROM series WHERE ${seriesWhere([matchers], { start: from, end: to })}`;
 }
 
@@ -168,7 +168,7 @@ export function isGridForm(p: GridPlan): boolean {
  * A leaf as sparse rows (series_id, i, val, rst): the value at step i, and whether that step's
  * window held a counter reset that buckets cannot replay.
  */
-export function leafRowsSql(p: GridPlan): Sql {
+function leafRowsSql(p: GridPlan): Sql {
   if (!isGridForm(p)) return windowRowsSql(p, p.resolution ?? 'raw');
   return sql`SELECT series_id, toUInt64(i - 1) AS i, assumeNotNull(x) AS val, toUInt8(0) AS rst
     FROM (${rawGridSql(p)}) ARRAY JOIN v AS x, arrayEnumerate(v) AS i WHERE x IS NOT NULL`;
@@ -349,7 +349,7 @@ function kahanIncSql(inc: string, sum: string, c: string): [sum: string, c: stri
  * `sum_over_time` add: 2, 8, 1e100, -1e100 sum to 10 (ClickHouse's sumKahan, plain Kahan,
  * answers 0, and an Inf term makes its compensation NaN). NULL for an empty array.
  */
-export function compensatedSumSql(arr: string): string {
+function compensatedSumSql(arr: string): string {
   const [t, c] = kahanIncSql('cx', 'cs.1', 'cs.2');
   const fold = `arrayFold((cs, cx) -> (${t}, ${c}), arrayPopFront(${arr}), (${arr}[1], 0.))`;
   return `if(empty(${arr}), NULL, arrayMap(cf -> cf.1 + cf.2, [${fold}])[1])`;
@@ -364,7 +364,7 @@ export function compensatedSumSql(arr: string): string {
  * sum of that many samples (a rollup bucket) and enters with that weight. The fold's state:
  * (sum or, once incremental, mean; its compensation; incremental; count). NULL for an empty array.
  */
-export function compensatedMeanSql(arr: string, counts?: string): string {
+function compensatedMeanSql(arr: string, counts?: string): string {
   const w = counts ? 'cw' : '1.';
   const k = `(cs.4 + ${w})`;
   const [t, tc] = kahanIncSql('cx', 'cs.1', 'cs.2');

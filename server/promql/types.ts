@@ -29,7 +29,7 @@ export type QueryValue = (
   QueryNotes;
 
 /** Prometheus' annotations of an answer ("PromQL warning: ... (1:5)"); absent when there are none. */
-export interface QueryNotes {
+interface QueryNotes {
   warnings?: string[];
   infos?: string[];
 }

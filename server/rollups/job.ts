@@ -410,6 +410,6 @@ export function rollUpClosedHours(store: Store, opts: { lateMs?: number; rawRete
  * its own `points_local` and write its own `rollup_*_local`, instead of every row passing
  * through the server the job talks to.
  */
-export function rollupInsertSettings(topology: Topology): Record<string, number> {
+function rollupInsertSettings(topology: Topology): Record<string, number> {
   return { optimize_on_insert: 0, max_insert_threads: 2, ...(topology === 'sharded' ? { parallel_distributed_insert_select: 2 } : {}) };
 }

@@ -35,7 +35,7 @@ export function hourOfMs(ms: number): number {
  * Hours readers take from rollups: (w, gen), the newest record of each hour, unless a dirty
  * mark came after it. Small tables (one row per hour), read whole.
  */
-export function doneHoursSql(): Sql {
+function doneHoursSql(): Sql {
   // One pass over both tables, no join: a join's fixed cost was most of a small read's.
   return sql`SELECT w, argMax(gen, version) AS g FROM (
       SELECT w, gen, version, toUInt64(0) AS m, toUInt8(1) AS rec FROM rollup_windows
