@@ -128,9 +128,9 @@ export class Notifier {
   /** Apply a (new) config: groups are rebuilt from the held alerts, as Alertmanager does on reload. */
   setConfig(config: NotifyConfig): void {
     this.#config = config;
-    this.#integrations.clear();
     // Sends of the old config still running or waiting are counted until they end.
     for (const list of this.#integrations.values()) for (const x of list) this.#retired.add(x.queue);
+    this.#integrations.clear();
     const concurrency = this.opts.sendConcurrency ?? 4;
     const capacity = this.opts.sendQueueCapacity ?? 256;
     for (const r of config.receivers.values()) {
