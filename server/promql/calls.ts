@@ -5,8 +5,8 @@
  */
 import type { Call, Expr, VectorSelector } from './ast.js';
 import type { Meter } from './budget.js';
-import type { Evaluator } from './eval.js';
-import type { CallImpl } from './function-table.js';
+import type { Evaluator } from './call.js';
+import type { CallImpl } from './call.js';
 import { compareFloat, roundTo } from './functions.js';
 import { combineInfo, infoTimeOf, planInfo } from './info.js';
 import { allocSeries, gridTime, labelsKey, mergeSameLabels, newSeries, sameLabelset, sortAsync, withoutName, type EvalValue, type Grid, type StepSeries } from './matrix.js';

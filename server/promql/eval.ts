@@ -9,6 +9,7 @@ import { COST, Frame, labelsBytes, sampleSeriesBytes, stepSeriesBytes, type Quer
 import { typeOf, type Aggregate, type AtModifier, type Call, type Expr, type MatrixSelector, type Subquery, type VectorSelector } from './ast.js';
 import { scalarScalar, vectorScalar, vectorVector } from './binary.js';
 import { functionDef, type LeafFunction } from './function-table.js';
+import type { Evaluator as CallEvaluator } from './call.js';
 import { allocSeries, broadcast, gridTime, mergeSameLabels, sameLabelset, withoutName, type EvalValue, type Grid, type SampleSeries, type StepSeries } from './matrix.js';
 import type { DataSource } from './source.js';
 import { pushableAggregate } from './plan.js';
@@ -47,7 +48,7 @@ export interface EvalContext {
  * One Evaluator per node being evaluated: `m` is that node's frame, which holds its children's
  * results and what it builds; see eval().
  */
-export class Evaluator {
+export class Evaluator implements CallEvaluator {
   readonly m: Frame;
 
   constructor(readonly ctx: EvalContext) {

@@ -6,7 +6,7 @@
  */
 import type { Call, ValueType } from './ast.js';
 import { absent, clamp, date, info, math, piScalar, round, scalar, scalarPair, sortByLabel, sortByValue, timeScalar, timestamp, vector } from './calls.js';
-import type { Evaluator } from './eval.js';
+import type { FunctionDef, SqlForm } from './call.js';
 import {
   changes,
   compensatedMean,
@@ -27,49 +27,8 @@ import {
 } from './functions.js';
 import { histogramFraction, histogramQuantile, histogramQuantiles } from './histogram-calls.js';
 import { labelJoin, labelReplace } from './label-calls.js';
-import type { EvalValue, Grid } from './matrix.js';
 import { absentOverTime, rangeCall } from './range-calls.js';
 import { extrapolatedSql, type WindowNames } from './window-sql.js';
-
-/** How the evaluator computes a call of the function `def`. */
-export type CallImpl = (ev: Evaluator, e: Call, g: Grid, def: FunctionDef) => Promise<EvalValue>;
-
-/** A function's forms as a leaf ClickHouse computes (sql.ts' grid and window forms). */
-export interface SqlForm {
-  /** ClickHouse's timeSeries*ToGrid function that computes it over raw points. */
-  grid?: string;
-  /** Its value over one window's aggregates: the window form, over raw points or rollup buckets. */
-  window?: (w: WindowNames) => string;
-  /** Whether the window form over rollup buckets is exact (counter functions: unless a window holds a reset). */
-  rollup?: boolean;
-  /** It reads a window's newest sample only: the grid function runs over each rollup bucket's last sample. */
-  lastSample?: boolean;
-  /** The window form needs every sample, not slices folded first: a compensated sum, or the variance. */
-  perSample?: 'sum' | 'variance';
-}
-
-export interface FunctionDef {
-  args: ValueType[];
-  ret: ValueType;
-  /** How many of the trailing arguments may be omitted. */
-  optional?: number;
-  /** The last argument type repeats freely (label_join's source labels). */
-  variadic?: boolean;
-  /** Absent for the query-context functions, which engine.ts folds to numbers first (durations.ts). */
-  call?: CallImpl;
-  /** A range function's value over one window (functions.ts): evaluator, head leaves (head-leaf.ts). */
-  range?: RangeFn;
-  /**
-   * A range function whose result keeps the metric name. Other functions' implementations say it
-   * themselves: element-wise ones drop it, label_*, sort* and info pass series through.
-   */
-  keepsName?: boolean;
-  /** rate and increase: counter functions (resets checked in rollups, Prometheus' info on non-counters). */
-  counter?: boolean;
-  sql?: SqlForm;
-  /** Whether a call over a range selector runs as a leaf in the data source: by default when it has SQL forms. */
-  leaf?: boolean;
-}
 
 const v: ValueType = 'vector';
 const m: ValueType = 'matrix';

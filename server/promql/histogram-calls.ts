@@ -5,7 +5,7 @@
  */
 import type { Call, Expr } from './ast.js';
 import { stringArg } from './calls.js';
-import type { Evaluator } from './eval.js';
+import type { Evaluator } from './call.js';
 import { bucketFraction, bucketQuantile, type Bucket } from './functions.js';
 import { formatG } from './annotations.js';
 import { allocSeries, labelsKey, mergeSameLabels, sameLabelset, withoutName, type EvalValue, type Grid, type StepSeries } from './matrix.js';

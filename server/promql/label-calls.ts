@@ -9,7 +9,7 @@ import { compileRegex, type Regex } from '../regex.js';
 import type { Call } from './ast.js';
 import { COST, labelsBytes } from './budget.js';
 import { stringArg } from './calls.js';
-import type { Evaluator } from './eval.js';
+import type { Evaluator } from './call.js';
 import { mergeSameLabels, type EvalValue, type Grid, type StepSeries } from './matrix.js';
 import { ExecError } from './types.js';
 

@@ -6,9 +6,8 @@
  */
 import { typeOf, type Call, type Expr, type MatrixSelector, type Subquery } from './ast.js';
 import { absentOf } from './calls.js';
-import type { Evaluator } from './eval.js';
 import { anchoredCount, checkModifier, extendedRate } from './extended.js';
-import type { CallImpl, FunctionDef, LeafFunction } from './function-table.js';
+import type { CallImpl, Evaluator, FunctionDef } from './call.js';
 import { allocSeries, gridTime, mergeSameLabels, sameLabelset, withoutName, type EvalValue, type Grid, type StepSeries } from './matrix.js';
 import type { Labels } from './types.js';
 
@@ -38,7 +37,7 @@ async function overWindows(ev: Evaluator, e: Call, g: Grid, def: FunctionDef): P
   if (m.kind === 'matrix' && (m.vector.anchored || m.vector.smoothed)) return extendedRangeCall(ev, e, m, g, def);
   const constArg = await ev.constScalarArg(e, g);
   if (m.kind === 'matrix' && def.leaf && constArg !== null) {
-    const series = await ev.leafGrid(f as LeafFunction, m.vector, m.range, g, leafArg(f, m, constArg));
+    const series = await ev.leafGrid(f, m.vector, m.range, g, leafArg(f, m, constArg));
     if (def.counter) counterInfo(ev, series, m);
     return def.keepsName ? series : mergeSameLabels(series.map((s) => ({ ...s, labels: withoutName(s.labels) })), sameLabelset, ev.m);
   }
