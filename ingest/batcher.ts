@@ -17,10 +17,14 @@ export interface BatcherOptions {
   flushMs: number;
   /** Points accepted but not yet committed; above this `add` throws BackpressureError. */
   maxBuffered: number;
-  /** Retries of a failed flush before its writers are failed. */
+  /**
+   * Retries of a failed flush before its writers are failed. Infinity: a flush is retried until
+   * it commits (the writer's write-ahead log mode, where writers were answered already).
+   */
   retries: number;
-  /** First retry delay; doubles on each retry. */
+  /** First retry delay; doubles on each retry, up to `maxRetryDelayMs`. */
   retryDelayMs?: number;
+  maxRetryDelayMs?: number;
   /**
    * Flush waiting items as soon as every writer announced with `expect` has added or given up,
    * instead of waiting out `flushMs`: nothing else is coming to join them. (Writers that do not
@@ -87,6 +91,8 @@ export class Batcher<T> {
   #flushing: Promise<void> | null = null;
   #timer: object | null = null;
   #closed = false;
+  #abandoned = false;
+  #retrying = false;
   /** Writers announced with `expect` that have not added yet. */
   #expected = 0;
   /** Called after every flush, for metrics and logs. */
@@ -94,11 +100,16 @@ export class Batcher<T> {
 
   constructor(sink: Sink<T>, opts: BatcherOptions) {
     this.#sink = sink;
-    this.#opts = { retryDelayMs: 100, eager: false, clock: nodeClock, ...opts };
+    this.#opts = { retryDelayMs: 100, maxRetryDelayMs: 5000, eager: false, clock: nodeClock, ...opts };
   }
 
   static #empty<T>(): Pending<T> {
     return { items: [], waiters: [], points: 0 };
+  }
+
+  /** Whether the running flush's last attempt failed (it is waiting to retry). */
+  get retrying(): boolean {
+    return this.#retrying;
   }
 
   /** Points accepted and not yet committed (waiting plus in the running flush). */
@@ -111,11 +122,7 @@ export class Batcher<T> {
    * or the batcher is closed; otherwise the promise settles when the item is committed.
    */
   add(item: T, points: number): Promise<void> {
-    if (this.#closed) throw new ClosedError();
-    const buffered = this.buffered;
-    if (buffered > 0 && buffered + points > this.#opts.maxBuffered) {
-      throw new BackpressureError(buffered, this.#opts.maxBuffered);
-    }
+    this.checkRoom(points);
     return new Promise<void>((resolve, reject) => {
       const p = this.#pending;
       p.items.push(item);
@@ -123,6 +130,15 @@ export class Batcher<T> {
       p.points += points;
       this.#schedule();
     });
+  }
+
+  /** Throw what `add` would throw for an item of `points` points now (full, or closed). */
+  checkRoom(points: number): void {
+    if (this.#closed) throw new ClosedError();
+    const buffered = this.buffered;
+    if (buffered > 0 && buffered + points > this.#opts.maxBuffered) {
+      throw new BackpressureError(buffered, this.#opts.maxBuffered);
+    }
   }
 
   /**
@@ -182,14 +198,18 @@ export class Batcher<T> {
         try {
           await this.#sink(batch.items, token, batch.points);
           error = undefined;
+          this.#retrying = false;
           break;
         } catch (e) {
           error = e;
-          if (attempts > this.#opts.retries) break;
-          await new Promise<void>((r) => this.#opts.clock.setTimeout(() => r(), this.#opts.retryDelayMs * 2 ** (attempts - 1)));
+          this.#retrying = true;
+          if (attempts > this.#opts.retries || this.#abandoned) break;
+          const delay = Math.min(this.#opts.maxRetryDelayMs, this.#opts.retryDelayMs * 2 ** Math.min(attempts - 1, 30));
+          await new Promise<void>((r) => this.#opts.clock.setTimeout(() => r(), delay));
         }
       }
       this.#inFlight = 0;
+      this.#retrying = false;
       this.onFlush?.({ points: batch.points, items: batch.items.length, ms: this.#opts.clock.now() - started, attempts, error });
       for (const w of batch.waiters) error === undefined ? w.resolve() : w.reject(error);
       // Full batches that piled up during the flush go straight away (and with `eager`, any
@@ -212,5 +232,14 @@ export class Batcher<T> {
   async close(): Promise<void> {
     this.#closed = true;
     await this.flush();
+  }
+
+  /**
+   * Stop retrying: the running flush and any still waiting fail after their current attempt
+   * (for a shutdown that cannot wait for the sink; the writer's log keeps what they held).
+   */
+  abandon(): void {
+    this.#closed = true;
+    this.#abandoned = true;
   }
 }

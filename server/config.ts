@@ -50,8 +50,15 @@ const configSchema = z.object({
   FLUSH_MS: int(50, 1),
   /** Above this many points accepted but not yet committed, writes get 429. */
   MAX_BUFFERED_POINTS: int(2_000_000, 1),
-  /** How many times a failed flush is retried (same deduplication token) before the writers get 503. */
+  /** How many times a failed flush is retried (same deduplication token) before the writers get 503 (WRITE_ACK=commit). */
   FLUSH_RETRIES: int(3, 0),
+  /**
+   * When a write is answered: `wal`, once its points are in the write-ahead log under DATA_DIR
+   * (committed to ClickHouse right after, replayed at start after a crash); `commit`, once
+   * ClickHouse committed them. `auto`: `wal` on the embedded single node, `commit` with
+   * CLICKHOUSE_URL or LEADER_ELECTION=keeper (stateless nodes keep nothing on their disk).
+   */
+  WRITE_ACK: z.enum(['auto', 'wal', 'commit']).default('auto'),
   /** Largest accepted request body, after decompression. */
   BODY_LIMIT_BYTES: int(32 * 1024 * 1024, 1024),
   /** How far in the future a point may be. */

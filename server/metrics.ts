@@ -61,6 +61,16 @@ export function createMetrics() {
       help: 'Write requests being received or decoded, which a flush waits for (at most FLUSH_MS).',
       registers: [registry],
     }),
+    readsWaitingForWrites: new Gauge({
+      name: 'metronome_reads_waiting_for_writes',
+      help: 'Reads waiting for writes answered from the write-ahead log to reach ClickHouse (WRITE_ACK=wal).',
+      registers: [registry],
+    }),
+    walReplayedPoints: new Counter({
+      name: 'metronome_wal_replayed_points_total',
+      help: 'Points the write-ahead log replayed into ClickHouse at start (answered by a process that stopped before committing them).',
+      registers: [registry],
+    }),
     seriesCreated: new Counter({
       name: 'metronome_series_created_total',
       help: 'Series recorded for the first time by this process.',

@@ -7,8 +7,9 @@ import { registerHeadMetrics } from './store/head.js';
 import { openHead, openStore, type Store } from './store/index.js';
 import { applyRetention, migrate, processLock, readMigrations, schemaVersion, type MigrationLock } from './store/migrate.js';
 import { ConfigError } from './config.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Writer } from './writer.js';
+import { Wal } from '../ingest/wal.js';
 import { createAlerting } from './alerting/wiring.js';
 import { systemClock, type Clock } from './alerting/clock.js';
 import { ensureLeaseTable, Lease } from './cluster/lease.js';
@@ -27,8 +28,12 @@ import { RollupJob, RollupLedger } from './rollups/job.js';
 export interface Running {
   ctx: AppContext;
   url: string;
-  /** Stop accepting, flush what was accepted, close the store. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stop accepting, flush what was accepted, close the store. Idempotent. With the write-ahead
+   * log, writes ClickHouse has not taken within `writeGraceMs` (10 s) stay in the log for the
+   * next start.
+   */
+  close(opts?: { writeGraceMs?: number }): Promise<void>;
   /** The demo traffic generator, when it runs (DEMO). */
   readonly demo?: DemoHandle;
   /** Cluster mode (LEADER_ELECTION=keeper): the lease and what this node does as leader. */
@@ -80,7 +85,6 @@ export async function startMetronome(
   await applyRetention(store, 'points', 'ts', config.RETENTION_DAYS);
   await applyRetention(store, 'rollup_1m', 'ts', config.ROLLUP_1M_DAYS);
   await applyRetention(store, 'rollup_1h', 'ts', config.ROLLUP_1H_DAYS);
-  await openHead(opened);
   const engine = new Engine(store, {
     timeoutMs: config.QUERY_TIMEOUT_MS,
     maxSeries: config.MAX_SERIES,
@@ -107,7 +111,18 @@ export async function startMetronome(
     ? { resyncMs: config.CONFIG_POLL_INTERVAL, now: () => clusterClock.now() }
     : {});
   const ledger = new RollupLedger(opts.rollupClock ?? systemClock, config.ROLLUP_LATE_ALLOWANCE, store.rollupHours);
-  const writer = new Writer(store, config, metrics, log, { admit: createAdmission(config, access, cardinality, metrics), rollups: ledger });
+  const wal = openWal(config, clustered);
+  const writer = new Writer(store, config, metrics, log, { admit: createAdmission(config, access, cardinality, metrics), rollups: ledger, wal: wal?.wal });
+  if (wal) {
+    // Before the head opens: it then loads the replayed points like any stored before.
+    const replayed = await writer.replay(wal.records).catch((e) => {
+      wal.wal.close();
+      return store.close().then(() => Promise.reject(e));
+    });
+    if (replayed.points > 0) log.info(replayed, 'write-ahead log replayed into ClickHouse');
+    engine.beforeRead = () => writer.settled();
+  }
+  await openHead(opened);
   const rollups = new RollupJob(store, ledger, {
     intervalMs: config.ROLLUP_INTERVAL,
     rawRetentionMs: config.RETENTION_DAYS * 86_400_000,
@@ -166,18 +181,24 @@ export async function startMetronome(
   if (demo) log.info('demo traffic generator started (DEMO=0 turns it off)');
 
   let closing: Promise<void> | null = null;
-  const close = () =>
+  const close = (closeOpts: { writeGraceMs?: number } = {}) =>
     (closing ??= (async () => {
       ctx.state.shuttingDown = true;
       await demo?.stop(); // its last push goes through the writer, before the writer closes
       await app.close(); // stops accepting, waits for in-flight requests
       if (leadership) await leadership.stop(); // alerting stops, then the lease is given up
       else await ctx.alerting?.stop(); // its last evaluation's output goes through the writer
-      await writer.close(); // commits everything accepted
+      await writer.close(closeOpts.writeGraceMs); // commits everything accepted
       await rollups.stop();
       await store.close();
     })());
   return { ctx, url, close, get demo() { return demo; }, leadership, rollups };
+}
+
+/** The write-ahead log under DATA_DIR when writes are answered from it (WRITE_ACK). */
+function openWal(config: Config, clustered: boolean): ReturnType<typeof Wal.open> | undefined {
+  const on = config.WRITE_ACK === 'wal' || (config.WRITE_ACK === 'auto' && !config.CLICKHOUSE_URL && !clustered);
+  return on ? Wal.open(join(config.DATA_DIR, 'wal')) : undefined;
 }
 
 /** The lock nodes take before migrating: one per process and store (nodes on one embedded engine share a process). */

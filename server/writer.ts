@@ -13,7 +13,9 @@ import type { RollupLedger } from './rollups/job.js';
 import { recordSeriesEnds } from './series/ends.js';
 import { MetadataRecorder } from './series/metadata.js';
 import { LAST_SEEN_MARGIN_MS } from './series/lookup.js';
-import type { Store } from './store/index.js';
+import { param, sql, type Store } from './store/index.js';
+import { randomBytes } from 'node:crypto';
+import { planReplay, type Wal, type WalRecord } from '../ingest/wal.js';
 
 /** The announcement of the request being handled (see `Writer.expect`), released when it adds. */
 const announced = new AsyncLocalStorage<() => void>();
@@ -32,6 +34,8 @@ interface Item {
   columns: PointColumns;
   newSeries: SeriesRecord[];
   protocol: string;
+  /** Its record's number in the write-ahead log (0: no log). */
+  seq: number;
 }
 
 export interface WriteResult {
@@ -55,6 +59,12 @@ export interface WriterParts {
    * into as dirty before writing the points, and the job leaves hours alone while a flush writes.
    */
   rollups?: RollupLedger;
+  /**
+   * The write-ahead log (WRITE_ACK=wal): a write is answered once its points are in the log,
+   * and committed to ClickHouse by the group commit after; `replay` commits what a previous
+   * process left in it. Without one, a write is answered once ClickHouse committed it.
+   */
+  wal?: Wal;
 }
 
 /** What a write request carries besides its points, stored once the points are committed. */
@@ -70,6 +80,13 @@ export class Writer {
   readonly #metadata: MetadataRecorder;
   readonly admit: WriterParts['admit'];
   readonly rollups: WriterParts['rollups'];
+  readonly #wal: Wal | undefined;
+  /** The log's last item number. */
+  #seq = 0;
+  /** Points answered from the log and not yet committed, at most (BATCH_POINTS). */
+  readonly #ackAhead: number;
+  /** Settles when the newest item added so far is committed (or its flush given up). */
+  #lastAdded: Promise<void> = Promise.resolve();
   readonly #batcher: Batcher<Item>;
   /**
    * Series this process has recorded: id (hi word -> lo word) -> slot in #first/#last, the
@@ -89,6 +106,8 @@ export class Writer {
   ) {
     this.admit = parts.admit;
     this.rollups = parts.rollups;
+    this.#wal = parts.wal;
+    this.#ackAhead = config.BATCH_POINTS;
     this.#metadata = new MetadataRecorder(store);
     this.limits = {
       maxKeyLength: config.MAX_KEY_LENGTH,
@@ -103,7 +122,9 @@ export class Writer {
       maxPoints: config.BATCH_POINTS,
       flushMs: config.FLUSH_MS,
       maxBuffered: config.MAX_BUFFERED_POINTS,
-      retries: config.FLUSH_RETRIES,
+      // With the log, writers were answered already: retry until ClickHouse takes it (the
+      // buffer limit answers new writes 429 meanwhile).
+      retries: parts.wal ? Infinity : config.FLUSH_RETRIES,
       eager: true,
     });
     this.#batcher.onFlush = (s) => {
@@ -225,7 +246,22 @@ export class Writer {
     }
     let done: Promise<void>;
     try {
-      done = this.#batcher.add({ columns, newSeries, protocol }, columns.length);
+      const item: Item = { columns, newSeries, protocol, seq: 0 };
+      if (this.#wal) {
+        this.#batcher.checkRoom(columns.length);
+        item.seq = ++this.#seq;
+        try {
+          this.#wal.appendItem(item.seq, encodeItem(item));
+        } catch (e) {
+          this.#seq--;
+          throw new MetronomeError('MTR_WRITE_STORE_FAILED', [], { cause: e, headers: { 'retry-after': '1' } });
+        }
+      }
+      done = this.#batcher.add(item, columns.length);
+      this.#lastAdded = done.catch(() => undefined);
+      // In the log, its series rows will be stored (now or by the replay): later requests
+      // need not record them again.
+      if (this.#wal) for (const s of newSeries) this.#record(s);
       announced.getStore()?.();
     } catch (e) {
       announced.getStore()?.();
@@ -237,6 +273,11 @@ export class Writer {
       throw e;
     }
     this.metrics.bufferedPoints.set(this.#batcher.buffered);
+    // In the log: answered now; a failure to commit is retried by the batcher, and the log
+    // replays it after a crash. Unless more than a full batch is already waiting for
+    // ClickHouse: then the request waits for its commit as without the log, so writers cannot
+    // run ahead of ClickHouse and a read waits for at most about one batch.
+    if (this.#wal && this.#batcher.buffered <= this.#ackAhead) return { series: batch.series.length, points: columns.length };
     try {
       await done;
     } catch (e) {
@@ -246,8 +287,92 @@ export class Writer {
     return { series: batch.series.length, points: columns.length };
   }
 
+  /**
+   * Resolves once every write answered before the call is committed to ClickHouse: reads wait
+   * for it, so a write acknowledged from the log is visible to every read that follows it
+   * (commonly at once; under ingest, after the group commit running). Waits at most `maxMs`.
+   */
+  async settled(maxMs = 10_000): Promise<void> {
+    if (!this.#wal || this.#batcher.buffered === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    this.metrics.readsWaitingForWrites.inc();
+    try {
+      await Promise.race([this.#lastAdded, new Promise<void>((r) => (timer = setTimeout(r, maxMs)))]);
+    } finally {
+      clearTimeout(timer);
+      this.metrics.readsWaitingForWrites.dec();
+    }
+  }
+
+  /**
+   * Commit what the log holds from a previous process, before the server serves: the items
+   * after its last done record. An insert the crash cut off may have committed some of them
+   * already, so each chunk first asks ClickHouse which of its (series, timestamp) samples it
+   * holds and inserts only the others: a replay stores each sample once however often it is
+   * cut off itself. (ClickHouse's own deduplication by token is not enough here: its log may
+   * record a block whose part a kill left uncommitted.) Throws when ClickHouse refuses,
+   * leaving the log as it was for the next start.
+   */
+  async replay(records: readonly WalRecord[]): Promise<{ items: number; points: number }> {
+    if (!this.#wal) throw new Error('replay needs the write-ahead log');
+    const { items } = planReplay(records);
+    let points = 0;
+    for (let i = 0; i < items.length; ) {
+      const chunk: Item[] = [];
+      for (let n = 0; i < items.length && (chunk.length === 0 || n < this.#ackAhead); i++) {
+        const it = decodeItem(items[i].body, items[i].seq);
+        chunk.push(it);
+        n += it.columns.length;
+      }
+      const missing = await this.#notStored(chunk);
+      if (missing.length === 0) continue;
+      await this.#commit(missing, `replay-${randomBytes(6).toString('hex')}`, false);
+      for (const it of missing) points += it.columns.length;
+    }
+    this.#seq = 0;
+    this.#wal.reset(1);
+    this.metrics.walReplayedPoints.inc(points);
+    return { items: items.length, points };
+  }
+
+  /** The items with only their samples ClickHouse does not hold (items left empty dropped). */
+  async #notStored(items: Item[]): Promise<Item[]> {
+    const ids = new Set<bigint>();
+    let min = Infinity;
+    let max = -Infinity;
+    for (const { columns: c } of items) {
+      for (let k = 0; k < c.length; k++) {
+        ids.add(BigInt.asUintN(64, c.seriesId[k]));
+        if (c.ts[k] < min) min = c.ts[k];
+        if (c.ts[k] > max) max = c.ts[k];
+      }
+    }
+    if (ids.size === 0) return [];
+    const rows = await this.store.query<{ id: string; t: string }>(
+      sql`SELECT toString(series_id) AS id, toString(toUnixTimestamp64Milli(ts)) AS t FROM points
+          WHERE series_id IN ${param('Array(UInt64)', [...ids])}
+            AND ts >= fromUnixTimestamp64Milli(${param('Int64', min)}, 'UTC') AND ts <= fromUnixTimestamp64Milli(${param('Int64', max)}, 'UTC')`,
+    );
+    const held = new Set(rows.map((r) => `${r.id}@${r.t}`));
+    const out: Item[] = [];
+    for (const it of items) {
+      const c = it.columns;
+      const keep: number[] = [];
+      for (let k = 0; k < c.length; k++) if (!held.has(`${BigInt.asUintN(64, c.seriesId[k])}@${c.ts[k]}`)) keep.push(k);
+      if (keep.length === 0) continue;
+      const pick = <A extends BigInt64Array | Float64Array>(a: A, make: new (n: number) => A): A => {
+        const b = new make(keep.length);
+        keep.forEach((k, o) => (b[o] = a[k]));
+        return b;
+      };
+      out.push({ ...it, columns: { length: keep.length, seriesId: pick(c.seriesId, BigInt64Array), ts: pick(c.ts, Float64Array), value: pick(c.value, Float64Array) } });
+    }
+    return out;
+  }
+
   /** The sink: series metadata first (so no point is without its series), then the points. */
-  async #commit(items: Item[], token: string): Promise<void> {
+  async #commit(items: Item[], token: string, logged = this.#wal !== undefined): Promise<void> {
+    const lastSeq = items[items.length - 1].seq;
     const byId = new Map<string, SeriesRecord>();
     for (const it of items) {
       for (const s of it.newSeries) {
@@ -275,6 +400,7 @@ export class Writer {
     } finally {
       flight?.release();
     }
+    if (logged) this.#wal!.appendDone(lastSeq);
     for (const s of rows) this.#record(s);
     for (const it of items) this.metrics.pointsAccepted.inc({ protocol: it.protocol }, it.columns.length);
   }
@@ -304,8 +430,55 @@ export class Writer {
     if (s.lastSeen > this.#last[slot]) this.#last[slot] = s.lastSeen;
   }
 
-  /** Stop accepting and commit everything accepted. */
-  async close(): Promise<void> {
-    await this.#batcher.close();
+  /**
+   * Stop accepting and commit everything accepted. With the log, a commit still failing after
+   * `logGraceMs` (ClickHouse down) is left in the log for the next start instead of holding the
+   * shutdown; a slow one is waited for.
+   */
+  async close(logGraceMs = 10_000): Promise<void> {
+    if (!this.#wal) return this.#batcher.close();
+    const closed = this.#batcher.close().then(() => true);
+    const deadline = Date.now() + logGraceMs;
+    let committed = false;
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      committed = await Promise.race([closed, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, Math.min(1000, deadline - Date.now())))))]);
+      clearTimeout(timer);
+      if (committed || (Date.now() >= deadline && this.#batcher.retrying)) break;
+    }
+    if (!committed) {
+      this.log.error({ buffered: this.#batcher.buffered }, 'shutting down with writes not yet in ClickHouse: the write-ahead log replays them at the next start');
+      this.#batcher.abandon();
+      await closed.catch(() => undefined);
+    }
+    this.#wal.close();
   }
+}
+
+/**
+ * An item as a log record's body: a 16-byte header (points, series JSON bytes), the three
+ * point columns as they are in memory, then the protocol and new series rows as JSON.
+ */
+function encodeItem(item: Item): Uint8Array[] {
+  const c = item.columns;
+  const meta = Buffer.from(JSON.stringify({ p: item.protocol, s: item.newSeries }));
+  const head = Buffer.alloc(16);
+  head.writeUInt32LE(c.length, 0);
+  head.writeUInt32LE(meta.length, 4);
+  const view = (a: BigInt64Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, c.length * 8);
+  return [head, view(c.seriesId), view(c.ts), view(c.value), meta];
+}
+
+function decodeItem(body: Buffer, seq: number): Item {
+  const n = body.readUInt32LE(0);
+  const metaLen = body.readUInt32LE(4);
+  // Copied out: a record's body need not be 8-byte aligned in the segment's buffer.
+  const column = (i: number) => body.buffer.slice(body.byteOffset + 16 + i * n * 8, body.byteOffset + 16 + (i + 1) * n * 8);
+  const meta = JSON.parse(body.subarray(16 + 3 * n * 8, 16 + 3 * n * 8 + metaLen).toString()) as { p: string; s: SeriesRecord[] };
+  return {
+    columns: { length: n, seriesId: new BigInt64Array(column(0)), ts: new Float64Array(column(1)), value: new Float64Array(column(2)) },
+    newSeries: meta.s,
+    protocol: meta.p,
+    seq,
+  };
 }

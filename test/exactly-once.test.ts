@@ -36,6 +36,7 @@ const body = JSON.stringify(
 async function send(): Promise<void> {
   const r = await postJson(`${srv.url}/write`, body);
   expect(r.status, JSON.stringify(r.body)).toBe(200);
+  await srv.ctx.writer.settled(); // the test reads ClickHouse's tables directly too
 }
 
 type Matrix = { metric: Record<string, string>; values: [number, string][] }[];
@@ -164,6 +165,7 @@ describe('the rollup job on an injected clock', () => {
     const t = Date.now() - 1000;
     const r = await postJson(`${srv.url}/write`, heroic('eo_live', { host: 'a', service: 'eo' }, [[t, 1]]));
     expect(r.status).toBe(200);
+    await srv.ctx.writer.settled();
     const isDone = async () =>
       Number((await srv.ctx.store.query<{ n: string }>(sql`SELECT count() AS n FROM rollup_windows WHERE w = ${raw(String(w))}`))[0].n) > 0;
     await clock.advanceTo(w * HOUR_MS + 5 * 60_000 - 1);

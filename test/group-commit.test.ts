@@ -5,12 +5,13 @@ import { exportSeries, heroic, postJson, startTestServer, type TestServer } from
 /**
  * The write path's group commit through HTTP: a flush waits for requests still on their way (at
  * most FLUSH_MS), and no longer than that for nobody. FLUSH_MS is an hour here, so any answer
- * that waited for the timer would time the test out.
+ * that waited for the timer would time the test out. Writes are answered at commit
+ * (WRITE_ACK=commit), so an answer shows when its flush ran.
  */
 let srv: TestServer;
 
 beforeAll(async () => {
-  srv = await startTestServer({ FLUSH_MS: '3600000' });
+  srv = await startTestServer({ WRITE_ACK: 'commit', FLUSH_MS: '3600000' });
 });
 afterAll(async () => {
   await srv?.destroy();

@@ -134,6 +134,7 @@ describe('history written oldest-first in many requests', () => {
     for (let t = start; t <= newest; t += every) {
       expect((await postJson(`${srv.url}/write`, heroic(key, { instance: 'a' }, [[t, 1]]))).status).toBe(200);
     }
+    await srv.ctx.writer.settled(); // `recorded` sees what reaches the store
     const rows = recorded.filter((r) => r.key === key);
     // One row when first seen, then one each time the data moves more than the margin on.
     expect(rows.map((r) => r.lastSeen)).toEqual(

@@ -57,3 +57,9 @@ export async function stopServerProcess(p: ServerProcess, signal: NodeJS.Signals
   p.kill(signal);
   return p.exited;
 }
+
+/** Points a started server replayed from its write-ahead log (its start-up log line), 0 if none. */
+export function walReplayedPoints(server: ServerProcess): number {
+  const m = /"points":(\d+)[^\n]*write-ahead log replayed/.exec(server.output()) ?? /write-ahead log replayed[^\n]*"points":(\d+)/.exec(server.output());
+  return m ? Number(m[1]) : 0;
+}

@@ -6,7 +6,8 @@ import { exportSeries, getJson, heroic, startTestServer, wrapStore, type TestSer
  * A storage outage injected around the real store (inserts and queries fail while `down`):
  * writers get 503 with Retry-After and nothing half-stored, /readyz reports the outage, and
  * the server recovers by itself when storage returns; every acknowledged point is then stored
- * exactly once.
+ * exactly once. Writes are answered at commit here (WRITE_ACK=commit); with the write-ahead
+ * log they are answered through an outage (test/write-ahead-log.test.ts).
  */
 const fault = { down: false, failedInserts: 0, failedQueries: 0 };
 
@@ -31,7 +32,7 @@ const outage = wrapStore({
 
 let srv: TestServer;
 beforeAll(async () => {
-  srv = await startTestServer({ FLUSH_RETRIES: '2', FLUSH_MS: '10' }, { wrapStore: outage });
+  srv = await startTestServer({ WRITE_ACK: 'commit', FLUSH_RETRIES: '2', FLUSH_MS: '10' }, { wrapStore: outage });
 });
 afterAll(async () => {
   fault.down = false;

@@ -4,7 +4,9 @@ import { exportSeries, heroic, postJson, startTestServer, wrapStore, type TestSe
 
 /**
  * Faults injected around the real embedded store: a commit whose acknowledgement is lost, a
- * store that is down for a while, and a store that is slow while writers pile up.
+ * store that is down for a while, and a store that is slow while writers pile up. Writes are
+ * answered at commit here (WRITE_ACK=commit); test/write-ahead-log.test.ts has the same faults
+ * with writes answered from the log.
  */
 let srv: TestServer;
 const fault = { loseAckOnce: false, failNext: 0, gate: null as Promise<void> | null, insertTokens: [] as string[] };
@@ -26,7 +28,7 @@ const faulty = wrapStore({
 });
 
 beforeAll(async () => {
-  srv = await startTestServer({ MAX_BUFFERED_POINTS: '1000', FLUSH_RETRIES: '2', FLUSH_MS: '5' }, { wrapStore: faulty });
+  srv = await startTestServer({ WRITE_ACK: 'commit', MAX_BUFFERED_POINTS: '1000', FLUSH_RETRIES: '2', FLUSH_MS: '5' }, { wrapStore: faulty });
 });
 afterAll(async () => {
   await srv?.destroy();

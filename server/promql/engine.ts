@@ -145,6 +145,11 @@ export class Engine implements QueryEngine {
   cache?: ResultCache;
   /** Observes every finished query's budget (peak samples and bytes): for tests and the bench. */
   onBudget?: (budget: QueryBudget) => void;
+  /**
+   * Awaited before every query: the writer's `settled` (server/writer.ts), so a write answered
+   * from the write-ahead log is read by every query that follows it.
+   */
+  beforeRead?: () => Promise<void>;
 
   constructor(
     readonly store: Store,
@@ -238,6 +243,7 @@ export class Engine implements QueryEngine {
   async #run<T>(opts: QueryOptions, work: (budget: QueryBudget) => Promise<T>): Promise<T> {
     const priority = opts.priority ?? 'api';
     const timeoutMs = Math.min(this.limits.timeoutMs, opts.timeoutMs ?? Infinity);
+    if (this.beforeRead) await this.beforeRead();
     const gate = this.#gates[priority];
     // A rule query waits for its reserved slot as long as it may run; an API query QUERY_QUEUE_MS.
     await gate.acquire(priority === 'rule' ? timeoutMs : this.limits.queueMs, opts.signal);

@@ -26,6 +26,8 @@ const MAX_METADATA_RESULTS = 10_000;
  */
 export async function heroicMetadataRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const store = ctx.store;
+  // Reads see every write answered before them (a write answered from the log: server/writer.ts).
+  app.addHook('preHandler', async () => ctx.writer.settled());
   const route = <T extends { limited: boolean }>(url: string, defaultLimit: number, run: (q: CatalogQuery, body: Record<string, unknown>) => Promise<T>) =>
     app.post(url, async (req) => {
       const body = bodyOf(req);

@@ -13,6 +13,8 @@ import { FilterError, normalizeFilter } from '../series/heroic-filter.js';
  */
 export async function heroicQueryRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const heroic = { config: { heroicErrors: true } };
+  // Reads see every write answered before them (a write answered from the log: server/writer.ts).
+  app.addHook('preHandler', async () => ctx.writer.settled());
   const limits: RunLimits = {
     maxSeries: ctx.config.MAX_SERIES,
     maxBuckets: ctx.config.MAX_POINTS_PER_SERIES,

@@ -27,6 +27,8 @@ function range(req: FastifyRequest): { start?: number; end?: number } {
 /** Series metadata in the Prometheus HTTP API's shape, and the raw export. */
 export async function seriesRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   acceptForms(app);
+  // Reads see every write answered before them (a write answered from the log: server/writer.ts).
+  app.addHook('preHandler', async () => ctx.writer.settled());
   const prom = { config: { promErrors: true } };
 
   app.route({
