@@ -39,7 +39,7 @@ export interface BatcherOptions {
  * The batcher's view of time: the shape of server/alerting/clock.ts's Clock (which ingest may
  * not import), so tests drive flushMs and retries with its ManualClock instead of sleeping.
  */
-export interface BatcherClock {
+interface BatcherClock {
   now(): number;
   setTimeout(fn: () => unknown, ms: number): object;
   clearTimeout(handle: object): void;

@@ -202,7 +202,7 @@ function openWal(config: Config, clustered: boolean): ReturnType<typeof Wal.open
 }
 
 /** The lock nodes take before migrating: one per process and store (nodes on one embedded engine share a process). */
-export function migrationLock(config: Config, store?: Store): MigrationLock {
+function migrationLock(config: Config, store?: Store): MigrationLock {
   const local = processLock(config.CLICKHOUSE_URL ? `remote:${config.CLICKHOUSE_URL}/${config.CLICKHOUSE_DATABASE}` : `embedded:${resolve(config.DATA_DIR)}`);
   if (config.LEADER_ELECTION !== 'keeper' || !store) return local;
   // Across processes (remote store): a 'migrate' lease in Keeper, held while migrating.

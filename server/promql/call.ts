@@ -12,7 +12,7 @@ import type { EvalValue, Grid, SampleSeries, StepSeries } from './matrix.js';
 import type { WindowNames } from './window-sql.js';
 
 /** The query's settings a function reads (eval.ts' EvalContext has these and more). */
-export interface CallContext {
+interface CallContext {
   lookback: number;
   maxLabelBytes: number;
   notes?: Annotations;
