@@ -249,7 +249,7 @@ export class InfluxDecoder {
           const raw = text.slice(keyStart, i);
           fk = entry.fields.get(raw);
           if (fk === undefined) {
-            fk = { raw, key: fieldKey(entry.measurement, hasEscape ? unescape(raw) : raw), epoch: 0, index: 0, memo: { hi: 0, lo: 0, idSet: false, validFor: null } };
+            fk = { raw, key: fieldKey(entry.measurement, hasEscape ? unescape(raw) : raw), epoch: 0, index: 0, memo: { hi: 0, lo: 0, idSet: false, validFor: null, seenBy: undefined, seenSlot: 0 } };
             entry.fields.set(raw, fk);
           }
           layout[f] = fk;

@@ -283,7 +283,7 @@ export class RemoteWriteDecoder {
 }
 
 export function newMemo(): SeriesMemo {
-  return { hi: 0, lo: 0, idSet: false, validFor: null };
+  return { hi: 0, lo: 0, idSet: false, validFor: null, seenBy: undefined, seenSlot: 0 };
 }
 
 /** A 32-bit hash of buf[start, end), four bytes at a time. */

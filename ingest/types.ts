@@ -30,6 +30,9 @@ export interface SeriesMemo {
   idSet: boolean;
   /** The limits object the key and tags last passed validation under (null: not yet). */
   validFor: object | null;
+  /** The writer that recorded this series (server/writer.ts), and its slot there. */
+  seenBy?: object;
+  seenSlot?: number;
 }
 
 export interface WriteBatch {

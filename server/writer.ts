@@ -208,7 +208,7 @@ export class Writer {
     for (let s = 0; s < batch.series.length; s++) {
       const hi = ids[2 * s];
       const lo = ids[2 * s + 1];
-      const { key, tags, timestamps } = batch.series[s];
+      const { key, tags, timestamps, memo } = batch.series[s];
       let first = Infinity;
       let last = -Infinity;
       for (let p = 0; p < timestamps.length; p++) {
@@ -217,7 +217,15 @@ export class Writer {
         if (t > last) last = t;
       }
       if (first > last) continue; // a series with no points this time
-      const slot = this.#seen.get(hi)?.get(lo);
+      let slot: number | undefined;
+      if (memo?.seenBy === this) slot = memo.seenSlot;
+      else {
+        slot = this.#seen.get(hi)?.get(lo);
+        if (memo && slot !== undefined) {
+          memo.seenBy = this;
+          memo.seenSlot = slot;
+        }
+      }
       if (slot !== undefined) {
         // The series row must cover the data: re-record when these points reach before the
         // recorded first_seen, or more than the margin past the recorded last_seen.
