@@ -136,10 +136,16 @@ describe('history written oldest-first in many requests', () => {
     }
     await srv.ctx.writer.settled(); // `recorded` sees what reaches the store
     const rows = recorded.filter((r) => r.key === key);
-    // One row when first seen, then one each time the data moves more than the margin on.
-    expect(rows.map((r) => r.lastSeen)).toEqual(
-      Array.from({ length: Math.floor((20 * 60_000) / (LAST_SEEN_MARGIN_MS + every)) + 1 }, (_, i) => start + i * (LAST_SEEN_MARGIN_MS + every)),
-    );
+    // One row when first seen, then at most one each time the data moves more than the margin
+    // on (fewer when requests answered from the write-ahead log share a flush: one row then
+    // covers them all).
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    expect(rows.length).toBeLessThanOrEqual(Math.floor((20 * 60_000) / (LAST_SEEN_MARGIN_MS + every)) + 1);
+    expect(rows[0].lastSeen).toBe(start);
+    // Every sample lies within [first_seen, last_seen + margin] of a row, so lookups find it.
+    for (let t = start; t <= newest; t += every) {
+      expect(rows.some((r) => r.firstSeen <= t && t <= r.lastSeen + LAST_SEEN_MARGIN_MS), `sample at ${t}`).toBe(true);
+    }
     // Every row covers the series from its first sample.
     expect(new Set(rows.map((r) => r.firstSeen))).toEqual(new Set([start]));
   });
