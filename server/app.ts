@@ -66,6 +66,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   installSurface(app, ctx.config, !ctx.access.enforced);
   installAccessControl(app, ctx.access);
 
+  // Reads see every write answered before them: one answered from the write-ahead log may not
+  // be in ClickHouse yet (server/writer.ts). POST reads (PromQL, Heroic, series) wait in the
+  // engine and their routes; health checks and /metrics answer at once.
+  app.addHook('preHandler', async (req) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && req.url.startsWith('/api/')) await ctx.writer.settled();
+  });
+
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     ctx.metrics.httpRequests.inc({ route, status: String(reply.statusCode) });
