@@ -101,10 +101,31 @@ describe('Heroic JSON fast path with a series cache', () => {
     expect(d.cachedSeries).toBe(4);
   });
 
+  it('finds series sent in another order, or one object the prefix of the next body', () => {
+    const d = new HeroicJsonDecoder({ maxCachedSeries: 4 });
+    const a: Item = { key: 'a', tags: { x: '1' }, points: [[T, 1]] };
+    const b: Item = { key: 'b', tags: {}, points: [[T, 2], [T + 1, 3]] };
+    const c: Item = { key: 'a', tags: { x: '12' }, points: [] };
+    const memos = new Map<string, unknown>();
+    for (const order of [[a, b, c], [a, c, b], [c], [b, a, a], [c, b, a], [a, b, c]]) {
+      const bytes = body(order);
+      const got = d.decode(bytes)!;
+      expect(flat(got)).toEqual(flat(general(bytes).batch!));
+      for (const s of got.series) {
+        const name = JSON.stringify([s.key, s.tags]);
+        if (!memos.has(name)) memos.set(name, s.memo);
+        expect(s.memo).toBe(memos.get(name));
+      }
+    }
+    expect(d.cachedSeries).toBe(3);
+  });
+
   it('keeps at most maxCachedSeries series objects', () => {
     const d = new HeroicJsonDecoder({ maxCachedSeries: 3 });
-    for (let i = 0; i < 10; i++) {
-      d.decode(body([{ key: `m${i}`, tags: {}, points: [[T, i]] }]));
+    for (let i = 0; i < 12; i++) {
+      // Four series in turn, two per body: the cache is emptied along the way, mid-request too.
+      const bytes = body([0, 1].map((k) => ({ key: `m${(i + k) % 4}`, tags: {}, points: [[T, i]] })));
+      expect(flat(d.decode(bytes)!)).toEqual(flat(general(bytes).batch!));
       expect(d.cachedSeries).toBeLessThanOrEqual(3);
     }
     // Still correct after the cache was emptied.

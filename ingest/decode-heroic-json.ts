@@ -6,9 +6,10 @@ import type { SeriesMemo, SeriesSamples, WriteBatch } from './types.js';
  * Heroic JSON write bodies read straight from their bytes, with a cache of series objects
  * across requests (issue 11). The common body is an array of
  *   {"series": {"key": ..., "tags": {...}}, "data": {"type": "points", "data": [[ts, v], ...]}}
- * in which the series object is the bulk of the bytes and repeats request after request. Its raw
- * text is hashed while it is skipped and confirmed against the bytes kept in the cache entry; only
- * a series not seen before is parsed (JSON.parse of that object alone). Points are read by hand.
+ * in which the series object is the bulk of the bytes and repeats request after request, in the
+ * same order. Its raw bytes are recognised (the last request's successor tried first, else a hash
+ * taken while skipping them) and confirmed against the bytes kept in the cache entry; only a
+ * series not seen before is parsed (JSON.parse of that object alone). Points are read by hand.
  *
  * This is a fast path, not a second decoder: anything outside the plain form (another member,
  * an escape in a member name, a point that is not two JSON numbers, a malformed byte, a series
@@ -18,9 +19,9 @@ import type { SeriesMemo, SeriesSamples, WriteBatch } from './types.js';
  * same values (numbers are converted exactly as JSON.parse does: Clinger's fast path, where both
  * operands are exact doubles and one operation rounds correctly, else `Number` of the text).
  *
- * Measured (`npm run bench:decode`, sparse: 5,000 series x 1 point): see docs/ARCHITECTURE.md.
- * JSON.parse builds ~14 objects per point here (item, series, tags, strings, pair, numbers),
- * which was half the main thread's time including GC.
+ * Why: JSON.parse builds ~14 objects per point of a sparse body (item, series, tags, strings,
+ * pair, numbers), half the main thread's time with GC. `npm run bench:decode`, sparse (5,000
+ * series x 1 point), decode + validate + columns: 7.5 -> 1.8 ms per body (docs/ARCHITECTURE.md).
  */
 
 interface CachedSeries {
@@ -32,6 +33,9 @@ interface CachedSeries {
   bytes: Buffer;
   /** Next entry with the same hash. */
   next: CachedSeries | null;
+  /** The series that followed this one in the last request that had it, and the cache generation of this entry. */
+  after: CachedSeries | null;
+  generation: number;
   /** Id and validation of this series, kept across requests (types.ts). */
   memo: SeriesMemo;
 }
@@ -71,11 +75,18 @@ export class HeroicJsonDecoder {
   readonly #byHash = new Map<number, CachedSeries>();
   readonly #max: number;
   #size = 0;
+  /** Bumped when the cache is emptied: an entry of an older generation is never handed out again. */
+  #generation = 0;
+  /** The first series of the last request, and the series before the one being read. */
+  #head: CachedSeries | null = null;
+  #last: CachedSeries | null = null;
   // Results of the scanning helpers, which return the position after what they read (-1: not plain).
   #series: CachedSeries | null = null;
   #timestamps: number[] = [];
   #values: number[] = [];
   #number = 0;
+  #timestamp = 0;
+  #value = 0;
 
   constructor(opts: HeroicJsonDecoderOptions = {}) {
     this.#max = opts.maxCachedSeries ?? 100_000;
@@ -98,6 +109,7 @@ export class HeroicJsonDecoder {
     if (b[p] === CLOSE_BRACKET) return null; // an empty array: rare, left to the general path
     const series: SeriesSamples[] = [];
     let points = 0;
+    this.#last = null;
     for (;;) {
       if (b[p] !== OPEN_BRACE) return null;
       p = ws(b, p + 1);
@@ -147,9 +159,20 @@ export class HeroicJsonDecoder {
     return { series, points };
   }
 
-  /** The series object at p: hashed while skipped, parsed only if not cached. */
+  /**
+   * The series object at p. Senders write their series in the same order request after request,
+   * so the series that followed the previous one last time is tried first: if the body continues
+   * with its bytes (one native compare), it is that series (an object's end is decided by its
+   * bytes alone). Otherwise the object is hashed while skipped and looked up; parsed only if new.
+   */
   #readSeries(b: Buffer, p: number): number {
     if (b[p] !== OPEN_BRACE) return -1;
+    const last = this.#last;
+    const guess = last === null ? this.#head : last.after;
+    if (guess !== null && guess.generation === this.#generation) {
+      const n = guess.bytes.length;
+      if (p + n <= b.length && guess.bytes.compare(b, p, p + n) === 0) return this.#found(guess, p + n);
+    }
     const start = p;
     const end = b.length;
     let depth = 0;
@@ -174,10 +197,7 @@ export class HeroicJsonDecoder {
     }
     const length = p - start;
     for (let e: CachedSeries | null | undefined = this.#byHash.get(h); e; e = e.next) {
-      if (e.bytes.length === length && e.bytes.compare(b, start, p) === 0) {
-        this.#series = e;
-        return p;
-      }
+      if (e.bytes.length === length && e.bytes.compare(b, start, p) === 0) return this.#found(e, p);
     }
     // Not seen before: the checks decodeHeroic makes on "series", on this object alone.
     let meta: { key?: unknown; tags?: unknown };
@@ -194,6 +214,7 @@ export class HeroicJsonDecoder {
     if (this.#size >= this.#max) {
       this.#byHash.clear();
       this.#size = 0;
+      this.#generation++;
     }
     this.#size++;
     const entry: CachedSeries = {
@@ -202,9 +223,19 @@ export class HeroicJsonDecoder {
       labels,
       bytes: Buffer.from(b.subarray(start, p)),
       next: this.#byHash.get(h) ?? null,
+      after: null,
+      generation: this.#generation,
       memo: newMemo(),
     };
     this.#byHash.set(h, entry);
+    return this.#found(entry, p);
+  }
+
+  /** Note `entry` as the series being read (and as the successor of the one before); returns p. */
+  #found(entry: CachedSeries, p: number): number {
+    if (this.#last === null) this.#head = entry;
+    else this.#last.after = entry;
+    this.#last = entry;
     this.#series = entry;
     return p;
   }
@@ -242,35 +273,46 @@ export class HeroicJsonDecoder {
     }
   }
 
-  /** [[ts, v], ...] at p, into fresh #timestamps and #values. */
+  /** [[ts, v], ...] at p, into fresh #timestamps and #values (one-point arrays made whole: the sparse case). */
   #readPoints(b: Buffer, p: number): number {
     if (b[p] !== OPEN_BRACKET) return -1;
-    const timestamps: number[] = [];
-    const values: number[] = [];
-    this.#timestamps = timestamps;
-    this.#values = values;
     p = ws(b, p + 1);
-    if (b[p] === CLOSE_BRACKET) return p + 1;
-    for (;;) {
-      if (b[p] !== OPEN_BRACKET) return -1;
-      p = this.#readNumber(b, ws(b, p + 1));
-      if (p < 0) return -1;
-      timestamps.push(this.#number);
-      p = ws(b, p);
-      if (b[p] !== COMMA) return -1;
-      p = this.#readNumber(b, ws(b, p + 1));
-      if (p < 0) return -1;
-      values.push(this.#number);
-      p = ws(b, p);
-      if (b[p] !== CLOSE_BRACKET) return -1;
-      p = ws(b, p + 1);
-      if (b[p] === COMMA) {
-        p = ws(b, p + 1);
-        continue;
-      }
-      if (b[p] !== CLOSE_BRACKET) return -1;
+    if (b[p] === CLOSE_BRACKET) {
+      this.#timestamps = [];
+      this.#values = [];
       return p + 1;
     }
+    p = this.#readPair(b, p);
+    if (p < 0) return -1;
+    const timestamps = [this.#timestamp];
+    const values = [this.#value];
+    this.#timestamps = timestamps;
+    this.#values = values;
+    for (;;) {
+      p = ws(b, p);
+      if (b[p] === CLOSE_BRACKET) return p + 1;
+      if (b[p] !== COMMA) return -1;
+      p = this.#readPair(b, ws(b, p + 1));
+      if (p < 0) return -1;
+      timestamps.push(this.#timestamp);
+      values.push(this.#value);
+    }
+  }
+
+  /** [ts, v] at p, into #timestamp and #value. */
+  #readPair(b: Buffer, p: number): number {
+    if (b[p] !== OPEN_BRACKET) return -1;
+    p = this.#readNumber(b, ws(b, p + 1));
+    if (p < 0) return -1;
+    this.#timestamp = this.#number;
+    p = ws(b, p);
+    if (b[p] !== COMMA) return -1;
+    p = this.#readNumber(b, ws(b, p + 1));
+    if (p < 0) return -1;
+    this.#value = this.#number;
+    p = ws(b, p);
+    if (b[p] !== CLOSE_BRACKET) return -1;
+    return p + 1;
   }
 
   /** A JSON number at p (RFC 8259 grammar), as JSON.parse would give it. */
