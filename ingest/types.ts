@@ -14,7 +14,8 @@ export interface SeriesSamples {
    * The decoder's cache entry for this series (same key and tags every time it is handed out),
    * on which the later stages note what they computed: a series seen before costs no string
    * work after decoding (issue 11: per-series id hashing and validation were a third of the
-   * remote-write CPU). Absent where a decoder has no series cache (Heroic, OTLP).
+   * remote-write CPU). Absent where a decoder has no series cache (OTLP; Heroic msgpack and
+   * JSON bodies off the fast path of decode-heroic-json.ts).
    */
   memo?: SeriesMemo;
 }
