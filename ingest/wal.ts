@@ -54,8 +54,8 @@ export class Wal {
   readonly #segments: Segment[] = [];
   #fd = -1;
   #size = 0;
-  #header = Buffer.allocUnsafe(HEADER);
-  #trailer = Buffer.allocUnsafe(TRAILER);
+  readonly #header = Buffer.allocUnsafe(HEADER);
+  readonly #trailer = Buffer.allocUnsafe(TRAILER);
 
   private constructor(dir: string, opts: WalOptions) {
     this.#dir = dir;
@@ -72,18 +72,16 @@ export class Wal {
     const wal = new Wal(dir, opts);
     const records: WalRecord[] = [];
     for (const name of segmentNames(dir)) {
-      const torn = readSegment(readFileSync(join(dir, name)), records);
-      wal.#segments.push({ path: join(dir, name), lastItem: 0 });
-      if (torn) break; // nothing after a torn record was acknowledged either
+      // Nothing after a torn record was acknowledged either.
+      if (readSegment(readFileSync(join(dir, name)), records)) break;
     }
     return { wal, records };
   }
 
-  /** Forget every segment (their content is committed) and start a new one at `seq`. */
+  /** Delete every segment (what they held is committed) and start a new one at `nextSeq`. */
   reset(nextSeq: number): void {
     this.#closeFd();
-    for (const s of this.#segments) unlinkSync(s.path);
-    for (const name of segmentNames(this.#dir)) unlinkSync(join(this.#dir, name)); // segments after a torn one
+    for (const name of segmentNames(this.#dir)) unlinkSync(join(this.#dir, name));
     this.#segments.length = 0;
     this.#startSegment(nextSeq);
   }
@@ -101,11 +99,6 @@ export class Wal {
     while (this.#segments.length > 1 && this.#segments[0].lastItem <= lastSeq) {
       unlinkSync(this.#segments.shift()!.path);
     }
-  }
-
-  /** Segment files the log holds (tests). */
-  get segmentCount(): number {
-    return this.#segments.length;
   }
 
   close(): void {

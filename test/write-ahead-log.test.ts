@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../server/store/index.js';
 import { until } from './alerting-helpers.js';
-import { exportSeries, heroic, postJson, startTestServer, tempDir, wrapStore, type TestServer } from './helpers.js';
+import { exportSeries, getJson, heroic, postJson, startTestServer, tempDir, wrapStore, type TestServer } from './helpers.js';
 
 /**
  * Writes answered from the write-ahead log (WRITE_ACK=auto: the embedded single node), with
@@ -41,6 +41,14 @@ afterAll(async () => {
 const now = Date.now();
 const metric = async (base: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? NaN);
 
+/** Until one read waits for the writes answered before it (the writer's gauge counts it). */
+async function readWaiting(): Promise<void> {
+  for (const start = Date.now(); (await srv.ctx.metrics.readsWaitingForWrites.get()).values[0]?.value !== 1; ) {
+    if (Date.now() - start > 10_000) throw new Error('the read did not wait for the write');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 describe('writes answered from the write-ahead log', () => {
   it('answers once the points are in the log, before ClickHouse has them, and a read that follows waits for them', async () => {
     let open!: () => void;
@@ -50,14 +58,29 @@ describe('writes answered from the write-ahead log', () => {
     expect(w.status).toBe(200);
     expect(fault.committed).toBe(committed); // answered while its insert is held
     const read = exportSeries(srv.url, 'wal.read');
-    // The read is held until the insert lands (the writer's gauge of reads waiting counts it).
-    for (const start = Date.now(); (await srv.ctx.metrics.readsWaitingForWrites.get()).values[0]?.value !== 1; ) {
-      if (Date.now() - start > 10_000) throw new Error('the read did not wait for the write');
-      await new Promise((r) => setImmediate(r));
+    try {
+      await readWaiting();
+    } finally {
+      fault.gate = null;
+      open();
     }
-    fault.gate = null;
-    open();
     expect((await read).map((l) => l.values)).toEqual([[7]]);
+  });
+
+  it('holds a GET under /api/ (the cardinality status) until an answered write is in ClickHouse', async () => {
+    let open!: () => void;
+    fault.gate = new Promise<void>((r) => (open = r));
+    expect((await postJson(`${srv.url}/write`, heroic('wal.card', { service: 'walcard' }, [[now - 1000, 1]]))).status).toBe(200);
+    const read = getJson(`${srv.url}/api/v1/status/cardinality?limit=100`);
+    try {
+      await readWaiting();
+    } finally {
+      fault.gate = null;
+      open();
+    }
+    const r = await read;
+    expect(r.status).toBe(200);
+    expect(r.body.data.services.find((x: { name: string }) => x.name === 'walcard')).toMatchObject({ series: 1 });
   });
 
   it('answers writes while ClickHouse refuses inserts, then stores each point once when it is back', async () => {
