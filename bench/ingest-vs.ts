@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../server/paths.js';
 import { CPU_FIELDS, hosts, INTERVAL_MS, rng } from './data.js';
-import { CLK_TCK, freePort, procStat, stopChild, threadTicks } from './proc.js';
+import { CLK_TCK, freePort, procStat, SERVER_NODE_FLAGS, stopChild, threadTicks } from './proc.js';
 import { PROTOCOLS, type BenchSeries } from './protocols.js';
 
 /** The options of this mode (parsed by bench/ingest.ts); defaults in `sideBySide`. */
@@ -161,7 +161,7 @@ async function startInfluxdb(dir: string): Promise<Running> {
 async function startMetronome(dir: string, path: string, profDir: string | undefined): Promise<Running> {
   const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/server/main.js')], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, join(ROOT, 'dist/server/main.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: join(dir, 'data'), DEMO: '0', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -20,7 +20,7 @@ import { EmbeddedStore } from '../server/store/embedded.js';
 import { migrate } from '../server/store/migrate.js';
 import { sql } from '../server/store/sql.js';
 import { bodies, SHAPES, type Shape } from './data.js';
-import { CLK_TCK, listeningUrl, procStat } from './proc.js';
+import { CLK_TCK, listeningUrl, procStat, SERVER_NODE_FLAGS } from './proc.js';
 import { PROTOCOLS } from './protocols.js';
 
 const { values: args } = parseArgs({
@@ -60,7 +60,7 @@ interface Row {
 }
 
 async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/server/main.js')], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, join(ROOT, 'dist/server/main.js')], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, DEMO: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

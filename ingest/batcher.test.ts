@@ -82,6 +82,41 @@ describe('Batcher', () => {
     expect(flushes).toEqual([[1]]);
   });
 
+  it('hurry flushes what is waiting at once, and after the running flush what arrived during it', async () => {
+    const flushes: number[][] = [];
+    let release: () => void = () => {};
+    const { b, clock } = batcher<number>(
+      async (items) => {
+        flushes.push(items);
+        if (items[0] === 1) await new Promise<void>((r) => (release = r));
+      },
+      { flushMs: 60_000 },
+    );
+    const first = b.add(1, 1);
+    await settle();
+    expect(flushes).toEqual([]);
+    b.hurry();
+    expect(flushes).toEqual([[1]]);
+    // Arrives while [1] is being committed; hurried, it goes as soon as that commit ends,
+    // not at flushMs.
+    const second = b.add(2, 1);
+    b.hurry();
+    await settle();
+    expect(flushes).toEqual([[1]]);
+    release();
+    await Promise.all([first, second]);
+    expect(flushes).toEqual([[1], [2]]);
+    expect(clock.now()).toBe(0);
+    // Nothing waiting: hurry does nothing, and the next item waits for its timer again.
+    b.hurry();
+    const third = b.add(3, 1);
+    await settle();
+    expect(flushes).toHaveLength(2);
+    await clock.advance(60_000);
+    await third;
+    expect(flushes).toEqual([[1], [2], [3]]);
+  });
+
   it('retries a failed flush with the same token after a doubling delay, then resolves', async () => {
     const tokens: string[] = [];
     const { b, clock } = batcher<number>(

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 /**
  * Group commit: items from concurrent requests are merged into one flush, which happens when
  * `maxPoints` are waiting or the oldest has waited `flushMs`, whichever comes first, or (when
- * `eager`) as soon as no writer announced with `expect` is still on its way. Each `add`
+ * `eager`) as soon as no writer announced with `expect` is still on its way, or when a caller
+ * `hurry`s it. Each `add`
  * resolves when the flush holding its item has been committed by the sink, and rejects if that
  * flush fails after its retries. The batcher knows nothing of what the sink writes to.
  *
@@ -93,6 +94,8 @@ export class Batcher<T> {
   #closed = false;
   #abandoned = false;
   #retrying = false;
+  /** A caller asked for what is waiting now (`hurry`): flush it without waiting for a full batch or the timer. */
+  #urgent = false;
   /** Writers announced with `expect` that have not added yet. */
   #expected = 0;
   /** Called after every flush, for metrics and logs. */
@@ -161,7 +164,7 @@ export class Batcher<T> {
   #schedule(): void {
     const p = this.#pending;
     if (p.items.length === 0) return;
-    if (p.points >= this.#opts.maxPoints || (this.#opts.eager && this.#expected === 0)) this.#kick();
+    if (this.#urgent || p.points >= this.#opts.maxPoints || (this.#opts.eager && this.#expected === 0)) this.#kick();
     else if (!this.#timer) {
       this.#timer = this.#opts.clock.setTimeout(() => {
         this.#timer = null;
@@ -188,6 +191,7 @@ export class Batcher<T> {
     while (this.#pending.items.length > 0) {
       const batch = this.#pending;
       this.#pending = Batcher.#empty();
+      this.#urgent = false;
       this.#inFlight = batch.points;
       const token = `${this.#prefix}-${++this.#seq}`;
       const started = this.#opts.clock.now();
@@ -214,8 +218,18 @@ export class Batcher<T> {
       for (const w of batch.waiters) error === undefined ? w.resolve() : w.reject(error);
       // Full batches that piled up during the flush go straight away (and with `eager`, any
       // batch nobody else is coming to join); the rest wait for the timer.
-      if (this.#pending.points < this.#opts.maxPoints && !(this.#opts.eager && this.#expected === 0)) return;
+      if (!this.#urgent && this.#pending.points < this.#opts.maxPoints && !(this.#opts.eager && this.#expected === 0)) return;
     }
+  }
+
+  /**
+   * Flush what is waiting as soon as the store is free (after the running flush, if any),
+   * without waiting for a full batch or `flushMs`: someone needs it committed (a read).
+   */
+  hurry(): void {
+    if (this.#pending.items.length === 0) return;
+    this.#urgent = true;
+    this.#kick();
   }
 
   /** Commit everything accepted so far. */

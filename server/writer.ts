@@ -20,6 +20,10 @@ import { planReplay, type Wal, type WalRecord } from '../ingest/wal.js';
 /** The announcement of the request being handled (see `Writer.expect`), released when it adds. */
 const announced = new AsyncLocalStorage<() => void>();
 
+/** FLUSH_MS's defaults: writers wait for the commit, or were answered from the log. */
+const COMMIT_FLUSH_MS = 50;
+const WAL_FLUSH_MS = 1000;
+
 /** Run `fn` (a request's handler) as the write announced by `release`: its write releases it on adding. */
 export function asAnnouncedWrite<T>(release: () => void, fn: () => T): T {
   return announced.run(release, fn);
@@ -83,7 +87,7 @@ export class Writer {
   readonly #wal: Wal | undefined;
   /** The log's last item number. */
   #seq = 0;
-  /** Points answered from the log and not yet committed, at most (BATCH_POINTS). */
+  /** Points answered from the log and not yet committed, at most (two BATCH_POINTS: one flushing, one gathering). */
   readonly #ackAhead: number;
   /** Settles when the newest item added so far is committed (or its flush given up). */
   #lastAdded: Promise<void> = Promise.resolve();
@@ -107,7 +111,7 @@ export class Writer {
     this.admit = parts.admit;
     this.rollups = parts.rollups;
     this.#wal = parts.wal;
-    this.#ackAhead = config.BATCH_POINTS;
+    this.#ackAhead = 2 * config.BATCH_POINTS;
     this.#metadata = new MetadataRecorder(store);
     this.limits = {
       maxKeyLength: config.MAX_KEY_LENGTH,
@@ -120,12 +124,15 @@ export class Writer {
     };
     this.#batcher = new Batcher<Item>((items, token) => this.#commit(items, token), {
       maxPoints: config.BATCH_POINTS,
-      flushMs: config.FLUSH_MS,
+      flushMs: config.FLUSH_MS ?? (parts.wal ? WAL_FLUSH_MS : COMMIT_FLUSH_MS),
       maxBuffered: config.MAX_BUFFERED_POINTS,
       // With the log, writers were answered already: retry until ClickHouse takes it (the
       // buffer limit answers new writes 429 meanwhile).
       retries: parts.wal ? Infinity : config.FLUSH_RETRIES,
-      eager: true,
+      // Writers waiting for their commit: flush as soon as nobody else is coming. Answered from
+      // the log: gather up to a full batch (or FLUSH_MS), since ClickHouse's cost per point
+      // falls with the insert's size; a read hurries it (settled).
+      eager: !parts.wal,
     });
     this.#batcher.onFlush = (s) => {
       const ok = s.error === undefined;
@@ -282,9 +289,9 @@ export class Writer {
     }
     this.metrics.bufferedPoints.set(this.#batcher.buffered);
     // In the log: answered now; a failure to commit is retried by the batcher, and the log
-    // replays it after a crash. Unless more than a full batch is already waiting for
+    // replays it after a crash. Unless more than two full batches are already waiting for
     // ClickHouse: then the request waits for its commit as without the log, so writers cannot
-    // run ahead of ClickHouse and a read waits for at most about one batch.
+    // run ahead of ClickHouse and a read waits for at most about two batches.
     if (this.#wal && this.#batcher.buffered <= this.#ackAhead) return { series: batch.series.length, points: columns.length };
     try {
       await done;
@@ -298,10 +305,12 @@ export class Writer {
   /**
    * Resolves once every write answered before the call is committed to ClickHouse: reads wait
    * for it, so a write acknowledged from the log is visible to every read that follows it
-   * (commonly at once; under ingest, after the group commit running). Waits at most `maxMs`.
+   * (commonly at once; under ingest, after the group commit running): what is waiting for a
+   * full batch is flushed now. Waits at most `maxMs`.
    */
   async settled(maxMs = 10_000): Promise<void> {
     if (!this.#wal || this.#batcher.buffered === 0) return;
+    this.#batcher.hurry();
     let timer: NodeJS.Timeout | undefined;
     this.metrics.readsWaitingForWrites.inc();
     try {

@@ -143,3 +143,21 @@ describe('a restart after writes ClickHouse never confirmed', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 });
+
+describe('the group commit answered from the log', () => {
+  it('gathers writes into one insert until a read needs them, then flushes at once', async () => {
+    await srv.destroy();
+    // An hour: without the read's hurry the points would wait that long for their insert.
+    srv = await startTestServer({ FLUSH_MS: '3600000' });
+    const flushes = async () => (await srv.ctx.metrics.flushes.get()).values.reduce((n, v) => n + v.value, 0);
+    const before = await flushes();
+    for (let i = 0; i < 3; i++) expect((await postJson(`${srv.url}/write`, heroic('wal.gather', { i: String(i) }, [[now - 1000, i]]))).status).toBe(200);
+    // Answered, and still waiting for a fuller batch: nobody has read them.
+    expect(srv.ctx.writer.buffered).toBe(3);
+    expect(await flushes()).toBe(before);
+    const lines = await exportSeries(srv.url, 'wal.gather');
+    expect(lines.map((l) => l.values[0]).sort()).toEqual([0, 1, 2]);
+    expect(await flushes()).toBe(before + 1);
+    expect(srv.ctx.writer.buffered).toBe(0);
+  });
+});
