@@ -51,6 +51,54 @@ describe('Head', () => {
     expect(read(head, 2n)).toEqual([]);
   });
 
+  it('tells apart series whose ids share a low word, and drops each of them alone', () => {
+    let now = T0;
+    const head = new Head({ maxBytes: 1 << 20, windowMs: HOUR, now: () => now });
+    head.open(null);
+    // Same low 32 bits, different high words (and one negative: above 2^63 unsigned).
+    const [a, b, c] = [(1n << 32n) | 9n, (2n << 32n) | 9n, -(1n << 40n) + 9n];
+    expect(BigInt.asUintN(32, c)).toBe(9n);
+    head.append(cols([[a, T0 - 3000, 1], [b, T0 - 3000, 2], [c, T0 - 10, 3]]));
+    head.append(cols([[b, T0 - 2000, 20]]));
+    expect(read(head, a)).toEqual([[T0 - 3000, 1]]);
+    expect(read(head, b)).toEqual([[T0 - 3000, 2], [T0 - 2000, 20]]);
+    expect(read(head, c)).toEqual([[T0 - 10, 3]]);
+    expect(read(head, 9n)).toEqual([]);
+    expect(head.size.series).toBe(3);
+    // A minute on, the window drops a's and b's samples: both leave the chain, c stays.
+    now = T0 + HOUR - 2500;
+    head.append(cols([[c, T0 - 5, 4]]));
+    expect(read(head, a)).toEqual([]);
+    expect(read(head, b)).toEqual([[T0 - 2000, 20]]);
+    expect(read(head, c)).toEqual([[T0 - 10, 3], [T0 - 5, 4]]);
+    expect(head.size.series).toBe(2);
+  });
+
+  it('reclaims the space of grown arrays when it compacts, keeping every sample', () => {
+    let now = T0;
+    // 8 MiB: slabs of 16,384 samples (256 KiB a pair).
+    const slab = 16_384 * 16;
+    const head = new Head({ maxBytes: 8 << 20, windowMs: HOUR, now: () => now });
+    head.open(null);
+    // 200 series grown one sample at a time to 300 samples: each growth leaves dead space.
+    for (let k = 0; k < 300; k++) {
+      const pts: [bigint, number, number][] = [];
+      for (let id = 1n; id <= 200n; id++) pts.push([id, T0 - HOUR + 120_000 + k * 1000, k]);
+      head.append(cols(pts));
+    }
+    const grown = head.bytes;
+    expect(head.size.samples).toBe(200 * 300);
+    expect(grown).toBeGreaterThan(2 * 200 * 300 * 16);
+    // The minute's trim compacts, dropping nothing here (every sample is inside the window).
+    now = T0 + 60_000;
+    head.append(cols([[1n, T0, 300]]));
+    expect(head.size.samples).toBe(200 * 300 + 1);
+    expect(head.bytes).toBeLessThan(grown / 2);
+    expect(head.bytes).toBeLessThanOrEqual(Math.ceil((200 * 300 * 1.25 * 16) / slab) * slab + slab);
+    expect(read(head, 77n).map(([, v]) => v)).toEqual(Array.from({ length: 300 }, (_, k) => k));
+    expect(read(head, 1n).at(-1)).toEqual([T0, 300]);
+  });
+
   it('answers as if a re-sent sample was written once, the last value written winning', () => {
     const head = new Head({ maxBytes: 1 << 20, windowMs: HOUR, now: () => T0 });
     head.open(null);
