@@ -191,12 +191,16 @@ export class InfluxDecoder {
       if (start === end || text.charCodeAt(start) === HASH) continue;
       lineCount++;
 
-      // The series part: up to the first unescaped space.
-      let i = start;
-      for (; i < end; i++) {
-        const c = text.charCodeAt(i);
-        if (c === BACKSLASH) i++;
-        else if (c === SPACE) break;
+      // The series part: up to the first unescaped space. The first space found natively is
+      // it unless a backslash precedes it (then walk the escapes).
+      let i = text.indexOf(' ', start);
+      if (i === -1 || i > end) i = end;
+      else if (text.charCodeAt(i - 1) === BACKSLASH) {
+        for (i = start; i < end; i++) {
+          const c = text.charCodeAt(i);
+          if (c === BACKSLASH) i++;
+          else if (c === SPACE) break;
+        }
       }
       if (i >= end) {
         issues.add({ code: 'MTR_WRITE_INFLUX_SYNTAX', line: lineNo, message: `line ${lineNo}: missing fields (expected "measurement[,tags] field=value[,...] [timestamp]")` });
