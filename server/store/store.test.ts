@@ -90,6 +90,25 @@ function storeContract(name: string, open: () => Promise<{ store: Store; cleanup
       expect(rows).toEqual([{ tags: { host: "a'b" }, first: String(t), last: String(t + 5000) }]);
     });
 
+    it('stores series rows as written: any text in keys, tags and services, ids above 2^63, no tags', async () => {
+      const t = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+      const rows = [
+        { seriesId: '18446744073709551615', key: 'ключ.m', tags: { q: `a'b"c\\d`, nl: 'x\ny', emoji: '🙂 漢字', z: '', a: 'first?' }, service: 'sérvice', firstSeen: t, lastSeen: t + 1 },
+        { seriesId: '9223372036854775808', key: 'empty.tags', tags: {}, service: '', firstSeen: t - 1000, lastSeen: t },
+      ];
+      await store.insertSeries(rows);
+      const got = await store.query<{ id: string; key: string; tags: Record<string, string>; service: string; first: string; last: string }>(
+        sql`SELECT toString(series_id) AS id, key, any(tags) AS tags, any(service) AS service, toUnixTimestamp64Milli(min(first_seen)) AS first, toUnixTimestamp64Milli(max(last_seen)) AS last
+            FROM series WHERE series_id IN ${param('Array(UInt64)', [18446744073709551615n, 9223372036854775808n])} GROUP BY series_id, key ORDER BY key`,
+      );
+      expect(got).toEqual([
+        { id: '9223372036854775808', key: 'empty.tags', tags: {}, service: '', first: String(t - 1000), last: String(t) },
+        { id: '18446744073709551615', key: 'ключ.m', tags: rows[0].tags, service: 'sérvice', first: String(t), last: String(t + 1) },
+      ]);
+      // Tag order is kept as written (the map is compared as a list of pairs).
+      expect(Object.keys(got[1].tags)).toEqual(['q', 'nl', 'emoji', 'z', 'a']);
+    });
+
     it('binds strings, 64-bit integers, arrays and maps as parameters', async () => {
       const rows = await store.query(
         sql`SELECT ${param('String', "q'\\")} AS s, ${param('UInt64', 18446744073709551615n)} AS u, ${param('Array(String)', ['a', "b'"])} AS a`,
