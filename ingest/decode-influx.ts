@@ -93,6 +93,25 @@ export interface InfluxResult {
   lineCount: number;
 }
 
+/** Lines parsed between two yields of `steps`. */
+const SLICE_LINES = 1024;
+
+/** A decode's progress between slices (#slice keeps it in locals meanwhile). */
+interface DecodeState {
+  budget: DecodeBudget;
+  samples: number;
+  mine: Map<FieldKey, number> | undefined;
+  series: SeriesSamples[];
+  lines: number[][] | null;
+  points: number;
+  lineNo: number;
+  lineCount: number;
+  pos: number;
+  /** Per line, the fields parsed so far (committed only if the whole line is valid). */
+  pendKeys: FieldKey[];
+  pendValues: number[];
+}
+
 export interface InfluxDecoderOptions {
   /** Series parts remembered across requests; the cache is emptied when it grows past this. */
   maxCachedSeries?: number;
@@ -164,23 +183,39 @@ export class InfluxDecoder {
     limits: DecodeLimits,
     epoch: number,
   ): Generator<void, InfluxResult> {
-    const budget = new DecodeBudget(limits);
-    const maxSamples = limits.maxSamples;
-    let samples = 0;
-    let mine: Map<FieldKey, number> | undefined;
-    const series: SeriesSamples[] = [];
-    const lines: number[][] | null = trackLines ? [] : null;
-    let points = 0;
-    let lineNo = 0;
-    let lineCount = 0;
-    const n = text.length;
-    let pos = 0;
-    // Per line, the fields parsed so far (committed only if the whole line is valid).
-    const pendKeys: FieldKey[] = [];
-    const pendValues: number[] = [];
+    const st: DecodeState = {
+      budget: new DecodeBudget(limits),
+      samples: 0,
+      mine: undefined,
+      series: [],
+      lines: trackLines ? [] : null,
+      points: 0,
+      lineNo: 0,
+      lineCount: 0,
+      pos: 0,
+      pendKeys: [],
+      pendValues: [],
+    };
+    // The lines are parsed by a plain method, a slice at a time: the same loop inside this
+    // generator ran about a fifth slower (V8 optimizes generator bodies less).
+    for (;;) {
+      this.#slice(text, precision, now, issues, limits, epoch, st);
+      if (st.pos >= text.length) break;
+      yield;
+    }
+    return { batch: { series: st.series, points: st.points }, lines: st.lines, lineCount: st.lineCount };
+  }
 
-    while (pos < n) {
-      if ((++lineNo & 1023) === 0) yield;
+  /** Parse up to SLICE_LINES lines from `st.pos`, carrying on from and into `st`. */
+  #slice(text: string, precision: Precision, now: number, issues: IssueList, limits: DecodeLimits, epoch: number, st: DecodeState): void {
+    const { budget, series, lines, pendKeys, pendValues } = st;
+    const maxSamples = limits.maxSamples;
+    let { samples, mine, points, lineNo, lineCount, pos } = st;
+    const n = text.length;
+    const stop = lineNo + SLICE_LINES;
+
+    while (pos < n && lineNo < stop) {
+      ++lineNo;
       let eol = text.indexOf('\n', pos);
       if (eol === -1) eol = n;
       let start = pos;
@@ -341,7 +376,12 @@ export class InfluxDecoder {
         points++;
       }
     }
-    return { batch: { series, points }, lines, lineCount };
+    st.samples = samples;
+    st.mine = mine;
+    st.points = points;
+    st.lineNo = lineNo;
+    st.lineCount = lineCount;
+    st.pos = pos;
   }
 }
 

@@ -7,6 +7,7 @@ import { createClient } from '@clickhouse/client';
 import { applyRetention, migrate, readMigrations, schemaVersion } from './migrate.js';
 import { compile, ident, join, param, raw, sql } from './sql.js';
 import type { Store } from './store.js';
+import type { NewSeries } from '../../ingest/types.js';
 
 describe('sql builder', () => {
   it('binds values as typed parameters and never splices them', () => {
@@ -92,7 +93,7 @@ function storeContract(name: string, open: () => Promise<{ store: Store; cleanup
 
     it('stores series rows as written: any text in keys, tags and services, ids above 2^63, no tags', async () => {
       const t = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
-      const rows = [
+      const rows: NewSeries[] = [
         { seriesId: '18446744073709551615', key: 'ключ.m', tags: { q: `a'b"c\\d`, nl: 'x\ny', emoji: '🙂 漢字', z: '', a: 'first?' }, service: 'sérvice', firstSeen: t, lastSeen: t + 1 },
         { seriesId: '9223372036854775808', key: 'empty.tags', tags: {}, service: '', firstSeen: t - 1000, lastSeen: t },
       ];
