@@ -51,6 +51,9 @@ export async function commitWrite(ctx: AppContext, protocol: string, batch: Writ
   if (extras.staleMarks?.length) checkSeriesScope(principal, ctx.access, extras.staleMarks, 'staleness marker');
   let metadata: readonly MetricMetadata[] = [];
   if (extras.metadata?.length) {
+    // The scope check reads which services the metric's series belong to: answered writes
+    // still gathering for their insert must be in (the write-ahead log's group commit).
+    if (principal?.services) await ctx.writer.settled();
     const { allowed, refused } = await metadataInScope(principal, ctx.store, extras.metadata, batch.series).catch((e: unknown) => {
       throw new MetronomeError('MTR_WRITE_STORE_FAILED', [], { cause: e, headers: { 'retry-after': '1' } });
     });
