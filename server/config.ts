@@ -45,7 +45,7 @@ const configSchema = z.object({
   RETENTION_DAYS: int(15, 1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Flush the write buffer when it holds this many points... */
-  BATCH_POINTS: int(200_000, 1),
+  BATCH_POINTS: int(400_000, 1),
   /**
    * ...or when its oldest point has waited this long. Default 50 ms when writers wait for the
    * commit (WRITE_ACK=commit), 1,000 ms when they are answered from the write-ahead log (bigger
