@@ -121,6 +121,9 @@ async function enableDemoAlerts(ctx: AppContext): Promise<void> {
   const has = (alert: string, group: string) => alerting.rules().some((r) => r.rule.name === alert && r.group.name === group);
   const slos = new Set(alerting.slos().map((x) => x.spec.name));
   let created = 0;
+  // The proposals follow the series the backfill wrote: have them all in ClickHouse first (the
+  // write-ahead log answered them while they gather for their insert).
+  await ctx.writer.settled();
   for (const s of DEMO_SERVICES) {
     const metrics = await serviceMetrics(ctx.store, s.name);
     for (const p of proposeAlerts({ service: s.name, label: s.label, metrics, def: s.registry })) {

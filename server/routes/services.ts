@@ -145,6 +145,9 @@ export async function servicesRoutes(app: FastifyInstance, opts: ServicesRouteOp
 
   app.post('/api/v1/services/:name/alerts/enable', async (req) => {
     const name = nameParam(req);
+    // The proposals follow the service's series: those of writes already answered included
+    // (GETs wait for them through the app-wide hook; this POST reads the same).
+    await ctx.writer.settled();
     const { svc, input } = await inputs(name);
     const body = (req.body ?? {}) as { alerts?: unknown };
     const wanted = body.alerts;
