@@ -58,7 +58,7 @@ export function createMetrics() {
     }),
     writesArriving: new Gauge({
       name: 'metronome_write_requests_arriving',
-      help: 'Write requests being received or decoded, which a flush waits for (at most FLUSH_MS).',
+      help: 'Write requests being received or decoded; with WRITE_ACK=commit a flush waits for them (at most FLUSH_MS).',
       registers: [registry],
     }),
     readsWaitingForWrites: new Gauge({

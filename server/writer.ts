@@ -150,8 +150,10 @@ export class Writer {
   }
 
   /**
-   * A write request has arrived and will be read and decoded: waiting items flush as soon as no
-   * announced request is still on its way (at most FLUSH_MS), not after FLUSH_MS every time.
+   * A write request has arrived and will be read and decoded. With writers waiting for their
+   * commit (WRITE_ACK=commit), waiting items flush as soon as no announced request is still on
+   * its way (at most FLUSH_MS), not after FLUSH_MS every time; answered from the log, the batch
+   * gathers regardless and the count is only reported.
    * The routes announce at onRequest and release when the request answers; `write` releases on
    * adding (run it under `asAnnouncedWrite`).
    */

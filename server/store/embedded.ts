@@ -158,26 +158,18 @@ export class EmbeddedStore extends ClientStore {
   async insertPoints(points: PointColumns, token: string): Promise<void> {
     if (points.length === 0) return;
     checkToken(token);
-    const name = `metronome_points_${process.pid}_${++arrowSeq}`;
-    const table = chdb.registerArrowTable(
-      name,
+    await this.#insertFromArrow(
+      'points',
       [
         { name: 'series_id', type: 'Int64', data: points.seriesId.subarray(0, points.length) },
         { name: 'ts', type: 'Float64', data: points.ts.subarray(0, points.length) },
         { name: 'value', type: 'Float64', data: points.value.subarray(0, points.length) },
       ],
-      // chdb 3.4 reads `session._handle`; a Session exposes it as `connection`.
-      { session: { _handle: this.#session.connection } as never },
-    );
-    try {
-      await this.#session.queryAsync(
+      (table) =>
         `INSERT INTO points SETTINGS insert_deduplicate = 1, insert_deduplication_token = '${token}' ` +
-          `SELECT reinterpretAsUInt64(series_id), fromUnixTimestamp64Milli(toInt64(ts), 'UTC'), value ` +
-          `FROM arrowstream('${name}')`,
-      );
-    } finally {
-      table.close();
-    }
+        `SELECT reinterpretAsUInt64(series_id), fromUnixTimestamp64Milli(toInt64(ts), 'UTC'), value ` +
+        `FROM arrowstream('${table}')`,
+    );
     this.head.append(points);
   }
 
@@ -265,30 +257,41 @@ export class EmbeddedStore extends ClientStore {
       tags.push(tagsJson(r.tags));
       services.push(r.service);
     }
-    const name = `metronome_series_${process.pid}_${++arrowSeq}`;
-    const table = chdb.registerArrowTable(
-      name,
-      [
-        { name: 'key', type: 'String', data: keys },
-        { name: 'id', type: 'Int64', data: ids },
-        { name: 'tags', type: 'String', data: tags },
-        { name: 'service', type: 'String', data: services },
-        { name: 'first', type: 'Float64', data: first },
-        { name: 'last', type: 'Float64', data: last },
-      ],
-      { session: { _handle: this.#session.connection } as never },
-    );
     try {
-      await this.#session.queryAsync(
-        `INSERT INTO series (key, series_id, tags, service, first_seen, last_seen) ` +
+      await this.#insertFromArrow(
+        'series',
+        [
+          { name: 'key', type: 'String', data: keys },
+          { name: 'id', type: 'Int64', data: ids },
+          { name: 'tags', type: 'String', data: tags },
+          { name: 'service', type: 'String', data: services },
+          { name: 'first', type: 'Float64', data: first },
+          { name: 'last', type: 'Float64', data: last },
+        ],
+        (table) =>
+          `INSERT INTO series (key, series_id, tags, service, first_seen, last_seen) ` +
           // Arrow columns arrive Nullable, which a Map may not be inside; none is null.
           `SELECT assumeNotNull(key), reinterpretAsUInt64(id), JSONExtract(assumeNotNull(tags), 'Map(String, String)'), assumeNotNull(service), ` +
           `fromUnixTimestamp64Milli(toInt64(first), 'UTC'), fromUnixTimestamp64Milli(toInt64(last), 'UTC') ` +
-          `FROM arrowstream('${name}')`,
+          `FROM arrowstream('${table}')`,
       );
     } finally {
-      table.close();
       this.seriesCache.seriesWritten();
+    }
+  }
+
+  /**
+   * Register `columns` as an Arrow table (zero copy) under a name unique to the process, run the
+   * INSERT ... SELECT `insert` builds on it, and release the table.
+   */
+  async #insertFromArrow(prefix: string, columns: Parameters<typeof chdb.registerArrowTable>[1], insert: (table: string) => string): Promise<void> {
+    const name = `metronome_${prefix}_${process.pid}_${++arrowSeq}`;
+    // chdb 3.4 reads `session._handle`; a Session exposes it as `connection`.
+    const table = chdb.registerArrowTable(name, columns, { session: { _handle: this.#session.connection } as never });
+    try {
+      await this.#session.queryAsync(insert(name));
+    } finally {
+      table.close();
     }
   }
 
